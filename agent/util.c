@@ -1,0 +1,442 @@
+/* util: small pure helpers whose exact behaviour is visible to clients.
+ * Number parsing and formatting follow Redis 7.0 byte for byte (what it
+ * accepts as an integer or a float, how it prints scores and INCRBYFLOAT
+ * results), and glob matching follows Redis' KEYS/SCAN MATCH rules including
+ * their quirks (unterminated classes, reversed ranges). Also clocks, random
+ * ids and the "1gb"-style memory sizes of the configuration. */
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- integers ---------------------------------------------------------- */
+
+int util_str_to_ll(const char *s, size_t len, long long *out)
+{
+    if (len == 0 || len > 20)   /* "-9223372036854775808" is 20 bytes */
+        return 0;
+    if (len == 1 && s[0] == '0') {
+        *out = 0;
+        return 1;
+    }
+    size_t i = 0;
+    int neg = 0;
+    if (s[0] == '-') {
+        neg = 1;
+        i = 1;
+        if (len == 1)
+            return 0;
+    }
+    /* First digit 1-9: rules out "01", "-0", "+1", " 1" in one test. */
+    if (s[i] < '1' || s[i] > '9')
+        return 0;
+    /* Accumulate as unsigned so LLONG_MIN's magnitude fits. */
+    unsigned long long v = 0;
+    for (; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (ULLONG_MAX - d) / 10)
+            return 0;
+        v = v * 10 + d;
+    }
+    if (neg) {
+        if (v > (unsigned long long)LLONG_MAX + 1)
+            return 0;
+        *out = v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)v;
+    } else {
+        if (v > (unsigned long long)LLONG_MAX)
+            return 0;
+        *out = (long long)v;
+    }
+    return 1;
+}
+
+int util_ll_to_str(char *buf, size_t size, long long v)
+{
+    char tmp[24];
+    size_t n = 0;
+    /* Work on the unsigned magnitude so LLONG_MIN needs no special case. */
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        tmp[n++] = '-';
+    if (size < n + 1) {
+        if (size)
+            buf[0] = '\0';
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        buf[i] = tmp[n - 1 - i];
+    buf[n] = '\0';
+    return (int)n;
+}
+
+/* ---- floating point ---------------------------------------------------- */
+
+/* strtod needs a NUL-terminated string; our arguments are (ptr, len) and may
+ * hold NULs, which must make the parse fail as they do in Redis (the parse
+ * stops at the NUL, short of the full length). */
+static char *util_cstr_copy(const char *s, size_t len, char *stackbuf, size_t stacksize)
+{
+    char *buf = len < stacksize ? stackbuf : malloc(len + 1);
+    if (buf == NULL)
+        return NULL;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    return buf;
+}
+
+int util_str_to_double(const char *s, size_t len, double *out)
+{
+    if (len == 0 || isspace((unsigned char)s[0]))
+        return 0;
+    char stackbuf[128];
+    char *buf = util_cstr_copy(s, len, stackbuf, sizeof(stackbuf));
+    if (buf == NULL)
+        return 0;
+    char *end;
+    errno = 0;
+    double v = strtod(buf, &end);
+    int ok = (size_t)(end - buf) == len && !isnan(v) &&
+             !(errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL || v == 0.0));
+    if (buf != stackbuf)
+        free(buf);
+    if (ok)
+        *out = v;
+    return ok;
+}
+
+int util_str_to_ldouble(const char *s, size_t len, long double *out)
+{
+    /* Redis caps the input at its long-double buffer size. */
+    if (len == 0 || len >= UTIL_MAX_LDOUBLE_CHARS || isspace((unsigned char)s[0]))
+        return 0;
+    char stackbuf[128];
+    char *buf = util_cstr_copy(s, len, stackbuf, sizeof(stackbuf));
+    if (buf == NULL)
+        return 0;
+    char *end;
+    errno = 0;
+    long double v = strtold(buf, &end);
+    int ok = (size_t)(end - buf) == len && !isnan(v) && errno != EINVAL &&
+             !(errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || v == 0.0L));
+    if (buf != stackbuf)
+        free(buf);
+    if (ok)
+        *out = v;
+    return ok;
+}
+
+int util_double_to_str(char *buf, size_t size, double v)
+{
+    int n;
+    /* Spelled out because libc spellings of infinity differ. */
+    if (isinf(v))
+        n = snprintf(buf, size, "%s", v > 0 ? "inf" : "-inf");
+    else
+        n = snprintf(buf, size, "%.17g", v);
+    if (n < 0 || (size_t)n >= size) {
+        if (size)
+            buf[0] = '\0';
+        return 0;
+    }
+    return n;
+}
+
+int util_ldouble_to_str(char *buf, size_t size, long double v)
+{
+    int n;
+    if (isinf(v)) {
+        n = snprintf(buf, size, "%s", v > 0 ? "inf" : "-inf");
+    } else {
+        /* 17 fractional digits, then drop trailing zeros and a bare '.', so
+         * 10.5 prints as "10.5" and 3e3 as "3000". */
+        n = snprintf(buf, size, "%.17Lf", v);
+        if (n >= 0 && (size_t)n < size && strchr(buf, '.') != NULL) {
+            while (n > 0 && buf[n - 1] == '0')
+                n--;
+            if (n > 0 && buf[n - 1] == '.')
+                n--;
+            buf[n] = '\0';
+        }
+        if (n == 2 && buf[0] == '-' && buf[1] == '0') {
+            buf[0] = '0';
+            buf[1] = '\0';
+            n = 1;
+        }
+    }
+    if (n < 0 || (size_t)n >= size) {
+        if (size)
+            buf[0] = '\0';
+        return 0;
+    }
+    return n;
+}
+
+/* ---- glob matching ----------------------------------------------------- */
+
+/* Matching state shared by the recursion: `give_up` is set once the rest of
+ * a pattern after a '*' failed at every position of the remaining string;
+ * an earlier '*' trying longer prefixes cannot succeed either, which keeps
+ * patterns like "a*a*a*a*b" linear instead of exponential. */
+typedef struct glob_state {
+    int nocase;
+    int give_up;
+} glob_state;
+
+static int glob_fold(int c, int nocase)
+{
+    return nocase ? tolower(c) : c;
+}
+
+/* Matches one "[...]" class starting just after '[' against character c.
+ * Advances *pp and *plen to the closing ']' (or the last pattern byte when the
+ * class is unterminated, which Redis treats as ending there). Characters
+ * are compared as plain (signed) char, as Redis does. */
+static int glob_class(const char **pp, size_t *plen, char c, int nocase)
+{
+    const char *p = *pp;
+    size_t n = *plen;
+    int negate = 0, hit = 0;
+    if (n > 0 && p[0] == '^') {
+        negate = 1;
+        p++;
+        n--;
+    }
+    for (;;) {
+        if (n == 0) {
+            p--;            /* unterminated: leave p on the last byte */
+            n++;
+            break;
+        }
+        if (p[0] == '\\' && n >= 2) {
+            p++;
+            n--;
+            if (p[0] == c)  /* escaped members compare exactly */
+                hit = 1;
+        } else if (p[0] == ']') {
+            break;
+        } else if (n >= 3 && p[1] == '-') {
+            int lo = p[0], hi = p[2], ch = c;
+            if (lo > hi) {
+                int t = lo;
+                lo = hi;
+                hi = t;
+            }
+            lo = glob_fold(lo, nocase);
+            hi = glob_fold(hi, nocase);
+            ch = glob_fold(ch, nocase);
+            if (ch >= lo && ch <= hi)
+                hit = 1;
+            p += 2;
+            n -= 2;
+        } else if (glob_fold(p[0], nocase) == glob_fold(c, nocase)) {
+            hit = 1;
+        }
+        p++;
+        n--;
+    }
+    *pp = p;
+    *plen = n;
+    return negate ? !hit : hit;
+}
+
+static int glob_match(const char *p, size_t plen, const char *s, size_t slen,
+                      glob_state *st, int depth)
+{
+    if (depth > 1000)   /* Redis' guard against abusive patterns */
+        return 0;
+    while (plen > 0 && slen > 0) {
+        if (p[0] == '*') {
+            while (plen > 1 && p[1] == '*') {
+                p++;
+                plen--;
+            }
+            if (plen == 1)
+                return 1;
+            for (; slen > 0; s++, slen--) {
+                if (glob_match(p + 1, plen - 1, s, slen, st, depth + 1))
+                    return 1;
+                if (st->give_up)
+                    return 0;
+            }
+            st->give_up = 1;
+            return 0;
+        } else if (p[0] == '?') {
+            /* any single byte */
+        } else if (p[0] == '[') {
+            p++;
+            plen--;
+            if (!glob_class(&p, &plen, s[0], st->nocase))
+                return 0;
+        } else {
+            if (p[0] == '\\' && plen >= 2) {
+                p++;
+                plen--;
+            }
+            if (glob_fold(p[0], st->nocase) != glob_fold(s[0], st->nocase))
+                return 0;
+        }
+        s++;
+        slen--;
+        p++;
+        plen--;
+        if (slen == 0) {
+            /* Trailing stars match the empty rest of the string. */
+            while (plen > 0 && p[0] == '*') {
+                p++;
+                plen--;
+            }
+            break;
+        }
+    }
+    return plen == 0 && slen == 0;
+}
+
+int util_glob_match(const char *pat, size_t patlen, const char *str, size_t strlen, int nocase)
+{
+    glob_state st = { nocase, 0 };
+    return glob_match(pat, patlen, str, strlen, &st, 0);
+}
+
+/* ---- clocks ------------------------------------------------------------ */
+
+static int64_t util_clock_us(clockid_t id)
+{
+    struct timespec ts;
+    if (clock_gettime(id, &ts) != 0)
+        return 0;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t util_ms_now(void)
+{
+    return util_clock_us(CLOCK_REALTIME) / 1000;
+}
+
+int64_t util_us_now(void)
+{
+    return util_clock_us(CLOCK_REALTIME);
+}
+
+int64_t util_mono_us(void)
+{
+    return util_clock_us(CLOCK_MONOTONIC);
+}
+
+/* ---- random ids -------------------------------------------------------- */
+
+static int util_urandom(unsigned char *buf, size_t len)
+{
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = read(fd, buf + got, len - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(fd);
+    return got == len ? 0 : -1;
+}
+
+/* Without /dev/urandom (chroot), fall back to a time/pid-seeded xorshift:
+ * ids only need to differ between processes, not to be secret. */
+static void util_weak_random(unsigned char *buf, size_t len)
+{
+    uint64_t x = (uint64_t)util_us_now() ^ ((uint64_t)getpid() << 32) ^
+                 (uint64_t)util_mono_us() ^ (uint64_t)(uintptr_t)buf;
+    if (x == 0)
+        x = 0x9E3779B97F4A7C15ULL;
+    for (size_t i = 0; i < len; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        buf[i] = (unsigned char)(x >> 24);
+    }
+}
+
+void util_random_hex(char *out, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (len == 0)
+        return;
+    size_t nchars = len - 1;
+    unsigned char raw[256];
+    size_t done = 0;
+    while (done < nchars) {
+        size_t chunk = nchars - done < sizeof(raw) ? nchars - done : sizeof(raw);
+        if (util_urandom(raw, chunk) != 0)
+            util_weak_random(raw, chunk);
+        for (size_t i = 0; i < chunk; i++)
+            out[done + i] = hex[raw[i] & 15];
+        done += chunk;
+    }
+    out[nchars] = '\0';
+}
+
+/* ---- memory sizes ------------------------------------------------------ */
+
+int util_parse_memory(const char *s, unsigned long long *out)
+{
+    if (s[0] == '-')
+        return 0;
+    size_t digits = 0;
+    while (s[digits] >= '0' && s[digits] <= '9')
+        digits++;
+    const char *unit = s + digits;
+    static const struct { const char *name; unsigned long long mul; } units[] = {
+        { "", 1 }, { "b", 1 },
+        { "k", 1000ULL }, { "kb", 1024ULL },
+        { "m", 1000ULL * 1000 }, { "mb", 1024ULL * 1024 },
+        { "g", 1000ULL * 1000 * 1000 }, { "gb", 1024ULL * 1024 * 1024 },
+    };
+    unsigned long long mul = 0;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (strcasecmp(unit, units[i].name) == 0) {
+            mul = units[i].mul;
+            break;
+        }
+    }
+    if (mul == 0 || digits >= 128)
+        return 0;
+    /* Like Redis, no digits at all ("", "mb") reads as 0. */
+    unsigned long long v = 0;
+    for (size_t i = 0; i < digits; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (ULLONG_MAX - d) / 10)
+            return 0;
+        v = v * 10 + d;
+    }
+    if (v > ULLONG_MAX / mul)
+        return 0;
+    *out = v * mul;
+    return 1;
+}
+
+int util_strcasecmp_len(const char *a, size_t alen, const char *b)
+{
+    for (size_t i = 0; i < alen; i++) {
+        int ca = tolower((unsigned char)a[i]);
+        int cb = tolower((unsigned char)b[i]);
+        if (ca != cb)
+            return ca - cb;   /* also covers b ending early (cb == 0) */
+    }
+    return b[alen] == '\0' ? 0 : -tolower((unsigned char)b[alen]);
+}

@@ -1,0 +1,42 @@
+/* util: number <-> string conversions with Redis' exact acceptance rules,
+ * glob matching and time helpers. Pure functions. */
+#ifndef KV_UTIL_H
+#define KV_UTIL_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* Strict integer parse: no spaces, no '+', no leading zeros, fits in long
+ * long. Returns 1 on success. */
+int util_str_to_ll(const char *s, size_t len, long long *out);
+/* Double parse as Redis' getDoubleFromObject: no spaces, no NaN; "inf",
+ * "-inf", "+inf" accepted. Returns 1 on success. */
+int util_str_to_double(const char *s, size_t len, double *out);
+/* Longest long double text Redis accepts or prints (its MAX_LONG_DOUBLE_CHARS);
+ * size buffers for util_ldouble_to_str with it. */
+#define UTIL_MAX_LDOUBLE_CHARS (5 * 1024)
+
+/* long double parse for INCRBYFLOAT (as getLongDoubleFromObject). */
+int util_str_to_ldouble(const char *s, size_t len, long double *out);
+/* Writes v in decimal, returns length (buf needs 21 bytes). The formatters
+ * below all NUL-terminate and return 0 (empty buf) when size is too small. */
+int util_ll_to_str(char *buf, size_t size, long long v);
+/* Format a double the way Redis replies with it (%.17g, "inf"/"-inf"). */
+int util_double_to_str(char *buf, size_t size, double v);
+/* Format a long double as INCRBYFLOAT/HINCRBYFLOAT do (humanfriendly). */
+int util_ldouble_to_str(char *buf, size_t size, long double v);
+/* Glob-style match as Redis' stringmatchlen ('*', '?', '[...]', '\\'). */
+int util_glob_match(const char *pat, size_t patlen, const char *str, size_t strlen, int nocase);
+/* Wall clock. */
+int64_t util_ms_now(void);
+int64_t util_us_now(void);
+/* Monotonic clock in microseconds. */
+int64_t util_mono_us(void);
+/* len is the size of out: writes len-1 random hex characters and a NUL
+ * (char id[41]; util_random_hex(id, sizeof id) for replication/run ids). */
+void util_random_hex(char *out, size_t len);
+/* Parse "1gb", "100mb", "512k", "42" as Redis' memtoull. Returns 1 on success. */
+int util_parse_memory(const char *s, unsigned long long *out);
+/* Case-insensitive compare of (a, alen) with the C string b; 0 if equal. */
+int util_strcasecmp_len(const char *a, size_t alen, const char *b);
+
+#endif
