@@ -1,0 +1,1541 @@
+/* rdb: the RDB writer and reader (see rdb.h). Everything here is pure: the
+ * writer knows nothing of files, the reader nothing of servers; the
+ * persistence commands and file handling live in rdb_save.c.
+ *
+ * Layout of a file: "REDIS" + 4 version digits, AUX fields, then per db a
+ * SELECTDB and RESIZEDB, key records (optional expire, type byte, key,
+ * value), EOF, and an 8-byte little-endian CRC-64 of everything before it.
+ *
+ * Lengths use Redis' variable encoding: 00xxxxxx (6 bits), 01xxxxxx + byte
+ * (14 bits, big endian), 0x80 + u32 BE, 0x81 + u64 BE; 11xxxxxx marks a
+ * specially encoded string: 0/1/2 = int8/16/32 (little endian), 3 = LZF. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "rdb.h"
+#include "crc64.h"
+#include "lzf.h"
+#include "listpack.h"
+#include "ziplist.h"
+#include "mem.h"
+#include "util.h"
+#include "deque.h"
+#include "hmap.h"
+#include "setobj.h"
+#include "zset.h"
+#include "dict.h"
+#include "db.h"
+#include "server.h"
+
+#define RDB_6BITLEN 0
+#define RDB_14BITLEN 1
+#define RDB_32BITLEN 0x80
+#define RDB_64BITLEN 0x81
+#define RDB_ENCVAL 3
+#define RDB_ENC_INT8 0
+#define RDB_ENC_INT16 1
+#define RDB_ENC_INT32 2
+#define RDB_ENC_LZF 3
+
+#define RDB_QUICKLIST_NODE_PLAIN 1
+#define RDB_QUICKLIST_NODE_PACKED 2
+
+#define RDB_WBUF_SIZE (64 * 1024)
+#define RDB_RBUF_SIZE (64 * 1024)
+/* Strings longer than this are read in growing pieces, so a corrupt length
+ * cannot make us allocate gigabytes before noticing the input is short. */
+#define RDB_STR_CHUNK (16u * 1024 * 1024)
+
+/* ====================================================================== */
+/* Writer                                                                  */
+/* ====================================================================== */
+
+static int w_fail(rdb_writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int w_fail(rdb_writer *w, const char *fmt, ...)
+{
+    va_list ap;
+    if (!w->failed) {
+        va_start(ap, fmt);
+        vsnprintf(w->err, sizeof(w->err), fmt, ap);
+        va_end(ap);
+    }
+    w->failed = 1;
+    return -1;
+}
+
+void rdb_writer_init(rdb_writer *w, rdb_write_fn *fn, void *priv, int compress, int checksum)
+{
+    memset(w, 0, sizeof(*w));
+    w->write = fn;
+    w->priv = priv;
+    w->compress = compress;
+    w->checksum = checksum;
+    w->cap = RDB_WBUF_SIZE;
+    w->buf = mem_alloc(w->cap);
+}
+
+void rdb_writer_release(rdb_writer *w)
+{
+    mem_free(w->buf);
+    mem_free(w->scratch);
+    w->buf = w->scratch = NULL;
+}
+
+int rdb_write_flush(rdb_writer *w)
+{
+    if (w->failed)
+        return -1;
+    if (w->used == 0)
+        return 0;
+    if (w->checksum)
+        w->crc = crc64_update(w->crc, w->buf, w->used);
+    if (w->write(w->priv, w->buf, w->used) < 0)
+        return w_fail(w, "write error: %s", strerror(errno ? errno : EIO));
+    w->written += w->used;
+    w->used = 0;
+    return 0;
+}
+
+static int w_bytes(rdb_writer *w, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    if (w->failed)
+        return -1;
+    if (n <= w->cap - w->used) {
+        memcpy(w->buf + w->used, s, n);
+        w->used += n;
+        return 0;
+    }
+    while (n) {
+        if (w->used == w->cap && rdb_write_flush(w) < 0)
+            return -1;
+        size_t take = w->cap - w->used;
+        if (take > n)
+            take = n;
+        memcpy(w->buf + w->used, s, take);
+        w->used += take;
+        s += take;
+        n -= take;
+    }
+    return 0;
+}
+
+static int w_u8(rdb_writer *w, unsigned v)
+{
+    unsigned char b = (unsigned char)v;
+    return w_bytes(w, &b, 1);
+}
+
+static int w_len(rdb_writer *w, uint64_t len)
+{
+    unsigned char b[9];
+    size_t n;
+    if (len < (1 << 6)) {
+        b[0] = (unsigned char)len;
+        n = 1;
+    } else if (len < (1 << 14)) {
+        b[0] = (unsigned char)((RDB_14BITLEN << 6) | (len >> 8));
+        b[1] = (unsigned char)(len & 0xff);
+        n = 2;
+    } else if (len <= UINT32_MAX) {
+        b[0] = RDB_32BITLEN;
+        for (int i = 0; i < 4; i++)
+            b[1 + i] = (unsigned char)(len >> (24 - 8 * i));
+        n = 5;
+    } else {
+        b[0] = RDB_64BITLEN;
+        for (int i = 0; i < 8; i++)
+            b[1 + i] = (unsigned char)(len >> (56 - 8 * i));
+        n = 9;
+    }
+    return w_bytes(w, b, n);
+}
+
+/* The int8/16/32 string encodings; returns 0 when v does not fit. */
+static size_t rdb_encode_int(long long v, unsigned char *b)
+{
+    if (v >= INT8_MIN && v <= INT8_MAX) {
+        b[0] = (RDB_ENCVAL << 6) | RDB_ENC_INT8;
+        b[1] = (unsigned char)(v & 0xff);
+        return 2;
+    }
+    if (v >= INT16_MIN && v <= INT16_MAX) {
+        b[0] = (RDB_ENCVAL << 6) | RDB_ENC_INT16;
+        b[1] = (unsigned char)(v & 0xff);
+        b[2] = (unsigned char)((v >> 8) & 0xff);
+        return 3;
+    }
+    if (v >= INT32_MIN && v <= INT32_MAX) {
+        b[0] = (RDB_ENCVAL << 6) | RDB_ENC_INT32;
+        for (int i = 0; i < 4; i++)
+            b[1 + i] = (unsigned char)((v >> (8 * i)) & 0xff);
+        return 5;
+    }
+    return 0;
+}
+
+static int w_ll_string(rdb_writer *w, long long v)
+{
+    unsigned char b[5];
+    size_t n = rdb_encode_int(v, b);
+    if (n)
+        return w_bytes(w, b, n);
+    char s[32];
+    int sl = util_ll_to_str(s, sizeof(s), v);
+    if (w_len(w, (uint64_t)sl) < 0)
+        return -1;
+    return w_bytes(w, s, (size_t)sl);
+}
+
+/* LZF-compress a string; returns 1 if written compressed, 0 if it did not
+ * shrink enough to be worth it, -1 on error. */
+static int w_lzf_string(rdb_writer *w, const char *s, size_t len)
+{
+    size_t outcap = len - 4;   /* must save at least 4 bytes */
+    if (w->scratch_cap < outcap) {
+        mem_free(w->scratch);
+        w->scratch_cap = outcap < 4096 ? 4096 : outcap;
+        w->scratch = mem_alloc(w->scratch_cap);
+    }
+    size_t clen = lzf_compress(s, len, w->scratch, outcap);
+    if (clen == 0)
+        return 0;
+    if (w_u8(w, (RDB_ENCVAL << 6) | RDB_ENC_LZF) < 0 || w_len(w, clen) < 0 ||
+        w_len(w, len) < 0 || w_bytes(w, w->scratch, clen) < 0)
+        return -1;
+    return 1;
+}
+
+static int w_string(rdb_writer *w, const char *s, size_t len)
+{
+    /* Short canonical integers are stored as numbers, as Redis does. */
+    if (len > 0 && len <= 11) {
+        long long v;
+        unsigned char b[5];
+        size_t n;
+        if (util_str_to_ll(s, len, &v) && (n = rdb_encode_int(v, b)) != 0)
+            return w_bytes(w, b, n);
+    }
+    if (w->compress && len > 20) {
+        int r = w_lzf_string(w, s, len);
+        if (r != 0)
+            return r;
+    }
+    if (w_len(w, len) < 0)
+        return -1;
+    return w_bytes(w, s, len);
+}
+
+static int w_aux(rdb_writer *w, const char *k, const char *v)
+{
+    if (w_u8(w, RDB_OPCODE_AUX) < 0 || w_string(w, k, strlen(k)) < 0)
+        return -1;
+    return w_string(w, v, strlen(v));
+}
+
+static int w_aux_ll(rdb_writer *w, const char *k, long long v)
+{
+    char s[32];
+    util_ll_to_str(s, sizeof(s), v);
+    return w_aux(w, k, s);
+}
+
+int rdb_write_header(rdb_writer *w, const rdb_meta *meta)
+{
+    char magic[16];
+    snprintf(magic, sizeof(magic), "REDIS%04d", RDB_VERSION);
+    if (w_bytes(w, magic, 9) < 0)
+        return -1;
+    if (w_aux(w, "redis-ver", meta->redis_ver[0] ? meta->redis_ver : RDB_REDIS_VER) < 0 ||
+        w_aux_ll(w, "redis-bits", meta->redis_bits ? meta->redis_bits : (int)(sizeof(void *) * 8)) < 0 ||
+        w_aux_ll(w, "ctime", meta->ctime) < 0 ||
+        w_aux_ll(w, "used-mem", meta->used_mem) < 0)
+        return -1;
+    if (meta->has_repl) {
+        if (w_aux_ll(w, "repl-stream-db", meta->repl_stream_db) < 0 ||
+            w_aux(w, "repl-id", meta->repl_id) < 0 ||
+            w_aux_ll(w, "repl-offset", meta->repl_offset) < 0)
+            return -1;
+    }
+    return w_aux_ll(w, "aof-base", meta->aof_base);
+}
+
+int rdb_write_select_db(rdb_writer *w, int dbid, uint64_t keys, uint64_t expires)
+{
+    if (w_u8(w, RDB_OPCODE_SELECTDB) < 0 || w_len(w, (uint64_t)dbid) < 0)
+        return -1;
+    if (w_u8(w, RDB_OPCODE_RESIZEDB) < 0 || w_len(w, keys) < 0)
+        return -1;
+    return w_len(w, expires);
+}
+
+static int w_obj_string(rdb_writer *w, const obj *o)
+{
+    if (o->enc == OBJ_ENC_INT)
+        return w_ll_string(w, o->v.ival);
+    return w_string(w, o->v.str, kstr_len(o->v.str));
+}
+
+static int w_list(rdb_writer *w, deque *q)
+{
+    size_t n = deque_len(q);
+    if (w_len(w, n) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        kstr e = deque_get(q, i);
+        if (w_string(w, e, kstr_len(e)) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int w_set(rdb_writer *w, setobj *s)
+{
+    setobj_iter it;
+    const char *m;
+    size_t len;
+    int rc = 0;
+    if (w_len(w, setobj_len(s)) < 0)
+        return -1;
+    setobj_iter_init(s, &it);
+    while (setobj_iter_next(&it, &m, &len))
+        if ((rc = w_string(w, m, len)) < 0)
+            break;
+    setobj_iter_release(&it);
+    return rc;
+}
+
+static int w_double_bin(rdb_writer *w, double d)
+{
+    uint64_t bits;
+    unsigned char b[8];
+    memcpy(&bits, &d, 8);
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(bits >> (8 * i));
+    return w_bytes(w, b, 8);
+}
+
+static int w_zset(rdb_writer *w, zset *z)
+{
+    if (w_len(w, zset_len(z)) < 0)
+        return -1;
+    /* Highest score first, as Redis writes it: the loader then inserts
+     * each member at the head of the skiplist. */
+    for (zset_node *n = zset_last(z); n; n = zset_prev(n)) {
+        kstr m = zset_node_member(n);
+        if (w_string(w, m, kstr_len(m)) < 0 || w_double_bin(w, zset_node_score(n)) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int w_hash(rdb_writer *w, hmap *h)
+{
+    hmap_iter it;
+    kstr f, v;
+    int rc = 0;
+    if (w_len(w, hmap_len(h)) < 0)
+        return -1;
+    hmap_iter_init(h, &it);
+    while (hmap_iter_next(&it, &f, &v))
+        if ((rc = w_string(w, f, kstr_len(f))) < 0 || (rc = w_string(w, v, kstr_len(v))) < 0)
+            break;
+    hmap_iter_release(&it);
+    return rc;
+}
+
+int rdb_write_value(rdb_writer *w, const obj *val)
+{
+    switch (val->type) {
+    case OBJ_STRING:
+        return w_u8(w, RDB_TYPE_STRING) < 0 ? -1 : w_obj_string(w, val);
+    case OBJ_LIST:
+        return w_u8(w, RDB_TYPE_LIST) < 0 ? -1 : w_list(w, val->v.ptr);
+    case OBJ_SET:
+        return w_u8(w, RDB_TYPE_SET) < 0 ? -1 : w_set(w, val->v.ptr);
+    case OBJ_ZSET:
+        return w_u8(w, RDB_TYPE_ZSET_2) < 0 ? -1 : w_zset(w, val->v.ptr);
+    case OBJ_HASH:
+        return w_u8(w, RDB_TYPE_HASH) < 0 ? -1 : w_hash(w, val->v.ptr);
+    default:
+        return w_fail(w, "cannot serialize object of type %d", val->type);
+    }
+}
+
+int rdb_write_key(rdb_writer *w, const char *key, size_t klen, const obj *val, int64_t expire_ms)
+{
+    if (expire_ms >= 0) {
+        unsigned char b[9];
+        b[0] = RDB_OPCODE_EXPIRETIME_MS;
+        for (int i = 0; i < 8; i++)
+            b[1 + i] = (unsigned char)((uint64_t)expire_ms >> (8 * i));
+        if (w_bytes(w, b, 9) < 0)
+            return -1;
+    }
+    /* The type byte comes before the key, the value after it. */
+    int type;
+    switch (val->type) {
+    case OBJ_STRING: type = RDB_TYPE_STRING; break;
+    case OBJ_LIST: type = RDB_TYPE_LIST; break;
+    case OBJ_SET: type = RDB_TYPE_SET; break;
+    case OBJ_ZSET: type = RDB_TYPE_ZSET_2; break;
+    case OBJ_HASH: type = RDB_TYPE_HASH; break;
+    default: return w_fail(w, "cannot serialize object of type %d", val->type);
+    }
+    if (w_u8(w, (unsigned)type) < 0 || w_string(w, key, klen) < 0)
+        return -1;
+    int rc;
+    switch (val->type) {
+    case OBJ_STRING: rc = w_obj_string(w, val); break;
+    case OBJ_LIST: rc = w_list(w, val->v.ptr); break;
+    case OBJ_SET: rc = w_set(w, val->v.ptr); break;
+    case OBJ_ZSET: rc = w_zset(w, val->v.ptr); break;
+    default: rc = w_hash(w, val->v.ptr); break;
+    }
+    if (rc == 0)
+        w->keys++;
+    return rc;
+}
+
+int rdb_write_end(rdb_writer *w)
+{
+    unsigned char b[8];
+    if (w_u8(w, RDB_OPCODE_EOF) < 0 || rdb_write_flush(w) < 0)
+        return -1;
+    /* With rdbchecksum no, Redis writes zero, which readers take as "not
+     * checksummed". */
+    uint64_t crc = w->checksum ? w->crc : 0;
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(crc >> (8 * i));
+    if (w_bytes(w, b, 8) < 0)
+        return -1;
+    int saved = w->checksum;
+    w->checksum = 0;   /* the checksum itself is not checksummed */
+    int rc = rdb_write_flush(w);
+    w->checksum = saved;
+    return rc;
+}
+
+static int w_db(rdb_writer *w, kvdb *db)
+{
+    dict_iter it;
+    dict_entry *e;
+    int rc = 0;
+    if (rdb_write_select_db(w, db->id, dict_size(db->keys), dict_size(db->expires)) < 0)
+        return -1;
+    dict_iter_init(db->keys, &it, 0);
+    while ((e = dict_iter_next(&it)) != NULL) {
+        int64_t exp = -1;
+        size_t klen = kstr_len(e->key);
+        if (dict_size(db->expires)) {
+            dict_entry *x = dict_find(db->expires, e->key, klen);
+            if (x)
+                exp = x->v.i64;
+        }
+        if ((rc = rdb_write_key(w, e->key, klen, e->v.ptr, exp)) < 0)
+            break;
+    }
+    dict_iter_release(&it);
+    return rc;
+}
+
+int rdb_write_snapshot(rdb_writer *w, struct srv *s, const rdb_meta *meta)
+{
+    if (rdb_write_header(w, meta) < 0)
+        return -1;
+    for (int i = 0; i < s->dbnum; i++) {
+        kvdb *db = &s->dbs[i];
+        if (dict_size(db->keys) == 0)
+            continue;
+        if (w_db(w, db) < 0)
+            return -1;
+    }
+    return rdb_write_end(w);
+}
+
+int rdb_fd_write(void *priv, const void *buf, size_t len)
+{
+    int fd = *(int *)priv;
+    const char *p = buf;
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int rdb_kstr_write(void *priv, const void *buf, size_t len)
+{
+    kstr *s = priv;
+    *s = kstr_cat(*s, buf, len);
+    return 0;
+}
+
+/* ====================================================================== */
+/* Reader                                                                  */
+/* ====================================================================== */
+
+void rdb_reader_init(rdb_reader *r, rdb_read_fn *fn, void *priv)
+{
+    memset(r, 0, sizeof(*r));
+    r->read = fn;
+    r->rpriv = priv;
+    r->cap = RDB_RBUF_SIZE;
+    r->buf = mem_alloc(r->cap);
+    r->own_buf = 1;
+    r->verify_checksum = 1;
+    r->cur_db = 0;
+    r->meta.repl_stream_db = -1;
+}
+
+void rdb_reader_init_mem(rdb_reader *r, const void *data, size_t len)
+{
+    memset(r, 0, sizeof(*r));
+    r->buf = (unsigned char *)data;   /* never written to in memory mode */
+    r->cap = r->len = len;
+    r->size_hint = len;
+    r->verify_checksum = 1;
+    r->meta.repl_stream_db = -1;
+}
+
+void rdb_reader_release(rdb_reader *r)
+{
+    if (r->own_buf)
+        mem_free(r->buf);
+    r->buf = NULL;
+    kstr_free(r->cur_key);
+    r->cur_key = NULL;
+}
+
+uint64_t rdb_reader_offset(const rdb_reader *r)
+{
+    return r->base_off + r->pos;
+}
+
+int rdb_reader_fail(rdb_reader *r, const char *fmt, ...)
+{
+    char why[320];
+    va_list ap;
+    if (r->err[0])
+        return -1;   /* keep the first (innermost) reason */
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    if (r->cur_key) {
+        char shown[64];
+        size_t kl = kstr_len(r->cur_key), n = 0;
+        for (size_t i = 0; i < kl && n + 5 < sizeof(shown); i++) {
+            unsigned char c = (unsigned char)r->cur_key[i];
+            if (c >= 32 && c < 127 && c != '\'')
+                shown[n++] = (char)c;
+            else
+                n += (size_t)snprintf(shown + n, sizeof(shown) - n, "\\x%02x", c);
+        }
+        shown[n] = 0;
+        snprintf(r->err, sizeof(r->err), "offset %llu (db %d, key '%s'): %s",
+                 (unsigned long long)rdb_reader_offset(r), r->cur_db, shown, why);
+    } else {
+        snprintf(r->err, sizeof(r->err), "offset %llu: %s",
+                 (unsigned long long)rdb_reader_offset(r), why);
+    }
+    return -1;
+}
+
+/* Fold the consumed bytes of the buffer into the running checksum. */
+static void r_fold_crc(rdb_reader *r)
+{
+    if (r->pos > r->crc_pos) {
+        r->crc = crc64_update(r->crc, r->buf + r->crc_pos, r->pos - r->crc_pos);
+        r->crc_pos = r->pos;
+    }
+}
+
+/* Make at least `need` (<= cap) unread bytes available. */
+static int r_fill(rdb_reader *r, size_t need)
+{
+    if (r->len - r->pos >= need)
+        return 0;
+    if (!r->read)
+        return rdb_reader_fail(r, "unexpected end of file (truncated RDB)");
+    r_fold_crc(r);
+    size_t left = r->len - r->pos;
+    memmove(r->buf, r->buf + r->pos, left);
+    r->base_off += r->pos;
+    r->pos = 0;
+    r->crc_pos = 0;
+    r->len = left;
+    while (r->len < need) {
+        ssize_t n = r->read(r->rpriv, r->buf + r->len, r->cap - r->len);
+        if (n < 0)
+            return rdb_reader_fail(r, "read error: %s", strerror(errno ? errno : EIO));
+        if (n == 0)
+            return rdb_reader_fail(r, "unexpected end of file (truncated RDB)");
+        r->len += (size_t)n;
+    }
+    return 0;
+}
+
+static int r_bytes(rdb_reader *r, void *dst, size_t n)
+{
+    unsigned char *d = dst;
+    while (n) {
+        if (r->pos == r->len && r_fill(r, 1) < 0)
+            return -1;
+        size_t take = r->len - r->pos;
+        if (take > n)
+            take = n;
+        memcpy(d, r->buf + r->pos, take);
+        r->pos += take;
+        d += take;
+        n -= take;
+    }
+    return 0;
+}
+
+static int r_u8(rdb_reader *r, unsigned *v)
+{
+    if (r->pos == r->len && r_fill(r, 1) < 0)
+        return -1;
+    *v = r->buf[r->pos++];
+    return 0;
+}
+
+/* Bytes still to come, when known (for sanity checks on lengths). */
+static uint64_t r_remaining(const rdb_reader *r)
+{
+    if (!r->size_hint)
+        return UINT64_MAX;
+    uint64_t off = rdb_reader_offset(r);
+    return off >= r->size_hint ? 0 : r->size_hint - off;
+}
+
+/* Read a length, or the marker of an encoded string (*encoded set). */
+static int r_len_enc(rdb_reader *r, uint64_t *len, int *encoded)
+{
+    unsigned b, c;
+    unsigned char x[8];
+    if (encoded)
+        *encoded = 0;
+    if (r_u8(r, &b) < 0)
+        return -1;
+    switch (b >> 6) {
+    case RDB_6BITLEN:
+        *len = b & 0x3f;
+        return 0;
+    case RDB_14BITLEN:
+        if (r_u8(r, &c) < 0)
+            return -1;
+        *len = ((uint64_t)(b & 0x3f) << 8) | c;
+        return 0;
+    case RDB_ENCVAL:
+        if (!encoded)
+            return rdb_reader_fail(r, "string encoding 0x%02x where a length was expected", b);
+        *encoded = 1;
+        *len = b & 0x3f;
+        return 0;
+    default:
+        break;
+    }
+    if (b == RDB_32BITLEN) {
+        if (r_bytes(r, x, 4) < 0)
+            return -1;
+        *len = ((uint64_t)x[0] << 24) | ((uint64_t)x[1] << 16) | ((uint64_t)x[2] << 8) | x[3];
+        return 0;
+    }
+    if (b == RDB_64BITLEN) {
+        if (r_bytes(r, x, 8) < 0)
+            return -1;
+        uint64_t v = 0;
+        for (int i = 0; i < 8; i++)
+            v = (v << 8) | x[i];
+        *len = v;
+        return 0;
+    }
+    return rdb_reader_fail(r, "invalid length encoding byte 0x%02x", b);
+}
+
+static int r_len(rdb_reader *r, uint64_t *len)
+{
+    return r_len_enc(r, len, NULL);
+}
+
+/* Read n raw bytes into a new kstr. Large strings grow as they arrive. */
+static kstr r_raw_kstr(rdb_reader *r, uint64_t n)
+{
+    if (n > r_remaining(r)) {
+        rdb_reader_fail(r, "string of %llu bytes runs past the end of the file",
+                        (unsigned long long)n);
+        return NULL;
+    }
+    if (n > KSTR_MAX_LEN) {
+        rdb_reader_fail(r, "string length %llu too large", (unsigned long long)n);
+        return NULL;
+    }
+    if (n <= RDB_STR_CHUNK) {
+        kstr s = kstr_empty((size_t)n);
+        if (r_bytes(r, s, (size_t)n) < 0) {
+            kstr_free(s);
+            return NULL;
+        }
+        kstr_set_len(s, (size_t)n);
+        return s;
+    }
+    /* Large: grow as the bytes arrive. */
+    kstr s = kstr_empty(RDB_STR_CHUNK);
+    size_t got = 0;
+    while (got < n) {
+        size_t cap = kstr_cap(s);
+        if (got == cap) {
+            size_t ncap = cap * 2 > n ? (size_t)n : cap * 2;
+            s = kstr_grow_zero(s, ncap);
+            kstr_set_len(s, got);
+            cap = kstr_cap(s);
+        }
+        size_t want = (cap > n ? (size_t)n : cap) - got;
+        if (r_bytes(r, s + got, want) < 0) {
+            kstr_free(s);
+            return NULL;
+        }
+        got += want;
+        kstr_set_len(s, got);
+    }
+    return s;
+}
+
+static kstr r_lzf_kstr(rdb_reader *r)
+{
+    uint64_t clen, len;
+    if (r_len(r, &clen) < 0 || r_len(r, &len) < 0)
+        return NULL;
+    if (clen > r_remaining(r)) {
+        rdb_reader_fail(r, "compressed string of %llu bytes runs past the end of the file",
+                        (unsigned long long)clen);
+        return NULL;
+    }
+    /* A back-reference of 3 bytes expands to at most 264: anything claiming
+     * a larger ratio is corrupt (and would make us over-allocate). */
+    if (len == 0 || len > KSTR_MAX_LEN || len > clen * 90 + 64) {
+        rdb_reader_fail(r, "invalid LZF lengths (compressed %llu, plain %llu)",
+                        (unsigned long long)clen, (unsigned long long)len);
+        return NULL;
+    }
+    kstr c = r_raw_kstr(r, clen);
+    if (!c)
+        return NULL;
+    kstr s = kstr_empty((size_t)len);
+    size_t n = lzf_decompress(c, (size_t)clen, s, (size_t)len);
+    kstr_free(c);
+    if (n != len) {
+        kstr_free(s);
+        rdb_reader_fail(r, "invalid LZF compressed string");
+        return NULL;
+    }
+    kstr_set_len(s, (size_t)len);
+    s[len] = 0;
+    return s;
+}
+
+/* Read a string: raw, integer-encoded or LZF. Integer encodings give the
+ * decimal text; *is_int/ *ival report them so callers can skip a parse. */
+static kstr r_string_ex(rdb_reader *r, int *is_int, long long *ival)
+{
+    uint64_t len;
+    int enc;
+    if (is_int)
+        *is_int = 0;
+    if (r_len_enc(r, &len, &enc) < 0)
+        return NULL;
+    if (!enc)
+        return r_raw_kstr(r, len);
+    unsigned char b[4];
+    long long v;
+    switch (len) {
+    case RDB_ENC_INT8:
+        if (r_bytes(r, b, 1) < 0)
+            return NULL;
+        v = (int8_t)b[0];
+        break;
+    case RDB_ENC_INT16:
+        if (r_bytes(r, b, 2) < 0)
+            return NULL;
+        v = (int16_t)(uint16_t)(b[0] | (b[1] << 8));
+        break;
+    case RDB_ENC_INT32:
+        if (r_bytes(r, b, 4) < 0)
+            return NULL;
+        v = (int32_t)((uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24));
+        break;
+    case RDB_ENC_LZF:
+        return r_lzf_kstr(r);
+    default:
+        rdb_reader_fail(r, "unknown string encoding %llu", (unsigned long long)len);
+        return NULL;
+    }
+    if (is_int) {
+        *is_int = 1;
+        *ival = v;
+    }
+    return kstr_from_ll(v);
+}
+
+static kstr r_string(rdb_reader *r)
+{
+    return r_string_ex(r, NULL, NULL);
+}
+
+/* Old-style (type 3) score: a length byte, then ASCII; 253/254/255 stand
+ * for NaN, +inf and -inf. */
+static int r_double_str(rdb_reader *r, double *d)
+{
+    unsigned n;
+    char buf[256];
+    if (r_u8(r, &n) < 0)
+        return -1;
+    switch (n) {
+    case 253: *d = NAN; return 0;
+    case 254: *d = INFINITY; return 0;
+    case 255: *d = -INFINITY; return 0;
+    default: break;
+    }
+    if (r_bytes(r, buf, n) < 0)
+        return -1;
+    buf[n] = 0;
+    char *end;
+    errno = 0;
+    *d = strtod(buf, &end);
+    if (n == 0 || end != buf + n)
+        return rdb_reader_fail(r, "invalid score '%s'", buf);
+    return 0;
+}
+
+static int r_double_bin(rdb_reader *r, double *d)
+{
+    unsigned char b[8];
+    uint64_t bits = 0;
+    if (r_bytes(r, b, 8) < 0)
+        return -1;
+    for (int i = 7; i >= 0; i--)
+        bits = (bits << 8) | b[i];
+    memcpy(d, &bits, 8);
+    return 0;
+}
+
+/* ---- plain types ---- */
+
+static obj *r_list_plain(rdb_reader *r)
+{
+    uint64_t n;
+    if (r_len(r, &n) < 0)
+        return NULL;
+    obj *o = obj_list_new();
+    for (uint64_t i = 0; i < n; i++) {
+        kstr e = r_string(r);
+        if (!e) {
+            obj_free(o);
+            return NULL;
+        }
+        deque_push_tail(o->v.ptr, e);
+    }
+    return o;
+}
+
+static obj *r_set_plain(rdb_reader *r)
+{
+    uint64_t n;
+    if (r_len(r, &n) < 0)
+        return NULL;
+    obj *o = obj_set_new();
+    for (uint64_t i = 0; i < n; i++) {
+        kstr e = r_string(r);
+        if (!e) {
+            obj_free(o);
+            return NULL;
+        }
+        int added = setobj_add(o->v.ptr, e, kstr_len(e));
+        kstr_free(e);
+        if (!added) {
+            obj_free(o);
+            rdb_reader_fail(r, "duplicate set member");
+            return NULL;
+        }
+    }
+    return o;
+}
+
+static obj *r_zset_plain(rdb_reader *r, int binary_scores)
+{
+    uint64_t n;
+    if (r_len(r, &n) < 0)
+        return NULL;
+    obj *o = obj_zset_new();
+    for (uint64_t i = 0; i < n; i++) {
+        double d;
+        kstr m = r_string(r);
+        if (!m)
+            goto fail;
+        int rc = binary_scores ? r_double_bin(r, &d) : r_double_str(r, &d);
+        if (rc < 0) {
+            kstr_free(m);
+            goto fail;
+        }
+        if (isnan(d)) {
+            kstr_free(m);
+            rdb_reader_fail(r, "sorted set score is NaN");
+            goto fail;
+        }
+        int added = zset_add(o->v.ptr, m, kstr_len(m), d);
+        kstr_free(m);
+        if (!added) {
+            rdb_reader_fail(r, "duplicate sorted set member");
+            goto fail;
+        }
+    }
+    return o;
+fail:
+    obj_free(o);
+    return NULL;
+}
+
+static obj *r_hash_plain(rdb_reader *r)
+{
+    uint64_t n;
+    if (r_len(r, &n) < 0)
+        return NULL;
+    obj *o = obj_hash_new();
+    for (uint64_t i = 0; i < n; i++) {
+        kstr f = r_string(r);
+        if (!f)
+            goto fail;
+        kstr v = r_string(r);
+        if (!v) {
+            kstr_free(f);
+            goto fail;
+        }
+        int added = hmap_set(o->v.ptr, f, kstr_len(f), v, kstr_len(v));
+        kstr_free(f);
+        kstr_free(v);
+        if (!added) {
+            rdb_reader_fail(r, "duplicate hash field");
+            goto fail;
+        }
+    }
+    return o;
+fail:
+    obj_free(o);
+    return NULL;
+}
+
+/* ---- packed encodings (blobs inside a string) ---- */
+
+/* The element as bytes: string entries point into the blob, integers are
+ * formatted into buf. */
+static const char *entry_bytes(const lp_entry *e, char *buf, size_t *len)
+{
+    if (e->is_int) {
+        *len = (size_t)util_ll_to_str(buf, 32, e->ival);
+        return buf;
+    }
+    *len = e->slen;
+    return (const char *)e->sval;
+}
+
+/* One iterator type over either blob format. */
+typedef struct packed_iter {
+    int is_zl;
+    lp_iter lp;
+    zl_iter zl;
+} packed_iter;
+
+static int packed_init(rdb_reader *r, packed_iter *it, int is_zl, const kstr blob)
+{
+    it->is_zl = is_zl;
+    int rc = is_zl ? zl_iter_init(&it->zl, blob, kstr_len(blob))
+                   : lp_iter_init(&it->lp, blob, kstr_len(blob));
+    if (rc < 0)
+        return rdb_reader_fail(r, "%s", is_zl ? it->zl.err : it->lp.err);
+    return 0;
+}
+
+static int packed_next(rdb_reader *r, packed_iter *it, lp_entry *e)
+{
+    int rc = it->is_zl ? zl_iter_next(&it->zl, e) : lp_iter_next(&it->lp, e);
+    if (rc < 0)
+        return rdb_reader_fail(r, "%s", it->is_zl ? it->zl.err : it->lp.err);
+    return rc;
+}
+
+/* Append every element of a packed blob to a list. */
+static int packed_to_list(rdb_reader *r, int is_zl, const kstr blob, deque *q)
+{
+    packed_iter it;
+    lp_entry e;
+    int rc;
+    if (packed_init(r, &it, is_zl, blob) < 0)
+        return -1;
+    while ((rc = packed_next(r, &it, &e)) == 1) {
+        char buf[32];
+        size_t len;
+        const char *p = entry_bytes(&e, buf, &len);
+        deque_push_tail(q, kstr_new(p, len));
+    }
+    return rc;
+}
+
+static obj *r_list_ziplist(rdb_reader *r)
+{
+    kstr blob = r_string(r);
+    if (!blob)
+        return NULL;
+    obj *o = obj_list_new();
+    int rc = packed_to_list(r, 1, blob, o->v.ptr);
+    kstr_free(blob);
+    if (rc < 0) {
+        obj_free(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* Quicklist (type 14: ziplist nodes) and quicklist 2 (type 18: listpack
+ * nodes, each PACKED, or PLAIN for a single large element). */
+static obj *r_list_quicklist(rdb_reader *r, int v2)
+{
+    uint64_t nodes;
+    if (r_len(r, &nodes) < 0)
+        return NULL;
+    obj *o = obj_list_new();
+    for (uint64_t i = 0; i < nodes; i++) {
+        uint64_t container = RDB_QUICKLIST_NODE_PACKED;
+        if (v2) {
+            if (r_len(r, &container) < 0)
+                goto fail;
+            if (container != RDB_QUICKLIST_NODE_PACKED && container != RDB_QUICKLIST_NODE_PLAIN) {
+                rdb_reader_fail(r, "invalid quicklist node container %llu", (unsigned long long)container);
+                goto fail;
+            }
+        }
+        kstr blob = r_string(r);
+        if (!blob)
+            goto fail;
+        if (container == RDB_QUICKLIST_NODE_PLAIN) {
+            deque_push_tail(o->v.ptr, blob);
+            continue;
+        }
+        int rc = packed_to_list(r, !v2, blob, o->v.ptr);
+        kstr_free(blob);
+        if (rc < 0)
+            goto fail;
+    }
+    return o;
+fail:
+    obj_free(o);
+    return NULL;
+}
+
+static obj *r_set_intset(rdb_reader *r)
+{
+    kstr blob = r_string(r);
+    if (!blob)
+        return NULL;
+    size_t bl = kstr_len(blob);
+    const unsigned char *b = (const unsigned char *)blob;
+    obj *o = NULL;
+    if (bl < 8) {
+        rdb_reader_fail(r, "intset shorter than its header");
+        goto out;
+    }
+    uint32_t enc = (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
+    uint32_t n = (uint32_t)b[4] | ((uint32_t)b[5] << 8) | ((uint32_t)b[6] << 16) | ((uint32_t)b[7] << 24);
+    if (enc != 2 && enc != 4 && enc != 8) {
+        rdb_reader_fail(r, "intset has invalid encoding %u", enc);
+        goto out;
+    }
+    if ((uint64_t)n * enc + 8 != bl) {
+        rdb_reader_fail(r, "intset size does not match its length (%u elements)", n);
+        goto out;
+    }
+    o = obj_set_new();
+    long long prev = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const unsigned char *p = b + 8 + (size_t)i * enc;
+        uint64_t u = 0;
+        for (int k = (int)enc - 1; k >= 0; k--)
+            u = (u << 8) | p[k];
+        long long v;
+        if (enc == 2)
+            v = (int16_t)(uint16_t)u;
+        else if (enc == 4)
+            v = (int32_t)(uint32_t)u;
+        else
+            v = (long long)u;
+        if (i > 0 && v <= prev) {
+            rdb_reader_fail(r, "intset elements not in ascending order");
+            obj_free(o);
+            o = NULL;
+            goto out;
+        }
+        prev = v;
+        char buf[32];
+        int len = util_ll_to_str(buf, sizeof(buf), v);
+        setobj_add(o->v.ptr, buf, (size_t)len);
+    }
+out:
+    kstr_free(blob);
+    return o;
+}
+
+/* Hash from a ziplist (13) or listpack (16): field, value, field, ... */
+static obj *r_hash_packed(rdb_reader *r, int is_zl)
+{
+    kstr blob = r_string(r);
+    if (!blob)
+        return NULL;
+    packed_iter it;
+    lp_entry f, v;
+    obj *o = obj_hash_new();
+    int rc;
+    if (packed_init(r, &it, is_zl, blob) < 0)
+        goto fail;
+    while ((rc = packed_next(r, &it, &f)) == 1) {
+        char fb[32], vb[32];
+        size_t fl, vl;
+        if ((rc = packed_next(r, &it, &v)) != 1) {
+            if (rc == 0)
+                rdb_reader_fail(r, "hash blob has a field without a value");
+            goto fail;
+        }
+        const char *fp = entry_bytes(&f, fb, &fl);
+        const char *vp = entry_bytes(&v, vb, &vl);
+        if (!hmap_set(o->v.ptr, fp, fl, vp, vl)) {
+            rdb_reader_fail(r, "duplicate hash field");
+            goto fail;
+        }
+    }
+    if (rc < 0)
+        goto fail;
+    kstr_free(blob);
+    return o;
+fail:
+    kstr_free(blob);
+    obj_free(o);
+    return NULL;
+}
+
+static int entry_score(rdb_reader *r, const lp_entry *e, double *d)
+{
+    if (e->is_int) {
+        *d = (double)e->ival;
+        return 0;
+    }
+    char buf[128];
+    if (e->slen == 0 || e->slen >= sizeof(buf))
+        return rdb_reader_fail(r, "invalid sorted set score");
+    memcpy(buf, e->sval, e->slen);
+    buf[e->slen] = 0;
+    char *end;
+    *d = strtod(buf, &end);
+    if (end != buf + e->slen || isnan(*d))
+        return rdb_reader_fail(r, "invalid sorted set score '%s'", buf);
+    return 0;
+}
+
+/* Sorted set from a ziplist (12) or listpack (17): member, score, ... */
+static obj *r_zset_packed(rdb_reader *r, int is_zl)
+{
+    kstr blob = r_string(r);
+    if (!blob)
+        return NULL;
+    packed_iter it;
+    lp_entry m, sc;
+    obj *o = obj_zset_new();
+    int rc;
+    if (packed_init(r, &it, is_zl, blob) < 0)
+        goto fail;
+    while ((rc = packed_next(r, &it, &m)) == 1) {
+        char mb[32];
+        size_t ml;
+        double d = 0;
+        if ((rc = packed_next(r, &it, &sc)) != 1) {
+            if (rc == 0)
+                rdb_reader_fail(r, "sorted set blob has a member without a score");
+            goto fail;
+        }
+        if (entry_score(r, &sc, &d) < 0)
+            goto fail;
+        const char *mp = entry_bytes(&m, mb, &ml);
+        if (!zset_add(o->v.ptr, mp, ml, d)) {
+            rdb_reader_fail(r, "duplicate sorted set member");
+            goto fail;
+        }
+    }
+    if (rc < 0)
+        goto fail;
+    kstr_free(blob);
+    return o;
+fail:
+    kstr_free(blob);
+    obj_free(o);
+    return NULL;
+}
+
+static obj *r_string_obj(rdb_reader *r)
+{
+    int is_int;
+    long long v;
+    kstr s = r_string_ex(r, &is_int, &v);
+    if (!s)
+        return NULL;
+    if (is_int) {
+        kstr_free(s);
+        return obj_string_from_ll(v);
+    }
+    return obj_string_from_kstr(s);
+}
+
+static int obj_is_empty(const obj *o)
+{
+    switch (o->type) {
+    case OBJ_LIST: return deque_len(o->v.ptr) == 0;
+    case OBJ_SET: return setobj_len(o->v.ptr) == 0;
+    case OBJ_ZSET: return zset_len(o->v.ptr) == 0;
+    case OBJ_HASH: return hmap_len(o->v.ptr) == 0;
+    default: return 0;
+    }
+}
+
+static obj *r_value(rdb_reader *r, int type)
+{
+    switch (type) {
+    case RDB_TYPE_STRING: return r_string_obj(r);
+    case RDB_TYPE_LIST: return r_list_plain(r);
+    case RDB_TYPE_SET: return r_set_plain(r);
+    case RDB_TYPE_ZSET: return r_zset_plain(r, 0);
+    case RDB_TYPE_ZSET_2: return r_zset_plain(r, 1);
+    case RDB_TYPE_HASH: return r_hash_plain(r);
+    case RDB_TYPE_LIST_ZIPLIST: return r_list_ziplist(r);
+    case RDB_TYPE_SET_INTSET: return r_set_intset(r);
+    case RDB_TYPE_ZSET_ZIPLIST: return r_zset_packed(r, 1);
+    case RDB_TYPE_HASH_ZIPLIST: return r_hash_packed(r, 1);
+    case RDB_TYPE_LIST_QUICKLIST: return r_list_quicklist(r, 0);
+    case RDB_TYPE_HASH_LISTPACK: return r_hash_packed(r, 0);
+    case RDB_TYPE_ZSET_LISTPACK: return r_zset_packed(r, 0);
+    case RDB_TYPE_LIST_QUICKLIST_2: return r_list_quicklist(r, 1);
+    case RDB_TYPE_STREAM_LISTPACKS:
+    case RDB_TYPE_STREAM_LISTPACKS_2:
+        rdb_reader_fail(r, "stream keys (RDB type %d) are not supported", type);
+        return NULL;
+    case RDB_TYPE_MODULE:
+    case RDB_TYPE_MODULE_2:
+        rdb_reader_fail(r, "module keys (RDB type %d) are not supported", type);
+        return NULL;
+    case RDB_TYPE_HASH_ZIPMAP:
+        rdb_reader_fail(r, "zipmap-encoded hashes (RDB type 9, Redis < 2.6) are not supported");
+        return NULL;
+    default:
+        rdb_reader_fail(r, "unknown RDB value type %d", type);
+        return NULL;
+    }
+}
+
+obj *rdb_read_value(rdb_reader *r, int type)
+{
+    obj *o = r_value(r, type);
+    if (o && obj_is_empty(o)) {
+        obj_free(o);
+        rdb_reader_fail(r, "empty key");
+        return NULL;
+    }
+    return o;
+}
+
+/* ---- opcodes ---- */
+
+static void r_aux_apply(rdb_reader *r, const kstr k, const kstr v)
+{
+    rdb_meta *m = &r->meta;
+    long long n;
+    int num = util_str_to_ll(v, kstr_len(v), &n);
+    if (!strcmp(k, "redis-ver"))
+        snprintf(m->redis_ver, sizeof(m->redis_ver), "%s", v);
+    else if (!strcmp(k, "redis-bits") && num)
+        m->redis_bits = (int)n;
+    else if (!strcmp(k, "ctime") && num)
+        m->ctime = n;
+    else if (!strcmp(k, "used-mem") && num)
+        m->used_mem = n;
+    else if (!strcmp(k, "repl-stream-db") && num)
+        m->repl_stream_db = (int)n;
+    else if (!strcmp(k, "repl-id") && kstr_len(v) == 40) {
+        memcpy(m->repl_id, v, 40);
+        m->repl_id[40] = 0;
+        m->has_repl = 1;
+    } else if (!strcmp(k, "repl-offset") && num)
+        m->repl_offset = n;
+    else if (!strcmp(k, "aof-base") && num)
+        m->aof_base = (int)n;
+    /* Others (lua scripts of old versions, aof-preamble...) are ignored, as
+     * Redis ignores AUX fields it does not know. */
+}
+
+static int r_aux(rdb_reader *r)
+{
+    kstr k = r_string(r);
+    if (!k)
+        return -1;
+    kstr v = r_string(r);
+    if (!v) {
+        kstr_free(k);
+        return -1;
+    }
+    r_aux_apply(r, k, v);
+    kstr_free(k);
+    kstr_free(v);
+    return 0;
+}
+
+/* Module AUX data: a module id, a "when" pair, then typed values until an
+ * EOF marker. Without modules we can only skip it, as redis-check-rdb does. */
+static int r_skip_module_aux(rdb_reader *r)
+{
+    uint64_t id, when_op, when, op;
+    if (r_len(r, &id) < 0 || r_len(r, &when_op) < 0 || r_len(r, &when) < 0)
+        return -1;
+    for (;;) {
+        if (r_len(r, &op) < 0)
+            return -1;
+        switch (op) {
+        case 0:   /* EOF */
+            r->module_aux_skipped++;
+            return 0;
+        case 1:   /* signed int */
+        case 2: { /* unsigned int */
+            uint64_t x;
+            if (r_len(r, &x) < 0)
+                return -1;
+            break;
+        }
+        case 3: { /* float */
+            unsigned char b[4];
+            if (r_bytes(r, b, 4) < 0)
+                return -1;
+            break;
+        }
+        case 4: { /* double */
+            double d;
+            if (r_double_bin(r, &d) < 0)
+                return -1;
+            break;
+        }
+        case 5: { /* string */
+            kstr s = r_string(r);
+            if (!s)
+                return -1;
+            kstr_free(s);
+            break;
+        }
+        default:
+            return rdb_reader_fail(r, "unknown module value opcode %llu", (unsigned long long)op);
+        }
+    }
+}
+
+static int r_header(rdb_reader *r)
+{
+    char magic[10];
+    if (r_bytes(r, magic, 9) < 0)
+        return -1;
+    magic[9] = 0;
+    if (memcmp(magic, "REDIS", 5) != 0) {
+        r->pos = 0;
+        return rdb_reader_fail(r, "wrong signature trying to load DB from file (not an RDB file)");
+    }
+    int v = 0;
+    for (int i = 5; i < 9; i++) {
+        if (magic[i] < '0' || magic[i] > '9')
+            return rdb_reader_fail(r, "invalid RDB version field '%.4s'", magic + 5);
+        v = v * 10 + (magic[i] - '0');
+    }
+    if (v < 1 || v > RDB_VERSION)
+        return rdb_reader_fail(r, "Can't handle RDB format version %d (this server reads up to %d)",
+                               v, RDB_VERSION);
+    r->version = v;
+    return 0;
+}
+
+static int r_checksum(rdb_reader *r)
+{
+    unsigned char b[8];
+    r_fold_crc(r);
+    uint64_t computed = r->crc;
+    if (r_bytes(r, b, 8) < 0)
+        return -1;
+    uint64_t stored = 0;
+    for (int i = 7; i >= 0; i--)
+        stored = (stored << 8) | b[i];
+    if (stored == 0 || !r->verify_checksum)
+        return 0;   /* written with rdbchecksum no */
+    if (stored != computed) {
+        r->pos -= 8;
+        return rdb_reader_fail(r, "wrong RDB checksum (stored %016llx, computed %016llx)",
+                               (unsigned long long)stored, (unsigned long long)computed);
+    }
+    return 0;
+}
+
+static int r_key(rdb_reader *r, int type, int64_t expire)
+{
+    kstr key = r_string(r);
+    if (!key)
+        return -1;
+    r->cur_key = key;
+    obj *val = r_value(r, type);
+    r->cur_key = NULL;
+    if (!val) {
+        /* Re-attach the key just for the message, then drop it. */
+        if (r->err[0] == 0)
+            rdb_reader_fail(r, "invalid value");
+        kstr_free(key);
+        return -1;
+    }
+    if (obj_is_empty(val)) {
+        /* Redis skips empty containers rather than failing the load. */
+        r->empty_keys_skipped++;
+        obj_free(val);
+        kstr_free(key);
+        return 0;
+    }
+    r->keys_read++;
+    if (r->on_key) {
+        if (r->on_key(r->cb_priv, r->cur_db, key, val, expire) < 0)
+            return r->err[0] ? -1 : rdb_reader_fail(r, "load aborted");
+    } else {
+        kstr_free(key);
+        obj_free(val);
+    }
+    return 0;
+}
+
+int rdb_read_all(rdb_reader *r)
+{
+    int64_t expire = -1;
+    r->err[0] = 0;
+    if (r_header(r) < 0)
+        return -1;
+    for (;;) {
+        unsigned op;
+        if (r->on_progress && r->progress_every && rdb_reader_offset(r) >= r->next_progress) {
+            r->next_progress = rdb_reader_offset(r) + r->progress_every;
+            r->on_progress(r->cb_priv, rdb_reader_offset(r));
+        }
+        if (r_u8(r, &op) < 0)
+            return -1;
+        switch (op) {
+        case RDB_OPCODE_EXPIRETIME_MS: {
+            unsigned char b[8];
+            uint64_t v = 0;
+            if (r_bytes(r, b, 8) < 0)
+                return -1;
+            for (int i = 7; i >= 0; i--)
+                v = (v << 8) | b[i];
+            expire = (int64_t)v;
+            continue;
+        }
+        case RDB_OPCODE_EXPIRETIME: {
+            unsigned char b[4];
+            if (r_bytes(r, b, 4) < 0)
+                return -1;
+            int32_t secs = (int32_t)((uint32_t)b[0] | ((uint32_t)b[1] << 8) |
+                                     ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24));
+            expire = (int64_t)secs * 1000;
+            continue;
+        }
+        case RDB_OPCODE_IDLE: {
+            uint64_t idle;
+            if (r_len(r, &idle) < 0)
+                return -1;
+            continue;   /* LRU hints are not kept */
+        }
+        case RDB_OPCODE_FREQ: {
+            unsigned f;
+            if (r_u8(r, &f) < 0)
+                return -1;
+            continue;
+        }
+        case RDB_OPCODE_SELECTDB: {
+            uint64_t id;
+            if (r_len(r, &id) < 0)
+                return -1;
+            if (id > INT32_MAX || (r->max_dbs > 0 && id >= (uint64_t)r->max_dbs))
+                return rdb_reader_fail(r, "FATAL: Data file was created with a Redis server "
+                                       "configured to handle more than %d databases (db %llu)",
+                                       r->max_dbs, (unsigned long long)id);
+            r->cur_db = (int)id;
+            continue;
+        }
+        case RDB_OPCODE_RESIZEDB: {
+            uint64_t keys, expires;
+            if (r_len(r, &keys) < 0 || r_len(r, &expires) < 0)
+                return -1;
+            /* A hint only: clamp it so a corrupt value cannot make the
+             * caller pre-allocate a huge table. */
+            uint64_t lim = r_remaining(r) == UINT64_MAX ? (1u << 24) : r_remaining(r) / 3 + 1;
+            if (keys > lim)
+                keys = lim;
+            if (expires > lim)
+                expires = lim;
+            if (r->on_resize)
+                r->on_resize(r->cb_priv, r->cur_db, keys, expires);
+            continue;
+        }
+        case RDB_OPCODE_AUX:
+            if (r_aux(r) < 0)
+                return -1;
+            continue;
+        case RDB_OPCODE_MODULE_AUX:
+            if (r_skip_module_aux(r) < 0)
+                return -1;
+            continue;
+        case RDB_OPCODE_FUNCTION2: {
+            kstr code = r_string(r);
+            if (!code)
+                return -1;
+            kstr_free(code);
+            r->functions_skipped++;
+            continue;
+        }
+        case RDB_OPCODE_FUNCTION:
+            return rdb_reader_fail(r, "pre-release function format not supported");
+        case RDB_OPCODE_EOF:
+            if (r->version >= 5 && r_checksum(r) < 0)
+                return -1;
+            return 0;
+        default:
+            break;
+        }
+        /* A value type: key record. */
+        if (r_key(r, (int)op, expire) < 0)
+            return -1;
+        expire = -1;
+    }
+}
+
+ssize_t rdb_fd_read(void *priv, void *buf, size_t cap)
+{
+    int fd = *(int *)priv;
+    for (;;) {
+        ssize_t n = read(fd, buf, cap);
+        if (n < 0 && errno == EINTR)
+            continue;
+        return n;
+    }
+}
