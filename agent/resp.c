@@ -1,0 +1,478 @@
+/* resp: the RESP2 request parser. It reads the bytes of one command from the
+ * start of a client's input, remembers how far it got, and on the next call
+ * resumes there, so a command arriving one byte at a time costs the same as
+ * one arriving whole. Arguments are kept as offsets from the command start,
+ * not pointers, because the caller may move or compact its buffer between
+ * calls; pointers are made only when the command is complete.
+ *
+ * Acceptance rules and error texts follow Redis 7.0's processMultibulkBuffer
+ * and processInlineBuffer, quirks included:
+ *  - a header line ends at the first '\r', and the byte after it is skipped
+ *    without being checked; a bulk's two trailing bytes are skipped unchecked;
+ *  - Redis looks for line ends with strchr, so a NUL before the line end hides
+ *    it and the client waits until the size limit ends the connection;
+ *  - bulk counts accept exactly string2ll's grammar (no sign '+', no spaces,
+ *    no leading zeros, no "-0"). */
+#include "resp.h"
+#include "mem.h"
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#define RESP_UNAUTH_MAX_ARGS 10
+#define RESP_UNAUTH_MAX_BULK 16384
+#define RESP_ARGV_INITIAL 1024      /* first argv allocation, as Redis' min(count,1024) */
+#define RESP_ARGV_KEEP 1024         /* arrays larger than this are released between commands */
+
+enum { KIND_NONE = 0, KIND_MULTIBULK = 1, KIND_INLINE = 2 };
+
+/* ------------------------------------------------------------------------
+ * Small helpers
+ * ------------------------------------------------------------------------ */
+
+/* Redis' string2ll grammar: optional '-', then "0" alone or a digit 1-9
+ * followed by digits, fitting in a long long. */
+static int resp_str_to_ll(const char *s, size_t len, long long *out)
+{
+    size_t i = 0;
+    int neg = 0;
+    unsigned long long v = 0;
+    unsigned long long limit;
+
+    if (len == 0)
+        return 0;
+    if (len == 1 && s[0] == '0') {
+        *out = 0;
+        return 1;
+    }
+    if (s[0] == '-') {
+        neg = 1;
+        i = 1;
+        if (len == 1)
+            return 0;
+    }
+    if (s[i] < '1' || s[i] > '9')
+        return 0;
+    limit = neg ? (unsigned long long)LLONG_MAX + 1 : (unsigned long long)LLONG_MAX;
+    for (; i < len; i++) {
+        unsigned d;
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        d = (unsigned)(s[i] - '0');
+        if (v > (limit - d) / 10)
+            return 0;
+        v = v * 10 + d;
+    }
+    if (neg)
+        *out = (v == (unsigned long long)LLONG_MAX + 1) ? LLONG_MIN : -(long long)v;
+    else
+        *out = (long long)v;
+    return 1;
+}
+
+static int resp_error(resp_parser *p, const char *msg)
+{
+    snprintf(p->errstr, sizeof(p->errstr), "ERR Protocol error: %s", msg);
+    resp_parser_reset(p);
+    return RESP_PARSE_ERROR;
+}
+
+/* Redis formats the offending byte with %c and then turns CR and LF into
+ * spaces so the error stays one protocol line. */
+static int resp_error_expected_dollar(resp_parser *p, char got)
+{
+    if (got == '\r' || got == '\n')
+        got = ' ';
+    snprintf(p->errstr, sizeof(p->errstr),
+             "ERR Protocol error: expected '$', got '%c'", got);
+    resp_parser_reset(p);
+    return RESP_PARSE_ERROR;
+}
+
+static void resp_grow_args(resp_parser *p, int want)
+{
+    int cap = p->argv_cap ? p->argv_cap : 16;
+
+    if (want <= p->argv_cap)
+        return;
+    while (cap < want)
+        cap = cap > INT_MAX / 2 ? INT_MAX : cap * 2;
+    p->offs = mem_realloc(p->offs, (size_t)cap * sizeof(*p->offs));
+    p->lens = mem_realloc(p->lens, (size_t)cap * sizeof(*p->lens));
+    p->argv = mem_realloc(p->argv, (size_t)cap * sizeof(*p->argv));
+    p->argv_cap = cap;
+}
+
+/* Between commands: give back the arrays a huge command made us grow, so one
+ * MSET of a million keys does not pin its argv for the life of the client. */
+static void resp_shrink(resp_parser *p)
+{
+    if (p->argv_cap > RESP_ARGV_KEEP) {
+        mem_free(p->offs);
+        mem_free(p->lens);
+        mem_free(p->argv);
+        p->offs = NULL;
+        p->lens = NULL;
+        p->argv = NULL;
+        p->argv_cap = 0;
+    }
+    if (p->scratch_cap > RESP_INLINE_MAX + 1) {
+        mem_free(p->scratch);
+        p->scratch = NULL;
+        p->scratch_cap = 0;
+    }
+}
+
+/* Find the '\r' ending the header line that starts at p->pos, resuming the
+ * search where the previous call stopped. Returns 1 with *cr set when the
+ * line and the byte after its '\r' are in the buffer, 0 otherwise. */
+static int resp_find_cr(resp_parser *p, const char *buf, size_t len, size_t *cr)
+{
+    size_t i = p->scan > p->pos ? p->scan : p->pos;
+
+    if (!p->line_nul) {
+        for (; i < len; i++) {
+            if (buf[i] == '\r')
+                break;
+            if (buf[i] == '\0') {
+                p->line_nul = 1;
+                break;
+            }
+        }
+    }
+    if (p->line_nul || i >= len) {
+        p->scan = len;
+        return 0;
+    }
+    p->scan = i;            /* found: come back to it until the next byte arrives */
+    if (i + 1 >= len)
+        return 0;
+    *cr = i;
+    return 1;
+}
+
+static void resp_line_done(resp_parser *p, size_t cr)
+{
+    p->pos = cr + 2;
+    p->scan = p->pos;
+    p->line_nul = 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Multibulk: *<count>\r\n then <count> times $<len>\r\n<bytes>\r\n
+ * ------------------------------------------------------------------------ */
+
+static int resp_parse_count(resp_parser *p, const char *buf, size_t len, size_t *consumed)
+{
+    size_t cr;
+    long long ll;
+
+    if (!resp_find_cr(p, buf, len, &cr)) {
+        if (len - p->pos > RESP_INLINE_MAX)
+            return resp_error(p, "too big mbulk count string");
+        return RESP_PARSE_MORE;
+    }
+    if (!resp_str_to_ll(buf + 1, cr - 1, &ll) || ll > INT_MAX)
+        return resp_error(p, "invalid multibulk length");
+    if (ll > RESP_UNAUTH_MAX_ARGS && p->auth_required)
+        return resp_error(p, "unauthenticated multibulk length");
+    resp_line_done(p, cr);
+    if (ll <= 0) {
+        *consumed = p->pos;
+        resp_parser_reset(p);
+        return RESP_PARSE_EMPTY;
+    }
+    p->mbulk_left = ll;
+    resp_grow_args(p, ll < RESP_ARGV_INITIAL ? (int)ll : RESP_ARGV_INITIAL);
+    return RESP_PARSE_DONE;     /* internal: count read, go on with bulks */
+}
+
+static int resp_parse_bulk_len(resp_parser *p, const char *buf, size_t len)
+{
+    size_t cr;
+    long long ll;
+
+    if (!resp_find_cr(p, buf, len, &cr)) {
+        if (len - p->pos > RESP_INLINE_MAX)
+            return resp_error(p, "too big bulk count string");
+        return RESP_PARSE_MORE;
+    }
+    if (buf[p->pos] != '$')
+        return resp_error_expected_dollar(p, buf[p->pos]);
+    if (!resp_str_to_ll(buf + p->pos + 1, cr - p->pos - 1, &ll) || ll < 0 ||
+        (unsigned long long)ll > (unsigned long long)p->max_bulk_len)
+        return resp_error(p, "invalid bulk length");
+    if (ll > RESP_UNAUTH_MAX_BULK && p->auth_required)
+        return resp_error(p, "unauthenticated bulk length");
+    resp_line_done(p, cr);
+    p->bulk_len = ll;
+    return RESP_PARSE_DONE;
+}
+
+static int resp_parse_multibulk(resp_parser *p, const char *buf, size_t len,
+                                resp_arg **argv, int *argc, size_t *consumed)
+{
+    int rc;
+
+    if (p->mbulk_left < 0) {
+        rc = resp_parse_count(p, buf, len, consumed);
+        if (rc != RESP_PARSE_DONE)
+            return rc;
+    }
+    while (p->mbulk_left > 0) {
+        if (p->bulk_len < 0) {
+            rc = resp_parse_bulk_len(p, buf, len);
+            if (rc != RESP_PARSE_DONE)
+                return rc;
+        }
+        /* The bulk and the two bytes after it (meant to be CRLF, never
+         * checked by Redis) must all be here. */
+        p->need = p->pos + (size_t)p->bulk_len + 2;
+        if (len < p->need)
+            return RESP_PARSE_MORE;
+        resp_grow_args(p, p->argc + 1);
+        p->offs[p->argc] = p->pos;
+        p->lens[p->argc] = (size_t)p->bulk_len;
+        p->argc++;
+        p->pos = p->need;
+        p->scan = p->pos;
+        p->need = 0;
+        p->bulk_len = -1;
+        p->mbulk_left--;
+    }
+    for (int i = 0; i < p->argc; i++) {
+        p->argv[i].ptr = buf + p->offs[i];
+        p->argv[i].len = p->lens[i];
+    }
+    *argv = p->argv;
+    *argc = p->argc;
+    *consumed = p->pos;
+    resp_parser_reset(p);       /* keeps the arrays: argv stays valid */
+    return RESP_PARSE_DONE;
+}
+
+/* ------------------------------------------------------------------------
+ * Inline: one line ending at '\n' (a '\r' before it is dropped)
+ * ------------------------------------------------------------------------ */
+
+static int resp_parse_inline(resp_parser *p, const char *buf, size_t len,
+                             resp_arg **argv, int *argc, size_t *consumed)
+{
+    size_t i = p->scan;
+    size_t linelen;
+    int n;
+
+    if (!p->line_nul) {
+        for (; i < len && buf[i] != '\n'; i++) {
+            if (buf[i] == '\0') {
+                p->line_nul = 1;
+                break;
+            }
+        }
+    }
+    if (p->line_nul || i >= len) {
+        p->scan = len;
+        if (len > RESP_INLINE_MAX)
+            return resp_error(p, "too big inline request");
+        return RESP_PARSE_MORE;
+    }
+    linelen = (i > 0 && buf[i - 1] == '\r') ? i - 1 : i;
+    if (p->scratch_cap < linelen + 1) {
+        mem_free(p->scratch);
+        p->scratch = mem_alloc(linelen + 1);
+        p->scratch_cap = linelen + 1;
+    }
+    n = resp_split_inline(buf, linelen, p->scratch, p->argv, p->argv_cap);
+    if (n == -2) {
+        resp_grow_args(p, (int)(linelen / 2 + 1));
+        n = resp_split_inline(buf, linelen, p->scratch, p->argv, p->argv_cap);
+    }
+    if (n < 0)
+        return resp_error(p, "unbalanced quotes in request");
+    *consumed = i + 1;
+    resp_parser_reset(p);
+    if (n == 0)
+        return RESP_PARSE_EMPTY;
+    *argv = p->argv;
+    *argc = n;
+    return RESP_PARSE_DONE;
+}
+
+/* ------------------------------------------------------------------------
+ * Public API
+ * ------------------------------------------------------------------------ */
+
+void resp_parser_init(resp_parser *p, size_t max_bulk_len)
+{
+    memset(p, 0, sizeof(*p));
+    p->max_bulk_len = max_bulk_len;
+    resp_parser_reset(p);
+}
+
+void resp_parser_free(resp_parser *p)
+{
+    mem_free(p->offs);
+    mem_free(p->lens);
+    mem_free(p->argv);
+    mem_free(p->scratch);
+    p->offs = NULL;
+    p->lens = NULL;
+    p->argv = NULL;
+    p->scratch = NULL;
+    p->argv_cap = 0;
+    p->scratch_cap = 0;
+    resp_parser_reset(p);
+}
+
+void resp_parser_reset(resp_parser *p)
+{
+    p->kind = KIND_NONE;
+    p->mbulk_left = -1;
+    p->bulk_len = -1;
+    p->pos = 0;
+    p->need = 0;
+    p->scan = 0;
+    p->line_nul = 0;
+    p->argc = 0;
+}
+
+int resp_parse(resp_parser *p, const char *buf, size_t len,
+               resp_arg **argv, int *argc, size_t *consumed)
+{
+    if (p->kind == KIND_NONE) {
+        if (len == 0)
+            return RESP_PARSE_MORE;
+        resp_shrink(p);
+        p->kind = buf[0] == '*' ? KIND_MULTIBULK : KIND_INLINE;
+    }
+    if (p->kind == KIND_MULTIBULK)
+        return resp_parse_multibulk(p, buf, len, argv, argc, consumed);
+    return resp_parse_inline(p, buf, len, argv, argc, consumed);
+}
+
+size_t resp_parser_needed(const resp_parser *p)
+{
+    return p->kind == KIND_MULTIBULK && p->bulk_len >= 0 ? p->need : 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Inline splitting, sdssplitargs' rules
+ * ------------------------------------------------------------------------ */
+
+static int resp_is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+static int resp_hex_val(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Reads one token starting at line[*i] (not a blank) into out. Returns 0,
+ * or -1 on unbalanced quotes. *i ends just past the token. */
+static int resp_split_token(const char *line, size_t len, size_t *i, char *out, size_t *olen)
+{
+    size_t p = *i, o = 0;
+    int inq = 0, insq = 0;
+
+/* The byte at index k, reading past len as the C string's end. */
+#define AT(k) ((k) < len ? line[k] : '\0')
+    for (;;) {
+        char c = AT(p);
+        if (inq) {
+            if (c == '\\' && AT(p + 1) == 'x' && resp_hex_val(AT(p + 2)) >= 0 &&
+                resp_hex_val(AT(p + 3)) >= 0) {
+                out[o++] = (char)(resp_hex_val(AT(p + 2)) * 16 + resp_hex_val(AT(p + 3)));
+                p += 3;
+            } else if (c == '\\' && AT(p + 1) != '\0') {
+                char e;
+                p++;
+                e = AT(p);
+                switch (e) {
+                case 'n': e = '\n'; break;
+                case 'r': e = '\r'; break;
+                case 't': e = '\t'; break;
+                case 'b': e = '\b'; break;
+                case 'a': e = '\a'; break;
+                default: break;
+                }
+                out[o++] = e;
+            } else if (c == '"') {
+                /* the closing quote must be followed by a blank or the end */
+                if (AT(p + 1) != '\0' && !resp_is_space(AT(p + 1)))
+                    return -1;
+                p++;
+                break;
+            } else if (c == '\0') {
+                return -1;
+            } else {
+                out[o++] = c;
+            }
+        } else if (insq) {
+            if (c == '\\' && AT(p + 1) == '\'') {
+                p++;
+                out[o++] = '\'';
+            } else if (c == '\'') {
+                if (AT(p + 1) != '\0' && !resp_is_space(AT(p + 1)))
+                    return -1;
+                p++;
+                break;
+            } else if (c == '\0') {
+                return -1;
+            } else {
+                out[o++] = c;
+            }
+        } else if (c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\0') {
+            if (c != '\0')
+                p++;
+            break;
+        } else if (c == '"') {
+            inq = 1;
+        } else if (c == '\'') {
+            insq = 1;
+        } else {
+            out[o++] = c;
+        }
+        p++;
+    }
+#undef AT
+    *i = p;
+    *olen = o;
+    return 0;
+}
+
+int resp_split_inline(const char *line, size_t len, char *scratch,
+                      resp_arg *out, int max_args)
+{
+    const char *nul = memchr(line, '\0', len);
+    size_t i = 0, used = 0;
+    int argc = 0;
+
+    if (nul)
+        len = (size_t)(nul - line);
+    for (;;) {
+        size_t tlen;
+        while (i < len && resp_is_space(line[i]))
+            i++;
+        if (i >= len)
+            return argc;
+        if (argc >= max_args)
+            return -2;
+        if (resp_split_token(line, len, &i, scratch + used, &tlen) < 0)
+            return -1;
+        out[argc].ptr = scratch + used;
+        out[argc].len = tlen;
+        scratch[used + tlen] = '\0';
+        used += tlen + 1;
+        argc++;
+    }
+}
