@@ -24,7 +24,10 @@ int util_ll_to_str(char *buf, size_t size, long long v);
 int util_double_to_str(char *buf, size_t size, double v);
 /* Format a long double as INCRBYFLOAT/HINCRBYFLOAT do (humanfriendly). */
 int util_ldouble_to_str(char *buf, size_t size, long double v);
-/* Glob-style match as Redis' stringmatchlen ('*', '?', '[...]', '\\'). */
+/* Glob-style match as Redis' stringmatchlen ('*', '?', '[...]', '\\').
+ * Exactly like Redis, the empty string matches only the empty pattern, not "*": KEYS and
+ * the SCAN family must skip matching when the pattern is a lone "*" (as
+ * Redis does) so that the empty key is listed. PSUBSCRIBE uses it as is. */
 int util_glob_match(const char *pat, size_t patlen, const char *str, size_t strlen, int nocase);
 /* Wall clock. */
 int64_t util_ms_now(void);
