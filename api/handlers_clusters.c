@@ -1,0 +1,317 @@
+/* handlers_clusters.c - /api/v1/clusters... : replication groups. */
+#include "api.h"
+#include "../server/discover.h"
+#include "../server/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *settings_json(const struct cluster_settings *s)
+{
+    return json_pack("{s:I,s:I,s:I,s:I}", "max_lag_on_failover", (json_int_t)s->max_lag_on_failover,
+                     "min_replicas_to_write", (json_int_t)s->min_replicas_to_write,
+                     "lag_threshold_bytes", (json_int_t)s->lag_threshold_bytes,
+                     "lag_threshold_ms", (json_int_t)s->lag_threshold_ms);
+}
+
+static json_t *opt_int(int64_t v)
+{
+    return v >= 0 ? json_integer(v) : json_null();
+}
+
+static json_t *member_json(const struct health_member *hm, const struct node_obs *o)
+{
+    json_t *j = json_pack("{s:s,s:s,s:i,s:s,s:o,s:o,s:b}", "node", hm->name, "host", hm->host,
+                          "port", hm->port, "state", health_state_name(o->state),
+                          "role", health_role_name(o->role) ? json_string(health_role_name(o->role)) : json_null(),
+                          "offset", opt_int(o->offset), "maintenance", hm->maintenance);
+    return j;
+}
+
+json_t *api_cluster_json(struct fleet *f, const struct fleet_cluster *c, int detailed)
+{
+    size_t cap = f->nnodes > 0 ? f->nnodes : 1;
+    struct health_member *reps = calloc(cap, sizeof(*reps));
+    struct health_replica *views = calloc(cap, sizeof(*views));
+    struct health_report *rep = malloc(sizeof(*rep));
+    json_t *out = NULL;
+    if (reps == NULL || views == NULL || rep == NULL)
+        goto done;
+    struct health_member master;
+    int has_master = 0;
+    size_t n = fleet_cluster_members(f, c, &master, &has_master, reps, NULL, cap);
+    int64_t now = store_now_ms();
+    health_cluster_eval(has_master ? &master : NULL, reps, n, &c->settings, now, rep, views);
+
+    json_t *reasons = json_array();
+    for (int i = 0; i < rep->nreasons; i++)
+        json_array_append_new(reasons, json_string(rep->reasons[i]));
+    json_t *replicas = json_array();
+    for (size_t i = 0; i < n; i++) {
+        if (!detailed) {
+            json_array_append_new(replicas, json_string(reps[i].name));
+            continue;
+        }
+        const struct node_obs *o = reps[i].obs;
+        json_t *rj = member_json(&reps[i], o);
+        if (o->role == ROLE_REPLICA) {
+            char buf[FLEET_HOST_MAX + 16];
+            snprintf(buf, sizeof(buf), "%s:%d", o->master_host, o->master_port);
+            json_object_set_new(rj, "replicating_from", json_string(buf));
+        } else {
+            json_object_set_new(rj, "replicating_from", json_null());
+        }
+        const char *ln = health_link_name(views[i].link);
+        json_object_set_new(rj, "link", ln ? json_string(ln) : json_null());
+        json_object_set_new(rj, "lag_bytes", opt_int(views[i].lag_bytes));
+        json_object_set_new(rj, "lag_seconds",
+                            views[i].lag_ms >= 0 ? json_real((double)views[i].lag_ms / 1000.0)
+                                                 : json_null());
+        json_object_set_new(rj, "in_sync", json_boolean(views[i].in_sync));
+        json_array_append_new(replicas, rj);
+    }
+    json_t *mj;
+    if (!has_master)
+        mj = json_null();
+    else if (detailed)
+        mj = member_json(&master, master.obs);
+    else
+        mj = json_string(master.name);
+    out = json_pack("{s:s,s:o,s:o,s:s,s:o,s:o,s:o}", "name", c->name, "master", mj,
+                    "replicas", replicas, "health", health_level_name(rep->level),
+                    "reasons", reasons, "settings", settings_json(&c->settings),
+                    "created_at", api_time_json(c->created_at));
+done:
+    free(reps);
+    free(views);
+    free(rep);
+    return out;
+}
+
+static void reply_cluster(struct api_ctx *ctx, const char *name, int status, struct api_resp *r)
+{
+    fleet_rdlock(ctx->fleet);
+    struct fleet_cluster *c = fleet_cluster_by_name(ctx->fleet, name);
+    json_t *j = c != NULL ? api_cluster_json(ctx->fleet, c, 1) : NULL;
+    fleet_unlock(ctx->fleet);
+    if (c == NULL)
+        api_error(r, 404, "not_found", "cluster '%s' not found", name);
+    else
+        api_reply(r, status, j);
+}
+
+/* Parse a settings object over the defaults in *s. */
+static int parse_settings(json_t *js, struct cluster_settings *s, struct api_resp *r)
+{
+    static const char *const allowed[] = { "max_lag_on_failover", "min_replicas_to_write",
+                                           "lag_threshold_bytes", "lag_threshold_ms", NULL };
+    if (js == NULL)
+        return 0;
+    if (!json_is_object(js)) {
+        api_error(r, 422, "unprocessable", "'settings' must be an object");
+        return -1;
+    }
+    if (api_check_fields(js, allowed, "settings.", r) != 0)
+        return -1;
+    int64_t *dst[] = { &s->max_lag_on_failover, &s->min_replicas_to_write,
+                       &s->lag_threshold_bytes, &s->lag_threshold_ms };
+    for (int i = 0; i < 4; i++) {
+        json_t *v = json_object_get(js, allowed[i]);
+        if (v == NULL)
+            continue;
+        if (!json_is_integer(v) || json_integer_value(v) < 0) {
+            api_error(r, 422, "unprocessable", "settings.%s must be a non-negative integer",
+                      allowed[i]);
+            return -1;
+        }
+        *dst[i] = json_integer_value(v);
+    }
+    return 0;
+}
+
+static void cluster_create(struct api_ctx *ctx, const struct api_req *req, struct api_resp *r)
+{
+    static const char *const allowed[] = { "name", "master", "replicas", "settings", NULL };
+    json_t *j = api_parse_object(req, r, allowed);
+    if (j == NULL)
+        return;
+    json_t *name = json_object_get(j, "name"), *master = json_object_get(j, "master");
+    json_t *reps = json_object_get(j, "replicas");
+    const char **names = NULL;
+    struct cluster_settings s;
+    health_settings_default(&s);
+    if (!json_is_string(name)) {
+        api_error(r, 422, "unprocessable", "'name' is required and must be a string");
+        goto out;
+    }
+    if (!json_is_string(master)) {
+        api_error(r, 422, "unprocessable", "'master' is required and must be a node name");
+        goto out;
+    }
+    if (reps != NULL && !json_is_array(reps)) {
+        api_error(r, 422, "unprocessable", "'replicas' must be an array of node names");
+        goto out;
+    }
+    size_t n = reps != NULL ? json_array_size(reps) : 0;
+    names = calloc(n + 1, sizeof(*names));
+    if (names == NULL) {
+        api_error(r, 500, "internal", "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(reps, i);
+        if (!json_is_string(v)) {
+            api_error(r, 422, "unprocessable", "'replicas' must be an array of node names");
+            goto out;
+        }
+        names[i] = json_string_value(v);
+    }
+    if (parse_settings(json_object_get(j, "settings"), &s, r) != 0)
+        goto out;
+    struct fleet_err e;
+    if (fleet_cluster_create(ctx->fleet, json_string_value(name), json_string_value(master),
+                             names, n, &s, "api", &e) != 0)
+        api_fleet_error(r, &e);
+    else
+        reply_cluster(ctx, json_string_value(name), 201, r);
+out:
+    free(names);
+    json_decref(j);
+}
+
+void api_h_clusters(struct api_ctx *ctx, const struct api_req *req, const struct api_match *m,
+                    struct api_resp *r)
+{
+    (void)m;
+    if (strcmp(req->method, "POST") == 0) {
+        cluster_create(ctx, req, r);
+        return;
+    }
+    json_t *arr = json_array();
+    fleet_rdlock(ctx->fleet);
+    for (size_t i = 0; i < ctx->fleet->nclusters; i++) {
+        json_t *cj = api_cluster_json(ctx->fleet, ctx->fleet->clusters[i], 0);
+        if (cj != NULL)
+            json_array_append_new(arr, cj);
+    }
+    fleet_unlock(ctx->fleet);
+    api_reply(r, 200, json_pack("{s:o}", "clusters", arr));
+}
+
+static void cluster_patch(struct api_ctx *ctx, const struct api_req *req, const char *name,
+                          struct api_resp *r)
+{
+    static const char *const allowed[] = { "settings", NULL };
+    json_t *j = api_parse_object(req, r, allowed);
+    if (j == NULL)
+        return;
+    struct cluster_settings s;
+    fleet_rdlock(ctx->fleet);
+    struct fleet_cluster *c = fleet_cluster_by_name(ctx->fleet, name);
+    if (c != NULL)
+        s = c->settings;
+    fleet_unlock(ctx->fleet);
+    if (c == NULL) {
+        api_error(r, 404, "not_found", "cluster '%s' not found", name);
+        goto out;
+    }
+    if (parse_settings(json_object_get(j, "settings"), &s, r) != 0)
+        goto out;
+    struct fleet_err e;
+    if (fleet_cluster_set_settings(ctx->fleet, name, &s, "api", &e) != 0)
+        api_fleet_error(r, &e);
+    else
+        reply_cluster(ctx, name, 200, r);
+out:
+    json_decref(j);
+}
+
+void api_h_cluster(struct api_ctx *ctx, const struct api_req *req, const struct api_match *m,
+                   struct api_resp *r)
+{
+    const char *name = m->params[0];
+    if (strcmp(req->method, "PATCH") == 0) {
+        cluster_patch(ctx, req, name, r);
+    } else if (strcmp(req->method, "DELETE") == 0) {
+        struct fleet_err e;
+        if (fleet_cluster_delete(ctx->fleet, name, "api", &e) != 0)
+            api_fleet_error(r, &e);
+        else
+            api_reply(r, 200, json_pack("{s:s}", "deleted", name));
+    } else {
+        reply_cluster(ctx, name, 200, r);
+    }
+}
+
+void api_h_cluster_master(struct api_ctx *ctx, const struct api_req *req,
+                          const struct api_match *m, struct api_resp *r)
+{
+    (void)req;
+    const char *name = m->params[0];
+    fleet_rdlock(ctx->fleet);
+    struct fleet_cluster *c = fleet_cluster_by_name(ctx->fleet, name);
+    struct fleet_node *n = c != NULL ? fleet_node_by_id(ctx->fleet, c->master_id) : NULL;
+    json_t *j = n != NULL ? json_pack("{s:s,s:i,s:s,s:s}", "host", n->host, "port", n->port,
+                                      "node", n->name, "state", health_state_name(n->obs.state))
+                          : NULL;
+    fleet_unlock(ctx->fleet);
+    if (c == NULL)
+        api_error(r, 404, "not_found", "cluster '%s' not found", name);
+    else if (n == NULL)
+        api_error(r, 404, "not_found", "cluster '%s' has no master", name);
+    else
+        api_reply(r, 200, j);
+}
+
+void api_h_cluster_replicas(struct api_ctx *ctx, const struct api_req *req,
+                            const struct api_match *m, struct api_resp *r)
+{
+    static const char *const allowed[] = { "node", NULL };
+    json_t *j = api_parse_object(req, r, allowed);
+    if (j == NULL)
+        return;
+    json_t *node = json_object_get(j, "node");
+    struct fleet_err e;
+    if (!json_is_string(node))
+        api_error(r, 422, "unprocessable", "'node' is required and must be a node name");
+    else if (fleet_cluster_add_replica(ctx->fleet, m->params[0], json_string_value(node), "api",
+                                       &e) != 0)
+        api_fleet_error(r, &e);
+    else
+        reply_cluster(ctx, m->params[0], 200, r);
+    json_decref(j);
+}
+
+void api_h_cluster_replica(struct api_ctx *ctx, const struct api_req *req,
+                           const struct api_match *m, struct api_resp *r)
+{
+    (void)req;
+    const char *cluster = m->params[0], *node = m->params[1];
+    char host[FLEET_HOST_MAX + 1];
+    int port = 0;
+    struct fleet_err e;
+    if (fleet_cluster_remove_replica(ctx->fleet, cluster, node, "api", host, sizeof(host), &port,
+                                     &e) != 0) {
+        api_fleet_error(r, &e);
+        return;
+    }
+    /* The removed node becomes a stand-alone master (best effort: the
+     * topology change is already committed). */
+    char err[300];
+    int detached = discover_detach(host, port, ctx->cfg->node_auth, ctx->node_timeout_ms, err,
+                                   sizeof(err)) == 0;
+    if (detached)
+        fleet_event(ctx->fleet, cluster, node, "replica.detached", "api", "sent REPLICAOF NO ONE");
+    else
+        fleet_event(ctx->fleet, cluster, node, "replica.detach_failed", "api", "%s", err);
+    fleet_rdlock(ctx->fleet);
+    struct fleet_cluster *c = fleet_cluster_by_name(ctx->fleet, cluster);
+    json_t *j = c != NULL ? api_cluster_json(ctx->fleet, c, 1) : json_object();
+    fleet_unlock(ctx->fleet);
+    if (j != NULL) {
+        json_object_set_new(j, "removed", json_string(node));
+        json_object_set_new(j, "detached", json_boolean(detached));
+    }
+    api_reply(r, 200, j);
+}

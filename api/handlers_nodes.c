@@ -1,0 +1,229 @@
+/* handlers_nodes.c - /api/v1/nodes and /api/v1/nodes/{name}. */
+#include "api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+json_t *api_node_json(struct fleet *f, const struct fleet_node *n)
+{
+    const struct fleet_cluster *c = fleet_cluster_by_id(f, n->cluster_id);
+    const struct node_obs *o = &n->obs;
+    json_t *tags = json_loads(n->tags, 0, NULL);
+    if (tags == NULL)
+        tags = json_array();
+    json_t *status = json_pack("{s:s,s:o,s:o,s:o,s:o,s:o}",
+                               "state", health_state_name(o->state),
+                               "since", api_time_json(o->state_since),
+                               "role", health_role_name(o->role) ? json_string(health_role_name(o->role)) : json_null(),
+                               "link", health_link_name(o->link) ? json_string(health_link_name(o->link)) : json_null(),
+                               "offset", o->offset >= 0 ? json_integer(o->offset) : json_null(),
+                               "last_poll_ok", api_time_json(o->last_ok_ms));
+    if (status != NULL && o->role == ROLE_REPLICA) {
+        char buf[FLEET_HOST_MAX + 16];
+        snprintf(buf, sizeof(buf), "%s:%d", o->master_host, o->master_port);
+        json_object_set_new(status, "replicating_from", json_string(buf));
+    }
+    return json_pack("{s:s,s:s,s:i,s:i,s:b,s:o,s:o,s:o,s:o,s:o}",
+                     "name", n->name, "host", n->host, "port", n->port,
+                     "priority", n->priority, "maintenance", n->maintenance,
+                     "tags", tags,
+                     "cluster", c != NULL ? json_string(c->name) : json_null(),
+                     "first_seen", api_time_json(n->first_seen),
+                     "last_seen", api_time_json(n->last_seen),
+                     "status", status != NULL ? status : json_null());
+}
+
+static void reply_node(struct api_ctx *ctx, const char *name, int status, struct api_resp *r)
+{
+    fleet_rdlock(ctx->fleet);
+    struct fleet_node *n = fleet_node_by_name(ctx->fleet, name);
+    json_t *j = n != NULL ? api_node_json(ctx->fleet, n) : NULL;
+    fleet_unlock(ctx->fleet);
+    if (n == NULL)
+        api_error(r, 404, "not_found", "node '%s' not found", name);
+    else
+        api_reply(r, status, j);
+}
+
+static void node_create(struct api_ctx *ctx, const struct api_req *req, struct api_resp *r)
+{
+    static const char *const allowed[] = { "host", "port", "name", "priority", "tags", NULL };
+    json_t *j = api_parse_object(req, r, allowed);
+    if (j == NULL)
+        return;
+    json_t *host = json_object_get(j, "host"), *port = json_object_get(j, "port");
+    json_t *name = json_object_get(j, "name"), *prio = json_object_get(j, "priority");
+    json_t *tags = json_object_get(j, "tags");
+    char *tags_txt = NULL;
+    if (!json_is_string(host)) {
+        api_error(r, 422, "unprocessable", "'host' is required and must be a string");
+        goto out;
+    }
+    if (!json_is_integer(port)) {
+        api_error(r, 422, "unprocessable", "'port' is required and must be an integer");
+        goto out;
+    }
+    if (json_integer_value(port) < 1 || json_integer_value(port) > 65535) {
+        api_error(r, 422, "unprocessable", "port %lld is out of range 1-65535",
+                  (long long)json_integer_value(port));
+        goto out;
+    }
+    if (name != NULL && !json_is_string(name)) {
+        api_error(r, 422, "unprocessable", "'name' must be a string");
+        goto out;
+    }
+    if (prio != NULL && (!json_is_integer(prio) || json_integer_value(prio) < 0 ||
+                         json_integer_value(prio) > 1000000)) {
+        api_error(r, 422, "unprocessable", "'priority' must be an integer between 0 and 1000000");
+        goto out;
+    }
+    if (tags != NULL) {
+        size_t i;
+        json_t *t;
+        if (!json_is_array(tags)) {
+            api_error(r, 422, "unprocessable", "'tags' must be an array of strings");
+            goto out;
+        }
+        json_array_foreach(tags, i, t) {
+            if (!json_is_string(t)) {
+                api_error(r, 422, "unprocessable", "'tags' must be an array of strings");
+                goto out;
+            }
+        }
+        tags_txt = json_dumps(tags, JSON_COMPACT);
+        if (tags_txt == NULL) {
+            api_error(r, 500, "internal", "out of memory");
+            goto out;
+        }
+    }
+    struct fleet_node_spec spec = {
+        .name = name != NULL ? json_string_value(name) : NULL,
+        .host = json_string_value(host),
+        .port = (int)json_integer_value(port),
+        .priority = prio != NULL ? (int)json_integer_value(prio) : 100,
+        .tags = tags_txt,
+    };
+    struct fleet_err e;
+    int created = 0;
+    char out_name[FLEET_NAME_MAX + 1];
+    if (fleet_node_register(ctx->fleet, &spec, "api", &created, out_name, sizeof(out_name), &e) != 0)
+        api_fleet_error(r, &e);
+    else
+        reply_node(ctx, out_name, created ? 201 : 200, r);
+out:
+    free(tags_txt);
+    json_decref(j);
+}
+
+static int role_filter(const char *s, int *role)
+{
+    if (s == NULL) { *role = -1; return 0; }
+    if (strcmp(s, "master") == 0) { *role = ROLE_MASTER; return 0; }
+    if (strcmp(s, "replica") == 0 || strcmp(s, "slave") == 0) { *role = ROLE_REPLICA; return 0; }
+    if (strcmp(s, "unknown") == 0) { *role = ROLE_UNKNOWN; return 0; }
+    return -1;
+}
+
+static int state_filter(const char *s, int *state)
+{
+    if (s == NULL) { *state = -1; return 0; }
+    if (strcmp(s, "up") == 0) { *state = NODE_UP; return 0; }
+    if (strcmp(s, "down") == 0) { *state = NODE_DOWN; return 0; }
+    if (strcmp(s, "unknown") == 0) { *state = NODE_UNKNOWN; return 0; }
+    return -1;
+}
+
+static void node_list(struct api_ctx *ctx, const struct api_req *req, struct api_resp *r)
+{
+    const char *cluster = api_query(req, "cluster");
+    int role, state;
+    if (role_filter(api_query(req, "role"), &role) != 0) {
+        api_error(r, 400, "bad_request", "role must be master, replica or unknown");
+        return;
+    }
+    if (state_filter(api_query(req, "state"), &state) != 0) {
+        api_error(r, 400, "bad_request", "state must be up, down or unknown");
+        return;
+    }
+    json_t *arr = json_array();
+    fleet_rdlock(ctx->fleet);
+    struct fleet *f = ctx->fleet;
+    int64_t cid = -1;
+    if (cluster != NULL) {
+        struct fleet_cluster *c = fleet_cluster_by_name(f, cluster);
+        cid = c != NULL ? c->id : -2;
+    }
+    for (size_t i = 0; i < f->nnodes; i++) {
+        const struct fleet_node *n = f->nodes[i];
+        if (cid != -1 && n->cluster_id != cid)
+            continue;
+        if (role >= 0 && n->obs.role != role)
+            continue;
+        if (state >= 0 && n->obs.state != state)
+            continue;
+        json_array_append_new(arr, api_node_json(f, n));
+    }
+    fleet_unlock(ctx->fleet);
+    api_reply(r, 200, json_pack("{s:o}", "nodes", arr));
+}
+
+void api_h_nodes(struct api_ctx *ctx, const struct api_req *req, const struct api_match *m,
+                 struct api_resp *r)
+{
+    (void)m;
+    if (strcmp(req->method, "POST") == 0)
+        node_create(ctx, req, r);
+    else
+        node_list(ctx, req, r);
+}
+
+static void node_patch(struct api_ctx *ctx, const struct api_req *req, const char *name,
+                       struct api_resp *r)
+{
+    static const char *const allowed[] = { "priority", "maintenance", NULL };
+    json_t *j = api_parse_object(req, r, allowed);
+    if (j == NULL)
+        return;
+    json_t *prio = json_object_get(j, "priority"), *maint = json_object_get(j, "maintenance");
+    int p = 0, mt = 0;
+    if (prio != NULL) {
+        if (!json_is_integer(prio) || json_integer_value(prio) < 0 ||
+            json_integer_value(prio) > 1000000) {
+            api_error(r, 422, "unprocessable", "'priority' must be an integer between 0 and 1000000");
+            goto out;
+        }
+        p = (int)json_integer_value(prio);
+    }
+    if (maint != NULL) {
+        if (!json_is_boolean(maint)) {
+            api_error(r, 422, "unprocessable", "'maintenance' must be true or false");
+            goto out;
+        }
+        mt = json_is_true(maint);
+    }
+    struct fleet_err e;
+    if (fleet_node_patch(ctx->fleet, name, prio ? &p : NULL, maint ? &mt : NULL, "api", &e) != 0)
+        api_fleet_error(r, &e);
+    else
+        reply_node(ctx, name, 200, r);
+out:
+    json_decref(j);
+}
+
+void api_h_node(struct api_ctx *ctx, const struct api_req *req, const struct api_match *m,
+                struct api_resp *r)
+{
+    const char *name = m->params[0];
+    if (strcmp(req->method, "PATCH") == 0) {
+        node_patch(ctx, req, name, r);
+    } else if (strcmp(req->method, "DELETE") == 0) {
+        struct fleet_err e;
+        if (fleet_node_delete(ctx->fleet, name, "api", &e) != 0)
+            api_fleet_error(r, &e);
+        else
+            api_reply(r, 200, json_pack("{s:s}", "deleted", name));
+    } else {
+        reply_node(ctx, name, 200, r);
+    }
+}

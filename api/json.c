@@ -1,0 +1,114 @@
+/* json.c - response and request helpers shared by the handlers. */
+#include "api.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void api_reply(struct api_resp *r, int status, json_t *j)
+{
+    r->status = status;
+    r->body = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (r->body == NULL) {
+        r->status = 500;
+        r->body = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}");
+    }
+}
+
+void api_error(struct api_resp *r, int status, const char *code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
+    api_reply(r, status, j);
+}
+
+void api_fleet_error(struct api_resp *r, const struct fleet_err *e)
+{
+    const char *code;
+    switch (e->status) {
+    case 404: code = "not_found"; break;
+    case 409: code = "conflict"; break;
+    case 422: code = "unprocessable"; break;
+    case 503: code = "unavailable"; break;
+    default: code = "error"; break;
+    }
+    api_error(r, e->status ? e->status : 500, code, "%s", e->msg);
+}
+
+int api_check_fields(json_t *obj, const char *const *allowed, const char *prefix,
+                     struct api_resp *r)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v) {
+        int ok = 0;
+        for (size_t i = 0; allowed[i] != NULL; i++)
+            if (strcmp(allowed[i], key) == 0)
+                ok = 1;
+        if (!ok) {
+            api_error(r, 400, "unknown_field", "unknown field '%s%s'", prefix, key);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+json_t *api_parse_object(const struct api_req *req, struct api_resp *r,
+                         const char *const *allowed)
+{
+    if (req->body == NULL || req->body_len == 0) {
+        api_error(r, 400, "bad_request", "request body must be a JSON object");
+        return NULL;
+    }
+    json_error_t err;
+    json_t *j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &err);
+    if (j == NULL) {
+        api_error(r, 400, "bad_json", "malformed JSON at line %d, column %d: %s", err.line,
+                  err.column, err.text);
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        api_error(r, 400, "bad_request", "request body must be a JSON object");
+        return NULL;
+    }
+    if (api_check_fields(j, allowed, "", r) != 0) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+void api_time_iso(int64_t ms, char *buf, size_t len)
+{
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char base[32];
+    if (strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+        base[0] = '\0';
+    snprintf(buf, len, "%s.%03dZ", base, (int)(ms % 1000));
+}
+
+json_t *api_time_json(int64_t ms)
+{
+    if (ms <= 0)
+        return json_null();
+    char buf[40];
+    api_time_iso(ms, buf, sizeof(buf));
+    return json_string(buf);
+}
+
+const char *api_query(const struct api_req *req, const char *key)
+{
+    if (req->query == NULL)
+        return NULL;
+    return req->query(req->query_arg, key);
+}

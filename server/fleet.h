@@ -1,0 +1,137 @@
+/* fleet.h - the in-memory topology: nodes, clusters and their observations.
+ *
+ * The store is the durable truth; the fleet is its in-memory image, read by
+ * the API threads and updated by the monitor. Every mutation validates
+ * against the image, writes to SQLite inside one transaction (with its
+ * event), and only after COMMIT applies the change in memory: a failed call
+ * changes nothing. One rwlock guards the image; lock order is fleet -> store.
+ *
+ * Errors carry an HTTP-like status (404 not found, 409 conflict, 422
+ * semantically invalid, 503 database unavailable) and a message a person can
+ * act on. */
+#ifndef KVFLEET_CTL_FLEET_H
+#define KVFLEET_CTL_FLEET_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "health.h"
+#include "store.h"
+
+#define FLEET_NAME_MAX 64
+#define FLEET_HOST_MAX 255
+#define FLEET_TAGS_MAX 4096
+
+struct fleet_node {
+    int64_t id;
+    char name[FLEET_NAME_MAX + 1];
+    char host[FLEET_HOST_MAX + 1];
+    int port;
+    int priority;
+    int maintenance;
+    char *tags;            /* JSON array text */
+    int64_t cluster_id;    /* 0: none */
+    int64_t first_seen;
+    int64_t last_seen;
+    struct node_obs obs;
+};
+
+struct fleet_cluster {
+    int64_t id;
+    char name[FLEET_NAME_MAX + 1];
+    int64_t master_id;
+    struct cluster_settings settings;
+    int64_t created_at;
+};
+
+struct fleet {
+    pthread_rwlock_t lock;
+    struct store *st;
+    struct fleet_node **nodes;
+    size_t nnodes, ncap;
+    struct fleet_cluster **clusters;
+    size_t nclusters, ccap;
+    uint64_t version;                 /* bumped on every topology change */
+    void (*on_change)(void *arg);     /* called (unlocked) after a change */
+    void *on_change_arg;
+};
+
+struct fleet_err {
+    int status;
+    char msg[300];
+};
+
+int fleet_init(struct fleet *f, struct store *st, char *err, size_t errlen);
+void fleet_destroy(struct fleet *f);
+
+void fleet_rdlock(struct fleet *f);
+void fleet_wrlock(struct fleet *f);
+void fleet_unlock(struct fleet *f);
+
+/* Lookups: caller holds the lock. */
+struct fleet_node *fleet_node_by_name(struct fleet *f, const char *name);
+struct fleet_node *fleet_node_by_id(struct fleet *f, int64_t id);
+struct fleet_node *fleet_node_by_addr(struct fleet *f, const char *host, int port);
+struct fleet_cluster *fleet_cluster_by_name(struct fleet *f, const char *name);
+struct fleet_cluster *fleet_cluster_by_id(struct fleet *f, int64_t id);
+
+/* Valid names: 1-64 of [A-Za-z0-9._:-]. */
+int fleet_name_valid(const char *s);
+int fleet_host_valid(const char *s);
+
+struct fleet_node_spec {
+    const char *name;      /* NULL: "host:port" */
+    const char *host;
+    int port;
+    int priority;          /* default 100 */
+    const char *tags;      /* JSON array text or NULL */
+};
+
+/* Register a node. Idempotent: the same name at the same host:port (or the
+ * same host:port without a name) returns the existing node with *created = 0.
+ * A name taken at another address, or an address taken by another name, is a
+ * 409. out_name receives the node's name. */
+int fleet_node_register(struct fleet *f, const struct fleet_node_spec *spec, const char *actor,
+                        int *created, char *out_name, size_t out_len, struct fleet_err *e);
+int fleet_node_patch(struct fleet *f, const char *name, const int *priority, const int *maintenance,
+                     const char *actor, struct fleet_err *e);
+int fleet_node_delete(struct fleet *f, const char *name, const char *actor, struct fleet_err *e);
+
+int fleet_cluster_create(struct fleet *f, const char *name, const char *master,
+                         const char *const *replicas, size_t nreplicas,
+                         const struct cluster_settings *s, const char *actor, struct fleet_err *e);
+int fleet_cluster_add_replica(struct fleet *f, const char *cluster, const char *node,
+                              const char *actor, struct fleet_err *e);
+/* On success host/port receive the removed node's address (to detach it). */
+int fleet_cluster_remove_replica(struct fleet *f, const char *cluster, const char *node,
+                                 const char *actor, char *host, size_t hostlen, int *port,
+                                 struct fleet_err *e);
+int fleet_cluster_set_settings(struct fleet *f, const char *cluster,
+                               const struct cluster_settings *s, const char *actor,
+                               struct fleet_err *e);
+int fleet_cluster_delete(struct fleet *f, const char *cluster, const char *actor,
+                         struct fleet_err *e);
+
+/* Adopt a running deployment: nodes[0] is the master, the rest replicas.
+ * Unregistered addresses are registered as "host:port"; registered ones must
+ * not belong to another cluster. One transaction. */
+struct fleet_addr {
+    char host[FLEET_HOST_MAX + 1];
+    int port;
+};
+int fleet_adopt(struct fleet *f, const char *cluster, const struct fleet_addr *nodes, size_t n,
+                const struct cluster_settings *s, const char *actor, struct fleet_err *e);
+
+/* Append an event outside of any mutation (monitor, reconciler). */
+int fleet_event(struct fleet *f, const char *cluster, const char *node, const char *kind,
+                const char *actor, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* Gather health inputs of a cluster (caller holds the lock). members/n: the
+ * replicas; master may come back NULL. Arrays must hold nnodes entries. */
+size_t fleet_cluster_members(struct fleet *f, const struct fleet_cluster *c,
+                             struct health_member *master_out, int *has_master,
+                             struct health_member *replicas, struct fleet_node **replica_nodes,
+                             size_t cap);
+
+#endif

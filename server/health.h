@@ -1,0 +1,108 @@
+/* health.h - derive replica lag, link status and cluster health.
+ *
+ * Pure functions over observations: no I/O, no locks, no clock (callers pass
+ * `now`), so every rule is unit-tested in tests/unit/test_health.c. The
+ * monitor feeds observations in; the API and the event journal read the
+ * verdicts out. */
+#ifndef KVFLEET_CTL_HEALTH_H
+#define KVFLEET_CTL_HEALTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum node_state { NODE_UNKNOWN = 0, NODE_UP, NODE_DOWN };
+enum node_role { ROLE_UNKNOWN = 0, ROLE_MASTER, ROLE_REPLICA };
+enum link_state { LINK_NONE = 0, LINK_UP, LINK_DOWN };
+
+/* History of a master's replication offset: when did the master first reach
+ * offset X? A replica at offset X is then (now - that time) behind. Only
+ * changes are recorded, so 64 entries cover at least 16 s at 250 ms polls. */
+#define HEALTH_RING 64
+struct offset_ring {
+    int64_t ts[HEALTH_RING];
+    int64_t off[HEALTH_RING];
+    int head;   /* next slot to write */
+    int count;
+};
+
+/* Last observation of one node. */
+struct node_obs {
+    int state;              /* enum node_state */
+    int64_t state_since;    /* ms: when state last changed (0 unknown) */
+    int role;               /* enum node_role */
+    char master_host[256];  /* replicas: where they replicate from */
+    int master_port;
+    int link;               /* enum link_state (replicas only) */
+    int64_t offset;         /* master_repl_offset or slave_repl_offset; -1 unknown */
+    int64_t last_ok_ms;     /* last successful poll */
+    int failures;           /* consecutive failed polls */
+    int replicas_connected; /* masters: connected_slaves */
+    int lag_alert;          /* replicas: lag currently above threshold */
+    struct offset_ring ring;
+};
+
+struct cluster_settings {
+    int64_t max_lag_on_failover;   /* bytes; used by the failover engine */
+    int64_t min_replicas_to_write; /* healthy replicas required, else failing */
+    int64_t lag_threshold_bytes;   /* replica lag above this: degraded + event */
+    int64_t lag_threshold_ms;
+};
+
+void health_settings_default(struct cluster_settings *s);
+void health_obs_init(struct node_obs *o);
+
+void health_ring_push(struct offset_ring *r, int64_t now_ms, int64_t offset);
+
+/* Lag of a replica in bytes: master offset minus replica offset, never
+ * negative; -1 when either is unknown. */
+int64_t health_lag_bytes(int64_t master_offset, int64_t replica_offset);
+
+/* Lag in ms: time since the master first reached the replica's offset. 0 when
+ * the replica has caught up; a lower bound (age of the oldest sample) when
+ * the history does not go back far enough; -1 when unknown. */
+int64_t health_lag_ms(const struct offset_ring *r, int64_t master_offset,
+                      int64_t replica_offset, int64_t now_ms);
+
+struct health_member {
+    const char *name;
+    const char *host;
+    int port;
+    int maintenance;
+    const struct node_obs *obs;
+};
+
+struct health_replica {
+    int64_t lag_bytes;   /* -1 unknown */
+    int64_t lag_ms;      /* -1 unknown */
+    int link;            /* enum link_state */
+    int wrong_master;    /* replicates from someone else, or from no one */
+    int in_sync;         /* up, right master, link up, lag under thresholds */
+    int lag_high;        /* lag above a threshold */
+};
+
+enum health_level { HEALTH_HEALTHY = 0, HEALTH_DEGRADED, HEALTH_FAILING };
+
+#define HEALTH_MAX_REASONS 16
+#define HEALTH_REASON_LEN 200
+struct health_report {
+    int level;
+    int nreasons;
+    char reasons[HEALTH_MAX_REASONS][HEALTH_REASON_LEN];
+};
+
+/* Replica view relative to the desired master (master may be NULL). */
+void health_replica_eval(const struct health_member *master, const struct health_member *replica,
+                         const struct cluster_settings *s, int64_t now_ms, struct health_replica *out);
+
+/* Cluster verdict. per_replica (n entries) receives each replica's view and
+ * may be NULL. */
+void health_cluster_eval(const struct health_member *master, const struct health_member *replicas,
+                         size_t n, const struct cluster_settings *s, int64_t now_ms,
+                         struct health_report *out, struct health_replica *per_replica);
+
+const char *health_level_name(int level);
+const char *health_state_name(int state);
+const char *health_role_name(int role);   /* NULL for unknown */
+const char *health_link_name(int link);   /* NULL for none */
+
+#endif

@@ -1,0 +1,113 @@
+/* info.c - INFO replication parser (see info.h). Lines are "key:value\r\n";
+ * slaveN values are comma separated key=value lists. Unknown keys are
+ * ignored so newer servers and the kvfleet agent both parse. */
+#include "info.h"
+#include "health.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void copy_bounded(char *dst, size_t cap, const char *src, size_t n)
+{
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static int64_t to_i64(const char *s, size_t n)
+{
+    char buf[32];
+    copy_bounded(buf, sizeof(buf), s, n);
+    return strtoll(buf, NULL, 10);
+}
+
+static void parse_slave(const char *v, size_t vn, struct info_slave *sl)
+{
+    memset(sl, 0, sizeof(*sl));
+    sl->lag = -1;
+    sl->offset = -1;
+    const char *p = v, *end = v + vn;
+    while (p < end) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        if (comma == NULL)
+            comma = end;
+        const char *eq = memchr(p, '=', (size_t)(comma - p));
+        if (eq != NULL) {
+            size_t kn = (size_t)(eq - p), valn = (size_t)(comma - eq - 1);
+            const char *val = eq + 1;
+            if (kn == 2 && memcmp(p, "ip", 2) == 0)
+                copy_bounded(sl->ip, sizeof(sl->ip), val, valn);
+            else if (kn == 4 && memcmp(p, "port", 4) == 0)
+                sl->port = (int)to_i64(val, valn);
+            else if (kn == 5 && memcmp(p, "state", 5) == 0)
+                copy_bounded(sl->state, sizeof(sl->state), val, valn);
+            else if (kn == 6 && memcmp(p, "offset", 6) == 0)
+                sl->offset = to_i64(val, valn);
+            else if (kn == 3 && memcmp(p, "lag", 3) == 0)
+                sl->lag = to_i64(val, valn);
+        }
+        p = comma + 1;
+    }
+}
+
+int info_parse_replication(const char *text, size_t len, struct info_repl *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->offset = -1;
+    out->master_last_io_s = -1;
+    int64_t master_off = -1, slave_off = -1;
+    const char *p = text, *end = text + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl != NULL ? nl : end;
+        const char *ve = le;
+        if (ve > p && ve[-1] == '\r')
+            ve--;
+        const char *colon = memchr(p, ':', (size_t)(ve - p));
+        if (colon != NULL && *p != '#') {
+            size_t kn = (size_t)(colon - p), vn = (size_t)(ve - colon - 1);
+            const char *v = colon + 1;
+#define KEY(s) (kn == sizeof(s) - 1 && memcmp(p, s, kn) == 0)
+            if (KEY("role")) {
+                if (vn == 6 && memcmp(v, "master", 6) == 0)
+                    out->role = ROLE_MASTER;
+                else if (vn == 5 && memcmp(v, "slave", 5) == 0)
+                    out->role = ROLE_REPLICA;
+                else if (vn == 7 && memcmp(v, "replica", 7) == 0)
+                    out->role = ROLE_REPLICA;
+            } else if (KEY("master_host")) {
+                copy_bounded(out->master_host, sizeof(out->master_host), v, vn);
+            } else if (KEY("master_port")) {
+                out->master_port = (int)to_i64(v, vn);
+            } else if (KEY("master_link_status")) {
+                out->link = (vn == 2 && memcmp(v, "up", 2) == 0) ? LINK_UP : LINK_DOWN;
+            } else if (KEY("master_last_io_seconds_ago")) {
+                out->master_last_io_s = to_i64(v, vn);
+            } else if (KEY("master_repl_offset")) {
+                master_off = to_i64(v, vn);
+            } else if (KEY("slave_repl_offset")) {
+                slave_off = to_i64(v, vn);
+            } else if (KEY("connected_slaves")) {
+                out->connected_slaves = (int)to_i64(v, vn);
+            } else if (kn > 5 && memcmp(p, "slave", 5) == 0 && p[5] >= '0' && p[5] <= '9') {
+                if (out->nslaves < INFO_MAX_SLAVES)
+                    parse_slave(v, vn, &out->slaves[out->nslaves++]);
+            }
+#undef KEY
+        }
+        p = le + 1;
+    }
+    if (out->role == ROLE_UNKNOWN)
+        return -1;
+    if (out->role == ROLE_REPLICA)
+        out->offset = slave_off >= 0 ? slave_off : master_off;
+    else
+        out->offset = master_off;
+    if (out->role != ROLE_REPLICA)
+        out->link = LINK_NONE;
+    else if (out->link == LINK_NONE)
+        out->link = LINK_DOWN;
+    return 0;
+}

@@ -1,0 +1,693 @@
+/* store.c - SQLite topology store (see store.h). */
+#include "store.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum stmt_id {
+    S_NODE_INSERT,
+    S_NODE_UPDATE,
+    S_NODE_DELETE,
+    S_CLUSTER_INSERT,
+    S_CLUSTER_UPDATE,
+    S_CLUSTER_DELETE,
+    S_STATUS_SAVE,
+    S_NODE_TOUCH,
+    S_EVENT_ADD,
+    S_LOAD_NODES,
+    S_LOAD_CLUSTERS,
+    S_LOAD_STATUS,
+    S_EVENTS_QUERY,
+    S_EVENTS_COUNT,
+    S_PING,
+    S_BEGIN,
+    S_COMMIT,
+    S_ROLLBACK,
+    S_COUNT
+};
+
+static const char *stmt_sql[S_COUNT] = {
+    [S_NODE_INSERT] =
+        "INSERT INTO nodes(name, host, port, priority, maintenance, tags, cluster_id,"
+        " first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [S_NODE_UPDATE] =
+        "UPDATE nodes SET priority = ?2, maintenance = ?3, tags = ?4, cluster_id = ?5,"
+        " last_seen = ?6 WHERE id = ?1",
+    [S_NODE_DELETE] = "DELETE FROM nodes WHERE id = ?1",
+    [S_CLUSTER_INSERT] =
+        "INSERT INTO clusters(name, master_id, max_lag_on_failover, min_replicas_to_write,"
+        " lag_threshold_bytes, lag_threshold_ms, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [S_CLUSTER_UPDATE] =
+        "UPDATE clusters SET master_id = ?2, max_lag_on_failover = ?3, min_replicas_to_write = ?4,"
+        " lag_threshold_bytes = ?5, lag_threshold_ms = ?6 WHERE id = ?1",
+    [S_CLUSTER_DELETE] = "DELETE FROM clusters WHERE id = ?1",
+    [S_STATUS_SAVE] =
+        "INSERT INTO node_status(node_id, state, role, master_host, master_port, link,"
+        " repl_offset, state_since, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+        " ON CONFLICT(node_id) DO UPDATE SET state = excluded.state, role = excluded.role,"
+        " master_host = excluded.master_host, master_port = excluded.master_port,"
+        " link = excluded.link, repl_offset = excluded.repl_offset,"
+        " state_since = excluded.state_since, updated_at = excluded.updated_at",
+    [S_NODE_TOUCH] = "UPDATE nodes SET last_seen = ?2 WHERE id = ?1",
+    [S_EVENT_ADD] =
+        "INSERT INTO events(ts, cluster, node, kind, message, actor) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_LOAD_NODES] =
+        "SELECT id, name, host, port, priority, maintenance, tags, cluster_id, first_seen,"
+        " last_seen FROM nodes ORDER BY id",
+    [S_LOAD_CLUSTERS] =
+        "SELECT id, name, master_id, max_lag_on_failover, min_replicas_to_write,"
+        " lag_threshold_bytes, lag_threshold_ms, created_at FROM clusters ORDER BY id",
+    [S_LOAD_STATUS] =
+        "SELECT node_id, state, role, master_host, master_port, link, repl_offset, state_since"
+        " FROM node_status",
+    [S_EVENTS_QUERY] =
+        "SELECT id, ts, cluster, node, kind, message, actor FROM events"
+        " WHERE (?1 IS NULL OR cluster = ?1) AND (?2 IS NULL OR node = ?2)"
+        " AND ts >= ?3 AND (?4 = 0 OR id < ?4) ORDER BY id DESC LIMIT ?5",
+    [S_EVENTS_COUNT] = "SELECT count(*) FROM events",
+    [S_PING] = "SELECT 1",
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+};
+
+struct store {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[S_COUNT];
+    pthread_mutex_t mu;
+    int version;
+    char path[1024];
+    char errmsg[512];
+};
+
+int64_t store_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void set_err(struct store *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_err(struct store *st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->errmsg, sizeof(st->errmsg), fmt, ap);
+    va_end(ap);
+}
+
+const char *store_errmsg(struct store *st) { return st->errmsg; }
+const char *store_path(struct store *st) { return st->path; }
+int store_schema_version(struct store *st) { return st->version; }
+
+/* Map an SQLite result code to a store error. */
+static int map_rc(struct store *st, int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_DONE:
+    case SQLITE_ROW:
+        return STORE_OK;
+    case SQLITE_CONSTRAINT:
+        set_err(st, "%s", sqlite3_errmsg(st->db));
+        return STORE_ECONSTRAINT;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        set_err(st, "database corrupt: %s", sqlite3_errmsg(st->db));
+        return STORE_EUNAVAIL;
+    default:
+        set_err(st, "database unavailable: %s", sqlite3_errmsg(st->db));
+        return STORE_EUNAVAIL;
+    }
+}
+
+static sqlite3_stmt *stmt_get(struct store *st, enum stmt_id id)
+{
+    sqlite3_stmt *s = st->stmt[id];
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return s;
+}
+
+/* Run a statement that returns no rows. */
+static int stmt_exec(struct store *st, sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    int ret = rc == SQLITE_DONE ? STORE_OK : map_rc(st, rc == SQLITE_ROW ? SQLITE_MISUSE : rc);
+    sqlite3_reset(s);
+    return ret;
+}
+
+static int bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
+{
+    return v != NULL ? sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(s, i);
+}
+
+static int bind_id_or_null(sqlite3_stmt *s, int i, int64_t v)
+{
+    return v > 0 ? sqlite3_bind_int64(s, i, v) : sqlite3_bind_null(s, i);
+}
+
+static int simple_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "%s", msg != NULL ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* Verify the file is a healthy SQLite database that is either empty or ours,
+ * without writing anything. */
+static int check_file(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &s, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "%s is not a usable kvfleet database (%s); refusing to start, the file was left untouched",
+                 path, sqlite3_errmsg(db));
+        sqlite3_finalize(s);
+        return STORE_ECORRUPT;
+    }
+    rc = sqlite3_step(s);
+    const unsigned char *txt = rc == SQLITE_ROW ? sqlite3_column_text(s, 0) : NULL;
+    if (rc != SQLITE_ROW || txt == NULL || strcmp((const char *)txt, "ok") != 0) {
+        snprintf(err, errlen, "%s is corrupt (%s); refusing to start, the file was left untouched",
+                 path, txt != NULL ? (const char *)txt : sqlite3_errmsg(db));
+        sqlite3_finalize(s);
+        return STORE_ECORRUPT;
+    }
+    sqlite3_finalize(s);
+
+    /* Tables present but no schema_migrations: someone else's database. */
+    rc = sqlite3_prepare_v2(db,
+                            "SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'table'),"
+                            " (SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                            " AND name = 'schema_migrations')", -1, &s, NULL);
+    if (rc != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
+        snprintf(err, errlen, "%s: cannot read schema (%s)", path, sqlite3_errmsg(db));
+        sqlite3_finalize(s);
+        return STORE_ECORRUPT;
+    }
+    int tables = sqlite3_column_int(s, 0), ours = sqlite3_column_int(s, 1);
+    sqlite3_finalize(s);
+    if (tables > 0 && ours == 0) {
+        snprintf(err, errlen, "%s is an SQLite database but not a kvfleet one (no schema_migrations table); refusing to start, the file was left untouched",
+                 path);
+        return STORE_ECORRUPT;
+    }
+    return STORE_OK;
+}
+
+static int current_version(sqlite3 *db, int *version)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT coalesce(max(version), 0) FROM schema_migrations", -1, &s,
+                           NULL) != SQLITE_OK)
+        return -1;
+    int ok = sqlite3_step(s) == SQLITE_ROW;
+    if (ok)
+        *version = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return ok ? 0 : -1;
+}
+
+static int migrate(sqlite3 *db, const char *path, const struct store_migration *migs, size_t n,
+                   int *version, char *err, size_t errlen)
+{
+    char msg[400];
+    if (simple_exec(db,
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+                    " name TEXT NOT NULL, applied_at INTEGER NOT NULL)", msg, sizeof(msg)) != 0) {
+        snprintf(err, errlen, "%s: cannot create schema_migrations: %s", path, msg);
+        return STORE_EUNAVAIL;
+    }
+    int cur = 0;
+    if (current_version(db, &cur) != 0) {
+        snprintf(err, errlen, "%s: cannot read schema version: %s", path, sqlite3_errmsg(db));
+        return STORE_ECORRUPT;
+    }
+    int known = 0;
+    for (size_t i = 0; i < n; i++)
+        if (migs[i].version > known)
+            known = migs[i].version;
+    if (cur > known) {
+        snprintf(err, errlen, "%s has schema version %d but this kvfleetd only knows up to %d; refusing to start (upgrade kvfleetd, the database was left untouched)",
+                 path, cur, known);
+        return STORE_ESCHEMA;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct store_migration *m = &migs[i];
+        if (m->version <= cur)
+            continue;
+        if (simple_exec(db, "BEGIN IMMEDIATE", msg, sizeof(msg)) != 0) {
+            snprintf(err, errlen, "%s: migration %s: %s", path, m->name, msg);
+            return STORE_EUNAVAIL;
+        }
+        if (simple_exec(db, m->sql, msg, sizeof(msg)) != 0) {
+            char rb[64];
+            (void)simple_exec(db, "ROLLBACK", rb, sizeof(rb));
+            snprintf(err, errlen, "%s: migration %s failed: %s", path, m->name, msg);
+            return STORE_ESCHEMA;
+        }
+        sqlite3_stmt *s = NULL;
+        int rc = sqlite3_prepare_v2(db,
+                                    "INSERT INTO schema_migrations(version, name, applied_at)"
+                                    " VALUES (?1, ?2, ?3)", -1, &s, NULL);
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_int(s, 1, m->version);
+            sqlite3_bind_text(s, 2, m->name, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(s, 3, store_now_ms());
+            rc = sqlite3_step(s) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+        }
+        sqlite3_finalize(s);
+        if (rc != SQLITE_OK || simple_exec(db, "COMMIT", msg, sizeof(msg)) != 0) {
+            char rb[64];
+            snprintf(err, errlen, "%s: migration %s: cannot record: %s", path, m->name,
+                     sqlite3_errmsg(db));
+            (void)simple_exec(db, "ROLLBACK", rb, sizeof(rb));
+            return STORE_EUNAVAIL;
+        }
+        cur = m->version;
+    }
+    *version = cur;
+    return STORE_OK;
+}
+
+int store_open_with(struct store **out, const char *path, const struct store_migration *migs,
+                    size_t nmigs, char *err, size_t errlen)
+{
+    *out = NULL;
+    struct store *st = calloc(1, sizeof(*st));
+    if (st == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return STORE_EUNAVAIL;
+    }
+    snprintf(st->path, sizeof(st->path), "%s", path);
+    if (pthread_mutex_init(&st->mu, NULL) != 0) {
+        free(st);
+        snprintf(err, errlen, "mutex init failed");
+        return STORE_EUNAVAIL;
+    }
+    int ret;
+    int rc = sqlite3_open_v2(path, &st->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open database %s: %s", path,
+                 st->db != NULL ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+        ret = STORE_EUNAVAIL;
+        goto fail;
+    }
+    sqlite3_extended_result_codes(st->db, 0);
+    if (sqlite3_busy_timeout(st->db, 5000) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: busy_timeout: %s", path, sqlite3_errmsg(st->db));
+        ret = STORE_EUNAVAIL;
+        goto fail;
+    }
+    if ((ret = check_file(st->db, path, err, errlen)) != STORE_OK)
+        goto fail;
+
+    char msg[256];
+    if (simple_exec(st->db, "PRAGMA journal_mode=WAL", msg, sizeof(msg)) != 0 ||
+        simple_exec(st->db, "PRAGMA synchronous=NORMAL", msg, sizeof(msg)) != 0 ||
+        simple_exec(st->db, "PRAGMA foreign_keys=ON", msg, sizeof(msg)) != 0) {
+        snprintf(err, errlen, "%s: cannot configure database: %s", path, msg);
+        ret = STORE_EUNAVAIL;
+        goto fail;
+    }
+    if ((ret = migrate(st->db, path, migs, nmigs, &st->version, err, errlen)) != STORE_OK)
+        goto fail;
+
+    for (int i = 0; i < S_COUNT; i++) {
+        if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i],
+                               NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "%s: cannot prepare statement %d: %s", path, i,
+                     sqlite3_errmsg(st->db));
+            ret = STORE_ESCHEMA;
+            goto fail;
+        }
+    }
+    *out = st;
+    return STORE_OK;
+fail:
+    store_close(st);
+    return ret;
+}
+
+int store_open(struct store **out, const char *path, char *err, size_t errlen)
+{
+    return store_open_with(out, path, store_migrations, store_migrations_count, err, errlen);
+}
+
+void store_close(struct store *st)
+{
+    if (st == NULL)
+        return;
+    for (int i = 0; i < S_COUNT; i++)
+        sqlite3_finalize(st->stmt[i]);
+    if (st->db != NULL)
+        sqlite3_close(st->db);
+    pthread_mutex_destroy(&st->mu);
+    free(st);
+}
+
+int store_ping(struct store *st)
+{
+    pthread_mutex_lock(&st->mu);
+    sqlite3_stmt *s = stmt_get(st, S_PING);
+    int rc = sqlite3_step(s);
+    int ret = rc == SQLITE_ROW ? STORE_OK : map_rc(st, rc);
+    sqlite3_reset(s);
+    pthread_mutex_unlock(&st->mu);
+    return ret;
+}
+
+int store_set_query_only(struct store *st, int on)
+{
+    char msg[128];
+    pthread_mutex_lock(&st->mu);
+    int rc = simple_exec(st->db, on ? "PRAGMA query_only=1" : "PRAGMA query_only=0", msg,
+                         sizeof(msg));
+    pthread_mutex_unlock(&st->mu);
+    return rc == 0 ? STORE_OK : STORE_EUNAVAIL;
+}
+
+int store_begin(struct store *st)
+{
+    pthread_mutex_lock(&st->mu);
+    int ret = stmt_exec(st, stmt_get(st, S_BEGIN));
+    if (ret != STORE_OK)
+        pthread_mutex_unlock(&st->mu);
+    return ret;
+}
+
+int store_commit(struct store *st)
+{
+    int ret = stmt_exec(st, stmt_get(st, S_COMMIT));
+    if (ret != STORE_OK) {
+        /* COMMIT failed: the transaction may still be open; roll it back so
+         * nothing is half-applied and the connection is usable again. */
+        if (!sqlite3_get_autocommit(st->db))
+            (void)stmt_exec(st, stmt_get(st, S_ROLLBACK));
+        if (ret == STORE_ECONSTRAINT)
+            ret = STORE_ECONSTRAINT;
+    }
+    pthread_mutex_unlock(&st->mu);
+    return ret;
+}
+
+void store_rollback(struct store *st)
+{
+    if (!sqlite3_get_autocommit(st->db)) {
+        char saved[sizeof(st->errmsg)];
+        memcpy(saved, st->errmsg, sizeof(saved));
+        (void)stmt_exec(st, stmt_get(st, S_ROLLBACK));
+        memcpy(st->errmsg, saved, sizeof(saved));
+    }
+    pthread_mutex_unlock(&st->mu);
+}
+
+int store_node_insert(struct store *st, const struct store_node *n, int64_t *id)
+{
+    sqlite3_stmt *s = stmt_get(st, S_NODE_INSERT);
+    sqlite3_bind_text(s, 1, n->name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, n->host, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 3, n->port);
+    sqlite3_bind_int(s, 4, n->priority);
+    sqlite3_bind_int(s, 5, n->maintenance ? 1 : 0);
+    sqlite3_bind_text(s, 6, n->tags != NULL ? n->tags : "[]", -1, SQLITE_TRANSIENT);
+    bind_id_or_null(s, 7, n->cluster_id);
+    sqlite3_bind_int64(s, 8, n->first_seen);
+    bind_id_or_null(s, 9, n->last_seen);
+    int ret = stmt_exec(st, s);
+    if (ret == STORE_OK && id != NULL)
+        *id = sqlite3_last_insert_rowid(st->db);
+    return ret;
+}
+
+static int changed_or_notfound(struct store *st, int ret)
+{
+    if (ret == STORE_OK && sqlite3_changes(st->db) == 0) {
+        set_err(st, "no such row");
+        return STORE_ENOTFOUND;
+    }
+    return ret;
+}
+
+int store_node_update(struct store *st, const struct store_node *n)
+{
+    sqlite3_stmt *s = stmt_get(st, S_NODE_UPDATE);
+    sqlite3_bind_int64(s, 1, n->id);
+    sqlite3_bind_int(s, 2, n->priority);
+    sqlite3_bind_int(s, 3, n->maintenance ? 1 : 0);
+    sqlite3_bind_text(s, 4, n->tags != NULL ? n->tags : "[]", -1, SQLITE_TRANSIENT);
+    bind_id_or_null(s, 5, n->cluster_id);
+    bind_id_or_null(s, 6, n->last_seen);
+    return changed_or_notfound(st, stmt_exec(st, s));
+}
+
+int store_node_delete(struct store *st, int64_t id)
+{
+    sqlite3_stmt *s = stmt_get(st, S_NODE_DELETE);
+    sqlite3_bind_int64(s, 1, id);
+    return changed_or_notfound(st, stmt_exec(st, s));
+}
+
+static void bind_settings(sqlite3_stmt *s, int first, const struct cluster_settings *cs)
+{
+    sqlite3_bind_int64(s, first, cs->max_lag_on_failover);
+    sqlite3_bind_int64(s, first + 1, cs->min_replicas_to_write);
+    sqlite3_bind_int64(s, first + 2, cs->lag_threshold_bytes);
+    sqlite3_bind_int64(s, first + 3, cs->lag_threshold_ms);
+}
+
+int store_cluster_insert(struct store *st, const struct store_cluster *c, int64_t *id)
+{
+    sqlite3_stmt *s = stmt_get(st, S_CLUSTER_INSERT);
+    sqlite3_bind_text(s, 1, c->name, -1, SQLITE_TRANSIENT);
+    bind_id_or_null(s, 2, c->master_id);
+    bind_settings(s, 3, &c->settings);
+    sqlite3_bind_int64(s, 7, c->created_at);
+    int ret = stmt_exec(st, s);
+    if (ret == STORE_OK && id != NULL)
+        *id = sqlite3_last_insert_rowid(st->db);
+    return ret;
+}
+
+int store_cluster_update(struct store *st, const struct store_cluster *c)
+{
+    sqlite3_stmt *s = stmt_get(st, S_CLUSTER_UPDATE);
+    sqlite3_bind_int64(s, 1, c->id);
+    bind_id_or_null(s, 2, c->master_id);
+    bind_settings(s, 3, &c->settings);
+    return changed_or_notfound(st, stmt_exec(st, s));
+}
+
+int store_cluster_delete(struct store *st, int64_t id)
+{
+    sqlite3_stmt *s = stmt_get(st, S_CLUSTER_DELETE);
+    sqlite3_bind_int64(s, 1, id);
+    return changed_or_notfound(st, stmt_exec(st, s));
+}
+
+int store_status_save(struct store *st, int64_t node_id, const struct node_obs *o, int64_t now_ms)
+{
+    sqlite3_stmt *s = stmt_get(st, S_STATUS_SAVE);
+    sqlite3_bind_int64(s, 1, node_id);
+    sqlite3_bind_text(s, 2, health_state_name(o->state), -1, SQLITE_STATIC);
+    bind_text_or_null(s, 3, health_role_name(o->role));
+    if (o->role == ROLE_REPLICA) {
+        sqlite3_bind_text(s, 4, o->master_host, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(s, 5, o->master_port);
+    } else {
+        sqlite3_bind_null(s, 4);
+        sqlite3_bind_null(s, 5);
+    }
+    bind_text_or_null(s, 6, health_link_name(o->link));
+    if (o->offset >= 0)
+        sqlite3_bind_int64(s, 7, o->offset);
+    else
+        sqlite3_bind_null(s, 7);
+    bind_id_or_null(s, 8, o->state_since);
+    sqlite3_bind_int64(s, 9, now_ms);
+    return stmt_exec(st, s);
+}
+
+int store_node_touch(struct store *st, int64_t node_id, int64_t last_seen)
+{
+    sqlite3_stmt *s = stmt_get(st, S_NODE_TOUCH);
+    sqlite3_bind_int64(s, 1, node_id);
+    sqlite3_bind_int64(s, 2, last_seen);
+    return stmt_exec(st, s);
+}
+
+int store_event_add(struct store *st, const struct store_event *ev)
+{
+    sqlite3_stmt *s = stmt_get(st, S_EVENT_ADD);
+    sqlite3_bind_int64(s, 1, ev->ts > 0 ? ev->ts : store_now_ms());
+    bind_text_or_null(s, 2, ev->cluster);
+    bind_text_or_null(s, 3, ev->node);
+    sqlite3_bind_text(s, 4, ev->kind, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 5, ev->message, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 6, ev->actor, -1, SQLITE_TRANSIENT);
+    return stmt_exec(st, s);
+}
+
+int store_event_log(struct store *st, const struct store_event *ev)
+{
+    int ret = store_begin(st);
+    if (ret != STORE_OK)
+        return ret;
+    ret = store_event_add(st, ev);
+    if (ret != STORE_OK) {
+        store_rollback(st);
+        return ret;
+    }
+    return store_commit(st);
+}
+
+static const char *col_text(sqlite3_stmt *s, int i)
+{
+    return (const char *)sqlite3_column_text(s, i);
+}
+
+static int role_from(const char *s)
+{
+    if (s == NULL) return ROLE_UNKNOWN;
+    if (strcmp(s, "master") == 0) return ROLE_MASTER;
+    if (strcmp(s, "replica") == 0) return ROLE_REPLICA;
+    return ROLE_UNKNOWN;
+}
+
+static int state_from(const char *s)
+{
+    if (s == NULL) return NODE_UNKNOWN;
+    if (strcmp(s, "up") == 0) return NODE_UP;
+    if (strcmp(s, "down") == 0) return NODE_DOWN;
+    return NODE_UNKNOWN;
+}
+
+static int link_from(const char *s)
+{
+    if (s == NULL) return LINK_NONE;
+    if (strcmp(s, "up") == 0) return LINK_UP;
+    if (strcmp(s, "down") == 0) return LINK_DOWN;
+    return LINK_NONE;
+}
+
+int store_load(struct store *st, store_node_cb ncb, store_cluster_cb ccb, store_status_cb scb,
+               void *arg)
+{
+    int ret = STORE_OK, rc = SQLITE_DONE;
+    pthread_mutex_lock(&st->mu);
+    sqlite3_stmt *s = stmt_get(st, S_LOAD_CLUSTERS);
+    while (ret == STORE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_cluster c = {
+            .id = sqlite3_column_int64(s, 0),
+            .name = col_text(s, 1),
+            .master_id = sqlite3_column_int64(s, 2),
+            .settings = {
+                .max_lag_on_failover = sqlite3_column_int64(s, 3),
+                .min_replicas_to_write = sqlite3_column_int64(s, 4),
+                .lag_threshold_bytes = sqlite3_column_int64(s, 5),
+                .lag_threshold_ms = sqlite3_column_int64(s, 6),
+            },
+            .created_at = sqlite3_column_int64(s, 7),
+        };
+        if (ccb != NULL)
+            ret = ccb(arg, &c);
+    }
+    if (ret == STORE_OK && rc != SQLITE_DONE)
+        ret = map_rc(st, rc);
+    sqlite3_reset(s);
+
+    s = stmt_get(st, S_LOAD_NODES);
+    while (ret == STORE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_node n = {
+            .id = sqlite3_column_int64(s, 0),
+            .name = col_text(s, 1),
+            .host = col_text(s, 2),
+            .port = sqlite3_column_int(s, 3),
+            .priority = sqlite3_column_int(s, 4),
+            .maintenance = sqlite3_column_int(s, 5),
+            .tags = col_text(s, 6),
+            .cluster_id = sqlite3_column_int64(s, 7),
+            .first_seen = sqlite3_column_int64(s, 8),
+            .last_seen = sqlite3_column_int64(s, 9),
+        };
+        if (ncb != NULL)
+            ret = ncb(arg, &n);
+    }
+    if (ret == STORE_OK && rc != SQLITE_DONE)
+        ret = map_rc(st, rc);
+    sqlite3_reset(s);
+
+    s = stmt_get(st, S_LOAD_STATUS);
+    while (ret == STORE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct node_obs o;
+        health_obs_init(&o);
+        o.state = state_from(col_text(s, 1));
+        o.role = role_from(col_text(s, 2));
+        const char *mh = col_text(s, 3);
+        if (mh != NULL)
+            snprintf(o.master_host, sizeof(o.master_host), "%s", mh);
+        o.master_port = sqlite3_column_int(s, 4);
+        o.link = link_from(col_text(s, 5));
+        o.offset = sqlite3_column_type(s, 6) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 6);
+        o.state_since = sqlite3_column_int64(s, 7);
+        if (scb != NULL)
+            ret = scb(arg, sqlite3_column_int64(s, 0), &o);
+    }
+    if (ret == STORE_OK && rc != SQLITE_DONE)
+        ret = map_rc(st, rc);
+    sqlite3_reset(s);
+    pthread_mutex_unlock(&st->mu);
+    return ret;
+}
+
+int store_events_query(struct store *st, const struct store_event_filter *f, store_event_cb cb,
+                       void *arg)
+{
+    int ret = STORE_OK, rc = SQLITE_DONE;
+    pthread_mutex_lock(&st->mu);
+    sqlite3_stmt *s = stmt_get(st, S_EVENTS_QUERY);
+    bind_text_or_null(s, 1, f->cluster);
+    bind_text_or_null(s, 2, f->node);
+    sqlite3_bind_int64(s, 3, f->since_ms);
+    sqlite3_bind_int64(s, 4, f->before_id);
+    sqlite3_bind_int(s, 5, f->limit > 0 ? f->limit : 100);
+    while (ret == STORE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_event ev = {
+            .id = sqlite3_column_int64(s, 0),
+            .ts = sqlite3_column_int64(s, 1),
+            .cluster = col_text(s, 2),
+            .node = col_text(s, 3),
+            .kind = col_text(s, 4),
+            .message = col_text(s, 5),
+            .actor = col_text(s, 6),
+        };
+        ret = cb(arg, &ev);
+    }
+    if (ret == STORE_OK && rc != SQLITE_DONE)
+        ret = map_rc(st, rc);
+    sqlite3_reset(s);
+    pthread_mutex_unlock(&st->mu);
+    return ret;
+}
+
+int64_t store_events_count(struct store *st)
+{
+    pthread_mutex_lock(&st->mu);
+    sqlite3_stmt *s = stmt_get(st, S_EVENTS_COUNT);
+    int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    sqlite3_reset(s);
+    pthread_mutex_unlock(&st->mu);
+    return n;
+}
