@@ -29,6 +29,8 @@
 
 #define DICT_INITIAL_SIZE 4
 #define DICT_MIN_FILL_PERCENT 10
+/* With resizing deferred (fork child alive), grow only past this load. */
+#define DICT_FORCE_RESIZE_RATIO 5
 /* Rehash work per step is bounded by buckets visited, empty ones included. */
 #define DICT_EMPTY_VISITS_PER_BUCKET 10
 /* dict_random draws this many candidates and picks one of them, which is
@@ -45,6 +47,13 @@ struct dict {
 };
 
 const dict_type dict_type_plain = { NULL };
+
+static int dict_resize_allowed = 1;
+
+void dict_set_resize_allowed(int allowed)
+{
+    dict_resize_allowed = allowed;
+}
 
 /* ---- hashing ----------------------------------------------------------- */
 
@@ -265,7 +274,8 @@ void dict_expand(dict *d, size_t size)
 
 void dict_maybe_shrink(dict *d)
 {
-    if (dict_is_rehashing(d) || d->pause > 0 || d->size[0] <= DICT_INITIAL_SIZE)
+    if (!dict_resize_allowed || dict_is_rehashing(d) || d->pause > 0 ||
+        d->size[0] <= DICT_INITIAL_SIZE)
         return;
     if (d->used[0] * 100 / d->size[0] >= DICT_MIN_FILL_PERCENT)
         return;
@@ -279,7 +289,8 @@ static void dict_grow_if_needed(dict *d)
         return;
     if (d->size[0] == 0)
         dict_resize_to(d, DICT_INITIAL_SIZE);
-    else if (d->used[0] >= d->size[0])
+    else if (d->used[0] >= d->size[0] &&
+             (dict_resize_allowed || d->used[0] / d->size[0] > DICT_FORCE_RESIZE_RATIO))
         dict_resize_to(d, d->used[0] + 1);
 }
 

@@ -84,7 +84,12 @@ void dict_iter_release(dict_iter *it);
 int dict_rehash_ms(dict *d, int ms);
 /* Grow ahead of a known number of insertions (RDB load, RESIZEDB). */
 void dict_expand(dict *d, size_t size);
-/* Shrink when the table is mostly empty (called from cron). */
+/* While a fork child (BGSAVE, full sync) shares the parent's pages, a resize
+ * would copy-on-write the whole table: pass 0 to defer growth until a table
+ * is 5x overfull and to skip shrinking, 1 when the child is gone. Global, as
+ * in Redis; default 1. */
+void dict_set_resize_allowed(int allowed);
+/* Shrink when the table is less than 10% full (called from cron). */
 void dict_maybe_shrink(dict *d);
 /* Bytes used by the table arrays and entries (for MEMORY-style stats). */
 size_t dict_mem(const dict *d);

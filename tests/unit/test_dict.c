@@ -15,6 +15,8 @@
 #include "kstr.h"
 #include "mem.h"
 
+#define DICT_TEST_FORCE_RATIO 5
+
 static int key_of(char *buf, size_t size, int i)
 {
     return snprintf(buf, size, "key:%d", i);
@@ -146,6 +148,40 @@ static void test_expand_ahead(void **state)
     }
     assert_int_equal(dict_buckets(d), 1024);   /* no resize was needed */
     assert_true(dict_mem(d) >= 1024 * sizeof(void *) + 1000 * sizeof(dict_entry));
+    dict_free(d);
+}
+
+static void test_resize_deferred(void **state)
+{
+    (void)state;
+    dict *d = dict_with_keys(8);   /* 8 buckets once the grow completes */
+    while (dict_rehash_ms(d, 10))
+        ;
+    size_t buckets = dict_buckets(d);
+    dict_set_resize_allowed(0);
+    char k[32];
+    int i = 8;
+    for (; (size_t)i <= buckets * DICT_TEST_FORCE_RATIO; i++) {
+        int len = key_of(k, sizeof(k), i);
+        assert_non_null(dict_add(d, k, (size_t)len, NULL));
+    }
+    assert_false(dict_is_rehashing(d));
+    assert_int_equal(dict_buckets(d), buckets);
+    for (; !dict_is_rehashing(d); i++) {   /* past 5x: grows anyway */
+        int len = key_of(k, sizeof(k), i);
+        assert_non_null(dict_add(d, k, (size_t)len, NULL));
+    }
+    while (dict_rehash_ms(d, 10))
+        ;
+    for (int j = 1; j < i; j++) {   /* keep only key:0 */
+        int len = key_of(k, sizeof(k), j);
+        assert_int_equal(dict_delete(d, k, (size_t)len), 1);
+    }
+    dict_maybe_shrink(d);   /* deferred too */
+    assert_false(dict_is_rehashing(d));
+    dict_set_resize_allowed(1);
+    dict_maybe_shrink(d);
+    assert_true(dict_is_rehashing(d));
     dict_free(d);
 }
 
@@ -468,6 +504,7 @@ int main(void)
         cmocka_unit_test(test_add_find_delete_100k),
         cmocka_unit_test(test_rehash_completes_and_shrinks),
         cmocka_unit_test(test_expand_ahead),
+        cmocka_unit_test(test_resize_deferred),
         cmocka_unit_test(test_scan_plain),
         cmocka_unit_test(test_scan_during_rehash),
         cmocka_unit_test(test_scan_across_grow),
