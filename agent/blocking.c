@@ -1,0 +1,357 @@
+/* blocking: clients waiting in BLPOP, BRPOP, BLMOVE, BRPOPLPUSH and BLMPOP.
+ *
+ * Data structures:
+ * - per db, db->blocking maps a key to a waiter queue (an array of clients
+ *   in the order they blocked); a client waits once per distinct key;
+ * - srv->ready_keys collects (db, key) pairs that received elements during
+ *   the current command; only keys somebody waits on are recorded;
+ * - the client keeps a private copy of its command in c->bstate.
+ *
+ * Serving: after every command (and after EXEC) the dispatcher calls
+ * blocking_handle_ready. For each ready key, waiters are tried first come
+ * first served by re-running their command with CLIENT_UNBLOCKED set: the
+ * handler pops, replies and propagates exactly as a non-blocking call
+ * would. A waiter that still finds nothing re-arms (blocking_block during
+ * a re-run) and keeps its place. Serving may push elsewhere (BLMOVE), which
+ * records new ready keys; the loop runs until no key is ready. Only then
+ * are served clients resumed (their pending pipeline is processed), so a
+ * resumed client's commands never run in the middle of serving. */
+#include <limits.h>
+#include <string.h>
+#include "blocking.h"
+#include "client.h"
+#include "command.h"
+#include "db.h"
+#include "dict.h"
+#include "mem.h"
+#include "reply.h"
+#include "server.h"
+#include "util.h"
+
+/* The clients waiting on one key, oldest first. */
+typedef struct block_waiters {
+    client **v;
+    size_t len;
+    size_t cap;
+} block_waiters;
+
+/* Keys that became ready during the current command (srv->ready_keys). */
+typedef struct block_ready {
+    int *dbids;
+    kstr *keys;
+    size_t len;
+    size_t cap;
+} block_ready;
+
+/* A growable array of clients (served clients to resume, timeouts). */
+typedef struct client_vec {
+    client **v;
+    size_t len;
+    size_t cap;
+} client_vec;
+
+static void client_vec_push(client_vec *cv, client *c)
+{
+    if (cv->len == cv->cap) {
+        cv->cap = cv->cap ? cv->cap * 2 : 8;
+        cv->v = mem_realloc(cv->v, cv->cap * sizeof(client *));
+    }
+    cv->v[cv->len++] = c;
+}
+
+/* ---- waiter queues ------------------------------------------------------ */
+
+static void waiters_free(block_waiters *w)
+{
+    mem_free(w->v);
+    mem_free(w);
+}
+
+/* Append c to key's queue; returns 0 if c already waits on this key. */
+static int waiters_add(kvdb *db, const char *key, size_t len, client *c)
+{
+    if (!db->blocking)
+        db->blocking = dict_create(&dict_type_plain);
+    dict_entry *existing = NULL;
+    dict_entry *e = dict_add(db->blocking, key, len, &existing);
+    block_waiters *w;
+    if (e) {
+        w = mem_calloc(sizeof(*w));
+        e->v.ptr = w;
+    } else {
+        w = existing->v.ptr;
+        for (size_t i = 0; i < w->len; i++)
+            if (w->v[i] == c)
+                return 0;
+    }
+    if (w->len == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 4;
+        w->v = mem_realloc(w->v, w->cap * sizeof(client *));
+    }
+    w->v[w->len++] = c;
+    return 1;
+}
+
+/* Remove c from key's queue, dropping the queue when it empties. The value
+ * is freed here, not by the dict type, so any type the db was created with
+ * works. */
+static void waiters_remove(kvdb *db, const char *key, size_t len, client *c)
+{
+    if (!db->blocking)
+        return;
+    dict_entry *e = dict_find(db->blocking, key, len);
+    if (!e)
+        return;
+    block_waiters *w = e->v.ptr;
+    for (size_t i = 0; i < w->len; i++) {
+        if (w->v[i] == c) {
+            memmove(&w->v[i], &w->v[i + 1], (w->len - i - 1) * sizeof(client *));
+            w->len--;
+            break;
+        }
+    }
+    if (w->len == 0) {
+        dict_entry *u = dict_unlink(db->blocking, key, len);
+        waiters_free(w);
+        if (u) {
+            u->v.ptr = NULL;
+            dict_free_unlinked(db->blocking, u);
+        }
+    }
+}
+
+/* ---- block / unblock ---------------------------------------------------- */
+
+/* One allocation holding the argv array and the argument bytes, so the
+ * copy survives the client's input buffer being reused. */
+static resp_arg *argv_copy(int argc, const resp_arg *argv)
+{
+    size_t bytes = (size_t)argc * sizeof(resp_arg);
+    for (int i = 0; i < argc; i++)
+        bytes += argv[i].len + 1;
+    resp_arg *out = mem_alloc(bytes);
+    char *p = (char *)(out + argc);
+    for (int i = 0; i < argc; i++) {
+        memcpy(p, argv[i].ptr, argv[i].len);
+        p[argv[i].len] = '\0';
+        out[i].ptr = p;
+        out[i].len = argv[i].len;
+        p += argv[i].len + 1;
+    }
+    return out;
+}
+
+void blocking_block(client *c, int nkeys, const resp_arg *keys, int64_t timeout_ms)
+{
+    block_state *bs = &c->bstate;
+    if (c->flags & CLIENT_BLOCKED) {
+        /* a re-run found nothing: stay where we are in every queue */
+        bs->still_blocked = 1;
+        return;
+    }
+    kvdb *db = c->db;
+    bs->dbid = db->id;
+    bs->timeout_ms = timeout_ms;
+    bs->argc = c->argc;
+    bs->argv = argv_copy(c->argc, c->argv);
+    bs->cmd = c->cmd ? c->cmd : cmd_lookup(c->argv[0].ptr, c->argv[0].len);
+    bs->keys = mem_alloc((size_t)(nkeys > 0 ? nkeys : 1) * sizeof(kstr));
+    bs->nkeys = 0;
+    bs->serve_key = NULL;
+    bs->serve_keylen = 0;
+    bs->still_blocked = 0;
+    for (int i = 0; i < nkeys; i++) {
+        if (waiters_add(db, keys[i].ptr, keys[i].len, c))
+            bs->keys[bs->nkeys++] = kstr_new(keys[i].ptr, keys[i].len);
+    }
+    c->flags |= CLIENT_BLOCKED;
+    c->srv->blocked_clients++;
+}
+
+void blocking_unblock(client *c, int send_timeout_reply)
+{
+    block_state *bs = &c->bstate;
+    if (!(c->flags & CLIENT_BLOCKED))
+        return;
+    kvdb *db = &c->srv->dbs[bs->dbid];
+    for (int i = 0; i < bs->nkeys; i++) {
+        waiters_remove(db, bs->keys[i], kstr_len(bs->keys[i]), c);
+        kstr_free(bs->keys[i]);
+    }
+    mem_free(bs->keys);
+    mem_free(bs->argv);
+    memset(bs, 0, sizeof(*bs));
+    c->flags &= ~(uint32_t)CLIENT_BLOCKED;
+    if (c->srv->blocked_clients > 0)
+        c->srv->blocked_clients--;
+    if (send_timeout_reply)
+        reply_null_array(c);
+}
+
+/* ---- ready keys --------------------------------------------------------- */
+
+void blocking_signal_ready(kvdb *db, const char *key, size_t len)
+{
+    if (!db->blocking || !dict_find(db->blocking, key, len))
+        return;
+    srv *s = db->srv;
+    block_ready *r = s->ready_keys;
+    if (!r) {
+        r = mem_calloc(sizeof(*r));
+        s->ready_keys = r;
+    }
+    for (size_t i = 0; i < r->len; i++)
+        if (r->dbids[i] == db->id && kstr_eq_buf(r->keys[i], key, len))
+            return;
+    if (r->len == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 4;
+        r->dbids = mem_realloc(r->dbids, r->cap * sizeof(int));
+        r->keys = mem_realloc(r->keys, r->cap * sizeof(kstr));
+    }
+    r->dbids[r->len] = db->id;
+    r->keys[r->len] = kstr_new(key, len);
+    r->len++;
+}
+
+static void ready_free(block_ready *r)
+{
+    for (size_t i = 0; i < r->len; i++)
+        kstr_free(r->keys[i]);
+    mem_free(r->dbids);
+    mem_free(r->keys);
+    mem_free(r);
+}
+
+/* Re-run c's saved command against the ready key. Returns 1 when the
+ * command answered (served, or failed with an error), 0 when it re-armed. */
+static int rerun_blocked(client *c, const char *key, size_t len)
+{
+    block_state *bs = &c->bstate;
+    srv *s = c->srv;
+    int saved_argc = c->argc;
+    resp_arg *saved_argv = c->argv;
+    const struct cmd_def *saved_cmd = c->cmd;
+    kvdb *saved_db = c->db;
+    client *saved_current = s->current_client;
+
+    c->argc = bs->argc;
+    c->argv = bs->argv;
+    c->cmd = bs->cmd;
+    c->db = &s->dbs[bs->dbid];
+    bs->serve_key = key;
+    bs->serve_keylen = len;
+    bs->still_blocked = 0;
+    c->flags |= CLIENT_UNBLOCKED;
+    s->current_client = c;
+
+    cmd_call(c, bs->cmd);
+
+    s->current_client = saved_current;
+    c->flags &= ~(uint32_t)CLIENT_UNBLOCKED;
+    c->argc = saved_argc;
+    c->argv = saved_argv;
+    c->cmd = saved_cmd;
+    c->db = saved_db;
+    bs->serve_key = NULL;
+    bs->serve_keylen = 0;
+    return !bs->still_blocked;
+}
+
+/* Serve the waiters of one ready key while it holds a list. */
+static void serve_key(srv *s, int dbid, const kstr key, client_vec *served)
+{
+    kvdb *db = &s->dbs[dbid];
+    size_t len = kstr_len(key);
+    if (!db->blocking)
+        return;
+    dict_entry *e = dict_find(db->blocking, key, len);
+    if (!e)
+        return;
+    /* snapshot: serving removes clients from the queue being walked */
+    block_waiters *w = e->v.ptr;
+    size_t n = w->len;
+    client **snap = mem_alloc(n * sizeof(client *));
+    memcpy(snap, w->v, n * sizeof(client *));
+    for (size_t i = 0; i < n; i++) {
+        client *c = snap[i];
+        if (!(c->flags & CLIENT_BLOCKED) || c->bstate.dbid != dbid)
+            continue;
+        obj *o = db_lookup_write(db, key, len);
+        if (!o || o->type != OBJ_LIST)
+            break;
+        if (rerun_blocked(c, key, len)) {
+            blocking_unblock(c, 0);
+            client_vec_push(served, c);
+        }
+    }
+    mem_free(snap);
+}
+
+void blocking_handle_ready(srv *s)
+{
+    client_vec served = {0};
+    while (s->ready_keys) {
+        block_ready *r = s->ready_keys;
+        /* signals raised while serving (BLMOVE pushes) go to a new set */
+        s->ready_keys = NULL;
+        for (size_t i = 0; i < r->len; i++)
+            serve_key(s, r->dbids[i], r->keys[i], &served);
+        ready_free(r);
+    }
+    for (size_t i = 0; i < served.len; i++) {
+        client_schedule_write(served.v[i]);
+        client_process_input(served.v[i]);
+    }
+    mem_free(served.v);
+}
+
+/* ---- timeouts ----------------------------------------------------------- */
+
+void blocking_cron(srv *s)
+{
+    if (s->blocked_clients == 0)
+        return;
+    client_vec expired = {0};
+    for (client *c = s->clients; c; c = c->next) {
+        if ((c->flags & CLIENT_BLOCKED) && c->bstate.timeout_ms != 0 &&
+            c->bstate.timeout_ms <= s->mstime)
+            client_vec_push(&expired, c);
+    }
+    for (size_t i = 0; i < expired.len; i++)
+        blocking_unblock(expired.v[i], 1);
+    for (size_t i = 0; i < expired.len; i++) {
+        client_schedule_write(expired.v[i]);
+        client_process_input(expired.v[i]);
+    }
+    mem_free(expired.v);
+}
+
+/* Redis 7.0 converts seconds * 1000 to long long with a plain cast; on
+ * x86-64 an out-of-range value (1e20, inf) becomes LLONG_MIN, which is why
+ * Redis answers "timeout is negative" for those. The comparison below
+ * reproduces that without undefined behaviour. */
+int blocking_parse_timeout(client *c, const resp_arg *arg, int64_t *abs_ms)
+{
+    long double secs;
+    if (!util_str_to_ldouble(arg->ptr, arg->len, &secs)) {
+        reply_error(c, ERR_TIMEOUT_INVALID);
+        return -1;
+    }
+    long double ms = secs * 1000.0L;
+    long long tval;
+    if (ms >= 9223372036854775807.0L || ms < -9223372036854775807.0L)
+        tval = LLONG_MIN;
+    else
+        tval = (long long)ms;
+    if (tval < 0) {
+        reply_error(c, ERR_TIMEOUT_NEGATIVE);
+        return -1;
+    }
+    if (tval == 0) {
+        *abs_ms = 0;
+        return 0;
+    }
+    int64_t now = c->srv->mstime;
+    *abs_ms = tval > INT64_MAX - now ? INT64_MAX : now + tval;
+    return 0;
+}

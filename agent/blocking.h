@@ -1,0 +1,51 @@
+/* blocking: clients blocked in BLPOP / BRPOP / BLMOVE / BRPOPLPUSH / BLMPOP.
+ * A blocked client keeps a copy of its command; when a key it waits on
+ * receives elements, clients are served in the order they blocked by
+ * re-running their command. Timeouts answer a null array; a blocked client
+ * that disconnects is forgotten.
+ *
+ * The re-run protocol, seen from a command handler: while the client has
+ * CLIENT_UNBLOCKED set, bstate.serve_key names the key that became ready
+ * and the handler should only look at that key; if it finds nothing it
+ * calls blocking_block again, which keeps the client blocked in its
+ * original place in every queue (the new timeout is ignored). */
+#ifndef KV_BLOCKING_H
+#define KV_BLOCKING_H
+#include <stddef.h>
+#include <stdint.h>
+#include "resp.h"
+#include "kstr.h"
+
+struct client;
+struct kvdb;
+struct srv;
+
+typedef struct block_state {
+    int dbid;
+    int nkeys;
+    kstr *keys;
+    int64_t timeout_ms;     /* absolute unix ms; 0 = forever */
+    int argc;
+    resp_arg *argv;         /* the blocking command, copied */
+    const struct cmd_def *cmd;
+    /* re-run state, private to blocking.c and the blocking commands */
+    const char *serve_key;  /* key being served, NULL outside a re-run */
+    size_t serve_keylen;
+    int still_blocked;      /* set by blocking_block during a re-run */
+} block_state;
+
+/* Block c on keys until timeout_ms (absolute, 0 = forever). */
+void blocking_block(struct client *c, int nkeys, const resp_arg *keys, int64_t timeout_ms);
+/* Remove c from every key's waiting list (disconnect, CLIENT KILL). */
+void blocking_unblock(struct client *c, int send_timeout_reply);
+/* Mark a key as ready (called via db_signal_list_ready). */
+void blocking_signal_ready(struct kvdb *db, const char *key, size_t len);
+/* After each command: serve clients blocked on keys that became ready. */
+void blocking_handle_ready(struct srv *srv);
+/* Cron: time out expired blocked clients. */
+void blocking_cron(struct srv *srv);
+/* Parse a timeout argument in seconds (float). Replies the error itself and
+ * returns -1 on failure, else 0 with *abs_ms (0 = block forever). */
+int blocking_parse_timeout(struct client *c, const resp_arg *arg, int64_t *abs_ms);
+
+#endif
