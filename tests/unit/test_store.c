@@ -1,0 +1,388 @@
+/* test_store.c - SQLite store: migrations (fresh, upgrade, newer-schema and
+ * corrupt-file refusal), constraints, events journal, unavailable database. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../server/store.h"
+
+static char dir[256];
+static char path[300];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof(dir), "/tmp/kvfleet-store-XXXXXX");
+    if (mkdtemp(dir) == NULL)
+        return -1;
+    snprintf(path, sizeof(path), "%s/t.db", dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char p[400];
+    const char *sfx[] = { "", "-wal", "-shm", "-journal" };
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
+        unlink(p);
+    }
+    rmdir(dir);
+    return 0;
+}
+
+static void exec_sql(const char *sql)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK)
+        fprintf(stderr, "sql error: %s\n", msg);
+    sqlite3_free(msg);
+    sqlite3_close(db);
+    assert_int_equal(rc, SQLITE_OK);
+}
+
+static int count_rows(const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    int n = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return n;
+}
+
+static void test_fresh(void **state)
+{
+    (void)state;
+    struct store *st;
+    char err[512];
+    assert_int_equal(store_open(&st, path, err, sizeof(err)), STORE_OK);
+    assert_true(store_migrations_count >= 1);
+    assert_int_equal(store_schema_version(st), store_migrations[store_migrations_count - 1].version);
+    assert_int_equal(store_ping(st), STORE_OK);
+    store_close(st);
+    assert_int_equal(count_rows("SELECT count(*) FROM schema_migrations"), (int)store_migrations_count);
+    assert_int_equal(count_rows("SELECT count(*) FROM sqlite_master WHERE name IN"
+                                " ('nodes','clusters','node_status','events')"), 4);
+    /* Reopening is a no-op. */
+    assert_int_equal(store_open(&st, path, err, sizeof(err)), STORE_OK);
+    store_close(st);
+    assert_int_equal(count_rows("SELECT count(*) FROM schema_migrations"), (int)store_migrations_count);
+}
+
+static const struct store_migration migs_v2[] = {
+    { 1, "0001_t", "CREATE TABLE t (a INTEGER);" },
+    { 2, "0002_t_b", "ALTER TABLE t ADD COLUMN b TEXT DEFAULT 'x';" },
+};
+
+static void test_upgrade(void **state)
+{
+    (void)state;
+    struct store *st = NULL;
+    char err[512];
+    /* Statements of the real store need the real schema, so open with only
+     * the test migrations through store_open_with and expect the prepare
+     * step to fail after migrating: migration itself must have happened. */
+    int rc = store_open_with(&st, path, migs_v2, 1, err, sizeof(err));
+    assert_int_equal(rc, STORE_ESCHEMA);   /* prepare of real statements fails */
+    assert_int_equal(count_rows("SELECT max(version) FROM schema_migrations"), 1);
+    exec_sql("INSERT INTO t(a) VALUES (42)");
+    rc = store_open_with(&st, path, migs_v2, 2, err, sizeof(err));
+    assert_int_equal(rc, STORE_ESCHEMA);
+    assert_int_equal(count_rows("SELECT max(version) FROM schema_migrations"), 2);
+    assert_int_equal(count_rows("SELECT count(*) FROM t WHERE a = 42 AND b = 'x'"), 1);
+}
+
+static void test_upgrade_real(void **state)
+{
+    (void)state;
+    /* Real schema applied in two steps: first migration set truncated to
+     * version 1, then the full set. */
+    struct store *st;
+    char err[512];
+    assert_int_equal(store_open_with(&st, path, store_migrations, 1, err, sizeof(err)), STORE_OK);
+    store_close(st);
+    assert_int_equal(store_open(&st, path, err, sizeof(err)), STORE_OK);
+    assert_int_equal(store_schema_version(st), store_migrations[store_migrations_count - 1].version);
+    store_close(st);
+}
+
+static const struct store_migration migs_bad[] = {
+    { 1, "0001_t", "CREATE TABLE t (a INTEGER);" },
+    { 2, "0002_bad", "CREATE TABLE u (a INTEGER); THIS IS NOT SQL;" },
+};
+
+static void test_failed_migration_rolls_back(void **state)
+{
+    (void)state;
+    struct store *st = NULL;
+    char err[512];
+    assert_int_equal(store_open_with(&st, path, migs_bad, 2, err, sizeof(err)), STORE_ESCHEMA);
+    assert_non_null(strstr(err, "0002_bad"));
+    assert_int_equal(count_rows("SELECT max(version) FROM schema_migrations"), 1);
+    assert_int_equal(count_rows("SELECT count(*) FROM sqlite_master WHERE name = 'u'"), 0);
+}
+
+static long file_size(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0 ? (long)sb.st_size : -1;
+}
+
+static void test_newer_schema_refused(void **state)
+{
+    (void)state;
+    struct store *st;
+    char err[512];
+    assert_int_equal(store_open(&st, path, err, sizeof(err)), STORE_OK);
+    store_close(st);
+    exec_sql("INSERT INTO schema_migrations(version, name, applied_at) VALUES (9999, 'future', 0)");
+    assert_int_equal(store_open(&st, path, err, sizeof(err)), STORE_ESCHEMA);
+    assert_null(st);
+    assert_non_null(strstr(err, "9999"));
+    assert_non_null(strstr(err, "newer") != NULL ? strstr(err, "newer") : strstr(err, "only knows"));
+    assert_int_equal(count_rows("SELECT count(*) FROM schema_migrations WHERE version = 9999"), 1);
+}
+
+static void test_corrupt_refused(void **state)
+{
+    (void)state;
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    char junk[8192];
+    for (size_t i = 0; i < sizeof(junk); i++)
+        junk[i] = (char)(i * 131 + 7);
+    memcpy(junk, "this is not sqlite", 18);
+    assert_int_equal(fwrite(junk, 1, sizeof(junk), fp), sizeof(junk));
+    fclose(fp);
+    struct store *st;
+    char err[512];
+    assert_int_equal(store_open(&st, path, err, sizeof(err)), STORE_ECORRUPT);
+    assert_non_null(strstr(err, "untouched"));
+    /* Not overwritten. */
+    assert_int_equal(file_size(path), (long)sizeof(junk));
+    fp = fopen(path, "r");
+    char back[sizeof(junk)];
+    assert_int_equal(fread(back, 1, sizeof(back), fp), sizeof(back));
+    fclose(fp);
+    assert_memory_equal(back, junk, sizeof(junk));
+}
+
+static void test_foreign_db_refused(void **state)
+{
+    (void)state;
+    exec_sql("CREATE TABLE other (x INTEGER); INSERT INTO other VALUES (1);");
+    struct store *st;
+    char err[512];
+    assert_int_equal(store_open(&st, path, err, sizeof(err)), STORE_ECORRUPT);
+    assert_int_equal(count_rows("SELECT count(*) FROM other"), 1);
+    assert_int_equal(count_rows("SELECT count(*) FROM sqlite_master WHERE name = 'nodes'"), 0);
+}
+
+static struct store *open_ok(void)
+{
+    struct store *st;
+    char err[512];
+    assert_int_equal(store_open(&st, path, err, sizeof(err)), STORE_OK);
+    return st;
+}
+
+static void test_node_constraints(void **state)
+{
+    (void)state;
+    struct store *st = open_ok();
+    struct store_node n = { .name = "a", .host = "127.0.0.1", .port = 7001, .priority = 100,
+                            .tags = "[]", .first_seen = 1 };
+    int64_t id = 0;
+    assert_int_equal(store_begin(st), STORE_OK);
+    assert_int_equal(store_node_insert(st, &n, &id), STORE_OK);
+    assert_true(id > 0);
+    assert_int_equal(store_commit(st), STORE_OK);
+
+    /* Same name. */
+    struct store_node dup = n;
+    dup.port = 7002;
+    assert_int_equal(store_begin(st), STORE_OK);
+    assert_int_equal(store_node_insert(st, &dup, NULL), STORE_ECONSTRAINT);
+    store_rollback(st);
+    /* Same address. */
+    dup = n;
+    dup.name = "b";
+    assert_int_equal(store_begin(st), STORE_OK);
+    assert_int_equal(store_node_insert(st, &dup, NULL), STORE_ECONSTRAINT);
+    store_rollback(st);
+    /* Port out of range (CHECK). */
+    dup.port = 70000;
+    dup.host = "10.0.0.1";
+    assert_int_equal(store_begin(st), STORE_OK);
+    assert_int_equal(store_node_insert(st, &dup, NULL), STORE_ECONSTRAINT);
+    store_rollback(st);
+    /* Unknown cluster (foreign key). */
+    dup.port = 7003;
+    dup.cluster_id = 999;
+    assert_int_equal(store_begin(st), STORE_OK);
+    assert_int_equal(store_node_insert(st, &dup, NULL), STORE_ECONSTRAINT);
+    store_rollback(st);
+
+    /* Cluster with master; deleting the master node is refused. */
+    struct store_cluster c = { .name = "c", .master_id = id, .created_at = 1 };
+    health_settings_default(&c.settings);
+    int64_t cid = 0;
+    assert_int_equal(store_begin(st), STORE_OK);
+    assert_int_equal(store_cluster_insert(st, &c, &cid), STORE_OK);
+    n.id = id;
+    n.cluster_id = cid;
+    assert_int_equal(store_node_update(st, &n), STORE_OK);
+    assert_int_equal(store_commit(st), STORE_OK);
+    assert_int_equal(store_begin(st), STORE_OK);
+    assert_int_equal(store_node_delete(st, id), STORE_ECONSTRAINT);
+    store_rollback(st);
+    /* Deleting the cluster detaches the node (ON DELETE SET NULL). */
+    assert_int_equal(store_begin(st), STORE_OK);
+    assert_int_equal(store_cluster_delete(st, cid), STORE_OK);
+    assert_int_equal(store_commit(st), STORE_OK);
+    assert_int_equal(count_rows("SELECT count(*) FROM nodes WHERE cluster_id IS NULL"), 1);
+    /* Missing rows. */
+    assert_int_equal(store_begin(st), STORE_OK);
+    assert_int_equal(store_cluster_delete(st, cid), STORE_ENOTFOUND);
+    store_rollback(st);
+    store_close(st);
+}
+
+static int collect(void *arg, const struct store_event *ev)
+{
+    int64_t *ids = arg;
+    ids[++ids[0]] = ev->id;
+    return 0;
+}
+
+static void test_events(void **state)
+{
+    (void)state;
+    struct store *st = open_ok();
+    for (int i = 0; i < 5; i++) {
+        struct store_event ev = { .ts = 1000 + i, .cluster = i % 2 ? "c1" : "c2", .node = "n",
+                                  .kind = "test", .message = "m", .actor = "unit" };
+        assert_int_equal(store_event_log(st, &ev), STORE_OK);
+    }
+    assert_int_equal(store_events_count(st), 5);
+    int64_t ids[16] = { 0 };
+    struct store_event_filter f = { .limit = 2 };
+    assert_int_equal(store_events_query(st, &f, collect, ids), STORE_OK);
+    assert_int_equal(ids[0], 2);
+    assert_int_equal(ids[1], 5);            /* newest first */
+    assert_int_equal(ids[2], 4);
+    f.before_id = ids[2];                    /* next page */
+    memset(ids, 0, sizeof(ids));
+    assert_int_equal(store_events_query(st, &f, collect, ids), STORE_OK);
+    assert_int_equal(ids[1], 3);
+    assert_int_equal(ids[2], 2);
+    struct store_event_filter fc = { .cluster = "c1", .limit = 10 };
+    memset(ids, 0, sizeof(ids));
+    assert_int_equal(store_events_query(st, &fc, collect, ids), STORE_OK);
+    assert_int_equal(ids[0], 2);
+    struct store_event_filter fs = { .since_ms = 1003, .limit = 10 };
+    memset(ids, 0, sizeof(ids));
+    assert_int_equal(store_events_query(st, &fs, collect, ids), STORE_OK);
+    assert_int_equal(ids[0], 2);
+    store_close(st);
+
+    /* The journal is append-only, even for someone using sqlite3 directly. */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_not_equal(sqlite3_exec(db, "DELETE FROM events", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_not_equal(sqlite3_exec(db, "UPDATE events SET kind = 'x'", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(count_rows("SELECT count(*) FROM events"), 5);
+}
+
+static int status_cb(void *arg, int64_t id, const struct node_obs *o)
+{
+    struct node_obs *out = arg;
+    (void)id;
+    *out = *o;
+    return 0;
+}
+
+static void test_status_roundtrip(void **state)
+{
+    (void)state;
+    struct store *st = open_ok();
+    struct store_node n = { .name = "a", .host = "h", .port = 1, .tags = "[]", .first_seen = 1 };
+    int64_t id;
+    struct node_obs o;
+    health_obs_init(&o);
+    o.state = NODE_UP;
+    o.role = ROLE_REPLICA;
+    snprintf(o.master_host, sizeof(o.master_host), "10.0.0.9");
+    o.master_port = 6379;
+    o.link = LINK_UP;
+    o.offset = 12345;
+    o.state_since = 777;
+    assert_int_equal(store_begin(st), STORE_OK);
+    assert_int_equal(store_node_insert(st, &n, &id), STORE_OK);
+    assert_int_equal(store_status_save(st, id, &o, 1000), STORE_OK);
+    assert_int_equal(store_commit(st), STORE_OK);
+    struct node_obs back;
+    memset(&back, 0, sizeof(back));
+    assert_int_equal(store_load(st, NULL, NULL, status_cb, &back), STORE_OK);
+    assert_int_equal(back.state, NODE_UP);
+    assert_int_equal(back.role, ROLE_REPLICA);
+    assert_string_equal(back.master_host, "10.0.0.9");
+    assert_int_equal(back.master_port, 6379);
+    assert_int_equal(back.link, LINK_UP);
+    assert_int_equal(back.offset, 12345);
+    assert_int_equal(back.state_since, 777);
+    /* Status of an unknown node violates the foreign key. */
+    assert_int_equal(store_begin(st), STORE_OK);
+    assert_int_equal(store_status_save(st, 424242, &o, 1), STORE_ECONSTRAINT);
+    store_rollback(st);
+    store_close(st);
+}
+
+static void test_unwritable(void **state)
+{
+    (void)state;
+    struct store *st = open_ok();
+    assert_int_equal(store_set_query_only(st, 1), STORE_OK);
+    struct store_event ev = { .ts = 1, .kind = "k", .message = "m", .actor = "a" };
+    assert_int_equal(store_event_log(st, &ev), STORE_EUNAVAIL);
+    assert_int_equal(store_ping(st), STORE_OK);   /* reads still work */
+    assert_int_equal(store_set_query_only(st, 0), STORE_OK);
+    assert_int_equal(store_event_log(st, &ev), STORE_OK);
+    store_close(st);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_fresh, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_real, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_migration_rolls_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_db_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_node_constraints, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_events, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unwritable, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
