@@ -1,0 +1,141 @@
+# kvfleet build. `make` builds both daemons; `make test` installs what is
+# missing, builds and runs every test; `make asan` does the same under
+# AddressSanitizer + UBSan; `make demo` starts a local fleet.
+
+.DEFAULT_GOAL := all
+
+CC      ?= cc
+BUILD   ?= build
+BINDIR  ?= bin
+SAN     ?=
+OPT     ?= -O2
+
+CFLAGS_COMMON = -std=gnu11 -Wall -Wextra -Werror -g $(OPT) -D_GNU_SOURCE -MMD -MP -Iagent -Iserver -Iapi
+ifeq ($(SAN),1)
+CFLAGS_COMMON += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS_SAN    = -fsanitize=address,undefined
+MALLOC_LIB     =
+else
+LDFLAGS_SAN    =
+# jemalloc gives the agent Redis' allocator size classes (less waste per key).
+MALLOC_LIB     = -ljemalloc
+CFLAGS_COMMON += -DKV_JEMALLOC
+endif
+
+PKG_AGENT  = libuv libcurl
+PKG_SERVER = libuv hiredis libmicrohttpd jansson sqlite3
+CFLAGS  = $(CFLAGS_COMMON) $(shell pkg-config --cflags $(PKG_AGENT) $(PKG_SERVER) cmocka 2>/dev/null)
+LIBS_AGENT  = $(shell pkg-config --libs $(PKG_AGENT) 2>/dev/null) -lm -lpthread
+LIBS_SERVER = $(shell pkg-config --libs $(PKG_SERVER) 2>/dev/null) -lm -lpthread
+LIBS_CMOCKA = $(shell pkg-config --libs cmocka 2>/dev/null)
+
+# Debian 12 packages needed to build, test and run the demo.
+DEB_PKGS = build-essential pkg-config libuv1-dev libcurl4-openssl-dev libjemalloc-dev \
+           libhiredis-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev libcmocka-dev \
+           redis-server redis-tools sqlite3 curl valgrind procps iproute2
+
+AGENT_MAIN = agent/main.c
+AGENT_SRC  = $(filter-out $(AGENT_MAIN),$(wildcard agent/*.c))
+AGENT_OBJ  = $(AGENT_SRC:%.c=$(BUILD)/%.o)
+AGENT_LIB  = $(BUILD)/libkvagent.a
+
+SERVER_MAIN = server/main.c
+SERVER_SRC  = $(filter-out $(SERVER_MAIN),$(wildcard server/*.c) $(wildcard api/*.c))
+SERVER_OBJ  = $(SERVER_SRC:%.c=$(BUILD)/%.o)
+SERVER_LIB  = $(BUILD)/libkvserver.a
+
+# Unit tests for controller modules are listed by server/build.mk; every
+# other tests/unit/test_*.c links against the agent library.
+SERVER_UNIT_TESTS ?=
+-include server/build.mk
+
+UNIT_SRC          = $(wildcard tests/unit/test_*.c)
+UNIT_BINS         = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+SERVER_UNIT_BINS  = $(SERVER_UNIT_TESTS:%=$(BUILD)/tests/%)
+AGENT_UNIT_BINS   = $(filter-out $(SERVER_UNIT_BINS),$(UNIT_BINS))
+TOOL_SRC          = $(wildcard tests/tools/*.c)
+TOOL_BINS         = $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+
+AGENT_BIN  = $(BINDIR)/kvfleet-agent
+SERVER_BIN = $(BINDIR)/kvfleetd
+ALL_BINS   = $(AGENT_BIN) $(if $(wildcard $(SERVER_MAIN)),$(SERVER_BIN))
+
+.PHONY: all deps test unit e2e asan valgrind demo demo-stop clean check-deps
+all: $(ALL_BINS) $(TOOL_BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(AGENT_LIB): $(AGENT_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(SERVER_LIB): $(SERVER_OBJ) $(SERVER_EXTRA_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(AGENT_BIN): $(BUILD)/$(AGENT_MAIN:.c=.o) $(AGENT_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_SAN) -o $@ $^ $(LIBS_AGENT) $(MALLOC_LIB)
+
+$(SERVER_BIN): $(BUILD)/$(SERVER_MAIN:.c=.o) $(SERVER_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_SAN) -o $@ $^ $(LIBS_SERVER)
+
+$(AGENT_UNIT_BINS): $(BUILD)/tests/%: tests/unit/%.c $(AGENT_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS_SAN) -o $@ $< $(AGENT_LIB) $(LIBS_AGENT) $(LIBS_CMOCKA)
+
+$(SERVER_UNIT_BINS): $(BUILD)/tests/%: tests/unit/%.c $(SERVER_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS_SAN) -o $@ $< $(SERVER_LIB) $(LIBS_SERVER) $(LIBS_CMOCKA)
+
+$(BUILD)/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS_SAN) -o $@ $< $(shell pkg-config --libs hiredis 2>/dev/null) -lpthread
+
+# Install missing Debian packages when root; otherwise print the one line to run.
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing </dev/null || exit 1; \
+	  else \
+	    echo "missing Debian packages; run:"; echo "  sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+unit: $(AGENT_UNIT_BINS) $(SERVER_UNIT_BINS)
+	@fail=0; for t in $^; do echo "== $$t"; $$t || fail=1; done; exit $$fail
+
+e2e: all
+	KVFLEET_BIN=$(abspath $(BINDIR)) KVFLEET_TOOLS=$(abspath $(BUILD)/tools) bash tests/e2e/run.sh
+
+test: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) e2e
+
+valgrind: $(AGENT_UNIT_BINS) $(SERVER_UNIT_BINS)
+	@fail=0; for t in $^; do echo "== valgrind $$t"; \
+	  valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 $$t >/dev/null || fail=1; \
+	done; exit $$fail
+
+asan: deps
+	$(MAKE) BUILD=build/asan BINDIR=build/asan/bin SAN=1 OPT=-O1 all unit e2e
+
+demo: deps
+	$(MAKE) all
+	bash tests/demo.sh start
+
+demo-stop:
+	bash tests/demo.sh stop
+
+clean:
+	rm -rf build bin
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,125 @@
+/* client: one connection's state: its input buffer and parser, the command
+ * being run, its output chain, and per-feature state (MULTI, blocking,
+ * pub/sub, replication role). */
+#ifndef KV_CLIENT_H
+#define KV_CLIENT_H
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+#include "resp.h"
+#include "kstr.h"
+#include "multi.h"
+#include "blocking.h"
+#include "pubsub.h"
+
+struct srv;
+struct kvdb;
+struct cmd_def;
+
+enum {
+    CLIENT_MULTI        = 1 << 0,
+    CLIENT_DIRTY_CAS    = 1 << 1,  /* a WATCHed key changed */
+    CLIENT_DIRTY_EXEC   = 1 << 2,  /* a command failed to queue */
+    CLIENT_BLOCKED      = 1 << 3,
+    CLIENT_PUBSUB       = 1 << 4,
+    CLIENT_CLOSE_AFTER_REPLY = 1 << 5,
+    CLIENT_CLOSE_ASAP   = 1 << 6,
+    CLIENT_MASTER       = 1 << 7,  /* the link to our master: no replies */
+    CLIENT_REPLICA      = 1 << 8,  /* a replica attached to us */
+    CLIENT_MONITOR      = 1 << 9,
+    CLIENT_AUTHENTICATED = 1 << 10,
+    CLIENT_CLOSING      = 1 << 11, /* uv_close called, waiting for callback */
+    CLIENT_FAKE         = 1 << 12, /* no socket (RDB load, tests) */
+    CLIENT_EXECUTING    = 1 << 13, /* inside cmd_process (do not free) */
+    CLIENT_UNBLOCKED    = 1 << 14, /* re-running a command after unblock */
+    CLIENT_NO_REPLY     = 1 << 15, /* discard replies (master stream) */
+    CLIENT_PROTECTED_DENIED = 1 << 16,
+    CLIENT_IN_EXEC      = 1 << 17,
+    CLIENT_PAUSED_READ  = 1 << 18,
+    CLIENT_REPLY_SKIP_NEXT = 1 << 19, /* CLIENT REPLY SKIP: mute the next command */
+    CLIENT_REPLY_SKIP   = 1 << 20, /* muting the current command */
+};
+
+/* A block of pending output. Blocks are never reallocated, so a block that
+ * is being written by libuv can still be appended to past its in-flight
+ * range. */
+typedef struct reply_block {
+    struct reply_block *next;
+    size_t size;
+    size_t used;
+    char buf[];
+} reply_block;
+
+typedef struct client {
+    uint64_t id;
+    struct srv *srv;
+    uv_tcp_t tcp;              /* must stay first-ish: tcp.data == client */
+    int fd;
+    uint32_t flags;
+    struct kvdb *db;
+    int resp_version;
+    kstr name;
+    char addr[64];             /* ip:port of the peer */
+    char laddr[64];            /* ip:port of our side */
+    int64_t ctime_ms;          /* connected at */
+    int64_t last_interaction_ms;
+
+    /* input */
+    char *qbuf;
+    size_t qbuf_len;           /* bytes held */
+    size_t qbuf_pos;           /* start of the unparsed command */
+    size_t qbuf_cap;
+    size_t qbuf_peak;
+    resp_parser parser;
+    int argc;
+    resp_arg *argv;
+    const struct cmd_def *cmd;       /* current command */
+    const struct cmd_def *last_cmd;
+
+    /* output */
+    reply_block *reply_head;
+    reply_block *reply_tail;
+    size_t reply_bytes;        /* pending bytes not yet handed to the socket */
+    size_t head_sent;          /* bytes of reply_head already written */
+    int write_in_flight;
+    size_t inflight_bytes;     /* bytes owned by the in-flight uv_write */
+    uv_write_t wreq;
+    int64_t obuf_soft_since_ms;/* when the soft limit was first passed, 0 none */
+    long long reply_error_count;
+
+    /* replication (replication issue) */
+    void *repl;                /* repl-owned per-client state */
+
+    /* features */
+    multi_state mstate;
+    block_state bstate;
+    pubsub_client_state pubsub;
+
+    /* lists */
+    struct client *prev, *next;               /* all clients */
+    struct client *pending_next;              /* clients with output to flush */
+    int pending_write;
+} client;
+
+/* Networking lives in networking.c. */
+client *client_create(struct srv *srv);            /* a fake client (no socket) */
+void client_free(client *c);                       /* immediate (fake clients) */
+/* Close a connected client: now if possible, after the current command if
+ * it is executing. */
+void client_close(client *c);
+void client_close_async(client *c);
+/* Queue c to have its output flushed at the end of the loop iteration. */
+void client_schedule_write(client *c);
+/* Flush every client queued by client_schedule_write. */
+void client_flush_pending(struct srv *srv);
+/* Select db by index; returns 0 or -1 when out of range. */
+int client_select_db(client *c, int id);
+/* Set the current argv from an external source (fake clients, tests). */
+void client_set_argv(client *c, int argc, const resp_arg *argv);
+/* After unblocking: process commands that arrived while blocked. */
+void client_process_input(client *c);
+/* One line of CLIENT LIST / CLIENT INFO. */
+kstr client_info_line(client *c, kstr out);
+size_t client_output_bytes(const client *c);
+
+#endif

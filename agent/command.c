@@ -1,0 +1,363 @@
+/* command: the command table and dispatch. cmd_process applies, in Redis'
+ * order, every check that can refuse a command (unknown, arity, auth, OOM,
+ * guards, read-only replica, pub/sub context, MULTI queueing); cmd_call runs
+ * it and is the single place where writes are counted and propagated. */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include "command.h"
+#include "client.h"
+#include "server.h"
+#include "reply.h"
+#include "dict.h"
+#include "mem.h"
+#include "util.h"
+#include "multi.h"
+#include "blocking.h"
+
+static cmd_def *cmd_flat;
+static cmd_stats *cmd_stat;
+static size_t cmd_total;
+static dict *cmd_index;
+
+typedef struct cmd_guard {
+    cmd_guard_fn *fn;
+    void *priv;
+} cmd_guard;
+static cmd_guard cmd_guards[8];
+static int cmd_guard_count;
+
+/* What the running command asked to propagate instead of / besides itself. */
+typedef struct cmd_frame {
+    int rewritten_set;     /* cmd_rewrite_argv was called (argc 0: propagate nothing) */
+    int rewritten_argc;
+    resp_arg *rewritten;
+    int extra_count;
+    int extra_cap;
+    struct { int argc; resp_arg *argv; } *extra;
+} cmd_frame;
+static cmd_frame *cmd_current_frame;
+
+/* Earlier tables win on a duplicate name: the persistence and replication
+ * modules may override the basic LASTSAVE / ROLE of t_server. */
+static const cmd_def *all_tables[] = {
+    repl_commands, rdb_commands, multi_commands, pubsub_commands,
+    t_string_commands, t_keys_commands, t_list_commands, t_hash_commands,
+    t_set_commands, t_zset_commands, t_server_commands, t_conn_commands,
+};
+
+void cmd_table_init(void)
+{
+    if (cmd_index)
+        return;
+    size_t n = 0;
+    for (size_t t = 0; t < sizeof(all_tables) / sizeof(all_tables[0]); t++)
+        for (const cmd_def *d = all_tables[t]; d->name; d++)
+            n++;
+    cmd_flat = mem_calloc(sizeof(cmd_def) * (n + 1));
+    cmd_stat = mem_calloc(sizeof(cmd_stats) * (n + 1));
+    cmd_index = dict_create(&dict_type_plain);
+    size_t i = 0;
+    for (size_t t = 0; t < sizeof(all_tables) / sizeof(all_tables[0]); t++) {
+        for (const cmd_def *d = all_tables[t]; d->name; d++) {
+            dict_entry *existing = NULL;
+            dict_entry *e = dict_add(cmd_index, d->name, strlen(d->name), &existing);
+            if (!e)
+                continue;   /* first definition wins */
+            cmd_flat[i] = *d;
+            e->v.ptr = &cmd_flat[i];
+            i++;
+        }
+    }
+    cmd_total = i;
+}
+
+void cmd_table_free(void)
+{
+    if (!cmd_index)
+        return;
+    dict_free(cmd_index);
+    mem_free(cmd_flat);
+    mem_free(cmd_stat);
+    cmd_index = NULL;
+    cmd_flat = NULL;
+    cmd_stat = NULL;
+    cmd_total = 0;
+}
+
+const cmd_def *cmd_lookup(const char *name, size_t len)
+{
+    char lower[64];
+    if (len == 0 || len >= sizeof(lower))
+        return NULL;
+    for (size_t i = 0; i < len; i++)
+        lower[i] = (char)tolower((unsigned char)name[i]);
+    dict_entry *e = dict_find(cmd_index, lower, len);
+    return e ? e->v.ptr : NULL;
+}
+
+size_t cmd_count(void)
+{
+    return cmd_total;
+}
+
+const cmd_def *cmd_at(size_t idx)
+{
+    return idx < cmd_total ? &cmd_flat[idx] : NULL;
+}
+
+const cmd_stats *cmd_get_stats(const cmd_def *cmd)
+{
+    if (cmd < cmd_flat || cmd >= cmd_flat + cmd_total)
+        return NULL;
+    return &cmd_stat[cmd - cmd_flat];
+}
+
+void cmd_reset_stats(void)
+{
+    if (cmd_stat)
+        memset(cmd_stat, 0, sizeof(cmd_stats) * (cmd_total + 1));
+}
+
+static cmd_stats *cmd_stats_of(const cmd_def *cmd)
+{
+    if (cmd < cmd_flat || cmd >= cmd_flat + cmd_total)
+        return NULL;
+    return &cmd_stat[cmd - cmd_flat];
+}
+
+void cmd_add_guard(cmd_guard_fn *fn, void *priv)
+{
+    if (cmd_guard_count < (int)(sizeof(cmd_guards) / sizeof(cmd_guards[0]))) {
+        cmd_guards[cmd_guard_count].fn = fn;
+        cmd_guards[cmd_guard_count].priv = priv;
+        cmd_guard_count++;
+    }
+}
+
+void cmd_reply_arity(client *c)
+{
+    reply_error_arity(c, c->cmd ? c->cmd->name : "unknown");
+}
+
+static int cmd_arity_ok(const cmd_def *cmd, int argc)
+{
+    return (cmd->arity > 0 && cmd->arity == argc) || (cmd->arity < 0 && argc >= -cmd->arity);
+}
+
+static void cmd_reject(client *c, const cmd_def *cmd, const char *err)
+{
+    if (c->flags & CLIENT_MULTI)
+        c->flags |= CLIENT_DIRTY_EXEC;
+    cmd_stats *st = cmd ? cmd_stats_of(cmd) : NULL;
+    if (st)
+        st->rejected_calls++;
+    reply_error(c, err);
+}
+
+static void cmd_reply_unknown(client *c)
+{
+    char args[256];
+    size_t used = 0;
+    args[0] = '\0';
+    for (int i = 1; i < c->argc && used < 128; i++) {
+        int prec = (int)(128 - used);
+        int len = (int)(c->argv[i].len < (size_t)prec ? c->argv[i].len : (size_t)prec);
+        int w = snprintf(args + used, sizeof(args) - used, "'%.*s' ", len, c->argv[i].ptr);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+        if (used >= sizeof(args))
+            used = sizeof(args) - 1;
+    }
+    char err[512];
+    int nlen = (int)(c->argv[0].len > 128 ? 128 : c->argv[0].len);
+    snprintf(err, sizeof(err), "ERR unknown command '%.*s', with args beginning with: %s",
+             nlen, c->argv[0].ptr, args);
+    cmd_reject(c, NULL, err);
+}
+
+static int cmd_is(const cmd_def *cmd, const char *name)
+{
+    return strcmp(cmd->name, name) == 0;
+}
+
+static int cmd_auth_required(const client *c)
+{
+    const char *pass = c->srv->config.requirepass;
+    return pass && pass[0] && !(c->flags & CLIENT_AUTHENTICATED);
+}
+
+static int cmd_allowed_in_pubsub(const cmd_def *cmd)
+{
+    return cmd_is(cmd, "ping") || cmd_is(cmd, "subscribe") || cmd_is(cmd, "ssubscribe") ||
+           cmd_is(cmd, "unsubscribe") || cmd_is(cmd, "sunsubscribe") ||
+           cmd_is(cmd, "psubscribe") || cmd_is(cmd, "punsubscribe") ||
+           cmd_is(cmd, "quit") || cmd_is(cmd, "reset");
+}
+
+static int cmd_is_write(const client *c, const cmd_def *cmd)
+{
+    if (cmd->flags & CMD_WRITE)
+        return 1;
+    /* EXEC of a transaction holding writes counts as a write. */
+    if (cmd_is(cmd, "exec") && (c->flags & CLIENT_MULTI)) {
+        for (int i = 0; i < c->mstate.count; i++)
+            if (c->mstate.cmds[i].cmd->flags & CMD_WRITE)
+                return 1;
+    }
+    return 0;
+}
+
+static int cmd_is_denyoom(const client *c, const cmd_def *cmd)
+{
+    if (cmd->flags & CMD_DENYOOM)
+        return 1;
+    if (cmd_is(cmd, "exec") && (c->flags & CLIENT_MULTI)) {
+        for (int i = 0; i < c->mstate.count; i++)
+            if (c->mstate.cmds[i].cmd->flags & CMD_DENYOOM)
+                return 1;
+    }
+    return 0;
+}
+
+void cmd_process(client *c)
+{
+    srv *s = c->srv;
+    if (c->argc == 0)
+        return;
+    const cmd_def *cmd = cmd_lookup(c->argv[0].ptr, c->argv[0].len);
+    c->cmd = cmd;
+    if (!cmd) {
+        cmd_reply_unknown(c);
+        return;
+    }
+    if (!cmd_arity_ok(cmd, c->argc)) {
+        char err[192];
+        snprintf(err, sizeof(err), "ERR wrong number of arguments for '%s' command", cmd->name);
+        cmd_reject(c, cmd, err);
+        return;
+    }
+    if (cmd_auth_required(c) && !(cmd->flags & CMD_NO_AUTH)) {
+        cmd_reject(c, cmd, ERR_NOAUTH);
+        return;
+    }
+    int is_write = cmd_is_write(c, cmd);
+    int from_master = (c->flags & CLIENT_MASTER) != 0;
+    if (s->config.maxmemory && !from_master && !s->loading) {
+        int out_of_memory = srv_evict_if_needed(s) != 0;
+        if (out_of_memory && cmd_is_denyoom(c, cmd)) {
+            cmd_reject(c, cmd, ERR_OOM);
+            return;
+        }
+    }
+    if (!from_master) {
+        for (int i = 0; i < cmd_guard_count; i++) {
+            const char *err = cmd_guards[i].fn(c, cmd, cmd_guards[i].priv);
+            if (err) {
+                cmd_reject(c, cmd, err);
+                return;
+            }
+        }
+        if (s->is_replica && s->config.replica_read_only && is_write) {
+            cmd_reject(c, cmd, "READONLY You can't write against a read only replica.");
+            return;
+        }
+    }
+    if ((c->flags & CLIENT_PUBSUB) && c->resp_version == 2 && !cmd_allowed_in_pubsub(cmd)) {
+        char err[256];
+        snprintf(err, sizeof(err),
+                 "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                 cmd->name);
+        cmd_reject(c, cmd, err);
+        return;
+    }
+    if (s->loading && !(cmd->flags & CMD_LOADING)) {
+        cmd_reject(c, cmd, "LOADING Redis is loading the dataset in memory");
+        return;
+    }
+    if ((c->flags & CLIENT_MULTI) && !cmd_is(cmd, "exec") && !cmd_is(cmd, "discard") &&
+        !cmd_is(cmd, "multi") && !cmd_is(cmd, "watch") && !cmd_is(cmd, "quit") &&
+        !cmd_is(cmd, "reset")) {
+        multi_queue(c, cmd);
+        return;
+    }
+    cmd_call(c, cmd);
+    blocking_handle_ready(s);
+}
+
+static void cmd_frame_release(cmd_frame *f)
+{
+    mem_free(f->rewritten);
+    for (int i = 0; i < f->extra_count; i++)
+        mem_free(f->extra[i].argv);
+    mem_free(f->extra);
+}
+
+void cmd_call(client *c, const cmd_def *cmd)
+{
+    srv *s = c->srv;
+    cmd_frame frame;
+    memset(&frame, 0, sizeof(frame));
+    cmd_frame *outer = cmd_current_frame;
+    cmd_current_frame = &frame;
+
+    long long dirty_before = s->dirty;
+    long long errors_before = c->reply_error_count;
+    int dbid = c->db->id;
+    const cmd_def *saved_cmd = c->cmd;
+    c->cmd = cmd;
+    int64_t start = util_mono_us();
+    cmd->proc(c);
+    int64_t elapsed = util_mono_us() - start;
+    c->cmd = saved_cmd ? saved_cmd : cmd;
+    c->last_cmd = cmd;
+
+    cmd_stats *st = cmd_stats_of(cmd);
+    if (st) {
+        st->calls++;
+        st->usec += elapsed;
+        if (c->reply_error_count > errors_before)
+            st->failed_calls++;
+    }
+    s->stats.total_commands_processed++;
+
+    if (s->dirty != dirty_before) {
+        if (frame.rewritten_set) {
+            if (frame.rewritten_argc > 0)
+                srv_propagate(s, dbid, frame.rewritten_argc, frame.rewritten);
+        }
+        else if (cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE))
+            srv_propagate(s, dbid, c->argc, c->argv);
+    }
+    for (int i = 0; i < frame.extra_count; i++)
+        srv_propagate(s, dbid, frame.extra[i].argc, frame.extra[i].argv);
+    cmd_current_frame = outer;
+    cmd_frame_release(&frame);
+}
+
+void cmd_rewrite_argv(client *c, int argc, const resp_arg *argv)
+{
+    (void)c;
+    if (!cmd_current_frame)
+        return;
+    mem_free(cmd_current_frame->rewritten);
+    cmd_current_frame->rewritten_set = 1;
+    cmd_current_frame->rewritten = argc > 0 ? multi_copy_argv(argc, argv) : NULL;
+    cmd_current_frame->rewritten_argc = argc;
+}
+
+void cmd_also_propagate(client *c, int argc, const resp_arg *argv)
+{
+    (void)c;
+    cmd_frame *f = cmd_current_frame;
+    if (!f)
+        return;
+    if (f->extra_count == f->extra_cap) {
+        f->extra_cap = f->extra_cap ? f->extra_cap * 2 : 4;
+        f->extra = mem_realloc(f->extra, sizeof(*f->extra) * (size_t)f->extra_cap);
+    }
+    f->extra[f->extra_count].argc = argc;
+    f->extra[f->extra_count].argv = multi_copy_argv(argc, argv);
+    f->extra_count++;
+}

@@ -1,0 +1,339 @@
+/* db: the keyspace of one database: lookups with lazy expiry, writes that
+ * signal WATCH and blocked clients, TTLs, and the active expiry cycle. */
+#include <string.h>
+#include "db.h"
+#include "server.h"
+#include "multi.h"
+#include "blocking.h"
+#include "mem.h"
+#include "util.h"
+#include "log.h"
+
+static const dict_type db_keys_type = { obj_free_void };
+static const dict_type db_expires_type = { NULL };
+
+void db_init(kvdb *db, srv *s, int id)
+{
+    memset(db, 0, sizeof(*db));
+    db->srv = s;
+    db->id = id;
+    db->keys = dict_create(&db_keys_type);
+    db->expires = dict_create(&db_expires_type);
+    db->watched = NULL;
+    db->blocking = NULL;
+}
+
+void db_release(kvdb *db)
+{
+    dict_free(db->keys);
+    dict_free(db->expires);
+    if (db->watched)
+        dict_free(db->watched);
+    if (db->blocking)
+        dict_free(db->blocking);
+    db->keys = db->expires = db->watched = db->blocking = NULL;
+}
+
+size_t db_size(const kvdb *db)
+{
+    return dict_size(db->keys);
+}
+
+size_t db_expires_size(const kvdb *db)
+{
+    return dict_size(db->expires);
+}
+
+int64_t db_expire_get(kvdb *db, const char *key, size_t len)
+{
+    if (dict_size(db->expires) == 0)
+        return -1;
+    dict_entry *e = dict_find(db->expires, key, len);
+    return e ? e->v.i64 : -1;
+}
+
+int db_key_is_expired(kvdb *db, const char *key, size_t len)
+{
+    int64_t when = db_expire_get(db, key, len);
+    if (when < 0)
+        return 0;
+    /* While loading, nothing expires: the file is a consistent snapshot. */
+    if (db->srv->loading)
+        return 0;
+    return when <= db->srv->mstime;
+}
+
+/* Expired keys are deleted on the master and the deletion propagated as a
+ * DEL, so replicas (which never expire on their own) stay consistent. */
+static void db_delete_expired(kvdb *db, const char *key, size_t len)
+{
+    srv *s = db->srv;
+    resp_arg argv[2] = { { "DEL", 3 }, { key, len } };
+    s->stats.expired_keys++;
+    srv_propagate(s, db->id, 2, argv);
+    db_delete(db, key, len);
+}
+
+int db_expire_if_needed(kvdb *db, const char *key, size_t len)
+{
+    if (!db_key_is_expired(db, key, len))
+        return 0;
+    if (db->srv->is_replica)
+        return 1;
+    db_delete_expired(db, key, len);
+    return 1;
+}
+
+static obj *db_lookup(kvdb *db, const char *key, size_t len, int count_stats)
+{
+    if (db_expire_if_needed(db, key, len)) {
+        if (count_stats)
+            db->srv->stats.keyspace_misses++;
+        return NULL;
+    }
+    dict_entry *e = dict_find(db->keys, key, len);
+    if (!e) {
+        if (count_stats)
+            db->srv->stats.keyspace_misses++;
+        return NULL;
+    }
+    obj *o = e->v.ptr;
+    o->lru = db->srv->lru_clock;
+    if (count_stats)
+        db->srv->stats.keyspace_hits++;
+    return o;
+}
+
+obj *db_lookup_read(kvdb *db, const char *key, size_t len)
+{
+    return db_lookup(db, key, len, 1);
+}
+
+obj *db_lookup_write(kvdb *db, const char *key, size_t len)
+{
+    return db_lookup(db, key, len, 0);
+}
+
+obj *db_lookup_quiet(kvdb *db, const char *key, size_t len)
+{
+    dict_entry *e = dict_find(db->keys, key, len);
+    return e ? e->v.ptr : NULL;
+}
+
+void db_add(kvdb *db, const char *key, size_t len, obj *val)
+{
+    dict_entry *existing = NULL;
+    dict_entry *e = dict_add(db->keys, key, len, &existing);
+    if (!e) {
+        /* Callers guarantee absence; be safe rather than leak. */
+        obj_free(existing->v.ptr);
+        existing->v.ptr = val;
+    } else {
+        e->v.ptr = val;
+    }
+    val->lru = db->srv->lru_clock;
+    db_signal_modified(db, key, len);
+    if (val->type == OBJ_LIST)
+        db_signal_list_ready(db, key, len);
+}
+
+void db_replace_value(kvdb *db, const char *key, size_t len, obj *val)
+{
+    dict_entry *e = dict_find(db->keys, key, len);
+    if (!e) {
+        db_add(db, key, len, val);
+        return;
+    }
+    if (e->v.ptr != val)
+        obj_free(e->v.ptr);
+    e->v.ptr = val;
+    val->lru = db->srv->lru_clock;
+}
+
+void db_set(kvdb *db, const char *key, size_t len, obj *val, int keep_ttl)
+{
+    dict_entry *e = dict_find(db->keys, key, len);
+    if (!e) {
+        db_add(db, key, len, val);
+        return;
+    }
+    if (e->v.ptr != val)
+        obj_free(e->v.ptr);
+    e->v.ptr = val;
+    val->lru = db->srv->lru_clock;
+    if (!keep_ttl)
+        db_expire_remove(db, key, len);
+    db_signal_modified(db, key, len);
+    if (val->type == OBJ_LIST)
+        db_signal_list_ready(db, key, len);
+}
+
+int db_delete(kvdb *db, const char *key, size_t len)
+{
+    if (dict_size(db->expires) > 0)
+        dict_delete(db->expires, key, len);
+    if (!dict_delete(db->keys, key, len))
+        return 0;
+    db_signal_modified(db, key, len);
+    return 1;
+}
+
+void db_expire_set(kvdb *db, const char *key, size_t len, int64_t when_ms)
+{
+    dict_entry *existing = NULL;
+    dict_entry *e = dict_add(db->expires, key, len, &existing);
+    if (!e)
+        e = existing;
+    e->v.i64 = when_ms;
+}
+
+int db_expire_remove(kvdb *db, const char *key, size_t len)
+{
+    if (dict_size(db->expires) == 0)
+        return 0;
+    return dict_delete(db->expires, key, len);
+}
+
+long long db_flush(kvdb *db)
+{
+    long long n = (long long)dict_size(db->keys);
+    dict_clear(db->keys);
+    dict_clear(db->expires);
+    db->avg_ttl = 0;
+    db->expire_cursor = 0;
+    multi_touch_all(db);
+    return n;
+}
+
+int db_rename(kvdb *db, const char *from, size_t flen, const char *to, size_t tlen, int keep_dst)
+{
+    dict_entry *src = dict_find(db->keys, from, flen);
+    if (!src)
+        return -1;
+    if (flen == tlen && memcmp(from, to, flen) == 0)
+        return 0;
+    if (keep_dst && dict_find(db->keys, to, tlen))
+        return 0;
+    int64_t ttl = db_expire_get(db, from, flen);
+    dict_entry *moved = dict_unlink(db->keys, from, flen);
+    obj *val = moved->v.ptr;
+    moved->v.ptr = NULL;
+    dict_free_unlinked(db->keys, moved);
+    db_expire_remove(db, from, flen);
+    db_signal_modified(db, from, flen);
+    db_set(db, to, tlen, val, 0);
+    if (ttl >= 0)
+        db_expire_set(db, to, tlen, ttl);
+    return 1;
+}
+
+kstr db_random_key(kvdb *db)
+{
+    /* Bounded: with every key expired (on a replica) we may never find one. */
+    for (int tries = 0; tries < 100; tries++) {
+        dict_entry *e = dict_random(db->keys);
+        if (!e)
+            return NULL;
+        kstr key = kstr_dup(e->key);
+        if (!db_key_is_expired(db, key, kstr_len(key)))
+            return key;
+        if (!db->srv->is_replica)
+            db_delete_expired(db, key, kstr_len(key));
+        kstr_free(key);
+        if (db->srv->is_replica && tries >= 99)
+            return NULL;
+    }
+    return NULL;
+}
+
+void db_signal_modified(kvdb *db, const char *key, size_t len)
+{
+    if (db->watched && dict_size(db->watched))
+        multi_touch_key(db, key, len);
+}
+
+void db_signal_list_ready(kvdb *db, const char *key, size_t len)
+{
+    if (db->blocking && dict_size(db->blocking))
+        blocking_signal_ready(db, key, len);
+}
+
+/* Active expiry, in the spirit of Redis' cycle: walk the expires dict with a
+ * scan cursor, sampling a batch of keys per db; repeat while a good share of
+ * the sample was expired and the time budget lasts. */
+typedef struct expire_batch {
+    kstr keys[64];
+    int64_t when[64];
+    int n;
+} expire_batch;
+
+static void db_expire_collect(void *priv, const dict_entry *e)
+{
+    expire_batch *b = priv;
+    if (b->n < 64) {
+        b->keys[b->n] = kstr_dup(e->key);
+        b->when[b->n] = e->v.i64;
+        b->n++;
+    }
+}
+
+static long long db_expire_db_step(kvdb *db, int *sampled)
+{
+    expire_batch b;
+    long long expired = 0;
+    b.n = 0;
+    int buckets = 0;
+    do {
+        db->expire_cursor = dict_scan(db->expires, db->expire_cursor, db_expire_collect, &b);
+        buckets++;
+    } while (db->expire_cursor != 0 && b.n < 20 && buckets < 400);
+    for (int i = 0; i < b.n; i++) {
+        if (b.when[i] <= db->srv->mstime) {
+            db_delete_expired(db, b.keys[i], kstr_len(b.keys[i]));
+            expired++;
+        }
+        kstr_free(b.keys[i]);
+    }
+    *sampled = b.n;
+    return expired;
+}
+
+long long db_active_expire_cycle(srv *s, long long budget_us)
+{
+    if (s->is_replica || s->loading)
+        return 0;
+    long long total = 0;
+    int64_t start = util_mono_us();
+    for (int i = 0; i < s->dbnum; i++) {
+        kvdb *db = &s->dbs[i];
+        for (int round = 0; round < 64; round++) {
+            if (dict_size(db->expires) == 0)
+                break;
+            int sampled = 0;
+            long long expired = db_expire_db_step(db, &sampled);
+            total += expired;
+            if (sampled == 0 || expired * 10 < sampled)
+                break;
+            if (util_mono_us() - start > budget_us)
+                return total;
+        }
+    }
+    return total;
+}
+
+void db_cron_rehash(srv *s)
+{
+    for (int i = 0; i < s->dbnum; i++) {
+        kvdb *db = &s->dbs[i];
+        dict_maybe_shrink(db->keys);
+        dict_maybe_shrink(db->expires);
+        if (dict_is_rehashing(db->keys)) {
+            dict_rehash_ms(db->keys, 1);
+            return;
+        }
+        if (dict_is_rehashing(db->expires)) {
+            dict_rehash_ms(db->expires, 1);
+            return;
+        }
+    }
+}

@@ -1,0 +1,714 @@
+/* networking: accepting connections, reading and parsing input, and writing
+ * the output chain, on libuv. Reads land in one shared buffer and are parsed
+ * in place; only an incomplete trailing command is copied into the client's
+ * own buffer, so idle clients hold no input memory. Output is flushed once
+ * per loop iteration (uv_check), first with uv_try_write, the rest with an
+ * asynchronous uv_write. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include "client.h"
+#include "server.h"
+#include "command.h"
+#include "reply.h"
+#include "mem.h"
+#include "log.h"
+#include "util.h"
+#include "multi.h"
+#include "blocking.h"
+#include "pubsub.h"
+
+#define NET_SHARED_BUF (64 * 1024)
+#define NET_MAX_IOV 64
+
+static char net_shared_buf[NET_SHARED_BUF];
+static int net_shared_busy;
+
+void client_check_obuf_limits(client *c);
+
+static void client_link(srv *s, client *c)
+{
+    c->prev = NULL;
+    c->next = s->clients;
+    if (s->clients)
+        s->clients->prev = c;
+    s->clients = c;
+    s->client_count++;
+}
+
+static void client_unlink(srv *s, client *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else if (s->clients == c)
+        s->clients = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    s->client_count--;
+}
+
+static client *client_alloc(srv *s)
+{
+    client *c = mem_calloc(sizeof(*c));
+    c->srv = s;
+    c->id = ++s->next_client_id;
+    c->fd = -1;
+    c->db = &s->dbs[0];
+    c->resp_version = 2;
+    c->ctime_ms = c->last_interaction_ms = s->mstime;
+    resp_parser_init(&c->parser, (size_t)s->config.proto_max_bulk_len);
+    c->tcp.data = c;
+    return c;
+}
+
+client *client_create(srv *s)
+{
+    client *c = client_alloc(s);
+    c->flags |= CLIENT_FAKE;
+    if (!(s->config.requirepass && s->config.requirepass[0]))
+        c->flags |= CLIENT_AUTHENTICATED;
+    snprintf(c->addr, sizeof(c->addr), "fake");
+    return c;
+}
+
+static void client_release_output(client *c)
+{
+    reply_block *b = c->reply_head;
+    while (b) {
+        reply_block *next = b->next;
+        mem_free(b);
+        b = next;
+    }
+    c->reply_head = c->reply_tail = NULL;
+    c->reply_bytes = 0;
+    c->head_sent = 0;
+}
+
+static void client_detach_features(client *c)
+{
+    srv *s = c->srv;
+    if (c->flags & CLIENT_BLOCKED)
+        blocking_unblock(c, 0);
+    if (c->flags & CLIENT_MULTI || c->mstate.count)
+        multi_discard(c);
+    multi_unwatch_all(c);
+    pubsub_unsubscribe_all(c, 0);
+    if (s->pending_writes) {
+        client **pp = &s->pending_writes;
+        while (*pp) {
+            if (*pp == c) {
+                *pp = c->pending_next;
+                break;
+            }
+            pp = &(*pp)->pending_next;
+        }
+    }
+    c->pending_write = 0;
+    if (s->current_client == c)
+        s->current_client = NULL;
+}
+
+static void client_destroy(client *c)
+{
+    client_release_output(c);
+    resp_parser_free(&c->parser);
+    mem_free(c->qbuf);
+    kstr_free(c->name);
+    mem_free(c);
+}
+
+void client_free(client *c)
+{
+    client_detach_features(c);
+    client_destroy(c);
+}
+
+static void client_on_closed(uv_handle_t *h)
+{
+    client *c = h->data;
+    client_destroy(c);
+}
+
+static void client_close_now(client *c)
+{
+    if (c->flags & CLIENT_CLOSING)
+        return;
+    c->flags |= CLIENT_CLOSING;
+    client_detach_features(c);
+    client_unlink(c->srv, c);
+    uv_close((uv_handle_t *)&c->tcp, client_on_closed);
+}
+
+void client_close(client *c)
+{
+    if (c->flags & CLIENT_FAKE) {
+        client_free(c);
+        return;
+    }
+    if (c->flags & CLIENT_EXECUTING) {
+        c->flags |= CLIENT_CLOSE_ASAP;
+        return;
+    }
+    client_close_now(c);
+}
+
+void client_close_async(client *c)
+{
+    if (c->flags & CLIENT_FAKE)
+        return;
+    c->flags |= CLIENT_CLOSE_ASAP;
+    client_schedule_write(c);
+}
+
+int client_select_db(client *c, int id)
+{
+    if (id < 0 || id >= c->srv->dbnum)
+        return -1;
+    c->db = &c->srv->dbs[id];
+    return 0;
+}
+
+void client_set_argv(client *c, int argc, const resp_arg *argv)
+{
+    c->argc = argc;
+    c->argv = (resp_arg *)argv;
+}
+
+size_t client_output_bytes(const client *c)
+{
+    return c->reply_bytes + c->inflight_bytes;
+}
+
+/* ---- output ---------------------------------------------------------- */
+
+void client_schedule_write(client *c)
+{
+    if (c->pending_write || (c->flags & (CLIENT_FAKE | CLIENT_CLOSING)))
+        return;
+    c->pending_write = 1;
+    c->pending_next = c->srv->pending_writes;
+    c->srv->pending_writes = c;
+}
+
+/* Drop n bytes from the head of the chain (they reached the socket). */
+static void client_consume_output(client *c, size_t n)
+{
+    while (n > 0 && c->reply_head) {
+        reply_block *b = c->reply_head;
+        size_t left = b->used - c->head_sent;
+        if (n < left) {
+            c->head_sent += n;
+            return;
+        }
+        n -= left;
+        c->head_sent = 0;
+        /* Keep the tail block for reuse only if it is the last one. */
+        c->reply_head = b->next;
+        if (!c->reply_head)
+            c->reply_tail = NULL;
+        mem_free(b);
+    }
+}
+
+static int client_collect_iov(client *c, uv_buf_t *iov, size_t *total)
+{
+    int n = 0;
+    size_t bytes = 0;
+    size_t offset = c->head_sent;
+    for (reply_block *b = c->reply_head; b && n < NET_MAX_IOV; b = b->next) {
+        if (b->used > offset) {
+            iov[n].base = b->buf + offset;
+            iov[n].len = b->used - offset;
+            bytes += iov[n].len;
+            n++;
+        }
+        offset = 0;
+    }
+    *total = bytes;
+    return n;
+}
+
+static void client_write(client *c);
+
+static void client_on_write(uv_write_t *req, int status)
+{
+    client *c = req->data;
+    c->write_in_flight = 0;
+    if (status < 0) {
+        c->inflight_bytes = 0;
+        if (!(c->flags & CLIENT_CLOSING))
+            client_close(c);
+        return;
+    }
+    c->srv->stats.net_output_bytes += (long long)c->inflight_bytes;
+    client_consume_output(c, c->inflight_bytes);
+    c->inflight_bytes = 0;
+    client_write(c);
+}
+
+static void client_after_output_drained(client *c)
+{
+    if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP))
+        client_close(c);
+}
+
+static void client_write(client *c)
+{
+    if (c->write_in_flight || (c->flags & CLIENT_CLOSING))
+        return;
+    if (c->flags & CLIENT_CLOSE_ASAP) {
+        client_close(c);
+        return;
+    }
+    for (int rounds = 0; rounds < 16; rounds++) {
+        uv_buf_t iov[NET_MAX_IOV];
+        size_t total = 0;
+        int n = client_collect_iov(c, iov, &total);
+        if (n == 0) {
+            client_release_output(c);
+            client_after_output_drained(c);
+            return;
+        }
+        int w = uv_try_write((uv_stream_t *)&c->tcp, iov, (unsigned)n);
+        if (w == UV_EAGAIN || w == UV_ENOSYS)
+            w = 0;
+        if (w < 0) {
+            client_close(c);
+            return;
+        }
+        c->srv->stats.net_output_bytes += w;
+        c->reply_bytes -= (size_t)w <= c->reply_bytes ? (size_t)w : c->reply_bytes;
+        client_consume_output(c, (size_t)w);
+        if ((size_t)w < total)
+            break;
+    }
+    uv_buf_t iov[NET_MAX_IOV];
+    size_t total = 0;
+    int n = client_collect_iov(c, iov, &total);
+    if (n == 0) {
+        client_after_output_drained(c);
+        return;
+    }
+    /* The socket is full: hand the rest to libuv and account it as in flight. */
+    c->wreq.data = c;
+    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, iov, (unsigned)n, client_on_write) != 0) {
+        client_close(c);
+        return;
+    }
+    c->write_in_flight = 1;
+    c->inflight_bytes = total;
+    c->reply_bytes -= total <= c->reply_bytes ? total : c->reply_bytes;
+}
+
+void client_flush_pending(srv *s)
+{
+    while (s->pending_writes) {
+        client *c = s->pending_writes;
+        s->pending_writes = c->pending_next;
+        c->pending_next = NULL;
+        c->pending_write = 0;
+        client_write(c);
+    }
+}
+
+/* client-output-buffer-limit: the hard limit disconnects at once, the soft
+ * one after it has been exceeded continuously for soft_seconds. */
+void client_check_obuf_limits(client *c)
+{
+    if (c->flags & (CLIENT_FAKE | CLIENT_CLOSE_ASAP))
+        return;
+    srv *s = c->srv;
+    int cls = (c->flags & CLIENT_REPLICA) ? 1 : (c->flags & CLIENT_PUBSUB) ? 2 : 0;
+    const cfg_obuf_limit *lim = &s->config.obuf_limits[cls];
+    size_t used = client_output_bytes(c);
+    int hard = lim->hard && used >= lim->hard;
+    int soft = 0;
+    if (lim->soft && used >= lim->soft) {
+        if (c->obuf_soft_since_ms == 0)
+            c->obuf_soft_since_ms = s->mstime;
+        else if (s->mstime - c->obuf_soft_since_ms >= lim->soft_seconds * 1000)
+            soft = 1;
+    } else {
+        c->obuf_soft_since_ms = 0;
+    }
+    if (!hard && !soft)
+        return;
+    log_msg(LOG_WARNING, "Client id=%llu addr=%s closed for overcoming of output buffer limits.",
+            (unsigned long long)c->id, c->addr);
+    s->stats.client_obuf_limit_disconnections++;
+    client_release_output(c);
+    c->flags |= CLIENT_CLOSE_ASAP;
+    if (!(c->flags & CLIENT_EXECUTING))
+        client_close(c);
+}
+
+/* ---- input ----------------------------------------------------------- */
+
+static void client_qbuf_reserve(client *c, size_t extra)
+{
+    size_t want = c->qbuf_len + extra;
+    if (want <= c->qbuf_cap)
+        return;
+    size_t cap = c->qbuf_cap ? c->qbuf_cap : 16 * 1024;
+    while (cap < want)
+        cap *= 2;
+    c->qbuf = mem_realloc(c->qbuf, cap);
+    c->qbuf_cap = cap;
+}
+
+static void client_protocol_error(client *c)
+{
+    log_msg(LOG_VERBOSE, "Protocol error (%s) from client: id=%llu addr=%s",
+            c->parser.errstr, (unsigned long long)c->id, c->addr);
+    reply_error(c, c->parser.errstr);
+    c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+}
+
+/* CLIENT REPLY SKIP mutes exactly the command after it. */
+static void client_begin_skip(client *c)
+{
+    if (c->flags & CLIENT_REPLY_SKIP_NEXT) {
+        c->flags &= ~CLIENT_REPLY_SKIP_NEXT;
+        c->flags |= CLIENT_REPLY_SKIP | CLIENT_NO_REPLY;
+    }
+}
+
+static void client_end_skip(client *c)
+{
+    if (c->flags & CLIENT_REPLY_SKIP)
+        c->flags &= ~(CLIENT_REPLY_SKIP | CLIENT_NO_REPLY);
+}
+
+/* Parse and run every complete command in buf. Returns bytes consumed. */
+static size_t client_run_buffer(client *c, const char *buf, size_t len)
+{
+    srv *s = c->srv;
+    size_t pos = 0;
+    c->flags |= CLIENT_EXECUTING;
+    while (pos < len) {
+        if (c->flags & (CLIENT_BLOCKED | CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_CLOSING))
+            break;
+        c->parser.auth_required = s->config.requirepass && s->config.requirepass[0] &&
+                                  !(c->flags & CLIENT_AUTHENTICATED);
+        resp_arg *argv = NULL;
+        int argc = 0;
+        size_t consumed = 0;
+        int r = resp_parse(&c->parser, buf + pos, len - pos, &argv, &argc, &consumed);
+        if (r == RESP_PARSE_MORE)
+            break;
+        if (r == RESP_PARSE_ERROR) {
+            client_protocol_error(c);
+            resp_parser_reset(&c->parser);
+            pos = len;
+            break;
+        }
+        if (r == RESP_PARSE_DONE) {
+            c->argc = argc;
+            c->argv = argv;
+            s->current_client = c;
+            srv_update_time(s);
+            c->last_interaction_ms = s->mstime;
+            client_begin_skip(c);
+            cmd_process(c);
+            client_end_skip(c);
+            s->current_client = NULL;
+            c->argc = 0;
+            c->argv = NULL;
+        }
+        resp_parser_reset(&c->parser);
+        pos += consumed;
+    }
+    c->flags &= ~CLIENT_EXECUTING;
+    return pos;
+}
+
+static void client_after_run(client *c)
+{
+    if (c->flags & CLIENT_CLOSE_ASAP) {
+        client_release_output(c);
+        client_close(c);
+        return;
+    }
+    if (c->reply_head)
+        client_schedule_write(c);
+}
+
+void client_process_input(client *c)
+{
+    if (c->flags & (CLIENT_FAKE | CLIENT_CLOSING))
+        return;
+    size_t used = client_run_buffer(c, c->qbuf + c->qbuf_pos, c->qbuf_len - c->qbuf_pos);
+    c->qbuf_pos += used;
+    if (c->qbuf_pos == c->qbuf_len) {
+        c->qbuf_pos = c->qbuf_len = 0;
+    }
+    client_after_run(c);
+}
+
+static void client_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    client *c = h->data;
+    if (c->qbuf_len == c->qbuf_pos && !net_shared_busy) {
+        net_shared_busy = 1;
+        buf->base = net_shared_buf;
+        buf->len = sizeof(net_shared_buf);
+        return;
+    }
+    /* Compact, then make room: at least what the parser says it needs. */
+    if (c->qbuf_pos > 0) {
+        memmove(c->qbuf, c->qbuf + c->qbuf_pos, c->qbuf_len - c->qbuf_pos);
+        c->qbuf_len -= c->qbuf_pos;
+        c->qbuf_pos = 0;
+    }
+    size_t need = resp_parser_needed(&c->parser);
+    size_t extra = 16 * 1024;
+    if (need > c->qbuf_len && need - c->qbuf_len > extra)
+        extra = need - c->qbuf_len;
+    client_qbuf_reserve(c, extra);
+    buf->base = c->qbuf + c->qbuf_len;
+    buf->len = c->qbuf_cap - c->qbuf_len;
+}
+
+static void client_stash_rest(client *c, const char *p, size_t n)
+{
+    client_qbuf_reserve(c, n);
+    memcpy(c->qbuf + c->qbuf_len, p, n);
+    c->qbuf_len += n;
+}
+
+static void client_check_qbuf_limit(client *c)
+{
+    size_t pending = c->qbuf_len - c->qbuf_pos;
+    if (pending > c->qbuf_peak)
+        c->qbuf_peak = pending;
+    if (pending >= c->srv->config.client_query_buffer_limit) {
+        log_msg(LOG_WARNING, "Closing client that reached max query buffer length: id=%llu addr=%s (qbuf size=%zu)",
+                (unsigned long long)c->id, c->addr, pending);
+        c->srv->stats.client_qbuf_limit_disconnections++;
+        client_close(c);
+    }
+}
+
+static void client_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+    client *c = stream->data;
+    int shared = buf->base == net_shared_buf;
+    if (shared)
+        net_shared_busy = 0;
+    if (nread < 0) {
+        if (nread != UV_EOF)
+            log_msg(LOG_VERBOSE, "Reading from client: %s", uv_strerror((int)nread));
+        client_close(c);
+        return;
+    }
+    if (nread == 0 || (c->flags & CLIENT_CLOSING))
+        return;
+    c->srv->stats.net_input_bytes += nread;
+    if (shared) {
+        size_t used = 0;
+        if (!(c->flags & CLIENT_BLOCKED))
+            used = client_run_buffer(c, buf->base, (size_t)nread);
+        if (used < (size_t)nread && !(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSING | CLIENT_CLOSE_ASAP)))
+            client_stash_rest(c, buf->base + used, (size_t)nread - used);
+    } else {
+        c->qbuf_len += (size_t)nread;
+        if (!(c->flags & CLIENT_BLOCKED)) {
+            size_t used = client_run_buffer(c, c->qbuf + c->qbuf_pos, c->qbuf_len - c->qbuf_pos);
+            c->qbuf_pos += used;
+        }
+        if (c->qbuf_pos == c->qbuf_len)
+            c->qbuf_pos = c->qbuf_len = 0;
+    }
+    if (c->flags & CLIENT_CLOSING)
+        return;
+    client_check_qbuf_limit(c);
+    if (c->flags & CLIENT_CLOSING)
+        return;
+    /* Release a large idle buffer so thousands of clients stay cheap. */
+    if (c->qbuf_len == 0 && c->qbuf_cap > 64 * 1024) {
+        mem_free(c->qbuf);
+        c->qbuf = NULL;
+        c->qbuf_cap = 0;
+    }
+    client_after_run(c);
+}
+
+/* ---- accept ---------------------------------------------------------- */
+
+static void net_format_addr(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+        port = ntohs(in->sin_port);
+        snprintf(out, len, "%s:%d", ip, port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
+        port = ntohs(in6->sin6_port);
+        snprintf(out, len, "%s:%d", ip, port);
+    } else {
+        snprintf(out, len, "?:0");
+    }
+}
+
+/* Protected mode treats only 127.0.0.1 and ::1 as local, as Redis does. */
+static int net_peer_is_local(const char *addr)
+{
+    return strncmp(addr, "127.0.0.1:", 10) == 0 || strncmp(addr, "::1:", 4) == 0;
+}
+
+static const char net_denied_msg[] =
+    "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. "
+    "In this mode connections are only accepted from the loopback interface. "
+    "If you want to connect from external computers to Redis you may adopt one of the following solutions: "
+    "1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. "
+    "2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. "
+    "3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. "
+    "4) Setup a an authentication password for the default user. "
+    "NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+static void net_reject(client *c, const char *msg)
+{
+    /* Best effort: the socket is fresh, a short message fits its buffer. */
+    uv_buf_t b = uv_buf_init((char *)msg, (unsigned)strlen(msg));
+    (void)uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    client_close_now(c);
+}
+
+static void net_on_connection(uv_stream_t *server, int status)
+{
+    srv_listener *l = server->data;
+    srv *s = l->srv;
+    if (status < 0) {
+        log_msg(LOG_WARNING, "Accepting client connection: %s", uv_strerror(status));
+        return;
+    }
+    srv_update_time(s);
+    client *c = client_alloc(s);
+    if (uv_tcp_init(s->loop, &c->tcp) != 0) {
+        client_destroy(c);
+        return;
+    }
+    c->tcp.data = c;
+    client_link(s, c);
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        client_close_now(c);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    if (s->config.tcp_keepalive > 0)
+        uv_tcp_keepalive(&c->tcp, 1, (unsigned)s->config.tcp_keepalive);
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+        c->fd = fd;
+    struct sockaddr_storage ss;
+    int sl = sizeof(ss);
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) == 0)
+        net_format_addr(&ss, c->addr, sizeof(c->addr));
+    sl = sizeof(ss);
+    if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &sl) == 0)
+        net_format_addr(&ss, c->laddr, sizeof(c->laddr));
+    s->stats.total_connections_received++;
+    if (!(s->config.requirepass && s->config.requirepass[0]))
+        c->flags |= CLIENT_AUTHENTICATED;
+
+    /* maxclients counts connected clients, as Redis does. */
+    if ((long long)s->client_count > s->config.maxclients) {
+        s->stats.rejected_connections++;
+        net_reject(c, "-ERR max number of clients reached\r\n");
+        return;
+    }
+    if (s->config.protected_mode && !(s->config.requirepass && s->config.requirepass[0]) &&
+        !net_peer_is_local(c->addr)) {
+        s->stats.rejected_connections++;
+        net_reject(c, net_denied_msg);
+        return;
+    }
+    if (uv_read_start((uv_stream_t *)&c->tcp, client_alloc_cb, client_read_cb) != 0)
+        client_close_now(c);
+}
+
+int net_listen(srv *s, srv_listener *l, const char *addr, int port, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    int r;
+    if (strchr(addr, ':'))
+        r = uv_ip6_addr(addr, port, (struct sockaddr_in6 *)&ss);
+    else
+        r = uv_ip4_addr(addr, port, (struct sockaddr_in *)&ss);
+    if (r != 0) {
+        snprintf(err, errlen, "Invalid bind address '%s'", addr);
+        return -1;
+    }
+    l->srv = s;
+    snprintf(l->addr, sizeof(l->addr), "%s", addr);
+    if ((r = uv_tcp_init(s->loop, &l->tcp)) != 0) {
+        snprintf(err, errlen, "uv_tcp_init: %s", uv_strerror(r));
+        return -1;
+    }
+    l->tcp.data = l;
+    unsigned flags = strchr(addr, ':') ? UV_TCP_IPV6ONLY : 0;
+    r = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss, flags);
+    if (r == 0)
+        r = uv_listen((uv_stream_t *)&l->tcp, s->config.tcp_backlog, net_on_connection);
+    if (r != 0) {
+        snprintf(err, errlen, "Could not create server TCP listening socket %s:%d: %s",
+                 addr, port, uv_strerror(r));
+        uv_close((uv_handle_t *)&l->tcp, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- CLIENT LIST line -------------------------------------------------- */
+
+static void client_flags_str(const client *c, char *out)
+{
+    char *p = out;
+    if (c->flags & CLIENT_REPLICA) *p++ = 'S';
+    if (c->flags & CLIENT_MASTER) *p++ = 'M';
+    if (c->flags & CLIENT_PUBSUB) *p++ = 'P';
+    if (c->flags & CLIENT_MULTI) *p++ = 'x';
+    if (c->flags & CLIENT_BLOCKED) *p++ = 'b';
+    if (c->flags & CLIENT_DIRTY_CAS) *p++ = 'd';
+    if (c->flags & CLIENT_CLOSE_AFTER_REPLY) *p++ = 'c';
+    if (c->flags & CLIENT_CLOSE_ASAP) *p++ = 'A';
+    if (p == out) *p++ = 'N';
+    *p = '\0';
+}
+
+kstr client_info_line(client *c, kstr out)
+{
+    srv *s = c->srv;
+    char flags[16];
+    client_flags_str(c, flags);
+    size_t obl = c->reply_tail ? c->reply_tail->used : 0;
+    size_t oll = 0;
+    for (reply_block *b = c->reply_head; b; b = b->next)
+        oll++;
+    const char *cmdname = c->last_cmd ? c->last_cmd->name : "NULL";
+    if (c->cmd && (c->flags & CLIENT_EXECUTING))
+        cmdname = c->cmd->name;
+    return kstr_catfmt(out,
+        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%zu psub=%zu ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=0 rbs=%zu rbp=%zu obl=%zu oll=%zu omem=%zu tot-mem=%zu events=r cmd=%s user=default redir=-1 resp=%d",
+        (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
+        (long long)((s->mstime - c->ctime_ms) / 1000),
+        (long long)((s->mstime - c->last_interaction_ms) / 1000),
+        flags, c->db->id,
+        c->pubsub.channels ? dict_size(c->pubsub.channels) : (size_t)0,
+        c->pubsub.patterns ? dict_size(c->pubsub.patterns) : (size_t)0,
+        (c->flags & CLIENT_MULTI) ? c->mstate.count : -1,
+        c->qbuf_len - c->qbuf_pos, c->qbuf_cap - c->qbuf_len, (size_t)0,
+        c->qbuf_cap, c->qbuf_peak, obl, oll, client_output_bytes(c),
+        sizeof(*c) + c->qbuf_cap + client_output_bytes(c), cmdname, c->resp_version);
+}

@@ -1,0 +1,172 @@
+/* object: constructors, accessors and destruction for values. Strings that
+ * are canonical integers are kept as a long long (the "int" encoding), which
+ * saves memory for counters and makes INCR cheap. */
+#include <stdio.h>
+#include <string.h>
+#include "object.h"
+#include "mem.h"
+#include "util.h"
+#include "deque.h"
+#include "hmap.h"
+#include "setobj.h"
+#include "zset.h"
+
+static obj *obj_alloc(int type, int enc)
+{
+    obj *o = mem_alloc(sizeof(*o));
+    o->type = (uint8_t)type;
+    o->enc = (uint8_t)enc;
+    o->reserved = 0;
+    o->lru = 0;
+    o->v.ptr = NULL;
+    return o;
+}
+
+obj *obj_string_new(const void *ptr, size_t len)
+{
+    long long v;
+    /* Integers up to 20 chars can be stored as a number. */
+    if (len > 0 && len <= 20 && util_str_to_ll(ptr, len, &v))
+        return obj_string_from_ll(v);
+    obj *o = obj_alloc(OBJ_STRING, OBJ_ENC_RAW);
+    o->v.str = kstr_new(ptr, len);
+    return o;
+}
+
+obj *obj_string_from_ll(long long v)
+{
+    obj *o = obj_alloc(OBJ_STRING, OBJ_ENC_INT);
+    o->v.ival = v;
+    return o;
+}
+
+obj *obj_string_from_kstr(kstr s)
+{
+    long long v;
+    size_t len = kstr_len(s);
+    if (len > 0 && len <= 20 && util_str_to_ll(s, len, &v)) {
+        kstr_free(s);
+        return obj_string_from_ll(v);
+    }
+    obj *o = obj_alloc(OBJ_STRING, OBJ_ENC_RAW);
+    o->v.str = s;
+    return o;
+}
+
+const char *obj_string_ptr(const obj *o, char *buf, size_t *len)
+{
+    if (o->enc == OBJ_ENC_INT) {
+        *len = (size_t)util_ll_to_str(buf, 32, o->v.ival);
+        return buf;
+    }
+    *len = kstr_len(o->v.str);
+    return o->v.str;
+}
+
+size_t obj_string_len(const obj *o)
+{
+    if (o->enc == OBJ_ENC_INT) {
+        char buf[32];
+        return (size_t)util_ll_to_str(buf, sizeof(buf), o->v.ival);
+    }
+    return kstr_len(o->v.str);
+}
+
+kstr obj_string_raw(obj *o)
+{
+    if (o->enc == OBJ_ENC_INT) {
+        char buf[32];
+        int n = util_ll_to_str(buf, sizeof(buf), o->v.ival);
+        o->v.str = kstr_new(buf, (size_t)n);
+        o->enc = OBJ_ENC_RAW;
+    }
+    return o->v.str;
+}
+
+void obj_string_set_raw(obj *o, kstr s)
+{
+    if (o->enc == OBJ_ENC_RAW && o->v.str != s)
+        kstr_free(o->v.str);
+    o->enc = OBJ_ENC_RAW;
+    o->v.str = s;
+}
+
+obj *obj_list_new(void)
+{
+    obj *o = obj_alloc(OBJ_LIST, OBJ_ENC_CONTAINER);
+    o->v.ptr = deque_new();
+    return o;
+}
+
+obj *obj_set_new(void)
+{
+    obj *o = obj_alloc(OBJ_SET, OBJ_ENC_CONTAINER);
+    o->v.ptr = setobj_new();
+    return o;
+}
+
+obj *obj_zset_new(void)
+{
+    obj *o = obj_alloc(OBJ_ZSET, OBJ_ENC_CONTAINER);
+    o->v.ptr = zset_new();
+    return o;
+}
+
+obj *obj_hash_new(void)
+{
+    obj *o = obj_alloc(OBJ_HASH, OBJ_ENC_CONTAINER);
+    o->v.ptr = hmap_new();
+    return o;
+}
+
+void obj_free(obj *o)
+{
+    if (!o)
+        return;
+    switch (o->type) {
+    case OBJ_STRING:
+        if (o->enc == OBJ_ENC_RAW)
+            kstr_free(o->v.str);
+        break;
+    case OBJ_LIST: deque_free(o->v.ptr); break;
+    case OBJ_SET: setobj_free(o->v.ptr); break;
+    case OBJ_ZSET: zset_free(o->v.ptr); break;
+    case OBJ_HASH: hmap_free(o->v.ptr); break;
+    default: break;
+    }
+    mem_free(o);
+}
+
+void obj_free_void(void *o)
+{
+    obj_free(o);
+}
+
+const char *obj_type_name(int type)
+{
+    switch (type) {
+    case OBJ_STRING: return "string";
+    case OBJ_LIST: return "list";
+    case OBJ_SET: return "set";
+    case OBJ_ZSET: return "zset";
+    case OBJ_HASH: return "hash";
+    default: return "unknown";
+    }
+}
+
+size_t obj_mem(const obj *o)
+{
+    size_t n = sizeof(*o);
+    switch (o->type) {
+    case OBJ_STRING:
+        if (o->enc == OBJ_ENC_RAW)
+            n += kstr_alloc_size(o->v.str);
+        break;
+    case OBJ_LIST: n += deque_mem(o->v.ptr); break;
+    case OBJ_SET: n += setobj_mem(o->v.ptr); break;
+    case OBJ_ZSET: n += zset_mem(o->v.ptr); break;
+    case OBJ_HASH: n += hmap_mem(o->v.ptr); break;
+    default: break;
+    }
+    return n;
+}

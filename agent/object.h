@@ -1,0 +1,61 @@
+/* object: the value stored under a key. Five types as in Redis; each type's
+ * container lives in its own module (deque.h, hmap.h, setobj.h, zset.h). */
+#ifndef KV_OBJECT_H
+#define KV_OBJECT_H
+#include <stddef.h>
+#include <stdint.h>
+#include "kstr.h"
+
+typedef enum obj_type {
+    OBJ_STRING = 0,
+    OBJ_LIST = 1,
+    OBJ_SET = 2,
+    OBJ_ZSET = 3,
+    OBJ_HASH = 4,
+} obj_type;
+
+typedef enum obj_enc {
+    OBJ_ENC_RAW = 0,     /* string: v.str */
+    OBJ_ENC_INT = 1,     /* string: v.ival (canonical decimal integer) */
+    OBJ_ENC_CONTAINER = 2 /* list/set/zset/hash: v.ptr */
+} obj_enc;
+
+typedef struct obj {
+    uint8_t type;
+    uint8_t enc;
+    uint16_t reserved;
+    uint32_t lru;        /* seconds clock of last access, for allkeys-lru */
+    union {
+        kstr str;
+        long long ival;
+        void *ptr;       /* deque*, setobj*, zset*, hmap* */
+    } v;
+} obj;
+
+/* Strings. obj_string_new picks the integer encoding when the bytes are a
+ * canonical integer (as Redis does), so INCR needs no parse. */
+obj *obj_string_new(const void *ptr, size_t len);
+obj *obj_string_from_ll(long long v);
+obj *obj_string_from_kstr(kstr s);   /* takes ownership */
+/* The bytes of a string object: for the int encoding they are written into
+ * buf (at least 32 bytes). */
+const char *obj_string_ptr(const obj *o, char *buf, size_t *len);
+size_t obj_string_len(const obj *o);
+/* Make sure o is RAW-encoded (before APPEND / SETRANGE), return its kstr. */
+kstr obj_string_raw(obj *o);
+void obj_string_set_raw(obj *o, kstr s);  /* replace value, frees old */
+
+obj *obj_list_new(void);
+obj *obj_set_new(void);
+obj *obj_zset_new(void);
+obj *obj_hash_new(void);
+
+void obj_free(obj *o);
+/* dict_type.val_free adapter. */
+void obj_free_void(void *o);
+/* Deep copy (COPY, RENAME into another db keeps pointers; this is for tests). */
+const char *obj_type_name(int type);
+/* Approximate bytes held, for MEMORY USAGE-style estimates and eviction. */
+size_t obj_mem(const obj *o);
+
+#endif

@@ -1,0 +1,135 @@
+/* server: the process-wide context handed to every module through
+ * client->srv or kvdb->srv: the config, the dbs, the client list, the
+ * counters INFO prints, and the hooks later modules plug into. It is passed,
+ * never a global, so modules (and tests) can run more than one. */
+#ifndef KV_SERVER_H
+#define KV_SERVER_H
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+#include "config.h"
+#include "db.h"
+#include "resp.h"
+
+struct client;
+
+typedef struct srv_stats {
+    long long total_connections_received;
+    long long total_commands_processed;
+    long long rejected_connections;
+    long long expired_keys;
+    long long evicted_keys;
+    long long keyspace_hits;
+    long long keyspace_misses;
+    long long net_input_bytes;
+    long long net_output_bytes;
+    long long total_error_replies;
+    long long unexpected_error_replies;
+    long long client_obuf_limit_disconnections;
+    long long client_qbuf_limit_disconnections;
+    long long pubsub_messages;
+    long long expire_cycle_cpu_ms;
+    long long sync_full;
+    long long sync_partial_ok;
+    long long sync_partial_err;
+    int64_t reset_time_ms;
+} srv_stats;
+
+typedef struct srv_listener {
+    uv_tcp_t tcp;
+    struct srv *srv;
+    char addr[64];
+} srv_listener;
+
+/* Hook invoked for every write that must reach replicas / the AOF. */
+typedef void srv_propagate_fn(struct srv *srv, int dbid, int argc, const resp_arg *argv);
+
+typedef struct srv {
+    cfg config;
+    uv_loop_t *loop;
+    srv_listener listeners[CFG_MAX_BIND];
+    int listener_count;
+    uv_timer_t cron_timer;
+    uv_signal_t sig_term;
+    uv_signal_t sig_int;
+    uv_check_t after_io;       /* flush pending writes each loop iteration */
+    int shutdown_asap;
+    int shutdown_flags;        /* SHUTDOWN NOSAVE / SAVE */
+
+    kvdb *dbs;
+    int dbnum;
+
+    /* clients */
+    struct client *clients;    /* doubly linked list */
+    size_t client_count;
+    size_t blocked_clients;
+    size_t pubsub_clients;
+    size_t watching_clients;
+    uint64_t next_client_id;
+    struct client *pending_writes;
+    struct client *current_client;
+
+    /* time cached at each command so a command sees one "now" */
+    int64_t mstime;
+    int64_t ustime;
+    uint32_t lru_clock;        /* seconds, wraps */
+    int64_t start_time_ms;
+    char run_id[41];
+    char executable[1024];
+
+    /* dataset change counter since last save */
+    long long dirty;
+    long long dirty_before_cmd;
+    /* propagation seam: set by replication (NULL = nothing to feed) */
+    srv_propagate_fn *propagate;
+    void *repl;                /* replication module state */
+    void *rdb;                 /* persistence module state */
+    /* persistence seam, set by the RDB module: a foreground save (SHUTDOWN,
+     * SIGTERM, FLUSHALL with save points) and whether save points exist. */
+    int (*persist_save)(struct srv *s, char *err, size_t errlen);
+    int (*persist_has_save_points)(struct srv *s);
+    int is_replica;            /* role: replicas don't expire keys, are read-only */
+    int loading;               /* an RDB load is in progress */
+
+    /* pub/sub */
+    dict *pubsub_channels;     /* channel -> client list */
+    dict *pubsub_patterns;     /* pattern -> client list */
+    /* blocking: keys that became ready during the current command */
+    void *ready_keys;
+
+    srv_stats stats;
+    size_t peak_memory;
+    long long cron_loops;
+    int hz;
+} srv;
+
+/* Life cycle (server.c). */
+int srv_init(srv *s, char *err, size_t errlen);
+int srv_listen(srv *s, char *err, size_t errlen);
+int srv_run(srv *s);
+void srv_release(srv *s);
+void srv_update_time(srv *s);
+/* Ask the loop to stop after the current iteration (SHUTDOWN, SIGTERM). */
+enum { SHUTDOWN_DEFAULT = 0, SHUTDOWN_NOSAVE = 1, SHUTDOWN_SAVE = 2 };
+void srv_request_shutdown(srv *s, int flags);
+/* Save (if asked or if save points exist) before exiting. Returns 0 when
+ * the process may exit; -1 with err when the save failed. */
+int srv_prepare_shutdown(srv *s, int flags, char *err, size_t errlen);
+/* Feed a command to the propagation hook (replication). */
+void srv_propagate(srv *s, int dbid, int argc, const resp_arg *argv);
+/* used_memory as INFO reports it and as maxmemory compares it. */
+size_t srv_used_memory(srv *s);
+/* Evict keys per maxmemory-policy until under maxmemory. Returns 0 when
+ * under the limit, -1 when it cannot get there (noeviction). */
+int srv_evict_if_needed(srv *s);
+/* Generate the INFO text for a section ("default", "all", "server", ...). */
+kstr srv_info(srv *s, const char *section, kstr out);
+
+/* Modules that need a periodic tick register it here (max 16). */
+typedef void srv_cron_fn(srv *s, void *priv);
+void srv_add_cron(srv *s, srv_cron_fn *fn, void *priv);
+/* Modules that add INFO sections register a generator. */
+typedef kstr srv_info_fn(srv *s, void *priv, const char *section, kstr out);
+void srv_add_info(srv *s, const char *section, srv_info_fn *fn, void *priv);
+
+#endif

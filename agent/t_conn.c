@@ -1,0 +1,476 @@
+/* t_conn: connection commands: PING ECHO QUIT SELECT AUTH HELLO RESET and
+ * CLIENT with its subcommands. */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include "command.h"
+#include "client.h"
+#include "server.h"
+#include "reply.h"
+#include "util.h"
+#include "mem.h"
+#include "log.h"
+#include "multi.h"
+#include "pubsub.h"
+#include "blocking.h"
+
+#define KV_VERSION "7.0.15"
+
+static int conn_arg_is(const resp_arg *a, const char *s)
+{
+    return util_strcasecmp_len(a->ptr, a->len, s) == 0;
+}
+
+static void cmd_ping(client *c)
+{
+    if (c->argc > 2) {
+        cmd_reply_arity(c);
+        return;
+    }
+    if ((c->flags & CLIENT_PUBSUB) && c->resp_version == 2) {
+        reply_array(c, 2);
+        reply_bulk(c, "pong", 4);
+        if (c->argc == 1)
+            reply_bulk(c, "", 0);
+        else
+            reply_bulk(c, c->argv[1].ptr, c->argv[1].len);
+        return;
+    }
+    if (c->argc == 1)
+        reply_raw(c, "+PONG\r\n", 7);
+    else
+        reply_bulk(c, c->argv[1].ptr, c->argv[1].len);
+}
+
+static void cmd_echo(client *c)
+{
+    reply_bulk(c, c->argv[1].ptr, c->argv[1].len);
+}
+
+static void cmd_quit(client *c)
+{
+    reply_ok(c);
+    c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+}
+
+static void cmd_select(client *c)
+{
+    long long id;
+    if (!util_str_to_ll(c->argv[1].ptr, c->argv[1].len, &id) || id < -2147483648LL || id > 2147483647LL) {
+        reply_error(c, ERR_NOT_INT);
+        return;
+    }
+    if (client_select_db(c, (int)id) != 0) {
+        reply_error(c, "ERR DB index is out of range");
+        return;
+    }
+    reply_ok(c);
+}
+
+/* Password check in constant time with respect to the content. */
+static int conn_password_ok(srv *s, const resp_arg *pass)
+{
+    const char *want = s->config.requirepass;
+    if (!want || !want[0])
+        return 1;
+    size_t wl = strlen(want);
+    unsigned char diff = (unsigned char)(wl != pass->len);
+    for (size_t i = 0; i < pass->len; i++)
+        diff |= (unsigned char)(pass->ptr[i] ^ want[i % (wl ? wl : 1)]);
+    return diff == 0;
+}
+
+/* Returns 1 when authenticated, 0 after replying WRONGPASS / error. */
+static int conn_authenticate(client *c, const resp_arg *user, const resp_arg *pass)
+{
+    srv *s = c->srv;
+    if (user && !conn_arg_is(user, "default")) {
+        log_msg(LOG_VERBOSE, "Failed AUTH for user from %s", c->addr);
+        reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
+        return 0;
+    }
+    if (!conn_password_ok(s, pass)) {
+        reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
+        return 0;
+    }
+    c->flags |= CLIENT_AUTHENTICATED;
+    return 1;
+}
+
+static void cmd_auth(client *c)
+{
+    if (c->argc > 3) {
+        reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    const char *pass = c->srv->config.requirepass;
+    if (c->argc == 2 && !(pass && pass[0])) {
+        reply_error(c, "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
+        return;
+    }
+    const resp_arg *user = c->argc == 3 ? &c->argv[1] : NULL;
+    const resp_arg *pw = &c->argv[c->argc - 1];
+    if (conn_authenticate(c, user, pw))
+        reply_ok(c);
+}
+
+static void cmd_hello(client *c)
+{
+    long long ver = 0;
+    int next = 1;
+    if (c->argc >= 2) {
+        if (!util_str_to_ll(c->argv[1].ptr, c->argv[1].len, &ver)) {
+            reply_error(c, "ERR Protocol version is not an integer or out of range");
+            return;
+        }
+        next = 2;
+        if (ver < 2 || ver > 3) {
+            reply_error(c, "NOPROTO unsupported protocol version");
+            return;
+        }
+    }
+    const resp_arg *setname = NULL;
+    for (int j = next; j < c->argc; j++) {
+        int more = c->argc - j - 1;
+        if (conn_arg_is(&c->argv[j], "auth") && more >= 2) {
+            if (!conn_authenticate(c, &c->argv[j + 1], &c->argv[j + 2]))
+                return;
+            j += 2;
+        } else if (conn_arg_is(&c->argv[j], "setname") && more >= 1) {
+            setname = &c->argv[j + 1];
+            j++;
+        } else {
+            reply_errorf(c, "ERR Syntax error in HELLO option '%.*s'", (int)c->argv[j].len, c->argv[j].ptr);
+            return;
+        }
+    }
+    const char *pass = c->srv->config.requirepass;
+    if (pass && pass[0] && !(c->flags & CLIENT_AUTHENTICATED)) {
+        reply_error(c, "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+        return;
+    }
+    /* RESP3 is not spoken: answer as a RESP2 server does for an unknown version. */
+    if (ver == 3) {
+        reply_error(c, "NOPROTO unsupported protocol version");
+        return;
+    }
+    if (setname) {
+        for (size_t i = 0; i < setname->len; i++) {
+            unsigned char ch = (unsigned char)setname->ptr[i];
+            if (ch < '!' || ch > '~') {
+                reply_error(c, "ERR Client names cannot contain spaces, newlines or special characters.");
+                return;
+            }
+        }
+        kstr_free(c->name);
+        c->name = setname->len ? kstr_new(setname->ptr, setname->len) : NULL;
+    }
+    reply_array(c, 14);
+    reply_bulk_cstr(c, "server");
+    reply_bulk_cstr(c, "redis");
+    reply_bulk_cstr(c, "version");
+    reply_bulk_cstr(c, KV_VERSION);
+    reply_bulk_cstr(c, "proto");
+    reply_int(c, 2);
+    reply_bulk_cstr(c, "id");
+    reply_int(c, (long long)c->id);
+    reply_bulk_cstr(c, "mode");
+    reply_bulk_cstr(c, "standalone");
+    reply_bulk_cstr(c, "role");
+    reply_bulk_cstr(c, c->srv->is_replica ? "replica" : "master");
+    reply_bulk_cstr(c, "modules");
+    reply_empty_array(c);
+}
+
+static void cmd_reset(client *c)
+{
+    if (c->flags & CLIENT_MULTI || c->mstate.count)
+        multi_discard(c);
+    multi_unwatch_all(c);
+    pubsub_unsubscribe_all(c, 0);
+    client_select_db(c, 0);
+    c->resp_version = 2;
+    kstr_free(c->name);
+    c->name = NULL;
+    const char *pass = c->srv->config.requirepass;
+    if (pass && pass[0])
+        c->flags &= ~CLIENT_AUTHENTICATED;
+    reply_simple(c, "RESET");
+}
+
+/* ---- CLIENT ------------------------------------------------------------ */
+
+static void client_sub_arity(client *c, const char *sub)
+{
+    char name[64];
+    snprintf(name, sizeof(name), "client|%s", sub);
+    reply_error_arity(c, name);
+}
+
+static int client_type_matches(client *t, const resp_arg *type)
+{
+    if (conn_arg_is(type, "normal"))
+        return !(t->flags & (CLIENT_REPLICA | CLIENT_MASTER | CLIENT_PUBSUB));
+    if (conn_arg_is(type, "replica") || conn_arg_is(type, "slave"))
+        return (t->flags & CLIENT_REPLICA) != 0;
+    if (conn_arg_is(type, "master"))
+        return (t->flags & CLIENT_MASTER) != 0;
+    if (conn_arg_is(type, "pubsub"))
+        return (t->flags & CLIENT_PUBSUB) != 0;
+    return -1;
+}
+
+static void client_list(client *c)
+{
+    const resp_arg *type = NULL;
+    int ids_from = 0;
+    if (c->argc == 4 && conn_arg_is(&c->argv[2], "type")) {
+        type = &c->argv[3];
+        if (client_type_matches(c, type) < 0) {
+            reply_errorf(c, "ERR Unknown client type '%.*s'", (int)type->len, type->ptr);
+            return;
+        }
+    } else if (c->argc >= 4 && conn_arg_is(&c->argv[2], "id")) {
+        ids_from = 3;
+        for (int j = 3; j < c->argc; j++) {
+            long long id;
+            if (!util_str_to_ll(c->argv[j].ptr, c->argv[j].len, &id) || id <= 0) {
+                reply_error(c, "ERR Invalid client ID");
+                return;
+            }
+        }
+    } else if (c->argc != 2) {
+        reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    kstr out = kstr_empty(256);
+    for (client *t = c->srv->clients; t; t = t->next) {
+        if (type && client_type_matches(t, type) != 1)
+            continue;
+        if (ids_from) {
+            int found = 0;
+            for (int j = ids_from; j < c->argc; j++) {
+                long long id;
+                util_str_to_ll(c->argv[j].ptr, c->argv[j].len, &id);
+                if ((uint64_t)id == t->id)
+                    found = 1;
+            }
+            if (!found)
+                continue;
+        }
+        out = client_info_line(t, out);
+        out = kstr_cat(out, "\n", 1);
+    }
+    reply_bulk_kstr(c, out);
+    kstr_free(out);
+}
+
+static int client_kill_matches(client *c, client *t, int argc, int skipme)
+{
+    if (t == c && skipme)
+        return 0;
+    for (int j = 2; j + 1 < argc; j += 2) {
+        const resp_arg *f = &c->argv[j], *v = &c->argv[j + 1];
+        if (conn_arg_is(f, "id")) {
+            long long id;
+            util_str_to_ll(v->ptr, v->len, &id);
+            if ((uint64_t)id != t->id) return 0;
+        } else if (conn_arg_is(f, "addr")) {
+            if (strlen(t->addr) != v->len || memcmp(t->addr, v->ptr, v->len) != 0) return 0;
+        } else if (conn_arg_is(f, "laddr")) {
+            if (strlen(t->laddr) != v->len || memcmp(t->laddr, v->ptr, v->len) != 0) return 0;
+        } else if (conn_arg_is(f, "type")) {
+            if (client_type_matches(t, v) != 1) return 0;
+        } else if (conn_arg_is(f, "user")) {
+            if (!conn_arg_is(v, "default")) return 0;
+        }
+    }
+    return 1;
+}
+
+static void client_kill(client *c)
+{
+    if (c->argc == 3) {
+        /* Old form: CLIENT KILL addr:port */
+        for (client *t = c->srv->clients; t; t = t->next) {
+            if (strlen(t->addr) == c->argv[2].len && memcmp(t->addr, c->argv[2].ptr, c->argv[2].len) == 0) {
+                if (t == c)
+                    c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+                else
+                    client_close(t);
+                reply_ok(c);
+                return;
+            }
+        }
+        reply_error(c, "ERR No such client");
+        return;
+    }
+    if (c->argc % 2 != 0) {
+        reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    int skipme = 1;
+    for (int j = 2; j + 1 < c->argc; j += 2) {
+        const resp_arg *f = &c->argv[j], *v = &c->argv[j + 1];
+        if (conn_arg_is(f, "id")) {
+            long long id;
+            if (!util_str_to_ll(v->ptr, v->len, &id) || id <= 0) {
+                reply_error(c, "ERR client-id should be greater than 0");
+                return;
+            }
+        } else if (conn_arg_is(f, "type")) {
+            if (client_type_matches(c, v) < 0) {
+                reply_errorf(c, "ERR Unknown client type '%.*s'", (int)v->len, v->ptr);
+                return;
+            }
+        } else if (conn_arg_is(f, "skipme")) {
+            if (conn_arg_is(v, "yes")) skipme = 1;
+            else if (conn_arg_is(v, "no")) skipme = 0;
+            else { reply_error(c, ERR_SYNTAX); return; }
+        } else if (!conn_arg_is(f, "addr") && !conn_arg_is(f, "laddr") && !conn_arg_is(f, "user")) {
+            reply_error(c, ERR_SYNTAX);
+            return;
+        }
+    }
+    long long killed = 0;
+    client *t = c->srv->clients;
+    while (t) {
+        client *next = t->next;
+        if (!(t->flags & CLIENT_CLOSING) && client_kill_matches(c, t, c->argc, skipme)) {
+            if (t == c)
+                c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+            else
+                client_close(t);
+            killed++;
+        }
+        t = next;
+    }
+    reply_int(c, killed);
+}
+
+static void client_setname(client *c)
+{
+    const resp_arg *n = &c->argv[2];
+    for (size_t i = 0; i < n->len; i++) {
+        unsigned char ch = (unsigned char)n->ptr[i];
+        if (ch < '!' || ch > '~') {
+            reply_error(c, "ERR Client names cannot contain spaces, newlines or special characters.");
+            return;
+        }
+    }
+    kstr_free(c->name);
+    c->name = n->len ? kstr_new(n->ptr, n->len) : NULL;
+    reply_ok(c);
+}
+
+static void cmd_client(client *c)
+{
+    const resp_arg *sub = &c->argv[1];
+    if (conn_arg_is(sub, "help") && c->argc == 2) {
+        static const char *help[] = {
+            "CACHING (YES|NO)",
+            "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+            "GETREDIR",
+            "    Return the client ID we are redirecting to when tracking is enabled.",
+            "GETNAME",
+            "    Return the name of the current connection.",
+            "ID",
+            "    Return the ID of the current connection.",
+            "INFO",
+            "    Return information about the current client connection.",
+            "KILL <ip:port>",
+            "    Kill connection made from <ip:port>.",
+            "KILL <option> <value> [<option> <value> [...]]",
+            "    Kill connections. Options are:",
+            "    * ADDR (<ip:port>|<unixsocket>:0)",
+            "      Kill connections made from the specified address",
+            "    * LADDR (<ip:port>|<unixsocket>:0)",
+            "      Kill connections made to specified local address",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "      Kill connections by type.",
+            "    * USER <username>",
+            "      Kill connections authenticated by <username>.",
+            "    * SKIPME (YES|NO)",
+            "      Skip killing current connection (default: yes).",
+            "    * ID <client-id>",
+            "      Kill connections by client id.",
+            "LIST [options ...]",
+            "    Return information about client connections. Options:",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "      Return clients of specified type.",
+            "UNPAUSE",
+            "    Stop the current client pause, resuming traffic.",
+            "PAUSE <timeout> [WRITE|ALL]",
+            "    Suspend all, or just write, clients for <timeout> milliseconds.",
+            "REPLY (ON|OFF|SKIP)",
+            "    Control the replies sent to the current connection.",
+            "SETNAME <name>",
+            "    Assign the name <name> to the current connection.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
+            "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+            "         [OPTIN] [OPTOUT] [NOLOOP]",
+            "    Control server assisted client side caching.",
+            "TRACKINGINFO",
+            "    Report tracking status for the current connection.",
+            "NO-EVICT (ON|OFF)",
+            "    Protect current client connection from eviction.",
+            NULL };
+        reply_help(c, "CLIENT", help);
+    } else if (conn_arg_is(sub, "id")) {
+        if (c->argc != 2) { client_sub_arity(c, "id"); return; }
+        reply_int(c, (long long)c->id);
+    } else if (conn_arg_is(sub, "getname")) {
+        if (c->argc != 2) { client_sub_arity(c, "getname"); return; }
+        if (c->name) reply_bulk_kstr(c, c->name); else reply_null(c);
+    } else if (conn_arg_is(sub, "setname")) {
+        if (c->argc != 3) { client_sub_arity(c, "setname"); return; }
+        client_setname(c);
+    } else if (conn_arg_is(sub, "list")) {
+        client_list(c);
+    } else if (conn_arg_is(sub, "info")) {
+        if (c->argc != 2) { client_sub_arity(c, "info"); return; }
+        kstr out = client_info_line(c, kstr_empty(256));
+        out = kstr_cat(out, "\n", 1);
+        reply_bulk_kstr(c, out);
+        kstr_free(out);
+    } else if (conn_arg_is(sub, "kill")) {
+        if (c->argc < 3) { client_sub_arity(c, "kill"); return; }
+        client_kill(c);
+    } else if (conn_arg_is(sub, "no-evict")) {
+        if (c->argc != 3) { client_sub_arity(c, "no-evict"); return; }
+        if (conn_arg_is(&c->argv[2], "on") || conn_arg_is(&c->argv[2], "off")) reply_ok(c);
+        else reply_error(c, ERR_SYNTAX);
+    } else if (conn_arg_is(sub, "reply")) {
+        if (c->argc != 3) { client_sub_arity(c, "reply"); return; }
+        if (conn_arg_is(&c->argv[2], "on")) {
+            c->flags &= ~(CLIENT_NO_REPLY | CLIENT_REPLY_SKIP_NEXT);
+            reply_ok(c);
+        } else if (conn_arg_is(&c->argv[2], "off")) {
+            c->flags |= CLIENT_NO_REPLY;
+        } else if (conn_arg_is(&c->argv[2], "skip")) {
+            if (!(c->flags & CLIENT_NO_REPLY))
+                c->flags |= CLIENT_REPLY_SKIP_NEXT;
+        } else {
+            reply_error(c, ERR_SYNTAX);
+        }
+    } else if (conn_arg_is(sub, "unpause")) {
+        reply_ok(c);
+    } else if (conn_arg_is(sub, "getredir")) {
+        reply_int(c, -1);
+    } else {
+        reply_errorf(c, "ERR unknown subcommand '%.*s'. Try CLIENT HELP.", (int)(sub->len > 128 ? 128 : sub->len), sub->ptr);
+    }
+}
+
+const cmd_def t_conn_commands[] = {
+    { "ping", cmd_ping, -1, CMD_FAST | CMD_SENTINEL, 0, 0, 0, "@fast @connection" },
+    { "echo", cmd_echo, 2, CMD_FAST, 0, 0, 0, "@fast @connection" },
+    { "quit", cmd_quit, -1, CMD_NO_AUTH | CMD_FAST | CMD_LOADING | CMD_STALE | CMD_ALLOW_BUSY, 0, 0, 0, "@fast @connection" },
+    { "select", cmd_select, 2, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, "@fast @connection" },
+    { "auth", cmd_auth, -2, CMD_NO_AUTH | CMD_FAST | CMD_LOADING | CMD_STALE | CMD_ALLOW_BUSY, 0, 0, 0, "@fast @connection" },
+    { "hello", cmd_hello, -1, CMD_NO_AUTH | CMD_FAST | CMD_LOADING | CMD_STALE | CMD_ALLOW_BUSY, 0, 0, 0, "@fast @connection" },
+    { "reset", cmd_reset, 1, CMD_NO_AUTH | CMD_FAST | CMD_LOADING | CMD_STALE | CMD_ALLOW_BUSY, 0, 0, 0, "@fast @connection" },
+    { "client", cmd_client, -2, CMD_ADMIN | CMD_LOADING | CMD_STALE, 0, 0, 0, "@admin @slow @dangerous @connection" },
+    { NULL, NULL, 0, 0, 0, 0, 0, NULL },
+};

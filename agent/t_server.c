@@ -1,0 +1,507 @@
+/* t_server: server-wide commands: INFO DBSIZE FLUSHDB FLUSHALL SWAPDB
+ * CONFIG TIME SHUTDOWN DEBUG COMMAND SLOWLOG MEMORY. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "command.h"
+#include "client.h"
+#include "server.h"
+#include "reply.h"
+#include "util.h"
+#include "mem.h"
+#include "log.h"
+#include "multi.h"
+
+static int srvcmd_arg_is(const resp_arg *a, const char *s)
+{
+    return util_strcasecmp_len(a->ptr, a->len, s) == 0;
+}
+
+static void srvcmd_sub_arity(client *c, const char *container, const resp_arg *sub)
+{
+    char name[96];
+    snprintf(name, sizeof(name), "%s|%.*s", container, (int)(sub->len > 40 ? 40 : sub->len), sub->ptr);
+    for (char *p = name; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p + 32);
+    reply_error_arity(c, name);
+}
+
+static void srvcmd_unknown_sub(client *c, const char *container)
+{
+    const resp_arg *sub = &c->argv[1];
+    reply_errorf(c, "ERR unknown subcommand '%.*s'. Try %s HELP.",
+                 (int)(sub->len > 128 ? 128 : sub->len), sub->ptr, container);
+}
+
+static void cmd_info(client *c)
+{
+    kstr out = kstr_empty(4096);
+    if (c->argc == 1) {
+        out = srv_info(c->srv, "default", out);
+    } else {
+        for (int j = 1; j < c->argc; j++) {
+            char sec[64];
+            size_t l = c->argv[j].len < sizeof(sec) - 1 ? c->argv[j].len : sizeof(sec) - 1;
+            memcpy(sec, c->argv[j].ptr, l);
+            sec[l] = '\0';
+            size_t before = kstr_len(out);
+            if (before > 0)
+                out = kstr_cat(out, "\r\n", 2);
+            out = srv_info(c->srv, sec, out);
+            if (kstr_len(out) == before + (before > 0 ? 2 : 0))
+                kstr_set_len(out, before);
+        }
+    }
+    reply_bulk_kstr(c, out);
+    kstr_free(out);
+}
+
+static void cmd_dbsize(client *c)
+{
+    reply_int(c, (long long)db_size(c->db));
+}
+
+static int srvcmd_flush_flags(client *c)
+{
+    if (c->argc > 2) {
+        reply_error(c, ERR_SYNTAX);
+        return -1;
+    }
+    if (c->argc == 2 && !srvcmd_arg_is(&c->argv[1], "sync") && !srvcmd_arg_is(&c->argv[1], "async")) {
+        reply_error(c, ERR_SYNTAX);
+        return -1;
+    }
+    return 0;
+}
+
+static void cmd_flushdb(client *c)
+{
+    if (srvcmd_flush_flags(c) != 0)
+        return;
+    c->srv->dirty += db_flush(c->db);
+    c->srv->dirty++;
+    reply_ok(c);
+}
+
+static void cmd_flushall(client *c)
+{
+    if (srvcmd_flush_flags(c) != 0)
+        return;
+    srv *s = c->srv;
+    for (int i = 0; i < s->dbnum; i++)
+        s->dirty += db_flush(&s->dbs[i]);
+    s->dirty++;
+    reply_ok(c);
+}
+
+static void cmd_swapdb(client *c)
+{
+    long long a, b;
+    if (!util_str_to_ll(c->argv[1].ptr, c->argv[1].len, &a) ||
+        !util_str_to_ll(c->argv[2].ptr, c->argv[2].len, &b)) {
+        reply_error(c, "ERR invalid first DB index");
+        return;
+    }
+    srv *s = c->srv;
+    if (a < 0 || a >= s->dbnum || b < 0 || b >= s->dbnum) {
+        reply_error(c, "ERR DB index is out of range");
+        return;
+    }
+    if (a != b) {
+        kvdb *x = &s->dbs[a], *y = &s->dbs[b];
+        multi_touch_all(x);
+        multi_touch_all(y);
+        dict *k = x->keys, *e = x->expires;
+        x->keys = y->keys;
+        x->expires = y->expires;
+        y->keys = k;
+        y->expires = e;
+        x->expire_cursor = y->expire_cursor = 0;
+        multi_touch_all(x);
+        multi_touch_all(y);
+    }
+    s->dirty++;
+    reply_ok(c);
+}
+
+static void cmd_time(client *c)
+{
+    int64_t us = util_us_now();
+    reply_array(c, 2);
+    reply_bulk_ll(c, us / 1000000);
+    reply_bulk_ll(c, us % 1000000);
+}
+
+static void cmd_lastsave_default(client *c)
+{
+    reply_int(c, c->srv->start_time_ms / 1000);
+}
+
+static void cmd_shutdown(client *c)
+{
+    int flags = SHUTDOWN_DEFAULT;
+    for (int j = 1; j < c->argc; j++) {
+        const resp_arg *a = &c->argv[j];
+        if (srvcmd_arg_is(a, "nosave")) flags |= SHUTDOWN_NOSAVE;
+        else if (srvcmd_arg_is(a, "save")) flags |= SHUTDOWN_SAVE;
+        else if (srvcmd_arg_is(a, "now") || srvcmd_arg_is(a, "force")) continue;
+        else if (srvcmd_arg_is(a, "abort")) {
+            reply_error(c, "ERR No shutdown in progress.");
+            return;
+        } else {
+            reply_error(c, ERR_SYNTAX);
+            return;
+        }
+    }
+    if ((flags & SHUTDOWN_NOSAVE) && (flags & SHUTDOWN_SAVE)) {
+        reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    log_msg(LOG_WARNING, "User requested shutdown...");
+    char err[256];
+    if (srv_prepare_shutdown(c->srv, flags, err, sizeof(err)) != 0) {
+        reply_error(c, "ERR Errors trying to SHUTDOWN. Check logs.");
+        return;
+    }
+    /* No reply on success: the connection just closes, as with Redis. */
+    srv_request_shutdown(c->srv, flags | SHUTDOWN_NOSAVE);
+}
+
+/* ---- CONFIG ---------------------------------------------------------- */
+
+typedef struct config_get_ctx {
+    client *c;
+    long long n;
+    kstr seen;     /* names already emitted, '\n' separated */
+} config_get_ctx;
+
+static void config_get_emit(void *priv, const char *name, const char *value)
+{
+    config_get_ctx *ctx = priv;
+    size_t nl = strlen(name);
+    /* Several patterns may match one name: emit it once. */
+    const char *p = ctx->seen;
+    while ((p = strstr(p, name)) != NULL) {
+        if ((p == ctx->seen || p[-1] == '\n') && p[nl] == '\n')
+            return;
+        p++;
+    }
+    ctx->seen = kstr_cat(ctx->seen, name, nl);
+    ctx->seen = kstr_cat(ctx->seen, "\n", 1);
+    reply_bulk(ctx->c, name, nl);
+    reply_bulk_cstr(ctx->c, value);
+    ctx->n += 2;
+}
+
+static void config_get(client *c)
+{
+    config_get_ctx ctx = { c, 0, kstr_empty(64) };
+    void *h = reply_defer_len(c);
+    for (int j = 2; j < c->argc; j++)
+        cfg_get(&c->srv->config, c->argv[j].ptr, c->argv[j].len, config_get_emit, &ctx);
+    reply_set_deferred_len(c, h, ctx.n);
+    kstr_free(ctx.seen);
+}
+
+static void config_set(client *c)
+{
+    if ((c->argc - 2) % 2 != 0) {
+        srvcmd_sub_arity(c, "config", &c->argv[1]);
+        return;
+    }
+    /* Redis 7 applies several pairs atomically: validate all on a copy of
+     * the names first, then apply one by one (rollback is not needed when
+     * validation of every value succeeded). */
+    for (int j = 2; j < c->argc; j += 2) {
+        for (int k = j + 2; k < c->argc; k += 2) {
+            if (util_strcasecmp_len(c->argv[j].ptr, c->argv[j].len, "") == 0)
+                continue;
+            if (c->argv[j].len == c->argv[k].len &&
+                strncasecmp(c->argv[j].ptr, c->argv[k].ptr, c->argv[j].len) == 0) {
+                reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%.*s') - duplicate parameter",
+                             (int)c->argv[k].len, c->argv[k].ptr);
+                return;
+            }
+        }
+    }
+    for (int j = 2; j < c->argc; j += 2) {
+        char name[128];
+        size_t nl = c->argv[j].len < sizeof(name) - 1 ? c->argv[j].len : sizeof(name) - 1;
+        memcpy(name, c->argv[j].ptr, nl);
+        name[nl] = '\0';
+        char *value = mem_alloc(c->argv[j + 1].len + 1);
+        memcpy(value, c->argv[j + 1].ptr, c->argv[j + 1].len);
+        value[c->argv[j + 1].len] = '\0';
+        char err[512];
+        int r = cfg_set(&c->srv->config, name, value, c->argv[j + 1].len, err, sizeof(err));
+        mem_free(value);
+        if (r != 0) {
+            reply_error(c, err);
+            return;
+        }
+    }
+    reply_ok(c);
+}
+
+static void cmd_config(client *c)
+{
+    const resp_arg *sub = &c->argv[1];
+    if (srvcmd_arg_is(sub, "get")) {
+        if (c->argc < 3) { srvcmd_sub_arity(c, "config", sub); return; }
+        config_get(c);
+    } else if (srvcmd_arg_is(sub, "set")) {
+        if (c->argc < 4) { srvcmd_sub_arity(c, "config", sub); return; }
+        config_set(c);
+    } else if (srvcmd_arg_is(sub, "resetstat")) {
+        if (c->argc != 2) { srvcmd_sub_arity(c, "config", sub); return; }
+        srv *s = c->srv;
+        long long sf = s->stats.sync_full, spo = s->stats.sync_partial_ok, spe = s->stats.sync_partial_err;
+        memset(&s->stats, 0, sizeof(s->stats));
+        (void)sf; (void)spo; (void)spe;
+        s->stats.reset_time_ms = s->mstime;
+        cmd_reset_stats();
+        reply_ok(c);
+    } else if (srvcmd_arg_is(sub, "rewrite")) {
+        if (c->argc != 2) { srvcmd_sub_arity(c, "config", sub); return; }
+        if (!c->srv->config.config_file)
+            reply_error(c, "ERR The server is running without a config file");
+        else
+            reply_error(c, "ERR Rewriting config file: operation not supported by kvfleet-agent");
+    } else if (srvcmd_arg_is(sub, "help") && c->argc == 2) {
+        static const char *help[] = {
+            "GET <pattern>",
+            "    Return parameters matching the glob-like <pattern> and their values.",
+            "SET <directive> <value>",
+            "    Set the configuration <directive> to <value>.",
+            "RESETSTAT",
+            "    Reset statistics reported by the INFO command.",
+            "REWRITE",
+            "    Rewrite the configuration file.",
+            NULL };
+        reply_help(c, "CONFIG", help);
+    } else {
+        srvcmd_unknown_sub(c, "CONFIG");
+    }
+}
+
+/* ---- DEBUG -------------------------------------------------------------- */
+
+static void cmd_debug(client *c)
+{
+    const resp_arg *sub = &c->argv[1];
+    if (srvcmd_arg_is(sub, "sleep") && c->argc == 3) {
+        double secs;
+        if (!util_str_to_double(c->argv[2].ptr, c->argv[2].len, &secs) || secs < 0) {
+            reply_error(c, ERR_NOT_FLOAT);
+            return;
+        }
+        long long us = (long long)(secs * 1e6);
+        while (us > 0) {
+            long long step = us > 1000000 ? 1000000 : us;
+            usleep((useconds_t)step);
+            us -= step;
+        }
+        reply_ok(c);
+    } else if (srvcmd_arg_is(sub, "set-active-expire") && c->argc == 3) {
+        reply_ok(c);
+    } else if (srvcmd_arg_is(sub, "log") && c->argc == 3) {
+        log_msg(LOG_WARNING, "DEBUG LOG: %.*s", (int)c->argv[2].len, c->argv[2].ptr);
+        reply_ok(c);
+    } else if (srvcmd_arg_is(sub, "help")) {
+        static const char *help[] = {
+            "SLEEP <seconds>",
+            "    Stop the server for <seconds>. Decimals allowed.",
+            "LOG <message>",
+            "    Write <message> to the server log.",
+            NULL };
+        reply_help(c, "DEBUG", help);
+    } else {
+        reply_errorf(c, "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try DEBUG HELP.",
+                     (int)(sub->len > 64 ? 64 : sub->len), sub->ptr);
+    }
+}
+
+/* ---- COMMAND ------------------------------------------------------------ */
+
+static void command_flags_reply(client *c, const cmd_def *d)
+{
+    static const struct { uint32_t flag; const char *name; } names[] = {
+        { CMD_WRITE, "write" }, { CMD_READONLY, "readonly" }, { CMD_DENYOOM, "denyoom" },
+        { CMD_ADMIN, "admin" }, { CMD_PUBSUB, "pubsub" }, { CMD_NOSCRIPT, "noscript" },
+        { CMD_BLOCKING, "blocking" }, { CMD_LOADING, "loading" }, { CMD_STALE, "stale" },
+        { CMD_SKIP_MONITOR, "skip_monitor" }, { CMD_FAST, "fast" }, { CMD_NO_AUTH, "no_auth" },
+        { CMD_MAY_REPLICATE, "may_replicate" }, { CMD_NO_MULTI, "no_multi" },
+        { CMD_ALLOW_BUSY, "allow_busy" },
+    };
+    long long n = 0;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (d->flags & names[i].flag)
+            n++;
+    reply_array(c, n);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (d->flags & names[i].flag)
+            reply_simple(c, names[i].name);
+}
+
+static void command_categories_reply(client *c, const cmd_def *d)
+{
+    const char *cats = d->acl_categories ? d->acl_categories : "";
+    long long n = 0;
+    for (const char *p = cats; *p;) {
+        while (*p == ' ') p++;
+        if (!*p) break;
+        n++;
+        while (*p && *p != ' ') p++;
+    }
+    reply_array(c, n);
+    for (const char *p = cats; *p;) {
+        while (*p == ' ') p++;
+        if (!*p) break;
+        const char *s = p;
+        while (*p && *p != ' ') p++;
+        char buf[64];
+        snprintf(buf, sizeof(buf), "%.*s", (int)(p - s), s);
+        reply_simple(c, buf);
+    }
+}
+
+static void command_entry_reply(client *c, const cmd_def *d)
+{
+    reply_array(c, 10);
+    reply_bulk_cstr(c, d->name);
+    reply_int(c, d->arity);
+    command_flags_reply(c, d);
+    reply_int(c, d->first_key);
+    reply_int(c, d->last_key);
+    reply_int(c, d->key_step);
+    command_categories_reply(c, d);
+    reply_empty_array(c);   /* tips */
+    reply_empty_array(c);   /* key specs */
+    reply_empty_array(c);   /* subcommands */
+}
+
+static void cmd_command(client *c)
+{
+    if (c->argc == 1) {
+        reply_array(c, (long long)cmd_count());
+        for (size_t i = 0; i < cmd_count(); i++)
+            command_entry_reply(c, cmd_at(i));
+        return;
+    }
+    const resp_arg *sub = &c->argv[1];
+    if (srvcmd_arg_is(sub, "count") && c->argc == 2) {
+        reply_int(c, (long long)cmd_count());
+    } else if (srvcmd_arg_is(sub, "info")) {
+        if (c->argc == 2) {
+            reply_array(c, (long long)cmd_count());
+            for (size_t i = 0; i < cmd_count(); i++)
+                command_entry_reply(c, cmd_at(i));
+            return;
+        }
+        reply_array(c, c->argc - 2);
+        for (int j = 2; j < c->argc; j++) {
+            const cmd_def *d = cmd_lookup(c->argv[j].ptr, c->argv[j].len);
+            if (d)
+                command_entry_reply(c, d);
+            else
+                reply_null_array(c);
+        }
+    } else if (srvcmd_arg_is(sub, "docs")) {
+        /* Docs are optional for clients; an empty map is a valid answer. */
+        reply_empty_array(c);
+    } else if (srvcmd_arg_is(sub, "list")) {
+        reply_array(c, (long long)cmd_count());
+        for (size_t i = 0; i < cmd_count(); i++)
+            reply_bulk_cstr(c, cmd_at(i)->name);
+    } else if (srvcmd_arg_is(sub, "getkeys") && c->argc >= 3) {
+        const cmd_def *d = cmd_lookup(c->argv[2].ptr, c->argv[2].len);
+        if (!d) {
+            reply_error(c, "ERR Invalid command specified");
+            return;
+        }
+        int argc = c->argc - 2;
+        if ((d->arity > 0 && d->arity != argc) || (d->arity < 0 && argc < -d->arity)) {
+            reply_error(c, "ERR Invalid number of arguments specified for command");
+            return;
+        }
+        if (d->first_key <= 0) {
+            reply_error(c, "ERR The command has no key arguments");
+            return;
+        }
+        int last = d->last_key < 0 ? argc + d->last_key : d->last_key;
+        long long n = 0;
+        for (int k = d->first_key; k <= last && k < argc; k += d->key_step ? d->key_step : 1)
+            n++;
+        reply_array(c, n);
+        for (int k = d->first_key; k <= last && k < argc; k += d->key_step ? d->key_step : 1)
+            reply_bulk(c, c->argv[k + 2].ptr, c->argv[k + 2].len);
+    } else if (srvcmd_arg_is(sub, "help") && c->argc == 2) {
+        static const char *help[] = {
+            "(no subcommand)",
+            "    Return details about all Redis commands.",
+            "COUNT",
+            "    Return the total number of commands in this Redis server.",
+            "LIST",
+            "    Return a list of all commands in this Redis server.",
+            "INFO [<command-name> ...]",
+            "    Return details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
+            "DOCS [<command-name> ...]",
+            "    Return documentation details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
+            "GETKEYS <full-command>",
+            "    Return the keys from a full Redis command.",
+            NULL };
+        reply_help(c, "COMMAND", help);
+    } else {
+        srvcmd_unknown_sub(c, "COMMAND");
+    }
+}
+
+static void cmd_slowlog(client *c)
+{
+    const resp_arg *sub = &c->argv[1];
+    if (srvcmd_arg_is(sub, "get"))
+        reply_empty_array(c);
+    else if (srvcmd_arg_is(sub, "len"))
+        reply_int(c, 0);
+    else if (srvcmd_arg_is(sub, "reset"))
+        reply_ok(c);
+    else
+        srvcmd_unknown_sub(c, "SLOWLOG");
+}
+
+static void cmd_memory(client *c)
+{
+    const resp_arg *sub = &c->argv[1];
+    if (srvcmd_arg_is(sub, "usage") && c->argc >= 3) {
+        obj *o = db_lookup_quiet(c->db, c->argv[2].ptr, c->argv[2].len);
+        if (!o) {
+            reply_null(c);
+            return;
+        }
+        reply_int(c, (long long)(obj_mem(o) + c->argv[2].len + 24));
+    } else {
+        srvcmd_unknown_sub(c, "MEMORY");
+    }
+}
+
+const cmd_def t_server_commands[] = {
+    { "info", cmd_info, -1, CMD_LOADING | CMD_STALE | CMD_SENTINEL, 0, 0, 0, "@slow @dangerous" },
+    { "dbsize", cmd_dbsize, 1, CMD_READONLY | CMD_FAST, 0, 0, 0, "@keyspace @read @fast" },
+    { "flushdb", cmd_flushdb, -1, CMD_WRITE, 0, 0, 0, "@keyspace @write @slow @dangerous" },
+    { "flushall", cmd_flushall, -1, CMD_WRITE, 0, 0, 0, "@keyspace @write @slow @dangerous" },
+    { "swapdb", cmd_swapdb, 3, CMD_WRITE | CMD_FAST, 0, 0, 0, "@keyspace @write @fast @dangerous" },
+    { "time", cmd_time, 1, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, "@fast" },
+    { "lastsave", cmd_lastsave_default, 1, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, "@admin @fast @dangerous" },
+    { "shutdown", cmd_shutdown, -1, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NO_MULTI | CMD_SENTINEL | CMD_ALLOW_BUSY, 0, 0, 0, "@admin @slow @dangerous" },
+    { "config", cmd_config, -2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "@admin @slow @dangerous" },
+    { "debug", cmd_debug, -2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "@admin @slow @dangerous" },
+    { "command", cmd_command, -1, CMD_LOADING | CMD_STALE, 0, 0, 0, "@slow @connection" },
+    { "slowlog", cmd_slowlog, -2, CMD_ADMIN | CMD_LOADING | CMD_STALE, 0, 0, 0, "@admin @slow @dangerous" },
+    { "memory", cmd_memory, -2, CMD_READONLY, 0, 0, 0, "@slow" },
+    { NULL, NULL, 0, 0, 0, 0, 0, NULL },
+};

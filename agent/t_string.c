@@ -1,0 +1,569 @@
+/* t_string: the string commands (GET/SET family, counters, ranges) with
+ * Redis 7.0's options, replies, error texts and propagation rewrites
+ * (relative expiries travel to replicas as absolute PXAT / PEXPIREAT). */
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "command.h"
+#include "client.h"
+#include "server.h"
+#include "reply.h"
+#include "db.h"
+#include "util.h"
+#include "mem.h"
+
+#define STRING_MAX_LEN (512LL * 1024 * 1024)
+
+static int str_arg_is(const resp_arg *a, const char *s)
+{
+    return util_strcasecmp_len(a->ptr, a->len, s) == 0;
+}
+
+/* Reads a string key; replies WRONGTYPE and returns -1 for other types. */
+static int str_lookup(client *c, const resp_arg *key, obj **out)
+{
+    obj *o = db_lookup_read(c->db, key->ptr, key->len);
+    if (o && o->type != OBJ_STRING) {
+        reply_error(c, ERR_WRONGTYPE);
+        return -1;
+    }
+    *out = o;
+    return 0;
+}
+
+static int str_check_length(client *c, long long size)
+{
+    long long max = (long long)c->srv->config.proto_max_bulk_len;
+    if (max < STRING_MAX_LEN)
+        max = STRING_MAX_LEN;
+    if (size > max) {
+        reply_error(c, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- SET and friends ------------------------------------------------- */
+
+enum {
+    SET_NX = 1 << 0, SET_XX = 1 << 1, SET_EX = 1 << 2, SET_PX = 1 << 3,
+    SET_EXAT = 1 << 4, SET_PXAT = 1 << 5, SET_KEEPTTL = 1 << 6, SET_GET = 1 << 7,
+    SET_PERSIST = 1 << 8,
+};
+
+/* Parses SET / GETEX options. command_type 0 = SET, 1 = GETEX. Returns 0,
+ * or -1 after replying a syntax error. */
+static int str_parse_options(client *c, int start, int is_getex, int *flags, const resp_arg **expire)
+{
+    *flags = 0;
+    *expire = NULL;
+    for (int j = start; j < c->argc; j++) {
+        const resp_arg *a = &c->argv[j];
+        const resp_arg *next = j + 1 < c->argc ? &c->argv[j + 1] : NULL;
+        int f = *flags;
+        if (!is_getex && str_arg_is(a, "nx") && !(f & SET_XX)) {
+            *flags |= SET_NX;
+        } else if (!is_getex && str_arg_is(a, "xx") && !(f & SET_NX)) {
+            *flags |= SET_XX;
+        } else if (!is_getex && str_arg_is(a, "get")) {
+            *flags |= SET_GET;
+        } else if (!is_getex && str_arg_is(a, "keepttl") && !(f & (SET_PERSIST | SET_EX | SET_EXAT | SET_PX | SET_PXAT))) {
+            *flags |= SET_KEEPTTL;
+        } else if (is_getex && str_arg_is(a, "persist") && !(f & (SET_EX | SET_EXAT | SET_PX | SET_PXAT | SET_KEEPTTL))) {
+            *flags |= SET_PERSIST;
+        } else if (str_arg_is(a, "ex") && next && !(f & (SET_KEEPTTL | SET_PERSIST | SET_EXAT | SET_PX | SET_PXAT))) {
+            *flags |= SET_EX; *expire = next; j++;
+        } else if (str_arg_is(a, "px") && next && !(f & (SET_KEEPTTL | SET_PERSIST | SET_EX | SET_EXAT | SET_PXAT))) {
+            *flags |= SET_PX; *expire = next; j++;
+        } else if (str_arg_is(a, "exat") && next && !(f & (SET_KEEPTTL | SET_PERSIST | SET_EX | SET_PX | SET_PXAT))) {
+            *flags |= SET_EXAT; *expire = next; j++;
+        } else if (str_arg_is(a, "pxat") && next && !(f & (SET_KEEPTTL | SET_PERSIST | SET_EX | SET_EXAT | SET_PX))) {
+            *flags |= SET_PXAT; *expire = next; j++;
+        } else {
+            reply_error(c, ERR_SYNTAX);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Converts an EX/PX/EXAT/PXAT argument to an absolute unix ms time. */
+static int str_expire_to_abs(client *c, const resp_arg *arg, int flags, const char *cmdname, int64_t *abs_ms)
+{
+    long long v;
+    if (!util_str_to_ll(arg->ptr, arg->len, &v)) {
+        reply_error(c, ERR_NOT_INT);
+        return -1;
+    }
+    int seconds = flags & (SET_EX | SET_EXAT);
+    if (v <= 0 || (seconds && v > LLONG_MAX / 1000)) {
+        reply_errorf(c, "ERR invalid expire time in '%s' command", cmdname);
+        return -1;
+    }
+    if (seconds)
+        v *= 1000;
+    if (flags & (SET_EX | SET_PX)) {
+        if (v > LLONG_MAX - c->srv->mstime) {
+            reply_errorf(c, "ERR invalid expire time in '%s' command", cmdname);
+            return -1;
+        }
+        v += c->srv->mstime;
+    }
+    *abs_ms = v;
+    return 0;
+}
+
+static void str_propagate_set_pxat(client *c, const resp_arg *key, const resp_arg *val, int64_t abs_ms)
+{
+    char buf[32];
+    int n = util_ll_to_str(buf, sizeof(buf), abs_ms);
+    resp_arg argv[5] = { { "SET", 3 }, *key, *val, { "PXAT", 4 }, { buf, (size_t)n } };
+    cmd_rewrite_argv(c, 5, argv);
+}
+
+/* The common core of SET, SETNX, SETEX, PSETEX. Returns 1 if the value was
+ * set. Replies only for the GET option and errors; the caller replies the
+ * success / failure shape. */
+static int str_set_generic(client *c, const resp_arg *key, const resp_arg *val, int flags,
+                           const resp_arg *expire, const char *cmdname, int *replied)
+{
+    int64_t when = -1;
+    *replied = 0;
+    if (expire && str_expire_to_abs(c, expire, flags, cmdname, &when) != 0) {
+        *replied = 1;
+        return 0;
+    }
+    obj *old = db_lookup_write(c->db, key->ptr, key->len);
+    if (flags & SET_GET) {
+        if (old && old->type != OBJ_STRING) {
+            reply_error(c, ERR_WRONGTYPE);
+            *replied = 1;
+            return 0;
+        }
+        if (old)
+            reply_bulk_obj(c, old);
+        else
+            reply_null(c);
+        *replied = 1;
+    }
+    if ((flags & SET_NX && old) || (flags & SET_XX && !old))
+        return 0;
+    db_set(c->db, key->ptr, key->len, obj_string_new(val->ptr, val->len), flags & SET_KEEPTTL);
+    c->srv->dirty++;
+    if (when >= 0) {
+        db_expire_set(c->db, key->ptr, key->len, when);
+        if (!(flags & SET_PXAT))
+            str_propagate_set_pxat(c, key, val, when);
+    }
+    return 1;
+}
+
+static void cmd_set(client *c)
+{
+    int flags;
+    const resp_arg *expire;
+    if (str_parse_options(c, 3, 0, &flags, &expire) != 0)
+        return;
+    int replied;
+    int done = str_set_generic(c, &c->argv[1], &c->argv[2], flags, expire, "set", &replied);
+    if (replied)
+        return;
+    if (done)
+        reply_ok(c);
+    else
+        reply_null(c);
+}
+
+static void cmd_setnx(client *c)
+{
+    int replied;
+    int done = str_set_generic(c, &c->argv[1], &c->argv[2], SET_NX, NULL, "setnx", &replied);
+    reply_int(c, done);
+}
+
+static void cmd_setex(client *c)
+{
+    int replied;
+    str_set_generic(c, &c->argv[1], &c->argv[3], SET_EX, &c->argv[2], "setex", &replied);
+    if (!replied)
+        reply_ok(c);
+}
+
+static void cmd_psetex(client *c)
+{
+    int replied;
+    str_set_generic(c, &c->argv[1], &c->argv[3], SET_PX, &c->argv[2], "psetex", &replied);
+    if (!replied)
+        reply_ok(c);
+}
+
+static void cmd_get(client *c)
+{
+    obj *o;
+    if (str_lookup(c, &c->argv[1], &o) != 0)
+        return;
+    if (o)
+        reply_bulk_obj(c, o);
+    else
+        reply_null(c);
+}
+
+static void cmd_getset(client *c)
+{
+    obj *o;
+    if (str_lookup(c, &c->argv[1], &o) != 0)
+        return;
+    if (o)
+        reply_bulk_obj(c, o);
+    else
+        reply_null(c);
+    db_set(c->db, c->argv[1].ptr, c->argv[1].len, obj_string_new(c->argv[2].ptr, c->argv[2].len), 0);
+    c->srv->dirty++;
+    /* Propagated as SET so replicas do not depend on GETSET's reply. */
+    resp_arg argv[3] = { { "SET", 3 }, c->argv[1], c->argv[2] };
+    cmd_rewrite_argv(c, 3, argv);
+}
+
+static void cmd_getdel(client *c)
+{
+    obj *o;
+    if (str_lookup(c, &c->argv[1], &o) != 0)
+        return;
+    if (!o) {
+        reply_null(c);
+        return;
+    }
+    reply_bulk_obj(c, o);
+    db_delete(c->db, c->argv[1].ptr, c->argv[1].len);
+    c->srv->dirty++;
+    resp_arg argv[2] = { { "DEL", 3 }, c->argv[1] };
+    cmd_rewrite_argv(c, 2, argv);
+}
+
+static void cmd_getex(client *c)
+{
+    int flags;
+    const resp_arg *expire;
+    if (str_parse_options(c, 2, 1, &flags, &expire) != 0)
+        return;
+    int64_t when = -1;
+    if (expire && str_expire_to_abs(c, expire, flags, "getex", &when) != 0)
+        return;
+    obj *o;
+    if (str_lookup(c, &c->argv[1], &o) != 0)
+        return;
+    if (!o) {
+        reply_null(c);
+        return;
+    }
+    reply_bulk_obj(c, o);
+    const resp_arg *key = &c->argv[1];
+    if (when >= 0) {
+        char buf[32];
+        int n = util_ll_to_str(buf, sizeof(buf), when);
+        if (when <= c->srv->mstime && !c->srv->is_replica) {
+            db_delete(c->db, key->ptr, key->len);
+            resp_arg argv[2] = { { "DEL", 3 }, *key };
+            cmd_rewrite_argv(c, 2, argv);
+        } else {
+            db_expire_set(c->db, key->ptr, key->len, when);
+            resp_arg argv[3] = { { "PEXPIREAT", 9 }, *key, { buf, (size_t)n } };
+            cmd_rewrite_argv(c, 3, argv);
+        }
+        db_signal_modified(c->db, key->ptr, key->len);
+        c->srv->dirty++;
+    } else if (flags & SET_PERSIST) {
+        if (db_expire_remove(c->db, key->ptr, key->len)) {
+            resp_arg argv[2] = { { "PERSIST", 7 }, *key };
+            cmd_rewrite_argv(c, 2, argv);
+            db_signal_modified(c->db, key->ptr, key->len);
+            c->srv->dirty++;
+        }
+    }
+}
+
+static void cmd_mget(client *c)
+{
+    reply_array(c, c->argc - 1);
+    for (int j = 1; j < c->argc; j++) {
+        obj *o = db_lookup_read(c->db, c->argv[j].ptr, c->argv[j].len);
+        if (o && o->type == OBJ_STRING)
+            reply_bulk_obj(c, o);
+        else
+            reply_null(c);
+    }
+}
+
+static int str_mset_generic(client *c, int nx)
+{
+    if (c->argc % 2 == 0) {
+        cmd_reply_arity(c);
+        return -1;
+    }
+    if (nx) {
+        for (int j = 1; j < c->argc; j += 2)
+            if (db_lookup_write(c->db, c->argv[j].ptr, c->argv[j].len))
+                return 0;
+    }
+    for (int j = 1; j < c->argc; j += 2) {
+        db_set(c->db, c->argv[j].ptr, c->argv[j].len,
+               obj_string_new(c->argv[j + 1].ptr, c->argv[j + 1].len), 0);
+        c->srv->dirty++;
+    }
+    return 1;
+}
+
+static void cmd_mset(client *c)
+{
+    if (str_mset_generic(c, 0) >= 0)
+        reply_ok(c);
+}
+
+static void cmd_msetnx(client *c)
+{
+    int r = str_mset_generic(c, 1);
+    if (r >= 0)
+        reply_int(c, r);
+}
+
+/* ---- counters --------------------------------------------------------- */
+
+static void str_incr_generic(client *c, long long incr)
+{
+    obj *o = db_lookup_write(c->db, c->argv[1].ptr, c->argv[1].len);
+    if (o && o->type != OBJ_STRING) {
+        reply_error(c, ERR_WRONGTYPE);
+        return;
+    }
+    long long value = 0;
+    if (o) {
+        if (o->enc == OBJ_ENC_INT) {
+            value = o->v.ival;
+        } else if (!util_str_to_ll(o->v.str, kstr_len(o->v.str), &value)) {
+            reply_error(c, ERR_NOT_INT);
+            return;
+        }
+    }
+    if ((incr < 0 && value < 0 && incr < (LLONG_MIN - value)) ||
+        (incr > 0 && value > 0 && incr > (LLONG_MAX - value))) {
+        reply_error(c, ERR_OVERFLOW);
+        return;
+    }
+    value += incr;
+    if (o && o->enc == OBJ_ENC_INT) {
+        o->v.ival = value;
+        db_signal_modified(c->db, c->argv[1].ptr, c->argv[1].len);
+    } else if (o) {
+        db_replace_value(c->db, c->argv[1].ptr, c->argv[1].len, obj_string_from_ll(value));
+        db_signal_modified(c->db, c->argv[1].ptr, c->argv[1].len);
+    } else {
+        db_add(c->db, c->argv[1].ptr, c->argv[1].len, obj_string_from_ll(value));
+    }
+    c->srv->dirty++;
+    reply_int(c, value);
+}
+
+static void cmd_incr(client *c) { str_incr_generic(c, 1); }
+static void cmd_decr(client *c) { str_incr_generic(c, -1); }
+
+static void cmd_incrby(client *c)
+{
+    long long incr;
+    if (!util_str_to_ll(c->argv[2].ptr, c->argv[2].len, &incr)) {
+        reply_error(c, ERR_NOT_INT);
+        return;
+    }
+    str_incr_generic(c, incr);
+}
+
+static void cmd_decrby(client *c)
+{
+    long long incr;
+    if (!util_str_to_ll(c->argv[2].ptr, c->argv[2].len, &incr)) {
+        reply_error(c, ERR_NOT_INT);
+        return;
+    }
+    if (incr == LLONG_MIN) {
+        reply_error(c, "ERR decrement would overflow");
+        return;
+    }
+    str_incr_generic(c, -incr);
+}
+
+static void cmd_incrbyfloat(client *c)
+{
+    obj *o = db_lookup_write(c->db, c->argv[1].ptr, c->argv[1].len);
+    if (o && o->type != OBJ_STRING) {
+        reply_error(c, ERR_WRONGTYPE);
+        return;
+    }
+    long double value = 0, incr;
+    if (o) {
+        char buf[32];
+        size_t len;
+        const char *p = obj_string_ptr(o, buf, &len);
+        if (!util_str_to_ldouble(p, len, &value)) {
+            reply_error(c, ERR_NOT_FLOAT);
+            return;
+        }
+    }
+    if (!util_str_to_ldouble(c->argv[2].ptr, c->argv[2].len, &incr)) {
+        reply_error(c, ERR_NOT_FLOAT);
+        return;
+    }
+    value += incr;
+    if (isnan((double)value) || isinf((double)value)) {
+        reply_error(c, "ERR increment would produce NaN or Infinity");
+        return;
+    }
+    char out[UTIL_MAX_LDOUBLE_CHARS];
+    int n = util_ldouble_to_str(out, sizeof(out), value);
+    obj *nv = obj_string_new(out, (size_t)n);
+    if (o)
+        db_replace_value(c->db, c->argv[1].ptr, c->argv[1].len, nv);
+    else
+        db_add(c->db, c->argv[1].ptr, c->argv[1].len, nv);
+    db_signal_modified(c->db, c->argv[1].ptr, c->argv[1].len);
+    c->srv->dirty++;
+    reply_bulk(c, out, (size_t)n);
+    /* Replicas must not redo float math: send the result. */
+    resp_arg argv[4] = { { "SET", 3 }, c->argv[1], { out, (size_t)n }, { "KEEPTTL", 7 } };
+    cmd_rewrite_argv(c, 4, argv);
+}
+
+/* ---- byte ranges ------------------------------------------------------ */
+
+static void cmd_append(client *c)
+{
+    const resp_arg *key = &c->argv[1], *val = &c->argv[2];
+    obj *o = db_lookup_write(c->db, key->ptr, key->len);
+    size_t total;
+    if (!o) {
+        db_add(c->db, key->ptr, key->len, obj_string_new(val->ptr, val->len));
+        total = val->len;
+    } else {
+        if (o->type != OBJ_STRING) {
+            reply_error(c, ERR_WRONGTYPE);
+            return;
+        }
+        if (str_check_length(c, (long long)obj_string_len(o) + (long long)val->len) != 0)
+            return;
+        kstr s = obj_string_raw(o);
+        s = kstr_cat(s, val->ptr, val->len);
+        o->v.str = s;
+        total = kstr_len(s);
+        db_signal_modified(c->db, key->ptr, key->len);
+    }
+    c->srv->dirty++;
+    reply_int(c, (long long)total);
+}
+
+static void cmd_strlen(client *c)
+{
+    obj *o;
+    if (str_lookup(c, &c->argv[1], &o) != 0)
+        return;
+    reply_int(c, o ? (long long)obj_string_len(o) : 0);
+}
+
+static void cmd_getrange(client *c)
+{
+    long long start, end;
+    if (!util_str_to_ll(c->argv[2].ptr, c->argv[2].len, &start) ||
+        !util_str_to_ll(c->argv[3].ptr, c->argv[3].len, &end)) {
+        reply_error(c, ERR_NOT_INT);
+        return;
+    }
+    obj *o;
+    if (str_lookup(c, &c->argv[1], &o) != 0)
+        return;
+    if (!o) {
+        reply_bulk(c, "", 0);
+        return;
+    }
+    char buf[32];
+    size_t len;
+    const char *p = obj_string_ptr(o, buf, &len);
+    long long slen = (long long)len;
+    if (start < 0 && end < 0 && start > end) {
+        reply_bulk(c, "", 0);
+        return;
+    }
+    if (start < 0) start = slen + start;
+    if (end < 0) end = slen + end;
+    if (start < 0) start = 0;
+    if (end < 0) end = 0;
+    if (end >= slen) end = slen - 1;
+    if (start > end || slen == 0) {
+        reply_bulk(c, "", 0);
+        return;
+    }
+    reply_bulk(c, p + start, (size_t)(end - start + 1));
+}
+
+static void cmd_setrange(client *c)
+{
+    const resp_arg *key = &c->argv[1], *val = &c->argv[3];
+    long long offset;
+    if (!util_str_to_ll(c->argv[2].ptr, c->argv[2].len, &offset)) {
+        reply_error(c, ERR_NOT_INT);
+        return;
+    }
+    if (offset < 0) {
+        reply_error(c, "ERR offset is out of range");
+        return;
+    }
+    obj *o = db_lookup_write(c->db, key->ptr, key->len);
+    if (o && o->type != OBJ_STRING) {
+        reply_error(c, ERR_WRONGTYPE);
+        return;
+    }
+    size_t cur = o ? obj_string_len(o) : 0;
+    if (val->len == 0) {
+        reply_int(c, (long long)cur);
+        return;
+    }
+    if (str_check_length(c, offset + (long long)val->len) != 0)
+        return;
+    if (!o) {
+        o = obj_string_from_kstr(kstr_empty(0));
+        if (o->enc != OBJ_ENC_RAW)
+            obj_string_raw(o);
+        db_add(c->db, key->ptr, key->len, o);
+    }
+    kstr s = obj_string_raw(o);
+    size_t need = (size_t)offset + val->len;
+    if (kstr_len(s) < need)
+        s = kstr_grow_zero(s, need);
+    memcpy(s + offset, val->ptr, val->len);
+    o->v.str = s;
+    db_signal_modified(c->db, key->ptr, key->len);
+    c->srv->dirty++;
+    reply_int(c, (long long)kstr_len(s));
+}
+
+const cmd_def t_string_commands[] = {
+    { "get", cmd_get, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "@read @string @fast" },
+    { "set", cmd_set, -3, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, "@write @string @slow" },
+    { "setnx", cmd_setnx, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "@write @string @fast" },
+    { "setex", cmd_setex, 4, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, "@write @string @slow" },
+    { "psetex", cmd_psetex, 4, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, "@write @string @slow" },
+    { "getset", cmd_getset, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "@write @string @fast" },
+    { "getdel", cmd_getdel, 2, CMD_WRITE | CMD_FAST, 1, 1, 1, "@write @string @fast" },
+    { "getex", cmd_getex, -2, CMD_WRITE | CMD_FAST, 1, 1, 1, "@write @string @fast" },
+    { "mget", cmd_mget, -2, CMD_READONLY | CMD_FAST, 1, -1, 1, "@read @string @fast" },
+    { "mset", cmd_mset, -3, CMD_WRITE | CMD_DENYOOM, 1, -1, 2, "@write @string @slow" },
+    { "msetnx", cmd_msetnx, -3, CMD_WRITE | CMD_DENYOOM, 1, -1, 2, "@write @string @slow" },
+    { "incr", cmd_incr, 2, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "@write @string @fast" },
+    { "decr", cmd_decr, 2, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "@write @string @fast" },
+    { "incrby", cmd_incrby, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "@write @string @fast" },
+    { "decrby", cmd_decrby, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "@write @string @fast" },
+    { "incrbyfloat", cmd_incrbyfloat, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "@write @string @fast" },
+    { "append", cmd_append, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "@write @string @fast" },
+    { "strlen", cmd_strlen, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "@read @string @fast" },
+    { "getrange", cmd_getrange, 4, CMD_READONLY, 1, 1, 1, "@read @string @slow" },
+    { "substr", cmd_getrange, 4, CMD_READONLY, 1, 1, 1, "@read @string @slow" },
+    { "setrange", cmd_setrange, 4, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, "@write @string @slow" },
+    { NULL, NULL, 0, 0, 0, 0, 0, NULL },
+};
