@@ -223,7 +223,7 @@ static int w_string(rdb_writer *w, const char *s, size_t len)
     if (w->compress && len > 20) {
         int r = w_lzf_string(w, s, len);
         if (r != 0)
-            return r;
+            return r < 0 ? -1 : 0;
     }
     if (w_len(w, len) < 0)
         return -1;
@@ -1527,6 +1527,26 @@ int rdb_read_all(rdb_reader *r)
             return -1;
         expire = -1;
     }
+}
+
+int rdb_write_len(rdb_writer *w, uint64_t len)
+{
+    return w_len(w, len);
+}
+
+int rdb_write_string(rdb_writer *w, const char *s, size_t len)
+{
+    return w_string(w, s, len);
+}
+
+int rdb_read_len(rdb_reader *r, uint64_t *len)
+{
+    return r_len(r, len);
+}
+
+kstr rdb_read_string(rdb_reader *r)
+{
+    return r_string(r);
 }
 
 ssize_t rdb_fd_read(void *priv, void *buf, size_t cap)

@@ -108,6 +108,10 @@ int rdb_write_key(rdb_writer *w, const char *key, size_t klen, const obj *val, i
 int rdb_write_value(rdb_writer *w, const obj *val);
 /* EOF opcode and checksum, then flush. */
 int rdb_write_end(rdb_writer *w);
+/* A length in Redis' variable encoding (1, 2, 5 or 9 bytes). */
+int rdb_write_len(rdb_writer *w, uint64_t len);
+/* A string, integer-encoded or LZF-compressed when that is shorter. */
+int rdb_write_string(rdb_writer *w, const char *s, size_t len);
 /* Flush staged bytes to the callback. */
 int rdb_write_flush(rdb_writer *w);
 /* A whole snapshot of s: header, every non-empty db, EOF. */
@@ -168,6 +172,9 @@ int rdb_read_all(rdb_reader *r);
 /* Read one value of the given type byte (DUMP/RESTORE bodies). Returns the
  * object, or NULL with r->err set. Empty containers give an error. */
 obj *rdb_read_value(rdb_reader *r, int type);
+/* Primitives, for callers that frame their own data. */
+int rdb_read_len(rdb_reader *r, uint64_t *len);
+kstr rdb_read_string(rdb_reader *r);
 /* Record an error at the current offset (for callbacks). Returns -1. */
 int rdb_reader_fail(rdb_reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 uint64_t rdb_reader_offset(const rdb_reader *r);
