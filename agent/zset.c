@@ -213,9 +213,9 @@ int zset_score(zset *z, const char *m, size_t len, double *score)
     return 1;
 }
 
-static void zset_note_size(zset *z, size_t mlen)
+static void zset_note_size(zset *z, size_t newlen, size_t mlen)
 {
-    if (z->length > zset_max_listpack_entries || mlen > zset_max_listpack_value)
+    if (newlen > zset_max_listpack_entries || mlen > zset_max_listpack_value)
         z->compact = 0;
 }
 
@@ -245,15 +245,21 @@ int zset_add(zset *z, const char *m, size_t len, double score)
     dict_entry *e = dict_add(z->d, m, len, &existing);
     if (!e) {
         double old = existing->v.d;
+        if (z->compact && score == 0)
+            score = 0.0;
         if (old != score) {
             zset_update_score(z, m, len, old, score);
             existing->v.d = score;
         }
         return 0;
     }
+    zset_note_size(z, z->length + 1, len);
+    /* A compact (listpack) set in Redis stores the score as text and "-0"
+     * reads back as integer 0: keep that observable +0. */
+    if (z->compact && score == 0)
+        score = 0.0;
     e->v.d = score;
     zset_sl_insert(z, score, kstr_new(m, len));
-    zset_note_size(z, len);
     return 1;
 }
 
