@@ -19,6 +19,10 @@ json_t *api_node_json(struct fleet *f, const struct fleet_node *n)
                                "link", health_link_name(o->link) ? json_string(health_link_name(o->link)) : json_null(),
                                "offset", o->offset >= 0 ? json_integer(o->offset) : json_null(),
                                "last_poll_ok", api_time_json(o->last_ok_ms));
+    if (status != NULL)
+        json_object_set_new(status, "last_poll_age_ms",
+                            o->last_ok_ms > 0 ? json_integer(store_now_ms() - o->last_ok_ms)
+                                              : json_null());
     if (status != NULL && o->role == ROLE_REPLICA) {
         char buf[FLEET_HOST_MAX + 16];
         snprintf(buf, sizeof(buf), "%s:%d", o->master_host, o->master_port);

@@ -15,3 +15,6 @@ $(MIGRATIONS_C): $(MIGRATIONS_SQL) server/gen_migrations.sh server/build.mk
 
 $(MIGRATIONS_O): $(MIGRATIONS_C)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# The controller's end-to-end tests read JSON with jq.
+DEB_PKGS += jq

@@ -306,7 +306,7 @@ int store_open_with(struct store **out, const char *path, const struct store_mig
         goto fail;
     }
     sqlite3_extended_result_codes(st->db, 0);
-    if (sqlite3_busy_timeout(st->db, 5000) != SQLITE_OK) {
+    if (sqlite3_busy_timeout(st->db, 2000) != SQLITE_OK) {
         snprintf(err, errlen, "%s: busy_timeout: %s", path, sqlite3_errmsg(st->db));
         ret = STORE_EUNAVAIL;
         goto fail;

@@ -11,7 +11,7 @@
  * mutex, BEGIN IMMEDIATE), any number of write calls, then store_commit() or
  * store_rollback() (releases it). Read helpers take the mutex themselves.
  * Every statement is prepared once at open time. WAL mode, foreign keys on,
- * synchronous=NORMAL, busy_timeout 5 s. */
+ * synchronous=NORMAL, busy_timeout 2 s (then 503). */
 #ifndef KVFLEET_CTL_STORE_H
 #define KVFLEET_CTL_STORE_H
 

@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# test_ctl_api.sh - kvfleetd process and REST API end to end: configuration
+# errors, loopback-only without a token, every endpoint, every error status
+# (400 with line/column, 401, 404, 405, 409, 413, 422, 503), bearer auth,
+# idempotent registration and events paging. Data nodes are real Redis 7 (or
+# KVFLEET_NODE_SERVER).
+set -u
+. "$(dirname "$0")/ctl_lib.sh"
+
+# ---- process and configuration
+cat >"$CTL_TMP/bad.conf" <<'CONF'
+# a comment
+http-bind 127.0.0.1:7480
+
+monitor-interval-ms often
+CONF
+out="$("$KVFLEETD" "$CTL_TMP/bad.conf" 2>&1)"
+rc=$?
+expect_eq "bad config exits 1" 1 "$rc"
+check "bad config names the file and line" grep -q "bad.conf, at line 4" <<<"$out"
+check "bad config quotes the line and reason" grep -q "monitor-interval-ms often" <<<"$out"
+
+out="$("$KVFLEETD" --http-bind 0.0.0.0:1 --db-path "$CTL_TMP/x.db" 2>&1)"
+rc=$?
+expect_eq "non-loopback bind without api-token refused" 1 "$rc"
+check "refusal gives the reason" grep -q "api-token" <<<"$out"
+check "refused start created no database" test ! -e "$CTL_TMP/x.db"
+
+printf 'this is not a database at all, kvfleetd must not overwrite it\n%.0s' $(seq 1 200) >"$CTL_TMP/corrupt.db"
+sum_before="$(md5sum <"$CTL_TMP/corrupt.db")"
+alloc_port p
+"$KVFLEETD" --http-bind "127.0.0.1:$p" --db-path "$CTL_TMP/corrupt.db" >"$CTL_TMP/corrupt.out" 2>&1
+expect_eq "corrupt database refused (exit 1)" 1 "$?"
+expect_eq "corrupt database left untouched" "$sum_before" "$(md5sum <"$CTL_TMP/corrupt.db")"
+
+# ---- start the fleet: 4 nodes
+alloc_port P1; alloc_port P2; alloc_port P3; alloc_port P4
+for p in $P1 $P2 $P3 $P4; do start_node "$p" || { fail "node $p start"; finish; }; done
+TOKEN_VALUE="e2e-$RANDOM-secret"
+start_ctl --api-token "$TOKEN_VALUE" --monitor-interval-ms 100 || { fail "kvfleetd start"; finish; }
+pass "kvfleetd started on 127.0.0.1:$CTL_PORT"
+
+api GET /api/v1/health
+expect_status "GET /health" 200
+expect_eq "health reports database ok" ok "$(jbody .database.status)"
+check "health has a version" test -n "$(jbody .version)"
+
+# ---- auth
+api POST /api/v1/nodes "{\"host\":\"127.0.0.1\",\"port\":$P1,\"name\":\"n1\"}"
+expect_status "mutation without token" 401
+expect_eq "401 error code" unauthorized "$(jbody .error.code)"
+TOKEN=wrong
+api POST /api/v1/nodes "{\"host\":\"127.0.0.1\",\"port\":$P1,\"name\":\"n1\"}"
+expect_status "mutation with a wrong token" 401
+TOKEN=
+api GET /api/v1/nodes
+expect_status "reads are open without api-auth-reads" 200
+check "token never appears in responses or log" bash -c "! grep -q '$TOKEN_VALUE' '$CTL_TMP/ctl.log' '$CTL_TMP/body'"
+TOKEN="$TOKEN_VALUE"
+
+# ---- nodes
+api POST /api/v1/nodes "{\"host\":\"127.0.0.1\",\"port\":$P1,\"name\":\"n1\",\"priority\":10,\"tags\":[\"ssd\"]}"
+expect_status "register n1" 201
+expect_eq "n1 tags" ssd "$(jbody '.tags[0]')"
+api POST /api/v1/nodes "{\"host\":\"127.0.0.1\",\"port\":$P1,\"name\":\"n1\"}"
+expect_status "register n1 again is idempotent" 200
+api POST /api/v1/nodes "{\"host\":\"127.0.0.1\",\"port\":$P2,\"name\":\"n1\"}"
+expect_status "name taken at another address" 409
+expect_eq "409 error code" conflict "$(jbody .error.code)"
+api POST /api/v1/nodes "{\"host\":\"127.0.0.1\",\"port\":$P2,\"name\":\"n2\"}"
+expect_status "register n2" 201
+api POST /api/v1/nodes "{\"host\":\"127.0.0.1\",\"port\":$P3,\"name\":\"n3\"}"
+expect_status "register n3" 201
+api POST /api/v1/nodes "{\"host\":\"127.0.0.1\",\"port\":$P4}"
+expect_status "register without a name" 201
+expect_eq "default name is host:port" "127.0.0.1:$P4" "$(jbody .name)"
+api POST /api/v1/nodes '{"host":"127.0.0.1","port":70000}'
+expect_status "port out of range" 422
+api POST /api/v1/nodes '{"host":"127.0.0.1",
+  "port": 1,,}'
+expect_status "malformed JSON" 400
+check "400 names line and column" grep -q "line 2, column" <<<"$(jbody .error.message)"
+api POST /api/v1/nodes '{"host":"127.0.0.1","port":1,"colour":"red"}'
+expect_status "unknown field" 400
+check "unknown field is named" grep -q colour <<<"$(jbody .error.message)"
+head -c 1100000 /dev/zero | tr '\0' ' ' >"$CTL_TMP/big.json"
+STATUS="$(curl -s -o "$CTL_TMP/body" -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" \
+          -H 'Content-Type: application/json' --data-binary @"$CTL_TMP/big.json" "$CTL_URL/api/v1/nodes")"
+BODY="$(cat "$CTL_TMP/body")"
+expect_status "body over 1 MiB" 413
+api GET /api/v1/nodes/ghost
+expect_status "unknown node" 404
+api PUT /api/v1/nodes
+expect_status "wrong method" 405
+api GET /api/v1/nothing-here
+expect_status "unknown endpoint" 404
+api PATCH /api/v1/nodes/n3 '{"priority":50,"maintenance":true}'
+expect_status "PATCH node" 200
+expect_eq "maintenance set" true "$(jbody .maintenance)"
+api PATCH /api/v1/nodes/n3 '{"maintenance":"yes"}'
+expect_status "PATCH with a wrong type" 422
+api PATCH /api/v1/nodes/n3 '{"maintenance":false}'
+expect_status "PATCH maintenance off" 200
+if wait_until 5 node_is n1 .status.state up; then pass "monitor sees n1 up"; else fail "monitor sees n1 up"; fi
+
+# ---- clusters
+api POST /api/v1/clusters '{"name":"c1","master":"n1","replicas":["n2","ghost"]}'
+expect_status "cluster with an unregistered node" 422
+api GET /api/v1/clusters/c1
+expect_status "failed create left nothing behind" 404
+api POST /api/v1/clusters '{"name":"c1","master":"n1","replicas":["n2","n3"],"settings":{"lag_threshold_bytes":100000}}'
+expect_status "create cluster c1" 201
+expect_eq "c1 master" n1 "$(jbody .master.node)"
+api POST /api/v1/clusters '{"name":"c1","master":"127.0.0.1:'"$P4"'"}'
+expect_status "duplicate cluster" 409
+api POST /api/v1/clusters '{"name":"c2","master":"127.0.0.1:'"$P4"'","replicas":["n2"]}'
+expect_status "node in two clusters" 422
+api POST /api/v1/clusters '{"name":"c2","master":"127.0.0.1:'"$P4"'","settings":{"nope":1}}'
+expect_status "unknown settings field" 400
+if wait_until 20 cluster_is c1 .health healthy; then pass "c1 becomes healthy (REPLICAOF issued)"; else
+    fail "c1 becomes healthy"; note "$(cluster_field c1 .)"; fi
+expect_eq "replica n2 replicates from n1" "127.0.0.1:$P1" "$(cluster_field c1 '.replicas[] | select(.node=="n2") | .replicating_from')"
+expect_eq "replica link up" up "$(cluster_field c1 '.replicas[0].link')"
+check "lag in bytes reported" test "$(cluster_field c1 '.replicas[0].lag_bytes')" != null
+check "lag in seconds reported" test "$(cluster_field c1 '.replicas[0].lag_seconds')" != null
+check "redis agrees: n2 is a replica" bash -c "redis-cli -p $P2 info replication | grep -q role:slave"
+
+api GET /api/v1/clusters
+expect_status "list clusters" 200
+expect_eq "one cluster listed" 1 "$(jbody '.clusters | length')"
+api GET /api/v1/clusters/c1/master
+expect_status "master lookup" 200
+expect_eq "master lookup port" "$P1" "$(jbody .port)"
+expect_eq "master lookup host" 127.0.0.1 "$(jbody .host)"
+api GET "/api/v1/nodes?cluster=c1&role=replica"
+expect_status "filter nodes" 200
+expect_eq "two replicas in c1" 2 "$(jbody '.nodes | length')"
+api GET "/api/v1/nodes?state=sideways"
+expect_status "bad filter value" 400
+api PATCH /api/v1/clusters/c1 '{"settings":{"min_replicas_to_write":1}}'
+expect_status "PATCH cluster settings" 200
+expect_eq "settings kept" 100000 "$(jbody .settings.lag_threshold_bytes)"
+api PATCH /api/v1/clusters/c1 '{"settings":{"min_replicas_to_write":-3}}'
+expect_status "negative setting" 422
+api POST /api/v1/clusters/c1/replicas "{\"node\":\"127.0.0.1:$P4\"}"
+expect_status "add replica" 200
+api POST /api/v1/clusters/c1/replicas "{\"node\":\"127.0.0.1:$P4\"}"
+expect_status "add the same replica again" 409
+if wait_until 15 bash -c "redis-cli -p $P4 info replication | grep -q master_port:$P1"; then
+    pass "added replica follows the master"; else fail "added replica follows the master"; fi
+api DELETE /api/v1/clusters/c1/replicas/n1
+expect_status "removing the master as a replica" 422
+api DELETE "/api/v1/clusters/c1/replicas/127.0.0.1:$P4"
+expect_status "remove replica" 200
+expect_eq "removed replica detached" true "$(jbody .detached)"
+check "redis agrees: removed node is a master" bash -c "redis-cli -p $P4 info replication | grep -q role:master"
+api DELETE /api/v1/nodes/n2
+expect_status "delete a node still in a cluster" 409
+api DELETE "/api/v1/nodes/127.0.0.1:$P4"
+expect_status "delete a free node" 200
+api GET "/api/v1/nodes/127.0.0.1:$P4"
+expect_status "deleted node is gone" 404
+
+# ---- events
+api GET "/api/v1/events?cluster=c1&limit=3"
+expect_status "events page 1" 200
+expect_eq "page size" 3 "$(jbody '.events | length')"
+cursor="$(jbody .next_cursor)"
+first_id="$(jbody '.events[0].id')"
+api GET "/api/v1/events?cluster=c1&limit=3&cursor=$cursor"
+expect_status "events page 2" 200
+check "page 2 is older" test "$(jbody '.events[0].id')" -lt "$first_id"
+api GET "/api/v1/events?limit=1000"
+check "cluster.created recorded with actor api" test "$(jbody '[.events[] | select(.kind=="cluster.created" and .actor=="api")] | length')" = 1
+check "REPLICAOF recorded by the reconciler" test "$(jbody '[.events[] | select(.kind=="reconcile.replicaof")] | length')" -ge 2
+api GET "/api/v1/events?since=2999-01-01T00:00:00Z"
+expect_eq "since filter" 0 "$(jbody '.events | length')"
+api GET "/api/v1/events?limit=abc"
+expect_status "bad limit" 400
+
+# ---- 503: another process holds the database write lock
+( printf 'BEGIN IMMEDIATE;\nINSERT INTO events(ts,kind,message,actor) VALUES(0,%s,%s,%s);\n' \
+      "'lock'" "'e2e lock'" "'e2e'"; sleep 5; printf 'ROLLBACK;\n' ) | sqlite3 "$CTL_TMP/ctl.db" &
+LOCK_PID=$!
+CTL_PIDS+=("$LOCK_PID")
+sleep 0.5
+api POST /api/v1/nodes "{\"host\":\"127.0.0.1\",\"port\":$P4,\"name\":\"late\"}"
+expect_status "database cannot be written" 503
+expect_eq "503 error code" unavailable "$(jbody .error.code)"
+wait "$LOCK_PID" 2>/dev/null
+api GET /api/v1/nodes/late
+expect_status "failed registration changed nothing" 404
+api POST /api/v1/nodes "{\"host\":\"127.0.0.1\",\"port\":$P4,\"name\":\"late\"}"
+expect_status "writes work again once the lock is gone" 201
+
+# ---- api-auth-reads
+stop_ctl
+expect_eq "SIGTERM: clean exit" 0 "$?"
+start_ctl --api-token "$TOKEN_VALUE" --api-auth-reads yes || { fail "restart"; finish; }
+TOKEN=
+api GET /api/v1/clusters
+expect_status "reads need the token with api-auth-reads" 401
+TOKEN="$TOKEN_VALUE"
+api GET /api/v1/clusters
+expect_status "reads with the token" 200
+
+# ---- delete cluster
+api DELETE /api/v1/clusters/c1
+expect_status "delete cluster" 200
+api GET /api/v1/clusters/c1
+expect_status "deleted cluster is gone" 404
+api GET /api/v1/nodes/n2
+expect_eq "its nodes stay registered" null "$(jbody .cluster)"
+
+finish
