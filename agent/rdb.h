@@ -204,6 +204,10 @@ int rdb_writes_refused(struct srv *s);
 /* Load a file into s (start-up, DEBUG RELOAD, a replica's full sync). Keys
  * already expired are dropped when s is a master. 0 or -1. */
 int rdb_load_file(struct srv *s, const char *path, char *err, size_t errlen);
+/* Replication supplies repl-id / repl-offset / repl-stream-db for the AUX
+ * fields of every snapshot (fn fills the has_repl part of meta). */
+typedef void rdb_meta_fn(struct srv *s, rdb_meta *meta, void *priv);
+void rdb_set_meta_provider(struct srv *s, rdb_meta_fn *fn, void *priv);
 /* Is a BGSAVE child running? (replication waits for it). */
 int rdb_bgsave_in_progress(struct srv *s);
 /* Start a BGSAVE to path (NULL = the configured file). 0 or -1. */
