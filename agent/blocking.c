@@ -3,8 +3,11 @@
  * Data structures:
  * - per db, db->blocking maps a key to a waiter queue (an array of clients
  *   in the order they blocked); a client waits once per distinct key;
- * - srv->ready_keys collects (db, key) pairs that received elements during
- *   the current command; only keys somebody waits on are recorded;
+ * - srv->ready_keys points at this module's state: the (db, key) pairs that
+ *   received elements during the current command (only keys somebody
+ *   waits on are recorded) and the list of blocked clients, oldest first,
+ *   which the timeout cron walks (fake clients are in no server list). The
+ *   state is allocated on first use and freed when nothing is pending;
  * - the client keeps a private copy of its command in c->bstate.
  *
  * Serving: after every command (and after EXEC) the dispatcher calls
@@ -35,7 +38,14 @@ typedef struct block_waiters {
     size_t cap;
 } block_waiters;
 
-/* Keys that became ready during the current command (srv->ready_keys). */
+/* A growable array of clients. */
+typedef struct client_vec {
+    client **v;
+    size_t len;
+    size_t cap;
+} client_vec;
+
+/* Keys that became ready during the current command. */
 typedef struct block_ready {
     int *dbids;
     kstr *keys;
@@ -43,12 +53,11 @@ typedef struct block_ready {
     size_t cap;
 } block_ready;
 
-/* A growable array of clients (served clients to resume, timeouts). */
-typedef struct client_vec {
-    client **v;
-    size_t len;
-    size_t cap;
-} client_vec;
+/* The module state behind srv->ready_keys. */
+typedef struct block_module {
+    block_ready ready;
+    client_vec blocked;    /* every blocked client, in blocking order */
+} block_module;
 
 static void client_vec_push(client_vec *cv, client *c)
 {
@@ -57,6 +66,46 @@ static void client_vec_push(client_vec *cv, client *c)
         cv->v = mem_realloc(cv->v, cv->cap * sizeof(client *));
     }
     cv->v[cv->len++] = c;
+}
+
+static void client_vec_remove(client_vec *cv, client *c)
+{
+    for (size_t i = 0; i < cv->len; i++) {
+        if (cv->v[i] == c) {
+            memmove(&cv->v[i], &cv->v[i + 1], (cv->len - i - 1) * sizeof(client *));
+            cv->len--;
+            return;
+        }
+    }
+}
+
+static block_module *module_get(srv *s)
+{
+    if (!s->ready_keys)
+        s->ready_keys = mem_calloc(sizeof(block_module));
+    return s->ready_keys;
+}
+
+static void ready_release(block_ready *r)
+{
+    for (size_t i = 0; i < r->len; i++)
+        kstr_free(r->keys[i]);
+    mem_free(r->dbids);
+    mem_free(r->keys);
+    memset(r, 0, sizeof(*r));
+}
+
+/* Free the state once nothing is blocked or pending, so a server that
+ * never blocks (or a test) holds no memory here. */
+static void module_maybe_free(srv *s)
+{
+    block_module *m = s->ready_keys;
+    if (!m || m->blocked.len || m->ready.len)
+        return;
+    ready_release(&m->ready);
+    mem_free(m->blocked.v);
+    mem_free(m);
+    s->ready_keys = NULL;
 }
 
 /* ---- waiter queues ------------------------------------------------------ */
@@ -166,6 +215,7 @@ void blocking_block(client *c, int nkeys, const resp_arg *keys, int64_t timeout_
     }
     c->flags |= CLIENT_BLOCKED;
     c->srv->blocked_clients++;
+    client_vec_push(&module_get(c->srv)->blocked, c);
 }
 
 void blocking_unblock(client *c, int send_timeout_reply)
@@ -184,6 +234,9 @@ void blocking_unblock(client *c, int send_timeout_reply)
     c->flags &= ~(uint32_t)CLIENT_BLOCKED;
     if (c->srv->blocked_clients > 0)
         c->srv->blocked_clients--;
+    if (c->srv->ready_keys)
+        client_vec_remove(&((block_module *)c->srv->ready_keys)->blocked, c);
+    module_maybe_free(c->srv);
     if (send_timeout_reply)
         reply_null_array(c);
 }
@@ -194,12 +247,7 @@ void blocking_signal_ready(kvdb *db, const char *key, size_t len)
 {
     if (!db->blocking || !dict_find(db->blocking, key, len))
         return;
-    srv *s = db->srv;
-    block_ready *r = s->ready_keys;
-    if (!r) {
-        r = mem_calloc(sizeof(*r));
-        s->ready_keys = r;
-    }
+    block_ready *r = &module_get(db->srv)->ready;
     for (size_t i = 0; i < r->len; i++)
         if (r->dbids[i] == db->id && kstr_eq_buf(r->keys[i], key, len))
             return;
@@ -211,15 +259,6 @@ void blocking_signal_ready(kvdb *db, const char *key, size_t len)
     r->dbids[r->len] = db->id;
     r->keys[r->len] = kstr_new(key, len);
     r->len++;
-}
-
-static void ready_free(block_ready *r)
-{
-    for (size_t i = 0; i < r->len; i++)
-        kstr_free(r->keys[i]);
-    mem_free(r->dbids);
-    mem_free(r->keys);
-    mem_free(r);
 }
 
 /* Re-run c's saved command against the ready key. Returns 1 when the
@@ -290,14 +329,16 @@ static void serve_key(srv *s, int dbid, const kstr key, client_vec *served)
 void blocking_handle_ready(srv *s)
 {
     client_vec served = {0};
-    while (s->ready_keys) {
-        block_ready *r = s->ready_keys;
-        /* signals raised while serving (BLMOVE pushes) go to a new set */
-        s->ready_keys = NULL;
-        for (size_t i = 0; i < r->len; i++)
-            serve_key(s, r->dbids[i], r->keys[i], &served);
-        ready_free(r);
+    block_module *m;
+    while ((m = s->ready_keys) != NULL && m->ready.len) {
+        /* signals raised while serving (BLMOVE pushes) go to a fresh set */
+        block_ready r = m->ready;
+        memset(&m->ready, 0, sizeof(m->ready));
+        for (size_t i = 0; i < r.len; i++)
+            serve_key(s, r.dbids[i], r.keys[i], &served);
+        ready_release(&r);
     }
+    module_maybe_free(s);
     for (size_t i = 0; i < served.len; i++) {
         client_schedule_write(served.v[i]);
         client_process_input(served.v[i]);
@@ -309,14 +350,16 @@ void blocking_handle_ready(srv *s)
 
 void blocking_cron(srv *s)
 {
-    if (s->blocked_clients == 0)
+    block_module *m = s->ready_keys;
+    if (!m || m->blocked.len == 0)
         return;
     client_vec expired = {0};
-    for (client *c = s->clients; c; c = c->next) {
-        if ((c->flags & CLIENT_BLOCKED) && c->bstate.timeout_ms != 0 &&
-            c->bstate.timeout_ms <= s->mstime)
+    for (size_t i = 0; i < m->blocked.len; i++) {
+        client *c = m->blocked.v[i];
+        if (c->bstate.timeout_ms != 0 && c->bstate.timeout_ms <= s->mstime)
             client_vec_push(&expired, c);
     }
+    /* m may be freed by the last unblock: do not touch it below */
     for (size_t i = 0; i < expired.len; i++)
         blocking_unblock(expired.v[i], 1);
     for (size_t i = 0; i < expired.len; i++) {

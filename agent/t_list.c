@@ -717,6 +717,14 @@ static void bmove_generic(client *c, const resp_arg *timeout_arg, int from, int 
         argv[0].len = strlen(twin);
         for (int j = 1; j < argc; j++)
             argv[j] = c->argv[j];
+        /* Redis 7.0 spells the directions in lower case when it serves a
+         * waiting BLMOVE, and as typed when the data was already there */
+        if (argc == 5 && (c->flags & CLIENT_UNBLOCKED)) {
+            argv[3].ptr = from == LIST_HEAD ? "left" : "right";
+            argv[3].len = strlen(argv[3].ptr);
+            argv[4].ptr = to == LIST_HEAD ? "left" : "right";
+            argv[4].len = strlen(argv[4].ptr);
+        }
         cmd_rewrite_argv(c, argc, argv);
         return;
     }

@@ -155,14 +155,36 @@ static const hash_case hash_cases[] = {
     {"HRANDFIELD one 1 WITHVALUES", "*2\r\n$4\r\nonly\r\n$1\r\n1\r\n"},
 };
 
+/* Valgrind emulates long double with double precision, so HINCRBYFLOAT
+ * results differ there (and only there): detect it and compare those
+ * replies only when long double is the real 80-bit type. */
+static int long_double_is_exact(void)
+{
+    volatile long double x = 1.0L;
+    x += 1e-19L;
+    return x != 1.0L;
+}
+
+static int depends_on_long_double(const char *cmd)
+{
+    return strncmp(cmd, "HINCRBYFLOAT", 12) == 0 || strcmp(cmd, "HGETALL n") == 0 ||
+           strcmp(cmd, "HGET nh huge") == 0;
+}
+
 static void test_hash_against_redis(void **state)
 {
     (void)state;
     srv *s = h_srv_new();
     client *c = h_client_new(s);
     int failures = 0;
-    for (size_t i = 0; i < sizeof(hash_cases) / sizeof(hash_cases[0]); i++)
+    int exact = long_double_is_exact();
+    for (size_t i = 0; i < sizeof(hash_cases) / sizeof(hash_cases[0]); i++) {
+        if (!exact && depends_on_long_double(hash_cases[i].cmd)) {
+            free(h_run(c, hash_cases[i].cmd));
+            continue;
+        }
         failures += !h_expect(c, hash_cases[i].cmd, hash_cases[i].expected);
+    }
     assert_int_equal(failures, 0);
     h_client_free(c);
     h_srv_free(s);
