@@ -89,6 +89,9 @@ typedef struct client {
 
     /* replication (replication issue) */
     void *repl;                /* repl-owned per-client state */
+    /* Called when the output chain has been fully written (used to feed a
+     * replica the next chunk of an RDB file without buffering it whole). */
+    void (*on_drained)(struct client *c);
 
     /* features */
     multi_state mstate;
@@ -118,6 +121,14 @@ int client_select_db(client *c, int id);
 void client_set_argv(client *c, int argc, const resp_arg *argv);
 /* After unblocking: process commands that arrived while blocked. */
 void client_process_input(client *c);
+/* An outgoing connection (a replica's link to its master): the client is
+ * allocated, its uv_tcp_t initialised and the client linked in the client
+ * list, but no connect or read is started. */
+client *client_new_outgoing(struct srv *srv);
+/* Hand the socket to the normal input path (parser + cmd_process). */
+int client_start_reading(client *c);
+/* Refresh c->addr / c->laddr from the socket. */
+void client_update_addrs(client *c);
 /* One line of CLIENT LIST / CLIENT INFO. */
 kstr client_info_line(client *c, kstr out);
 size_t client_output_bytes(const client *c);

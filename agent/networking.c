@@ -253,8 +253,12 @@ static void client_on_write(uv_write_t *req, int status)
 
 static void client_after_output_drained(client *c)
 {
-    if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP))
+    if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) {
         client_close(c);
+        return;
+    }
+    if (c->on_drained)
+        c->on_drained(c);
 }
 
 static void client_write(client *c)
@@ -421,6 +425,8 @@ static size_t client_run_buffer(client *c, const char *buf, size_t len)
             c->argv = NULL;
         }
         resp_parser_reset(&c->parser);
+        if ((c->flags & CLIENT_MASTER) && s->on_master_stream)
+            s->on_master_stream(s, c, buf + pos, consumed);
         pos += consumed;
     }
     c->flags &= ~CLIENT_EXECUTING;
@@ -539,6 +545,30 @@ static void client_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b
     client_after_run(c);
 }
 
+/* ---- outgoing connections ---------------------------------------------- */
+
+
+client *client_new_outgoing(srv *s)
+{
+    client *c = client_alloc(s);
+    if (uv_tcp_init(s->loop, &c->tcp) != 0) {
+        client_destroy(c);
+        return NULL;
+    }
+    c->tcp.data = c;
+    c->flags |= CLIENT_AUTHENTICATED;
+    client_link(s, c);
+    return c;
+}
+
+int client_start_reading(client *c)
+{
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+        c->fd = fd;
+    return uv_read_start((uv_stream_t *)&c->tcp, client_alloc_cb, client_read_cb);
+}
+
 /* ---- accept ---------------------------------------------------------- */
 
 static void net_format_addr(const struct sockaddr_storage *ss, char *out, size_t len)
@@ -610,13 +640,7 @@ static void net_on_connection(uv_stream_t *server, int status)
     uv_os_fd_t fd;
     if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
         c->fd = fd;
-    struct sockaddr_storage ss;
-    int sl = sizeof(ss);
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) == 0)
-        net_format_addr(&ss, c->addr, sizeof(c->addr));
-    sl = sizeof(ss);
-    if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &sl) == 0)
-        net_format_addr(&ss, c->laddr, sizeof(c->laddr));
+    client_update_addrs(c);
     s->stats.total_connections_received++;
     if (!(s->config.requirepass && s->config.requirepass[0]))
         c->flags |= CLIENT_AUTHENTICATED;
@@ -635,6 +659,17 @@ static void net_on_connection(uv_stream_t *server, int status)
     }
     if (uv_read_start((uv_stream_t *)&c->tcp, client_alloc_cb, client_read_cb) != 0)
         client_close_now(c);
+}
+
+void client_update_addrs(client *c)
+{
+    struct sockaddr_storage ss;
+    int sl = sizeof(ss);
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) == 0)
+        net_format_addr(&ss, c->addr, sizeof(c->addr));
+    sl = sizeof(ss);
+    if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &sl) == 0)
+        net_format_addr(&ss, c->laddr, sizeof(c->laddr));
 }
 
 int net_listen(srv *s, srv_listener *l, const char *addr, int port, char *err, size_t errlen)

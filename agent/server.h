@@ -83,11 +83,17 @@ typedef struct srv {
     /* propagation seam: set by replication (NULL = nothing to feed) */
     srv_propagate_fn *propagate;
     void *repl;                /* replication module state */
+    /* Called after each command read from our master (CLIENT_MASTER) with
+     * the exact bytes it occupied in the stream, so the replica can count
+     * its offset and proxy the stream to its own replicas and backlog. */
+    void (*on_master_stream)(struct srv *s, struct client *master, const char *bytes, size_t len);
     void *rdb;                 /* persistence module state */
     /* persistence seam, set by the RDB module: a foreground save (SHUTDOWN,
      * SIGTERM, FLUSHALL with save points) and whether save points exist. */
     int (*persist_save)(struct srv *s, char *err, size_t errlen);
     int (*persist_has_save_points)(struct srv *s);
+    /* DEBUG RELOAD: save, empty, load back. */
+    int (*persist_reload)(struct srv *s, char *err, size_t errlen);
     int is_replica;            /* role: replicas don't expire keys, are read-only */
     int loading;               /* an RDB load is in progress */
 

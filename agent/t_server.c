@@ -11,6 +11,11 @@
 #include "mem.h"
 #include "log.h"
 #include "multi.h"
+#include "dict.h"
+#include "deque.h"
+#include "hmap.h"
+#include "setobj.h"
+#include "zset.h"
 
 static int srvcmd_arg_is(const resp_arg *a, const char *s)
 {
@@ -287,6 +292,171 @@ static void cmd_config(client *c)
 
 /* ---- DEBUG -------------------------------------------------------------- */
 
+/* DEBUG DIGEST: a 160-bit fingerprint of the whole dataset so two nodes can
+ * be proven equal. Order-free where the type is unordered (keys, sets,
+ * hashes are xor-combined), order-sensitive for lists and sorted sets. */
+typedef struct digest {
+    uint64_t w[3];
+} digest;
+
+static uint64_t digest_hash(uint64_t salt, const void *p, size_t len)
+{
+    return dict_hash(p, len) * 0x9E3779B97F4A7C15ULL ^ (salt + 0x632BE59BD9B4E019ULL) ^
+           (dict_hash(&salt, sizeof(salt)) << 1);
+}
+
+static void digest_mix(digest *d, const void *p, size_t len)
+{
+    /* Chain: each mix depends on the previous state (order-sensitive). */
+    d->w[0] = digest_hash(d->w[0], p, len);
+    d->w[1] = digest_hash(d->w[1] ^ 0xA5A5A5A5A5A5A5A5ULL, p, len);
+    d->w[2] = digest_hash(d->w[2] + d->w[0], p, len);
+}
+
+static void digest_xor(digest *into, const digest *d)
+{
+    for (int i = 0; i < 3; i++)
+        into->w[i] ^= d->w[i];
+}
+
+static void digest_value(digest *d, obj *o)
+{
+    char buf[128];
+    size_t len;
+    switch (o->type) {
+    case OBJ_STRING: {
+        const char *p = obj_string_ptr(o, buf, &len);
+        digest_mix(d, p, len);
+        break;
+    }
+    case OBJ_LIST: {
+        deque *q = o->v.ptr;
+        for (size_t i = 0; i < deque_len(q); i++) {
+            kstr e = deque_get(q, i);
+            digest_mix(d, e, kstr_len(e));
+        }
+        break;
+    }
+    case OBJ_SET: {
+        digest acc = { { 0, 0, 0 } };
+        setobj_iter it;
+        const char *m;
+        setobj_iter_init(o->v.ptr, &it);
+        while (setobj_iter_next(&it, &m, &len)) {
+            digest one = { { 1, 2, 3 } };
+            digest_mix(&one, m, len);
+            digest_xor(&acc, &one);
+        }
+        setobj_iter_release(&it);
+        digest_mix(d, &acc, sizeof(acc));
+        break;
+    }
+    case OBJ_HASH: {
+        digest acc = { { 0, 0, 0 } };
+        hmap_iter it;
+        kstr f, v;
+        hmap_iter_init(o->v.ptr, &it);
+        while (hmap_iter_next(&it, &f, &v)) {
+            digest one = { { 4, 5, 6 } };
+            digest_mix(&one, f, kstr_len(f));
+            digest_mix(&one, v, kstr_len(v));
+            digest_xor(&acc, &one);
+        }
+        hmap_iter_release(&it);
+        digest_mix(d, &acc, sizeof(acc));
+        break;
+    }
+    case OBJ_ZSET: {
+        for (zset_node *n = zset_first(o->v.ptr); n; n = zset_next(n)) {
+            kstr m = zset_node_member(n);
+            digest_mix(d, m, kstr_len(m));
+            int bl = util_double_to_str(buf, sizeof(buf), zset_node_score(n));
+            digest_mix(d, buf, (size_t)bl);
+        }
+        break;
+    }
+    }
+}
+
+static void debug_digest(client *c)
+{
+    srv *s = c->srv;
+    digest total = { { 0, 0, 0 } };
+    int any = 0;
+    for (int i = 0; i < s->dbnum; i++) {
+        kvdb *db = &s->dbs[i];
+        if (db_size(db) == 0)
+            continue;
+        digest dbd = { { 0, 0, 0 } };
+        dict_iter it;
+        dict_iter_init(db->keys, &it, 0);
+        dict_entry *e;
+        while ((e = dict_iter_next(&it)) != NULL) {
+            obj *o = e->v.ptr;
+            digest kd = { { (uint64_t)i + 7, 11, 13 } };
+            digest_mix(&kd, e->key, kstr_len(e->key));
+            uint8_t type = o->type;
+            digest_mix(&kd, &type, 1);
+            digest_value(&kd, o);
+            int64_t when = db_expire_get(db, e->key, kstr_len(e->key));
+            if (when >= 0)
+                digest_mix(&kd, &when, sizeof(when));
+            digest_xor(&dbd, &kd);
+            any = 1;
+        }
+        dict_iter_release(&it);
+        digest_xor(&total, &dbd);
+    }
+    char hex[41];
+    if (!any) {
+        memset(hex, '0', 40);
+    } else {
+        snprintf(hex, sizeof(hex), "%016llx%016llx%08llx", (unsigned long long)total.w[0],
+                 (unsigned long long)total.w[1], (unsigned long long)(total.w[2] >> 32));
+    }
+    hex[40] = '\0';
+    reply_simple(c, hex);
+}
+
+/* DEBUG POPULATE count [prefix] [size]: keys prefix:N with "value:N"
+ * padded with zero bytes to size, skipping keys that exist (as Redis). */
+static void debug_populate(client *c)
+{
+    long long count, size = 0;
+    if (!util_str_to_ll(c->argv[2].ptr, c->argv[2].len, &count) || count < 0) {
+        reply_error(c, "ERR value is out of range, must be positive");
+        return;
+    }
+    const char *prefix = "key";
+    size_t plen = 3;
+    if (c->argc >= 4) {
+        prefix = c->argv[3].ptr;
+        plen = c->argv[3].len;
+    }
+    if (c->argc >= 5 && (!util_str_to_ll(c->argv[4].ptr, c->argv[4].len, &size) || size < 0)) {
+        reply_error(c, "ERR value is out of range, must be positive");
+        return;
+    }
+    dict_expand(c->db->keys, db_size(c->db) + (size_t)count);
+    char key[512], val[64];
+    for (long long j = 0; j < count; j++) {
+        int kl = snprintf(key, sizeof(key), "%.*s:%lld", (int)(plen > 400 ? 400 : plen), prefix, j);
+        if (db_lookup_write(c->db, key, (size_t)kl))
+            continue;
+        int vl = snprintf(val, sizeof(val), "value:%lld", j);
+        obj *o;
+        if (size > 0) {
+            kstr v = kstr_grow_zero(kstr_empty((size_t)size), (size_t)size);
+            memcpy(v, val, (size_t)vl < (size_t)size ? (size_t)vl : (size_t)size);
+            o = obj_string_from_kstr(v);
+        } else {
+            o = obj_string_new(val, (size_t)vl);
+        }
+        db_add(c->db, key, (size_t)kl, o);
+    }
+    reply_ok(c);
+}
+
 static void cmd_debug(client *c)
 {
     const resp_arg *sub = &c->argv[1];
@@ -303,6 +473,21 @@ static void cmd_debug(client *c)
             us -= step;
         }
         reply_ok(c);
+    } else if (srvcmd_arg_is(sub, "digest") && c->argc == 2) {
+        debug_digest(c);
+    } else if (srvcmd_arg_is(sub, "populate") && c->argc >= 3 && c->argc <= 5) {
+        debug_populate(c);
+    } else if (srvcmd_arg_is(sub, "reload")) {
+        char err[512];
+        if (!c->srv->persist_reload) {
+            reply_error(c, "ERR Error trying to load the RDB dump, check server logs.");
+            return;
+        }
+        if (c->srv->persist_reload(c->srv, err, sizeof(err)) != 0) {
+            reply_errorf(c, "ERR %s", err);
+            return;
+        }
+        reply_ok(c);
     } else if (srvcmd_arg_is(sub, "set-active-expire") && c->argc == 3) {
         reply_ok(c);
     } else if (srvcmd_arg_is(sub, "log") && c->argc == 3) {
@@ -314,6 +499,12 @@ static void cmd_debug(client *c)
             "    Stop the server for <seconds>. Decimals allowed.",
             "LOG <message>",
             "    Write <message> to the server log.",
+            "DIGEST",
+            "    Output a hex signature representing the current DB content.",
+            "POPULATE <count> [<prefix>] [<size>]",
+            "    Create <count> string keys named key:<num>.",
+            "RELOAD",
+            "    Save the RDB on disk and reload it back to memory.",
             NULL };
         reply_help(c, "DEBUG", help);
     } else {
