@@ -25,7 +25,6 @@ export KVFLEET_BIN KVFLEET_TOOLS KVFLEET_AGENT
 
 LIB_TMP="$(mktemp -d "${TMPDIR:-/tmp}/kvfleet-e2e.XXXXXX")" || exit 1
 LIB_PIDS=()
-LIB_PORTS=()
 LIB_PASS=0
 LIB_FAIL=0
 LAST_PID=
@@ -95,26 +94,32 @@ finish() {
 
 # ---------------------------------------------------------------- ports
 
-# port_in_use <port>: true when something listens on 127.0.0.1/any:<port>.
+# port_in_use <port>: true when any TCP socket uses <port> locally, in any
+# state: an outgoing connection's ephemeral port blocks a bind as well.
 port_in_use() {
     if command -v ss >/dev/null 2>&1; then
-        [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]
+        [ -n "$(ss -Htan "( sport = :$1 )" 2>/dev/null)" ]
     else
         (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
     fi
 }
 
-# free_port: print a random unused port in 20000-60000. Ports handed out
-# earlier in this script are avoided too, since a server may not listen yet.
+# port_listening <port>: true when a server listens on <port>.
+port_listening() {
+    [ -n "$(ss -Hltn "( sport = :$1 )" 2>/dev/null)" ]
+}
+
+# free_port: print a random unused port in 20000-60000. free_port runs in a
+# $(...) subshell, so ports already handed out (whose server may not listen
+# yet) are remembered in a file rather than a variable.
 free_port() {
-    local p i used
+    local p i
     for i in $(seq 1 200); do
         p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-        used=0
-        for q in "${LIB_PORTS[@]}"; do [ "$q" = "$p" ] && used=1; done
+        grep -qx "$p" "$LIB_TMP/ports" 2>/dev/null && continue
         # Redis cluster bus would use p+10000; keep that free as well.
-        if [ "$used" = 0 ] && ! port_in_use "$p" && ! port_in_use $((p + 10000)); then
-            LIB_PORTS+=("$p")
+        if ! port_in_use "$p" && ! port_in_use $((p + 10000)); then
+            echo "$p" >>"$LIB_TMP/ports"
             echo "$p"
             return 0
         fi
@@ -141,7 +146,7 @@ wait_ready() {
         case "$out" in
             PONG | NOAUTH* | *"-NOAUTH"*) return 0 ;;
         esac
-        if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+        if [ -n "$pid" ] && ! pid_alive "$pid"; then
             echo "server pid $pid on port $port exited before answering" >&2
             return 1
         fi
@@ -205,11 +210,26 @@ need_tool() {
     [ -x "$KVFLEET_TOOLS/$1" ] || skip "tool $KVFLEET_TOOLS/$1 not built (run make all)"
 }
 
-# wait_pid_exit <pid> [seconds]: true once the pid is gone.
+# pid_alive <pid>: true while the process runs (a zombie, i.e. an exited
+# child not yet reaped, counts as gone).
+pid_alive() {
+    local st
+    kill -0 "$1" 2>/dev/null || return 1
+    st="$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)"
+    [ "$st" != Z ]
+}
+
+# wait_pid_exit <pid> [seconds]: true once the pid is gone; a child's exit
+# status is left in LIB_EXIT_STATUS.
+LIB_EXIT_STATUS=
 wait_pid_exit() {
     local pid="$1" secs="${2:-10}" i
     for i in $(seq 1 $((secs * 20))); do
-        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+        if ! pid_alive "$pid"; then
+            wait "$pid" 2>/dev/null
+            LIB_EXIT_STATUS=$?
+            return 0
+        fi
         sleep 0.05
     done
     return 1
