@@ -16,6 +16,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <glob.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1092,40 +1093,57 @@ static int load_text(cfg *c, const char *text, size_t len, const char *path, int
     return 0;
 }
 
+static int read_whole_file(const char *path, kstr *text, char *err, size_t errlen)
+{
+    FILE *fp = fopen(path, "r");
+    char buf[4096];
+    size_t n;
+
+    if (fp == NULL) {
+        snprintf(err, errlen, "Fatal error, can't open config file '%s': %s", path,
+                 strerror(errno));
+        return -1;
+    }
+    while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+        *text = kstr_cat(*text, buf, n);
+    if (ferror(fp)) {
+        snprintf(err, errlen, "Fatal error, can't read config file '%s': %s", path,
+                 strerror(errno));
+        fclose(fp);
+        return -1;
+    }
+    fclose(fp);
+    return 0;
+}
+
 /* Reads path (may be NULL), appends "\n" and extra_text when given, as
- * redis-server appends its command-line options, and loads the result. */
+ * redis-server appends its command-line options, and loads the result.
+ * A path with wildcards reads every match, concatenated into one text (so
+ * line numbers run on across them), and matching nothing is not an error:
+ * redis-server 7.0 does the same. */
 static int load_file_text(cfg *c, const char *path, const char *extra_text, int depth, char *err,
                           size_t errlen)
 {
     kstr text = kstr_empty(4096);
-    int rc;
+    int rc = 0;
 
-    if (path) {
-        FILE *fp = fopen(path, "r");
-        char buf[4096];
-        size_t n;
-        if (fp == NULL) {
-            snprintf(err, errlen, "Fatal error, can't open config file '%s': %s", path,
-                     strerror(errno));
-            kstr_free(text);
-            return -1;
+    if (path && strpbrk(path, "*?[")) {
+        glob_t g;
+        if (glob(path, 0, NULL, &g) == 0) {
+            for (size_t i = 0; i < g.gl_pathc && rc == 0; i++)
+                rc = read_whole_file(g.gl_pathv[i], &text, err, errlen);
+            globfree(&g);
         }
-        while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
-            text = kstr_cat(text, buf, n);
-        if (ferror(fp)) {
-            snprintf(err, errlen, "Fatal error, can't read config file '%s': %s", path,
-                     strerror(errno));
-            fclose(fp);
-            kstr_free(text);
-            return -1;
+    } else if (path) {
+        rc = read_whole_file(path, &text, err, errlen);
+    }
+    if (rc == 0) {
+        if (extra_text) {
+            text = kstr_cat(text, "\n", 1);
+            text = kstr_cat_cstr(text, extra_text);
         }
-        fclose(fp);
+        rc = load_text(c, text, kstr_len(text), path, depth, err, errlen);
     }
-    if (extra_text) {
-        text = kstr_cat(text, "\n", 1);
-        text = kstr_cat_cstr(text, extra_text);
-    }
-    rc = load_text(c, text, kstr_len(text), path, depth, err, errlen);
     kstr_free(text);
     return rc;
 }

@@ -399,6 +399,37 @@ static void test_missing_file_and_include(void **state)
     assert_string_equal(err, want);
     cfg_free(&c);
     unlink(inc);
+
+    /* include with wildcards: every match, concatenated; no match is fine */
+    char dir[] = "/tmp/kvfleet_test_incXXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char f1[128], f2[128];
+    snprintf(f1, sizeof(f1), "%s/a.conf", dir);
+    snprintf(f2, sizeof(f2), "%s/b.conf", dir);
+    f = fopen(f1, "w");
+    assert_non_null(f);
+    fputs("port 7100\n", f);
+    fclose(f);
+    f = fopen(f2, "w");
+    assert_non_null(f);
+    fputs("maxmemory 3mb\n", f);
+    fclose(f);
+    snprintf(text, sizeof(text), "include %s/*.conf\ninclude %s/none*.conf\n", dir, dir);
+    assert_int_equal(load(&c, text, 0, NULL, err, sizeof(err)), 0);
+    assert_int_equal(c.port, 7100);
+    assert_int_equal(c.maxmemory, 3 * MB);
+    cfg_free(&c);
+    /* lines run on across the matched files */
+    f = fopen(f2, "w");
+    assert_non_null(f);
+    fputs("hz x\n", f);
+    fclose(f);
+    assert_int_equal(load(&c, text, 0, NULL, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "*.conf, at line 2\n>>> 'hz x'\n"));
+    cfg_free(&c);
+    unlink(f1);
+    unlink(f2);
+    rmdir(dir);
 }
 
 static void test_spec_example(void **state)

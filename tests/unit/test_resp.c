@@ -590,6 +590,60 @@ static void test_reset_and_master_limit(void **state)
     resp_parser_free(&p);
 }
 
+/* Random pipelines built from valid and malformed pieces, some bytes
+ * flipped: whatever the outcome (commands, then maybe an error), it must not
+ * depend on how the bytes were split. */
+static void test_random_inputs_split_invariant(void **state)
+{
+    (void)state;
+    static const char *pieces[] = {
+        "*1\r\n$4\r\nPING\r\n", "PING\r\n", "\r\n", "*0\r\n", "*-1\r\n",
+        "SET \"a b\" 'c'\n", "*2\r\n$3\r\nGET\r\n$0\r\n\r\n", "*1\r\n$x\r\n",
+        "*1\r\n+a\r\n", "ECHO \"unterminated\r\n", "*3\r\n$1\r\n\0\r\n", "*1\rq$1\r\nA\r\n",
+        "   \t\r\n", "ECHO \"\\x41\\x\" 'x\\''\r\n", "*2\r\n$1\r\na\r\n$1\r\nb\r\n",
+    };
+    const size_t np = sizeof(pieces) / sizeof(pieces[0]);
+    for (unsigned seed = 1; seed <= 400; seed++) {
+        unsigned r = seed;
+        out_log b = {0};
+        int n = rand_r(&r) % 8 + 1;
+        for (int i = 0; i < n; i++) {
+            const char *pc = pieces[rand_r(&r) % np];
+            /* the one piece holding a NUL needs its real length */
+            size_t pl = strcmp(pc, "*3\r\n$1\r\n") == 0 ? 11 : strlen(pc);
+            log_add(&b, pc, pl);
+        }
+        if (rand_r(&r) % 3 == 0 && b.len > 0)
+            b.s[rand_r(&r) % b.len] = (char)(rand_r(&r) % 256);
+
+        out_log whole = {0}, one = {0}, rnd = {0};
+        resp_parser p;
+        unsigned cs = seed;
+        resp_parser_init(&p, 100);
+        int r1 = feed(b.s, b.len, chunk_all, NULL, &whole, &p);
+        resp_parser_free(&p);
+        resp_parser_init(&p, 100);
+        int r2 = feed(b.s, b.len, chunk_one, NULL, &one, &p);
+        resp_parser_free(&p);
+        resp_parser_init(&p, 100);
+        int r3 = feed(b.s, b.len, chunk_rand, &cs, &rnd, &p);
+        resp_parser_free(&p);
+        /* the result code of the last call may differ (MORE vs DONE at the
+         * end), the sequence of commands and errors may not */
+        (void)r1; (void)r2; (void)r3;
+        assert_int_equal(one.len, whole.len);
+        assert_int_equal(rnd.len, whole.len);
+        if (whole.len) {
+            assert_memory_equal(one.s, whole.s, whole.len);
+            assert_memory_equal(rnd.s, whole.s, whole.len);
+        }
+        free(whole.s);
+        free(one.s);
+        free(rnd.s);
+        free(b.s);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -607,6 +661,7 @@ int main(void)
         cmocka_unit_test(test_huge_argc),
         cmocka_unit_test(test_needed_hint),
         cmocka_unit_test(test_reset_and_master_limit),
+        cmocka_unit_test(test_random_inputs_split_invariant),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
