@@ -480,7 +480,10 @@ static void multi_cmd_exec(client *c)
     if (!had_in_exec)
         c->flags &= ~(uint32_t)CLIENT_IN_EXEC;
     if (capture) {
-        s->propagate = prop.hook;
+        /* A command of the block (REPLICAOF) may have swapped the hook:
+         * then the new one stays and receives what was captured. */
+        if (s->propagate == multi_prop_capture)
+            s->propagate = prop.hook;
         s->current_client = saved_current;
         c->mstate.prop = NULL;
         multi_prop_flush(s, &prop);
