@@ -369,6 +369,36 @@ void blocking_cron(srv *s)
     mem_free(expired.v);
 }
 
+int blocking_client_unblock(client *c, int with_error)
+{
+    if (!(c->flags & CLIENT_BLOCKED))
+        return 0;
+    if (with_error) {
+        blocking_unblock(c, 0);
+        reply_error(c, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
+    } else {
+        blocking_unblock(c, 1);
+    }
+    client_schedule_write(c);
+    client_process_input(c);
+    return 1;
+}
+
+void blocking_scan_ready(kvdb *db)
+{
+    if (!db->blocking || dict_size(db->blocking) == 0)
+        return;
+    dict_iter it;
+    dict_entry *e;
+    dict_iter_init(db->blocking, &it, 0);
+    while ((e = dict_iter_next(&it)) != NULL) {
+        obj *o = db_lookup_quiet(db, e->key, kstr_len(e->key));
+        if (o && o->type == OBJ_LIST)
+            blocking_signal_ready(db, e->key, kstr_len(e->key));
+    }
+    dict_iter_release(&it);
+}
+
 /* Redis 7.0 converts seconds * 1000 to long long with a plain cast; on
  * x86-64 an out-of-range value (1e20, inf) becomes LLONG_MIN, which is why
  * Redis answers "timeout is negative" for those. The comparison below

@@ -44,6 +44,14 @@ void blocking_signal_ready(struct kvdb *db, const char *key, size_t len);
 void blocking_handle_ready(struct srv *srv);
 /* Cron: time out expired blocked clients. */
 void blocking_cron(struct srv *srv);
+/* CLIENT UNBLOCK: answer a blocked client as on timeout (*-1) or with
+ * "-UNBLOCKED client unblocked via CLIENT UNBLOCK" (with_error), then
+ * resume its pipeline. Returns 1 if c was blocked, 0 otherwise. */
+int blocking_client_unblock(struct client *c, int with_error);
+/* After SWAPDB (or anything else that replaces a db's keys wholesale):
+ * mark every key of db that clients wait on and that now holds a list as
+ * ready, so they are served after the current command. */
+void blocking_scan_ready(struct kvdb *db);
 /* Parse a timeout argument in seconds (float). Replies the error itself and
  * returns -1 on failure, else 0 with *abs_ms (0 = block forever). */
 int blocking_parse_timeout(struct client *c, const resp_arg *arg, int64_t *abs_ms);

@@ -10,6 +10,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include "harness.h"
+#include "blocking.h"
+#include "deque.h"
+#include "dict.h"
+#include "object.h"
 
 #define T0 1700000000000LL
 
@@ -248,6 +252,38 @@ static void test_push_in_exec(void **state)
     assert_true(h_expect(f->b, "LRANGE k 0 -1", "*1\r\n$1\r\ny\r\n"));
 }
 
+static void test_client_unblock(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(blocking_client_unblock(f->a, 0), 0);
+    assert_true(h_expect(f->a, "BLPOP k 0", ""));
+    assert_true(h_expect(f->c, "BLMOVE k d LEFT LEFT 0", ""));
+    assert_int_equal(blocking_client_unblock(f->a, 0), 1);
+    assert_true(out_is(f->a, "*-1\r\n"));
+    assert_int_equal(blocking_client_unblock(f->c, 1), 1);
+    assert_true(out_is(f->c, "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"));
+    assert_int_equal(f->s->blocked_clients, 0);
+    assert_true(h_expect(f->b, "RPUSH k v", ":1\r\n"));
+    assert_true(out_is(f->a, ""));
+}
+
+/* SWAPDB-style replacement: a list appears without a push signal. */
+static void test_scan_ready(void **state)
+{
+    fixture *f = *state;
+    assert_true(h_expect(f->a, "BLPOP k 0", ""));
+    kvdb *db = &f->s->dbs[0];
+    obj *o = obj_list_new();
+    deque_push_tail(o->v.ptr, kstr_from_cstr("v"));
+    dict_entry *e = dict_add(db->keys, "k", 1, NULL);
+    assert_non_null(e);
+    e->v.ptr = o;
+    blocking_scan_ready(db);
+    blocking_handle_ready(f->s);
+    assert_true(out_is(f->a, "*2\r\n$1\r\nk\r\n$1\r\nv\r\n"));
+    assert_true(h_expect(f->b, "EXISTS k", ":0\r\n"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -262,6 +298,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_errors_and_immediate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_multi_does_not_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_push_in_exec, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_unblock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scan_ready, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
