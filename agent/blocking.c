@@ -204,6 +204,9 @@ void blocking_block(client *c, int nkeys, const resp_arg *keys, int64_t timeout_
     bs->argc = c->argc;
     bs->argv = argv_copy(c->argc, c->argv);
     bs->cmd = c->cmd ? c->cmd : cmd_lookup(c->argv[0].ptr, c->argv[0].len);
+    bs->wait_type = OBJ_LIST;
+    if (bs->cmd && bs->cmd->acl_categories && strstr(bs->cmd->acl_categories, "@sortedset"))
+        bs->wait_type = OBJ_ZSET;
     bs->keys = mem_alloc((size_t)(nkeys > 0 ? nkeys : 1) * sizeof(kstr));
     bs->nkeys = 0;
     bs->serve_key = NULL;
@@ -296,7 +299,7 @@ static int rerun_blocked(client *c, const char *key, size_t len)
     return !bs->still_blocked;
 }
 
-/* Serve the waiters of one ready key while it holds a list. */
+/* Serve the waiters of one ready key while it holds what they wait for. */
 static void serve_key(srv *s, int dbid, const kstr key, client_vec *served)
 {
     kvdb *db = &s->dbs[dbid];
@@ -316,8 +319,10 @@ static void serve_key(srv *s, int dbid, const kstr key, client_vec *served)
         if (!(c->flags & CLIENT_BLOCKED) || c->bstate.dbid != dbid)
             continue;
         obj *o = db_lookup_write(db, key, len);
-        if (!o || o->type != OBJ_LIST)
+        if (!o)
             break;
+        if (o->type != c->bstate.wait_type)
+            continue;
         if (rerun_blocked(c, key, len)) {
             blocking_unblock(c, 0);
             client_vec_push(served, c);
@@ -393,7 +398,7 @@ void blocking_scan_ready(kvdb *db)
     dict_iter_init(db->blocking, &it, 0);
     while ((e = dict_iter_next(&it)) != NULL) {
         obj *o = db_lookup_quiet(db, e->key, kstr_len(e->key));
-        if (o && o->type == OBJ_LIST)
+        if (o && (o->type == OBJ_LIST || o->type == OBJ_ZSET))
             blocking_signal_ready(db, e->key, kstr_len(e->key));
     }
     dict_iter_release(&it);

@@ -8,7 +8,12 @@
  * CLIENT_UNBLOCKED set, bstate.serve_key names the key that became ready
  * and the handler should only look at that key; if it finds nothing it
  * calls blocking_block again, which keeps the client blocked in its
- * original place in every queue (the new timeout is ignored). */
+ * original place in every queue (the new timeout is ignored).
+ *
+ * A waiter is only re-run when the ready key holds the type it waits for:
+ * a sorted set for commands in the @sortedset ACL category (BZPOPMIN...),
+ * a list otherwise. Pushing modules call db_signal_list_ready (or
+ * blocking_signal_ready) whenever a key gains elements. */
 #ifndef KV_BLOCKING_H
 #define KV_BLOCKING_H
 #include <stddef.h>
@@ -28,6 +33,7 @@ typedef struct block_state {
     int argc;
     resp_arg *argv;         /* the blocking command, copied */
     const struct cmd_def *cmd;
+    int wait_type;          /* OBJ_LIST, or OBJ_ZSET for @sortedset commands */
     /* re-run state, private to blocking.c and the blocking commands */
     const char *serve_key;  /* key being served, NULL outside a re-run */
     size_t serve_keylen;
