@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# bench/engine.sh: kvfleet-agent against Debian's redis-server 7.0, side by
+# side on loopback with no persistence.
+#  1. throughput: redis-benchmark -q -n N -r 100000 -c 50 over
+#     set,get,incr,lpush,rpop,sadd,hset,zadd,mset, once with -P 1 and once
+#     with -P 16, against each server; a table of ops/s and kvfleet/redis.
+#  2. memory: 1,000,000 keys (key:000000..999999) of 100-byte values loaded
+#     with redis-cli --pipe into each; RSS (VmRSS) and INFO used_memory with
+#     the kvfleet/redis ratio.
+# Env: BENCH_N (requests per test, default 1000000), BENCH_KEYS (keys for the
+# memory test, default 1000000), KVFLEET_AGENT (binary to compare; default
+# bin/kvfleet-agent; use redis-server to compare two Redis instances).
+
+. "$(dirname "$0")/lib.sh"
+
+N="${BENCH_N:-1000000}"
+KEYS="${BENCH_KEYS:-1000000}"
+TESTS="set,get,incr,lpush,rpop,sadd,hset,zadd,mset"
+
+command -v redis-benchmark >/dev/null || { echo "redis-benchmark is not installed" >&2; exit 1; }
+need_redis
+
+rport=$(free_port) && start_redis "$rport" || { echo "redis-server did not start" >&2; exit 1; }
+rpid=$LAST_PID
+aport=$(free_port) && start_agent "$aport" --save "" --appendonly no || {
+    echo "kvfleet-agent ($KVFLEET_AGENT) did not start" >&2
+    exit 1
+}
+apid=$LAST_PID
+echo "redis-server   $(redis-server --version | awk '{print $3}') pid $rpid port $rport"
+echo "kvfleet-agent  $KVFLEET_AGENT pid $apid port $aport"
+echo "requests per test: $N, clients: 50, random keyspace: 100000"
+
+# ------------------------------------------------------------ throughput
+declare -A rate
+for pipe in 1 16; do
+    for side in redis agent; do
+        port=$rport
+        [ "$side" = agent ] && port=$aport
+        rcli "$port" flushall >/dev/null
+        echo "running -P $pipe against $side..." >&2
+        while read -r name ops; do
+            rate["$side,$pipe,$name"]=$ops
+        done < <(bench_rates "$port" "$pipe" "$N" "$TESTS")
+    done
+done
+
+echo
+printf '%-16s %14s %14s %7s   %14s %14s %7s\n' "test" "redis -P1" "kvfleet -P1" "ratio" "redis -P16" "kvfleet -P16" "ratio"
+for name in SET GET INCR LPUSH RPOP SADD HSET ZADD "MSET(10keys)"; do
+    r1=${rate["redis,1,$name"]:-} a1=${rate["agent,1,$name"]:-}
+    r16=${rate["redis,16,$name"]:-} a16=${rate["agent,16,$name"]:-}
+    printf '%-16s %14s %14s %7s   %14s %14s %7s\n' "$name" "${r1:--}" "${a1:--}" "$(ratio "$a1" "$r1")" \
+        "${r16:--}" "${a16:--}" "$(ratio "$a16" "$r16")"
+done
+
+# ------------------------------------------------------------ memory
+echo
+echo "loading $KEYS keys of 100 bytes into each server..." >&2
+declare -A mem
+for side in redis agent; do
+    port=$rport pid=$rpid
+    [ "$side" = agent ] && port=$aport pid=$apid
+    rcli "$port" flushall >/dev/null
+    mem["$side,rss0"]=$(rss_kb "$pid")
+    load_keys "$port" "$KEYS" 100
+    mem["$side,keys"]=$(rcli "$port" dbsize)
+    mem["$side,rss"]=$(rss_kb "$pid")
+    mem["$side,used"]=$(used_memory "$port")
+done
+printf '%-28s %14s %14s %7s\n' "memory, $KEYS keys x 100 B" "redis" "kvfleet" "ratio"
+printf '%-28s %14s %14s %7s\n' "DBSIZE" "${mem[redis,keys]}" "${mem[agent,keys]}" "$(ratio "${mem[agent,keys]}" "${mem[redis,keys]}")"
+printf '%-28s %14s %14s %7s\n' "RSS before load (kB)" "${mem[redis,rss0]}" "${mem[agent,rss0]}" "$(ratio "${mem[agent,rss0]}" "${mem[redis,rss0]}")"
+printf '%-28s %14s %14s %7s\n' "RSS after load (kB)" "${mem[redis,rss]}" "${mem[agent,rss]}" "$(ratio "${mem[agent,rss]}" "${mem[redis,rss]}")"
+printf '%-28s %14s %14s %7s\n' "used_memory (bytes)" "${mem[redis,used]}" "${mem[agent,used]}" "$(ratio "${mem[agent,used]}" "${mem[redis,used]}")"
+[ "${mem[redis,keys]}" = "$KEYS" ] && [ "${mem[agent,keys]}" = "$KEYS" ] || {
+    echo "warning: DBSIZE differs from $KEYS keys loaded" >&2
+    exit 1
+}
