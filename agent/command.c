@@ -152,6 +152,15 @@ static void cmd_reject(client *c, const cmd_def *cmd, const char *err)
     cmd_stats *st = cmd ? cmd_stats_of(cmd) : NULL;
     if (st)
         st->rejected_calls++;
+    /* A refused EXEC discards the transaction and says why, as Redis does. */
+    if (cmd && strcmp(cmd->name, "exec") == 0) {
+        multi_discard(c);
+        char buf[600];
+        const char *why = strncmp(err, "ERR ", 4) == 0 ? err + 4 : err;
+        snprintf(buf, sizeof(buf), "EXECABORT Transaction discarded because of: %s", why);
+        reply_error(c, buf);
+        return;
+    }
     reply_error(c, err);
 }
 

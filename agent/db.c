@@ -197,11 +197,12 @@ int db_expire_remove(kvdb *db, const char *key, size_t len)
 long long db_flush(kvdb *db)
 {
     long long n = (long long)dict_size(db->keys);
+    /* Touch watchers first: only keys that exist count as modified. */
+    multi_touch_all(db);
     dict_clear(db->keys);
     dict_clear(db->expires);
     db->avg_ttl = 0;
     db->expire_cursor = 0;
-    multi_touch_all(db);
     return n;
 }
 

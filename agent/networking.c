@@ -92,6 +92,8 @@ static void client_release_output(client *c)
 static void client_detach_features(client *c)
 {
     srv *s = c->srv;
+    if (c->repl && s->on_client_free)
+        s->on_client_free(s, c);
     if (c->flags & CLIENT_BLOCKED)
         blocking_unblock(c, 0);
     if (c->flags & CLIENT_MULTI || c->mstate.count)

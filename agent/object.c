@@ -170,3 +170,62 @@ size_t obj_mem(const obj *o)
     }
     return n;
 }
+
+static obj *obj_dup_list(const obj *o)
+{
+    obj *n = obj_list_new();
+    deque *src = o->v.ptr;
+    for (size_t i = 0; i < deque_len(src); i++)
+        deque_push_tail(n->v.ptr, kstr_dup(deque_get(src, i)));
+    return n;
+}
+
+static obj *obj_dup_set(const obj *o)
+{
+    obj *n = obj_set_new();
+    setobj_iter it;
+    const char *m;
+    size_t len;
+    setobj_iter_init(o->v.ptr, &it);
+    while (setobj_iter_next(&it, &m, &len))
+        setobj_add(n->v.ptr, m, len);
+    setobj_iter_release(&it);
+    return n;
+}
+
+static obj *obj_dup_hash(const obj *o)
+{
+    obj *n = obj_hash_new();
+    hmap_iter it;
+    kstr f, v;
+    hmap_iter_init(o->v.ptr, &it);
+    while (hmap_iter_next(&it, &f, &v))
+        hmap_set(n->v.ptr, f, kstr_len(f), v, kstr_len(v));
+    hmap_iter_release(&it);
+    return n;
+}
+
+static obj *obj_dup_zset(const obj *o)
+{
+    obj *n = obj_zset_new();
+    for (zset_node *z = zset_first(o->v.ptr); z; z = zset_next(z)) {
+        kstr m = zset_node_member(z);
+        zset_add(n->v.ptr, m, kstr_len(m), zset_node_score(z));
+    }
+    return n;
+}
+
+obj *obj_dup(const obj *o)
+{
+    switch (o->type) {
+    case OBJ_STRING:
+        if (o->enc == OBJ_ENC_INT)
+            return obj_string_from_ll(o->v.ival);
+        return obj_string_new(o->v.str, kstr_len(o->v.str));
+    case OBJ_LIST: return obj_dup_list(o);
+    case OBJ_SET: return obj_dup_set(o);
+    case OBJ_HASH: return obj_dup_hash(o);
+    case OBJ_ZSET: return obj_dup_zset(o);
+    default: return NULL;
+    }
+}

@@ -53,7 +53,8 @@ obj *obj_hash_new(void);
 void obj_free(obj *o);
 /* dict_type.val_free adapter. */
 void obj_free_void(void *o);
-/* Deep copy (COPY, RENAME into another db keeps pointers; this is for tests). */
+/* Deep copy (COPY). */
+obj *obj_dup(const obj *o);
 const char *obj_type_name(int type);
 /* Approximate bytes held, for MEMORY USAGE-style estimates and eviction. */
 size_t obj_mem(const obj *o);

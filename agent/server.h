@@ -87,6 +87,10 @@ typedef struct srv {
      * the exact bytes it occupied in the stream, so the replica can count
      * its offset and proxy the stream to its own replicas and backlog. */
     void (*on_master_stream)(struct srv *s, struct client *master, const char *bytes, size_t len);
+    /* Called when a client whose c->repl is set is detached (closed or
+     * freed), so replication can forget a replica, its master link or a
+     * client blocked in WAIT. */
+    void (*on_client_free)(struct srv *s, struct client *c);
     void *rdb;                 /* persistence module state */
     /* persistence seam, set by the RDB module: a foreground save (SHUTDOWN,
      * SIGTERM, FLUSHALL with save points) and whether save points exist. */

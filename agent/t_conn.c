@@ -146,7 +146,7 @@ static void cmd_hello(client *c)
     }
     const char *pass = c->srv->config.requirepass;
     if (pass && pass[0] && !(c->flags & CLIENT_AUTHENTICATED)) {
-        reply_error(c, "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+        reply_error(c, "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
         return;
     }
     /* RESP3 is not spoken: answer as a RESP2 server does for an unknown version. */

@@ -469,6 +469,56 @@ static void cmd_move(client *c)
     reply_int(c, 1);
 }
 
+/* COPY source destination [DB index] [REPLACE] */
+static void cmd_copy(client *c)
+{
+    kvdb *dst_db = c->db;
+    int replace = 0;
+    for (int j = 3; j < c->argc; j++) {
+        if (keys_arg_is(&c->argv[j], "replace")) {
+            replace = 1;
+        } else if (keys_arg_is(&c->argv[j], "db") && j + 1 < c->argc) {
+            long long id;
+            if (!util_str_to_ll(c->argv[j + 1].ptr, c->argv[j + 1].len, &id) || id < INT_MIN || id > INT_MAX) {
+                reply_error(c, ERR_NOT_INT);
+                return;
+            }
+            if (id < 0 || id >= c->srv->dbnum) {
+                reply_error(c, "ERR DB index is out of range");
+                return;
+            }
+            dst_db = &c->srv->dbs[id];
+            j++;
+        } else {
+            reply_error(c, ERR_SYNTAX);
+            return;
+        }
+    }
+    const resp_arg *src = &c->argv[1], *dst = &c->argv[2];
+    if (dst_db == c->db && src->len == dst->len && memcmp(src->ptr, dst->ptr, src->len) == 0) {
+        reply_error(c, "ERR source and destination objects are the same");
+        return;
+    }
+    obj *o = db_lookup_write(c->db, src->ptr, src->len);
+    if (!o) {
+        reply_int(c, 0);
+        return;
+    }
+    int64_t ttl = db_expire_get(c->db, src->ptr, src->len);
+    if (db_lookup_write(dst_db, dst->ptr, dst->len)) {
+        if (!replace) {
+            reply_int(c, 0);
+            return;
+        }
+        db_delete(dst_db, dst->ptr, dst->len);
+    }
+    db_add(dst_db, dst->ptr, dst->len, obj_dup(o));
+    if (ttl >= 0)
+        db_expire_set(dst_db, dst->ptr, dst->len, ttl);
+    c->srv->dirty++;
+    reply_int(c, 1);
+}
+
 /* OBJECT ENCODING / REFCOUNT / IDLETIME / FREQ / HELP, with the encoding
  * names Redis would report for the same shape of value. */
 static const char *keys_encoding_name(srv *s, obj *o)
@@ -479,8 +529,8 @@ static const char *keys_encoding_name(srv *s, obj *o)
             return "int";
         return kstr_len(o->v.str) <= 44 ? "embstr" : "raw";
     case OBJ_LIST: {
-        deque *q = o->v.ptr;
-        return deque_len(q) <= 128 ? "listpack" : "quicklist";
+        /* Redis 7.0 always reports lists as quicklists. */
+        return "quicklist";
     }
     case OBJ_SET:
         return setobj_is_intset(o->v.ptr) ? "intset" : "hashtable";
@@ -565,6 +615,7 @@ const cmd_def t_keys_commands[] = {
     { "rename", cmd_rename, 3, CMD_WRITE, 1, 2, 1, "@keyspace @write @slow" },
     { "renamenx", cmd_renamenx, 3, CMD_WRITE | CMD_FAST, 1, 2, 1, "@keyspace @write @fast" },
     { "move", cmd_move, 3, CMD_WRITE | CMD_FAST, 1, 1, 1, "@keyspace @write @fast" },
+    { "copy", cmd_copy, -3, CMD_WRITE | CMD_DENYOOM, 1, 2, 1, "@keyspace @write @slow" },
     { "object", cmd_object, -2, CMD_READONLY, 2, 2, 1, "@keyspace @read @slow" },
     { NULL, NULL, 0, 0, 0, 0, 0, NULL },
 };

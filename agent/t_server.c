@@ -115,16 +115,13 @@ static void cmd_swapdb(client *c)
     }
     if (a != b) {
         kvdb *x = &s->dbs[a], *y = &s->dbs[b];
-        multi_touch_all(x);
-        multi_touch_all(y);
+        multi_touch_swapdb(x, y);
         dict *k = x->keys, *e = x->expires;
         x->keys = y->keys;
         x->expires = y->expires;
         y->keys = k;
         y->expires = e;
         x->expire_cursor = y->expire_cursor = 0;
-        multi_touch_all(x);
-        multi_touch_all(y);
     }
     s->dirty++;
     reply_ok(c);

@@ -413,7 +413,7 @@ static void cmd_incrbyfloat(client *c)
         return;
     }
     value += incr;
-    if (isnan((double)value) || isinf((double)value)) {
+    if (isnan(value) || isinf(value)) {
         reply_error(c, "ERR increment would produce NaN or Infinity");
         return;
     }
@@ -543,6 +543,167 @@ static void cmd_setrange(client *c)
     reply_int(c, (long long)kstr_len(s));
 }
 
+/* ---- LCS -------------------------------------------------------------- */
+
+typedef struct lcs_opts {
+    int getlen;
+    int getidx;
+    int withmatchlen;
+    long long minmatchlen;
+} lcs_opts;
+
+static int lcs_parse(client *c, lcs_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    for (int j = 3; j < c->argc; j++) {
+        const resp_arg *a = &c->argv[j];
+        if (str_arg_is(a, "idx")) {
+            o->getidx = 1;
+        } else if (str_arg_is(a, "len")) {
+            o->getlen = 1;
+        } else if (str_arg_is(a, "withmatchlen")) {
+            o->withmatchlen = 1;
+        } else if (str_arg_is(a, "minmatchlen") && j + 1 < c->argc) {
+            if (!util_str_to_ll(c->argv[j + 1].ptr, c->argv[j + 1].len, &o->minmatchlen)) {
+                reply_error(c, ERR_NOT_INT);
+                return -1;
+            }
+            if (o->minmatchlen < 0)
+                o->minmatchlen = 0;
+            j++;
+        } else {
+            reply_error(c, ERR_SYNTAX);
+            return -1;
+        }
+    }
+    if (o->getlen && o->getidx) {
+        reply_error(c, "ERR If you want both the length and indexes, please just use IDX.");
+        return -1;
+    }
+    return 0;
+}
+
+/* Fetch a string for LCS: missing keys are empty; other types refuse. */
+static const char *lcs_value(client *c, const resp_arg *key, char *buf, size_t *len, int *bad)
+{
+    obj *o = db_lookup_read(c->db, key->ptr, key->len);
+    *len = 0;
+    if (!o)
+        return "";
+    if (o->type != OBJ_STRING) {
+        *bad = 1;
+        return "";
+    }
+    return obj_string_ptr(o, buf, len);
+}
+
+static void lcs_emit_range(client *c, uint32_t as, uint32_t ae, uint32_t bs, uint32_t be, int withlen)
+{
+    reply_array(c, 2 + withlen);
+    reply_array(c, 2);
+    reply_int(c, as);
+    reply_int(c, ae);
+    reply_array(c, 2);
+    reply_int(c, bs);
+    reply_int(c, be);
+    if (withlen)
+        reply_int(c, (long long)(ae - as + 1));
+}
+
+static void cmd_lcs(client *c)
+{
+    lcs_opts o;
+    if (lcs_parse(c, &o) != 0)
+        return;
+    char abuf[32], bbuf[32];
+    size_t alen, blen;
+    int bad = 0;
+    const char *a = lcs_value(c, &c->argv[1], abuf, &alen, &bad);
+    const char *b = lcs_value(c, &c->argv[2], bbuf, &blen, &bad);
+    if (bad) {
+        reply_error(c, "ERR The specified keys must contain string values");
+        return;
+    }
+    unsigned long long cells = (unsigned long long)(alen + 1) * (blen + 1);
+    if (cells * sizeof(uint32_t) > c->srv->config.proto_max_bulk_len) {
+        reply_error(c, "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
+        return;
+    }
+    uint32_t *dp = mem_alloc(cells * sizeof(uint32_t));
+#define LCS_AT(i, j) dp[(size_t)(j) + (size_t)(i) * (blen + 1)]
+    for (size_t i = 0; i <= alen; i++) {
+        for (size_t j = 0; j <= blen; j++) {
+            if (i == 0 || j == 0)
+                LCS_AT(i, j) = 0;
+            else if (a[i - 1] == b[j - 1])
+                LCS_AT(i, j) = LCS_AT(i - 1, j - 1) + 1;
+            else
+                LCS_AT(i, j) = LCS_AT(i - 1, j) > LCS_AT(i, j - 1) ? LCS_AT(i - 1, j) : LCS_AT(i, j - 1);
+        }
+    }
+    uint32_t idx = LCS_AT(alen, blen);
+    char *result = (o.getlen || o.getidx) ? NULL : mem_alloc((size_t)idx + 1);
+    void *matches_len = NULL;
+    long long nmatches = 0;
+    if (o.getidx) {
+        reply_array(c, 4);
+        reply_bulk_cstr(c, "matches");
+        matches_len = reply_defer_len(c);
+    }
+    /* Walk back from the end, collecting ranges of contiguous matches. */
+    uint32_t as = (uint32_t)alen, ae = 0, bs = 0, be = 0;
+    size_t i = alen, j = blen;
+    uint32_t left = idx;
+    while (i > 0 && j > 0) {
+        int emit = 0;
+        if (a[i - 1] == b[j - 1]) {
+            if (result)
+                result[left - 1] = a[i - 1];
+            if (as == alen) {
+                as = ae = (uint32_t)(i - 1);
+                bs = be = (uint32_t)(j - 1);
+            } else if (as == i && bs == j) {
+                as--;
+                bs--;
+            } else {
+                emit = 1;
+            }
+            if (as == 0 || bs == 0)
+                emit = 1;
+            left--;
+            i--;
+            j--;
+        } else {
+            if (LCS_AT(i - 1, j) > LCS_AT(i, j - 1))
+                i--;
+            else
+                j--;
+            if (as != alen)
+                emit = 1;
+        }
+        if (emit) {
+            long long mlen = (long long)(ae - as + 1);
+            if (o.getidx && (o.minmatchlen == 0 || mlen >= o.minmatchlen)) {
+                lcs_emit_range(c, as, ae, bs, be, o.withmatchlen);
+                nmatches++;
+            }
+            as = (uint32_t)alen;
+        }
+    }
+#undef LCS_AT
+    mem_free(dp);
+    if (o.getidx) {
+        reply_set_deferred_len(c, matches_len, nmatches);
+        reply_bulk_cstr(c, "len");
+        reply_int(c, idx);
+    } else if (o.getlen) {
+        reply_int(c, idx);
+    } else {
+        reply_bulk(c, result, idx);
+        mem_free(result);
+    }
+}
+
 const cmd_def t_string_commands[] = {
     { "get", cmd_get, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "@read @string @fast" },
     { "set", cmd_set, -3, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, "@write @string @slow" },
@@ -564,6 +725,7 @@ const cmd_def t_string_commands[] = {
     { "strlen", cmd_strlen, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "@read @string @fast" },
     { "getrange", cmd_getrange, 4, CMD_READONLY, 1, 1, 1, "@read @string @slow" },
     { "substr", cmd_getrange, 4, CMD_READONLY, 1, 1, 1, "@read @string @slow" },
+    { "lcs", cmd_lcs, -3, CMD_READONLY, 1, 2, 1, "@read @string @slow" },
     { "setrange", cmd_setrange, 4, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, "@write @string @slow" },
     { NULL, NULL, 0, 0, 0, 0, 0, NULL },
 };
