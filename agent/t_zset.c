@@ -383,15 +383,7 @@ static void cmd_zlexcount(client *c)
     obj *o;
     if (zs_lookup(c, 1, 0, &o) < 0)
         return;
-    long long n = 0;
-    if (o) {
-        zset_node *f = zset_first_in_lex_range(zs_of(o), &r);
-        if (f) {
-            zset_node *l = zset_last_in_lex_range(zs_of(o), &r);
-            n = (long long)(zset_node_rank(zs_of(o), l) - zset_node_rank(zs_of(o), f)) + 1;
-        }
-    }
-    reply_int(c, n);
+    reply_int(c, o ? (long long)zset_lex_count(zs_of(o), &r) : 0);
 }
 
 /* ---- range emission: reply or store ---- */
@@ -413,9 +405,9 @@ static void zs_out_begin(zs_out *h, long long len)
         client *c = h->c;
         zs_sync_config(c);
         h->res = obj_zset_new();
-        /* Redis sizes the destination from the known length; unknown
-         * lengths get a skiplist. */
-        if (len < 0 || (size_t)len > zset_max_listpack_entries)
+        /* Redis sizes the destination from the length when it is known;
+         * an unknown length starts as a listpack. */
+        if (len >= 0 && (size_t)len > zset_max_listpack_entries)
             zset_set_compact(zs_of(h->res), 0);
         return;
     }
@@ -1131,12 +1123,13 @@ static void zs_setop_generic(client *c, int dst, int numkeys_idx, int opkind, in
     zs_sync_config(c);
     obj *res = obj_zset_new();
     op.res = zs_of(res);
+    zset_set_compact(op.res, 0);   /* Redis computes into a skiplist */
     zs_setop_compute(&op, opkind);
     mem_free(op.src);
-    /* Redis converts a small result back to a listpack. */
-    zset_set_compact(op.res, zset_len(op.res) <= zset_max_listpack_entries &&
-                                 op.maxlen <= zset_max_listpack_value);
     if (dst) {
+        /* Redis converts a small stored result to a listpack. */
+        zset_set_compact(op.res, zset_len(op.res) <= zset_max_listpack_entries &&
+                                     op.maxlen <= zset_max_listpack_value);
         zs_store(c, dst, res);
         return;
     }

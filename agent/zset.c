@@ -91,8 +91,20 @@ int zset_is_compact(const zset *z)
     return z->compact;
 }
 
+/* Becoming compact is Redis' conversion to a listpack, where scores are
+ * stored as text and "-0" reads back as 0: normalise the sign of zeros. */
 void zset_set_compact(zset *z, int compact)
 {
+    if (compact && !z->compact) {
+        for (zset_node *x = zset_first(z); x; x = x->level[0].forward) {
+            if (x->score == 0 && signbit(x->score)) {
+                x->score = 0.0;
+                dict_entry *e = dict_find(z->d, x->member, kstr_len(x->member));
+                if (e)
+                    e->v.d = 0.0;
+            }
+        }
+    }
     z->compact = compact;
 }
 
@@ -273,8 +285,9 @@ int zset_del(zset *z, const char *m, size_t len)
     if (!x)
         abort();
     zset_sl_unlink(z, x, update);
-    zset_node_free(x);
+    /* m may be the node's own member: drop the dict entry first. */
     dict_delete(z->d, m, len);
+    zset_node_free(x);
     return 1;
 }
 
@@ -534,10 +547,33 @@ static int zset_in_lex_range(const zset *z, const zset_lex_range *r)
     return x && zset_node_lex_lte_max(x, r);
 }
 
+/* Lex ranges only make sense when all scores are equal; otherwise the
+ * answer depends on how the range is searched, and clients can see it. A
+ * compact set answers as Redis' listpack does, by a linear walk (first
+ * member >= min from the head, first member <= max from the tail); a big one
+ * by skiplist descent as Redis' skiplist does. */
+static zset_node *zset_compact_first_in_lex(const zset *z, const zset_lex_range *r)
+{
+    for (zset_node *x = z->header->level[0].forward; x; x = x->level[0].forward)
+        if (zset_node_lex_gte_min(x, r))
+            return zset_node_lex_lte_max(x, r) ? x : NULL;
+    return NULL;
+}
+
+static zset_node *zset_compact_last_in_lex(const zset *z, const zset_lex_range *r)
+{
+    for (zset_node *x = z->tail; x; x = x->backward)
+        if (zset_node_lex_lte_max(x, r))
+            return zset_node_lex_gte_min(x, r) ? x : NULL;
+    return NULL;
+}
+
 zset_node *zset_first_in_lex_range(const zset *z, const zset_lex_range *r)
 {
     if (!zset_in_lex_range(z, r))
         return NULL;
+    if (z->compact)
+        return zset_compact_first_in_lex(z, r);
     zset_node *x = z->header;
     for (int i = z->level - 1; i >= 0; i--)
         while (x->level[i].forward && !zset_node_lex_gte_min(x->level[i].forward, r))
@@ -550,6 +586,8 @@ zset_node *zset_last_in_lex_range(const zset *z, const zset_lex_range *r)
 {
     if (!zset_in_lex_range(z, r))
         return NULL;
+    if (z->compact)
+        return zset_compact_last_in_lex(z, r);
     zset_node *x = z->header;
     for (int i = z->level - 1; i >= 0; i--)
         while (x->level[i].forward && zset_node_lex_lte_max(x->level[i].forward, r))
@@ -587,8 +625,43 @@ size_t zset_delete_range_by_score(zset *z, const zset_range *r)
     return removed;
 }
 
+size_t zset_lex_count(const zset *z, const zset_lex_range *r)
+{
+    zset_node *f = zset_first_in_lex_range(z, r);
+    if (!f)
+        return 0;
+    if (z->compact) {
+        size_t n = 0;
+        for (; f && zset_node_lex_lte_max(f, r); f = f->level[0].forward)
+            n++;
+        return n;
+    }
+    size_t count = z->length - zset_node_rank(z, f);
+    zset_node *l = zset_last_in_lex_range(z, r);
+    if (l)
+        count -= z->length - zset_node_rank(z, l) - 1;
+    return count;
+}
+
+/* Compact: from the first member in range (linear), while <= max. */
+static size_t zset_compact_delete_lex(zset *z, const zset_lex_range *r)
+{
+    zset_node *x = zset_first_in_lex_range(z, r);
+    size_t removed = 0;
+    while (x && zset_node_lex_lte_max(x, r)) {
+        zset_node *next = x->level[0].forward;
+        kstr m = x->member;
+        zset_del(z, m, kstr_len(m));
+        removed++;
+        x = next;
+    }
+    return removed;
+}
+
 size_t zset_delete_range_by_lex(zset *z, const zset_lex_range *r)
 {
+    if (z->compact)
+        return zset_compact_delete_lex(z, r);
     zset_node *update[ZSET_MAXLEVEL];
     zset_node *x = z->header;
     for (int i = z->level - 1; i >= 0; i--) {

@@ -74,6 +74,8 @@ zset_node *zset_first_in_range(const zset *z, const zset_range *r);
 zset_node *zset_last_in_range(const zset *z, const zset_range *r);
 zset_node *zset_first_in_lex_range(const zset *z, const zset_lex_range *r);
 zset_node *zset_last_in_lex_range(const zset *z, const zset_lex_range *r);
+/* Members in a lex range, counted as Redis does for the encoding. */
+size_t zset_lex_count(const zset *z, const zset_lex_range *r);
 /* 0-based ascending rank of a node of z. */
 size_t zset_node_rank(const zset *z, const zset_node *n);
 

@@ -313,6 +313,60 @@ static void test_random_scan_compact(void **state)
     zset_free(z);
 }
 
+/* zset_del given the node's own member bytes (as range deletion does). */
+static void test_delete_with_own_member(void **state)
+{
+    (void)state;
+    zset *z = zset_new();
+    zset_add(z, "a", 1, 1);
+    zset_add(z, "b", 1, 2);
+    zset_node *x = zset_first(z);
+    kstr m = zset_node_member(x);
+    assert_int_equal(zset_del(z, m, kstr_len(m)), 1);
+    assert_int_equal(zset_len(z), 1);
+    assert_false(zset_score(z, "a", 1, NULL));
+    zset_free(z);
+}
+
+/* Lex ranges over unequal scores: a compact set walks linearly (Redis'
+ * listpack), so the first member >= min in set order is the start. */
+static void test_compact_lex_unequal_scores(void **state)
+{
+    (void)state;
+    zset *z = zset_new();
+    zset_add(z, "c", 1, 1);
+    zset_add(z, "a", 1, 2);
+    zset_add(z, "d", 1, 3);
+    zset_add(z, "b", 1, 4);
+    zset_lex_range r;
+    assert_true(zset_parse_lex_range("[b", 2, "+", 1, &r));
+    assert_string_equal(zset_node_member(zset_first_in_lex_range(z, &r)), "c");
+    assert_string_equal(zset_node_member(zset_last_in_lex_range(z, &r)), "b");
+    assert_int_equal(zset_lex_count(z, &r), 4);   /* c a d b: all <= "+" */
+    assert_true(zset_parse_lex_range("-", 1, "[c", 2, &r));
+    assert_int_equal(zset_delete_range_by_lex(z, &r), 2);   /* c, a */
+    assert_int_equal(zset_len(z), 2);
+    assert_string_equal(zset_node_member(zset_first(z)), "d");
+    zset_free(z);
+}
+
+/* -0 reads back as 0 once the set is compact (listpack text), not before. */
+static void test_negative_zero(void **state)
+{
+    (void)state;
+    zset *z = zset_new();
+    double s;
+    zset_add(z, "a", 1, -0.0);
+    assert_true(zset_score(z, "a", 1, &s) && !signbit(s));
+    zset_set_compact(z, 0);
+    zset_add(z, "b", 1, -0.0);
+    assert_true(zset_score(z, "b", 1, &s) && signbit(s));
+    zset_set_compact(z, 1);
+    assert_true(zset_score(z, "b", 1, &s) && !signbit(s));
+    assert_false(signbit(zset_node_score(zset_last(z))));
+    zset_free(z);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -322,6 +376,9 @@ int main(void)
         cmocka_unit_test(test_lex_ranges),
         cmocka_unit_test(test_delete_by_rank),
         cmocka_unit_test(test_random_scan_compact),
+        cmocka_unit_test(test_delete_with_own_member),
+        cmocka_unit_test(test_compact_lex_unequal_scores),
+        cmocka_unit_test(test_negative_zero),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
