@@ -11,10 +11,11 @@
  *    without being checked; a bulk's two trailing bytes are skipped unchecked;
  *  - Redis looks for line ends with strchr, so a NUL before the line end hides
  *    it and the client waits until the size limit ends the connection;
- *  - bulk counts accept exactly string2ll's grammar (no sign '+', no spaces,
- *    no leading zeros, no "-0"). */
+ *  - counts accept exactly string2ll's grammar (util_str_to_ll: no '+', no
+ *    spaces, no leading zeros, no "-0"). */
 #include "resp.h"
 #include "mem.h"
+#include "util.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -31,46 +32,6 @@ enum { KIND_NONE = 0, KIND_MULTIBULK = 1, KIND_INLINE = 2 };
 /* ------------------------------------------------------------------------
  * Small helpers
  * ------------------------------------------------------------------------ */
-
-/* Redis' string2ll grammar: optional '-', then "0" alone or a digit 1-9
- * followed by digits, fitting in a long long. */
-static int resp_str_to_ll(const char *s, size_t len, long long *out)
-{
-    size_t i = 0;
-    int neg = 0;
-    unsigned long long v = 0;
-    unsigned long long limit;
-
-    if (len == 0)
-        return 0;
-    if (len == 1 && s[0] == '0') {
-        *out = 0;
-        return 1;
-    }
-    if (s[0] == '-') {
-        neg = 1;
-        i = 1;
-        if (len == 1)
-            return 0;
-    }
-    if (s[i] < '1' || s[i] > '9')
-        return 0;
-    limit = neg ? (unsigned long long)LLONG_MAX + 1 : (unsigned long long)LLONG_MAX;
-    for (; i < len; i++) {
-        unsigned d;
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-        d = (unsigned)(s[i] - '0');
-        if (v > (limit - d) / 10)
-            return 0;
-        v = v * 10 + d;
-    }
-    if (neg)
-        *out = (v == (unsigned long long)LLONG_MAX + 1) ? LLONG_MIN : -(long long)v;
-    else
-        *out = (long long)v;
-    return 1;
-}
 
 static int resp_error(resp_parser *p, const char *msg)
 {
@@ -174,7 +135,7 @@ static int resp_parse_count(resp_parser *p, const char *buf, size_t len, size_t 
             return resp_error(p, "too big mbulk count string");
         return RESP_PARSE_MORE;
     }
-    if (!resp_str_to_ll(buf + 1, cr - 1, &ll) || ll > INT_MAX)
+    if (!util_str_to_ll(buf + 1, cr - 1, &ll) || ll > INT_MAX)
         return resp_error(p, "invalid multibulk length");
     if (ll > RESP_UNAUTH_MAX_ARGS && p->auth_required)
         return resp_error(p, "unauthenticated multibulk length");
@@ -201,7 +162,7 @@ static int resp_parse_bulk_len(resp_parser *p, const char *buf, size_t len)
     }
     if (buf[p->pos] != '$')
         return resp_error_expected_dollar(p, buf[p->pos]);
-    if (!resp_str_to_ll(buf + p->pos + 1, cr - p->pos - 1, &ll) || ll < 0 ||
+    if (!util_str_to_ll(buf + p->pos + 1, cr - p->pos - 1, &ll) || ll < 0 ||
         (unsigned long long)ll > (unsigned long long)p->max_bulk_len)
         return resp_error(p, "invalid bulk length");
     if (ll > RESP_UNAUTH_MAX_BULK && p->auth_required)
