@@ -12,7 +12,9 @@
 #include "dict.h"
 #include "mem.h"
 
-size_t hmap_max_small_entries = 128;
+/* Redis 7.0's compiled-in defaults (its example redis.conf lowers the
+ * entries to 128); t_hash.c keeps these in step with CONFIG. */
+size_t hmap_max_small_entries = 512;
 size_t hmap_max_small_value = 64;
 
 typedef struct hmap_pair {

@@ -45,11 +45,22 @@ static hmap *hash_of(obj *o)
     return o->v.ptr;
 }
 
+/* The encoding thresholds live in hmap's globals; follow the config
+ * (file, command line, CONFIG SET) before any write that may convert. */
+static void hash_sync_limits(client *c)
+{
+    long long entries = c->srv->config.hash_max_listpack_entries;
+    long long value = c->srv->config.hash_max_listpack_value;
+    hmap_max_small_entries = entries > 0 ? (size_t)entries : 0;
+    hmap_max_small_value = value > 0 ? (size_t)value : 0;
+}
+
 /* The hash at key for writing, created when missing; NULL after a
  * WRONGTYPE reply. */
 static obj *hash_lookup_or_create(client *c, const resp_arg *key)
 {
     obj *o;
+    hash_sync_limits(c);
     if (hash_lookup(c, key, 1, &o) < 0)
         return NULL;
     if (!o) {

@@ -183,9 +183,9 @@ static void test_random(void **state)
         }
     }
     assert_true(seen_a && seen_b);
-    for (int i = 0; i < 200; i++) {
-        char k[16];
-        int n = snprintf(k, sizeof(k), "x%d", i);
+    for (size_t i = 0; i < hmap_max_small_entries + 10; i++) {
+        char k[32];
+        int n = snprintf(k, sizeof(k), "x%zu", i);
         hmap_set(h, k, (size_t)n, k, (size_t)n);
     }
     assert_false(hmap_is_small(h));

@@ -198,28 +198,29 @@ static long resp_array_len(const char *r)
     return strtol(r + 1, NULL, 10);
 }
 
-/* Past 128 entries the hash becomes a dict: every reply stays complete. */
+/* Past 512 entries the hash becomes a dict: every reply stays complete. */
 static void test_hash_large(void **state)
 {
     (void)state;
     srv *s = h_srv_new();
     client *c = h_client_new(s);
     char cmd[96], exp[64];
-    for (int i = 0; i < 300; i++) {
+    for (int i = 0; i < 600; i++) {
         snprintf(cmd, sizeof(cmd), "HSET big f%d v%d", i, i);
         assert_true(h_expect(c, cmd, ":1\r\n"));
     }
-    assert_true(h_expect(c, "HLEN big", ":300\r\n"));
+    assert_true(h_expect(c, "OBJECT ENCODING big", "$9\r\nhashtable\r\n"));
+    assert_true(h_expect(c, "HLEN big", ":600\r\n"));
     assert_true(h_expect(c, "HGET big f299", "$4\r\nv299\r\n"));
     char *r = h_run(c, "HGETALL big");
-    assert_int_equal(resp_array_len(r), 600);
+    assert_int_equal(resp_array_len(r), 1200);
     free(r);
     r = h_run(c, "HKEYS big");
-    assert_int_equal(resp_array_len(r), 300);
+    assert_int_equal(resp_array_len(r), 600);
     free(r);
 
     /* a full HSCAN walk sees every field at least once */
-    char seen[300] = {0};
+    char seen[600] = {0};
     unsigned long long cursor = 0;
     int calls = 0;
     do {
@@ -240,7 +241,7 @@ static void test_hash_large(void **state)
     } while (cursor != 0 && calls < 1000);
     assert_int_equal(cursor, 0);
     assert_true(calls > 1);
-    for (int i = 0; i < 300; i++)
+    for (int i = 0; i < 600; i++)
         assert_true(seen[i]);
 
     /* MATCH filters fields of a dict hash too */
@@ -261,9 +262,47 @@ static void test_hash_large(void **state)
     assert_int_equal(matched, 10);
 
     assert_true(h_expect(c, "HDEL big f0 f1", ":2\r\n"));
-    assert_true(h_expect(c, "HLEN big", ":298\r\n"));
+    assert_true(h_expect(c, "HLEN big", ":598\r\n"));
     snprintf(exp, sizeof(exp), ":%d\r\n", 1);
     assert_true(h_expect(c, "HSETNX big f0 again", exp));
+    h_client_free(c);
+    h_srv_free(s);
+}
+
+/* Encoding thresholds follow CONFIG as in redis 7.0.15 (compiled-in
+ * defaults 512 entries / 64 bytes; values computed by HINCRBYFLOAT count). */
+static void test_hash_encoding_thresholds(void **state)
+{
+    (void)state;
+    srv *s = h_srv_new();
+    client *c = h_client_new(s);
+    char cmd[160];
+    for (int i = 0; i < 512; i++) {
+        snprintf(cmd, sizeof(cmd), "HSET th f%d v", i);
+        free(h_run(c, cmd));
+    }
+    assert_true(h_expect(c, "OBJECT ENCODING th", "$8\r\nlistpack\r\n"));
+    assert_true(h_expect(c, "HSET th x y", ":1\r\n"));
+    assert_true(h_expect(c, "OBJECT ENCODING th", "$9\r\nhashtable\r\n"));
+    char v[70];
+    memset(v, 'x', 65);
+    v[64] = '\0';
+    snprintf(cmd, sizeof(cmd), "HSET tv a %s", v);
+    assert_true(h_expect(c, cmd, ":1\r\n"));
+    assert_true(h_expect(c, "OBJECT ENCODING tv", "$8\r\nlistpack\r\n"));
+    v[64] = 'x';
+    v[65] = '\0';
+    snprintf(cmd, sizeof(cmd), "HSET tv b %s", v);
+    assert_true(h_expect(c, cmd, ":1\r\n"));
+    assert_true(h_expect(c, "OBJECT ENCODING tv", "$9\r\nhashtable\r\n"));
+    free(h_run(c, "HINCRBYFLOAT tf a 1e70"));
+    assert_true(h_expect(c, "OBJECT ENCODING tf", "$9\r\nhashtable\r\n"));
+    assert_true(h_expect(c, "CONFIG SET hash-max-listpack-entries 2", "+OK\r\n"));
+    assert_true(h_expect(c, "HSET tc a 1 b 2", ":2\r\n"));
+    assert_true(h_expect(c, "OBJECT ENCODING tc", "$8\r\nlistpack\r\n"));
+    assert_true(h_expect(c, "HSET tc c 3", ":1\r\n"));
+    assert_true(h_expect(c, "OBJECT ENCODING tc", "$9\r\nhashtable\r\n"));
+    assert_true(h_expect(c, "CONFIG SET hash-max-listpack-entries 512", "+OK\r\n"));
     h_client_free(c);
     h_srv_free(s);
 }
@@ -326,7 +365,7 @@ static void test_hrandfield_random(void **state)
     }
     /* the same on a dict-encoded hash */
     char cmd[64];
-    for (int i = 0; i < 200; i++) {
+    for (int i = 0; i < 600; i++) {
         snprintf(cmd, sizeof(cmd), "HSET big k%d %d", i, i);
         free(h_run(c, cmd));
     }
@@ -383,6 +422,7 @@ int main(void)
         cmocka_unit_test(test_hash_against_redis),
         cmocka_unit_test(test_hash_large),
         cmocka_unit_test(test_hash_long_value),
+        cmocka_unit_test(test_hash_encoding_thresholds),
         cmocka_unit_test(test_hrandfield_random),
         cmocka_unit_test(test_hash_propagation),
     };
