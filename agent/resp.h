@@ -2,7 +2,7 @@
  * a client's input buffer starting at the current command; it answers "need
  * more", "here is a command" or "protocol error" with Redis' exact text.
  * No I/O, no allocation per argument: arguments point into the buffer
- * (or into the parser's scratch space for unquoted inline arguments).
+ * (or into the parser's scratch space for inline arguments).
  *
  * Both request forms are accepted: multibulk (*N\r\n$len\r\n...) and inline
  * ("SET a b\r\n", as telnet users type), inline quoting as redis-cli does. */
@@ -42,22 +42,26 @@ typedef struct resp_parser {
     size_t *offs;
     size_t *lens;
     resp_arg *argv;
-    char *scratch;            /* unquoted inline arguments */
+    char *scratch;            /* inline arguments, quotes and escapes resolved */
     size_t scratch_cap;
     char errstr[160];         /* "ERR Protocol error: ..." without '-' and CRLF */
 } resp_parser;
 
 void resp_parser_init(resp_parser *p, size_t max_bulk_len);
 void resp_parser_free(resp_parser *p);
-/* Forget the current command (after DONE/EMPTY, or to restart). */
+/* Forget the current command, to restart. The parser also resets itself
+ * after DONE, EMPTY and ERROR, so calling this then is harmless (it keeps the
+ * argv of a DONE valid). */
 void resp_parser_reset(resp_parser *p);
 
 /* buf/len: the bytes from the start of the current command. The caller must
  * keep those bytes at the start of what it passes next time (it may move the
- * buffer between calls). On DONE, *argv and *argc are valid until the next call
- * or reset and *consumed is the command's size in bytes; on EMPTY only
- * *consumed is set. */
-/* A master's stream is not limited by proto-max-bulk-len: pass SIZE_MAX as
+ * buffer between calls: the parser keeps offsets, never pointers, and resumes
+ * where it stopped instead of rescanning). On DONE, *argv and *argc are valid
+ * until the next resp_parse call (multibulk arguments point into buf, inline
+ * ones into the parser's scratch) and *consumed is the command's size in
+ * bytes; on EMPTY only *consumed is set.
+ * A master's stream is not limited by proto-max-bulk-len: pass SIZE_MAX as
  * max_bulk_len (or set p->max_bulk_len) for it. */
 int resp_parse(resp_parser *p, const char *buf, size_t len,
                resp_arg **argv, int *argc, size_t *consumed);
