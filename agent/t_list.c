@@ -531,16 +531,16 @@ static void cmd_rpop(client *c) { pop_generic(c, LIST_TAIL); }
  * idx points at numkeys. Returns -1 after replying an error. */
 static int mpop_parse(client *c, int idx, long long *numkeys, int *where, long long *count)
 {
-    if (!util_str_to_ll(c->argv[idx].ptr, c->argv[idx].len, numkeys) || *numkeys <= 0 ||
-        *numkeys > INT_MAX) {
+    if (!util_str_to_ll(c->argv[idx].ptr, c->argv[idx].len, numkeys) || *numkeys <= 0) {
         reply_error(c, ERR_NUMKEYS);
         return -1;
     }
-    long long where_idx = idx + 1 + *numkeys;
-    if (where_idx >= c->argc) {
+    /* the keys and the direction must fit in what is left of argv */
+    if (*numkeys > (long long)c->argc - idx - 2) {
         reply_error(c, ERR_SYNTAX);
         return -1;
     }
+    long long where_idx = idx + 1 + *numkeys;
     if ((*where = arg_to_where(c, &c->argv[where_idx])) < 0)
         return -1;
     *count = -1;

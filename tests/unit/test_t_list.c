@@ -237,6 +237,14 @@ static const list_case list_cases[] = {
     {"LRANGE b2 0 -1", "*1\r\n$1\r\nv\r\n"},
     {"BLPOP", "-ERR wrong number of arguments for 'blpop' command\r\n"},
     {"BLPOP k", "-ERR wrong number of arguments for 'blpop' command\r\n"},
+    /* numkeys bounds */
+    {"LMPOP 99999999999 l LEFT", "-ERR syntax error\r\n"},
+    {"LMPOP 9223372036854775807 l LEFT", "-ERR syntax error\r\n"},
+    {"LMPOP 9223372036854775808 l LEFT", "-ERR numkeys should be greater than 0\r\n"},
+    {"BLMPOP 0 9223372036854775807 l LEFT", "-ERR syntax error\r\n"},
+    {"LMPOP 1 l LEFT COUNT 9223372036854775808", "-ERR count should be greater than 0\r\n"},
+    {"LMPOP 2 l LEFT", "-ERR syntax error\r\n"},
+    {"LMPOP 1 l", "-ERR wrong number of arguments for 'lmpop' command\r\n"},
 };
 
 static void test_list_against_redis(void **state)
