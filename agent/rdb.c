@@ -513,6 +513,11 @@ void rdb_reader_release(rdb_reader *r)
     if (r->own_buf)
         mem_free(r->buf);
     r->buf = NULL;
+    for (int i = 0; i < 2; i++) {
+        mem_free(r->tmp[i]);
+        r->tmp[i] = NULL;
+        r->tmp_cap[i] = 0;
+    }
     kstr_free(r->cur_key);
     r->cur_key = NULL;
 }
@@ -745,21 +750,13 @@ static kstr r_lzf_kstr(rdb_reader *r)
     return s;
 }
 
-/* Read a string: raw, integer-encoded or LZF. Integer encodings give the
- * decimal text; *is_int/ *ival report them so callers can skip a parse. */
-static kstr r_string_ex(rdb_reader *r, int *is_int, long long *ival)
+/* The value of a specially encoded string (after its 11xxxxxx marker):
+ * integers give their decimal text (and *is_int / *ival), LZF its bytes. */
+static kstr r_encoded(rdb_reader *r, uint64_t enc, int *is_int, long long *ival)
 {
-    uint64_t len;
-    int enc;
-    if (is_int)
-        *is_int = 0;
-    if (r_len_enc(r, &len, &enc) < 0)
-        return NULL;
-    if (!enc)
-        return r_raw_kstr(r, len);
     unsigned char b[4];
     long long v;
-    switch (len) {
+    switch (enc) {
     case RDB_ENC_INT8:
         if (r_bytes(r, b, 1) < 0)
             return NULL;
@@ -778,7 +775,7 @@ static kstr r_string_ex(rdb_reader *r, int *is_int, long long *ival)
     case RDB_ENC_LZF:
         return r_lzf_kstr(r);
     default:
-        rdb_reader_fail(r, "unknown string encoding %llu", (unsigned long long)len);
+        rdb_reader_fail(r, "unknown string encoding %llu", (unsigned long long)enc);
         return NULL;
     }
     if (is_int) {
@@ -786,6 +783,87 @@ static kstr r_string_ex(rdb_reader *r, int *is_int, long long *ival)
         *ival = v;
     }
     return kstr_from_ll(v);
+}
+
+/* Read a string: raw, integer-encoded or LZF. Integer encodings give the
+ * decimal text; *is_int/ *ival report them so callers can skip a parse. */
+static kstr r_string_ex(rdb_reader *r, int *is_int, long long *ival)
+{
+    uint64_t len;
+    int enc;
+    if (is_int)
+        *is_int = 0;
+    if (r_len_enc(r, &len, &enc) < 0)
+        return NULL;
+    if (!enc)
+        return r_raw_kstr(r, len);
+    return r_encoded(r, len, is_int, ival);
+}
+
+/* Read a string into one of the reader's two reusable buffers, for values
+ * the containers copy anyway (set members, hash fields and values, zset
+ * members): one allocation less per element. Valid until the next call
+ * with the same slot. */
+static int r_string_tmp(rdb_reader *r, int slot, const char **p, size_t *len)
+{
+    uint64_t n;
+    int enc;
+    if (r_len_enc(r, &n, &enc) < 0)
+        return -1;
+    if (enc && n != RDB_ENC_LZF) {
+        unsigned char b[4];
+        long long v;
+        size_t w = n == RDB_ENC_INT8 ? 1 : n == RDB_ENC_INT16 ? 2 : 4;
+        if (n > RDB_ENC_INT32) {
+            return rdb_reader_fail(r, "unknown string encoding %llu", (unsigned long long)n);
+        }
+        if (r_bytes(r, b, w) < 0)
+            return -1;
+        if (w == 1)
+            v = (int8_t)b[0];
+        else if (w == 2)
+            v = (int16_t)(uint16_t)(b[0] | (b[1] << 8));
+        else
+            v = (int32_t)((uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24));
+        if (r->tmp_cap[slot] < 32) {
+            mem_free(r->tmp[slot]);
+            r->tmp_cap[slot] = 64;
+            r->tmp[slot] = mem_alloc(r->tmp_cap[slot]);
+        }
+        *len = (size_t)util_ll_to_str(r->tmp[slot], 32, v);
+        *p = r->tmp[slot];
+        return 0;
+    }
+    if (enc || n > RDB_STR_CHUNK) {
+        /* LZF or huge: take the allocating path and keep the result. */
+        kstr s = enc ? r_lzf_kstr(r) : r_raw_kstr(r, n);
+        if (!s)
+            return -1;
+        mem_free(r->tmp[slot]);
+        r->tmp_cap[slot] = kstr_len(s) + 1;
+        r->tmp[slot] = mem_alloc(r->tmp_cap[slot]);
+        memcpy(r->tmp[slot], s, kstr_len(s));
+        *len = kstr_len(s);
+        *p = r->tmp[slot];
+        kstr_free(s);
+        return 0;
+    }
+    if (n > r_remaining(r))
+        return rdb_reader_fail(r, "string of %llu bytes runs past the end of the file",
+                               (unsigned long long)n);
+    if (r->tmp_cap[slot] < n + 1) {
+        size_t cap = r->tmp_cap[slot] * 2 > n + 1 ? r->tmp_cap[slot] * 2 : (size_t)n + 1;
+        if (cap < 64)
+            cap = 64;
+        mem_free(r->tmp[slot]);
+        r->tmp[slot] = mem_alloc(cap);
+        r->tmp_cap[slot] = cap;
+    }
+    if (r_bytes(r, r->tmp[slot], (size_t)n) < 0)
+        return -1;
+    *p = r->tmp[slot];
+    *len = (size_t)n;
+    return 0;
 }
 
 static kstr r_string(rdb_reader *r)
@@ -856,14 +934,13 @@ static obj *r_set_plain(rdb_reader *r)
         return NULL;
     obj *o = obj_set_new();
     for (uint64_t i = 0; i < n; i++) {
-        kstr e = r_string(r);
-        if (!e) {
+        const char *e;
+        size_t el;
+        if (r_string_tmp(r, 0, &e, &el) < 0) {
             obj_free(o);
             return NULL;
         }
-        int added = setobj_add(o->v.ptr, e, kstr_len(e));
-        kstr_free(e);
-        if (!added) {
+        if (!setobj_add(o->v.ptr, e, el)) {
             obj_free(o);
             rdb_reader_fail(r, "duplicate set member");
             return NULL;
@@ -880,22 +957,18 @@ static obj *r_zset_plain(rdb_reader *r, int binary_scores)
     obj *o = obj_zset_new();
     for (uint64_t i = 0; i < n; i++) {
         double d;
-        kstr m = r_string(r);
-        if (!m)
+        const char *m;
+        size_t ml;
+        if (r_string_tmp(r, 0, &m, &ml) < 0)
             goto fail;
         int rc = binary_scores ? r_double_bin(r, &d) : r_double_str(r, &d);
-        if (rc < 0) {
-            kstr_free(m);
+        if (rc < 0)
             goto fail;
-        }
         if (isnan(d)) {
-            kstr_free(m);
             rdb_reader_fail(r, "sorted set score is NaN");
             goto fail;
         }
-        int added = zset_add(o->v.ptr, m, kstr_len(m), d);
-        kstr_free(m);
-        if (!added) {
+        if (!zset_add(o->v.ptr, m, ml, d)) {
             rdb_reader_fail(r, "duplicate sorted set member");
             goto fail;
         }
@@ -913,18 +986,11 @@ static obj *r_hash_plain(rdb_reader *r)
         return NULL;
     obj *o = obj_hash_new();
     for (uint64_t i = 0; i < n; i++) {
-        kstr f = r_string(r);
-        if (!f)
+        const char *f, *v;
+        size_t fl, vl;
+        if (r_string_tmp(r, 0, &f, &fl) < 0 || r_string_tmp(r, 1, &v, &vl) < 0)
             goto fail;
-        kstr v = r_string(r);
-        if (!v) {
-            kstr_free(f);
-            goto fail;
-        }
-        int added = hmap_set(o->v.ptr, f, kstr_len(f), v, kstr_len(v));
-        kstr_free(f);
-        kstr_free(v);
-        if (!added) {
+        if (!hmap_set(o->v.ptr, f, fl, v, vl)) {
             rdb_reader_fail(r, "duplicate hash field");
             goto fail;
         }

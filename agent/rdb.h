@@ -158,6 +158,8 @@ typedef struct rdb_reader {
     uint64_t empty_keys_skipped;
     uint64_t functions_skipped;
     uint64_t module_aux_skipped;
+    char *tmp[2];               /* reusable element buffers */
+    size_t tmp_cap[2];
     int cur_db;
     kstr cur_key;               /* key being read, for messages */
     char err[512];
