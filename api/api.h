@@ -55,6 +55,7 @@ enum api_route {
     API_R_CLUSTER_REPLICA,
     API_R_DISCOVER,
     API_R_EVENTS,
+    API_R_MONITOR_RESET,
 };
 
 #define API_MAX_PARAMS 2
@@ -81,6 +82,8 @@ int api_auth_ok(const char *header, const char *token);
 /* ---- helpers (json.c) ---- */
 void api_error(struct api_resp *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Takes ownership of a malloc'd JSON text (NULL -> 500). */
+void api_reply_text(struct api_resp *r, int status, char *text);
 /* Steals the reference to j. */
 void api_reply(struct api_resp *r, int status, json_t *j);
 /* Parse the body as a JSON object whose keys are all in `allowed` (NULL
@@ -107,10 +110,13 @@ void api_h_cluster_master(struct api_ctx *, const struct api_req *, const struct
 void api_h_cluster_replicas(struct api_ctx *, const struct api_req *, const struct api_match *, struct api_resp *);
 void api_h_cluster_replica(struct api_ctx *, const struct api_req *, const struct api_match *, struct api_resp *);
 void api_h_discover(struct api_ctx *, const struct api_req *, const struct api_match *, struct api_resp *);
+void api_h_monitor_reset(struct api_ctx *, const struct api_req *, const struct api_match *, struct api_resp *);
 void api_h_events(struct api_ctx *, const struct api_req *, const struct api_match *, struct api_resp *);
 
 /* JSON views shared by handlers (caller holds the fleet lock). */
 json_t *api_node_json(struct fleet *f, const struct fleet_node *n);
 json_t *api_cluster_json(struct fleet *f, const struct fleet_cluster *c, int detailed);
+struct jbuf;
+void api_cluster_write(struct jbuf *b, struct fleet *f, const struct fleet_cluster *c, int detailed);
 
 #endif

@@ -1,5 +1,6 @@
 /* handlers_clusters.c - /api/v1/clusters... : replication groups. */
 #include "api.h"
+#include "jbuf.h"
 #include "../server/discover.h"
 #include "../server/log.h"
 
@@ -7,98 +8,182 @@
 #include <stdlib.h>
 #include <string.h>
 
-static json_t *settings_json(const struct cluster_settings *s)
+static void write_settings(struct jbuf *b, const struct cluster_settings *s)
 {
-    return json_pack("{s:I,s:I,s:I,s:I}", "max_lag_on_failover", (json_int_t)s->max_lag_on_failover,
-                     "min_replicas_to_write", (json_int_t)s->min_replicas_to_write,
-                     "lag_threshold_bytes", (json_int_t)s->lag_threshold_bytes,
-                     "lag_threshold_ms", (json_int_t)s->lag_threshold_ms);
+    jb_raw(b, "{");
+    jb_key(b, "max_lag_on_failover");
+    jb_int(b, s->max_lag_on_failover);
+    jb_raw(b, ",");
+    jb_key(b, "min_replicas_to_write");
+    jb_int(b, s->min_replicas_to_write);
+    jb_raw(b, ",");
+    jb_key(b, "lag_threshold_bytes");
+    jb_int(b, s->lag_threshold_bytes);
+    jb_raw(b, ",");
+    jb_key(b, "lag_threshold_ms");
+    jb_int(b, s->lag_threshold_ms);
+    jb_raw(b, "}");
 }
 
-static json_t *opt_int(int64_t v)
+/* Common fields of a member; leaves the object open. */
+static void write_member(struct jbuf *b, const struct health_member *hm)
 {
-    return v >= 0 ? json_integer(v) : json_null();
+    const struct node_obs *o = hm->obs;
+    jb_raw(b, "{");
+    jb_key(b, "node");
+    jb_str(b, hm->name);
+    jb_raw(b, ",");
+    jb_key(b, "host");
+    jb_str(b, hm->host);
+    jb_raw(b, ",");
+    jb_key(b, "port");
+    jb_int(b, hm->port);
+    jb_raw(b, ",");
+    jb_key(b, "state");
+    jb_str(b, health_state_name(o->state));
+    jb_raw(b, ",");
+    jb_key(b, "role");
+    jb_str(b, health_role_name(o->role));
+    jb_raw(b, ",");
+    jb_key(b, "offset");
+    jb_int_or_null(b, o->offset);
+    jb_raw(b, ",");
+    jb_key(b, "maintenance");
+    jb_bool(b, hm->maintenance);
 }
 
-static json_t *member_json(const struct health_member *hm, const struct node_obs *o)
+void api_cluster_write(struct jbuf *b, struct fleet *f, const struct fleet_cluster *c,
+                       int detailed)
 {
-    json_t *j = json_pack("{s:s,s:s,s:i,s:s,s:o,s:o,s:b}", "node", hm->name, "host", hm->host,
-                          "port", hm->port, "state", health_state_name(o->state),
-                          "role", health_role_name(o->role) ? json_string(health_role_name(o->role)) : json_null(),
-                          "offset", opt_int(o->offset), "maintenance", hm->maintenance);
-    return j;
+    /* Hot path (GET /clusters/{name}): no heap scratch for usual sizes. */
+    enum { SMALL = 16 };
+    struct health_member reps_small[SMALL];
+    struct health_replica views_small[SMALL];
+    struct health_report rep;
+    size_t cap = 0;
+    for (size_t i = 0; i < f->nnodes; i++)
+        if (f->nodes[i]->cluster_id == c->id)
+            cap++;
+    struct health_member *reps = reps_small;
+    struct health_replica *views = views_small;
+    if (cap > SMALL) {
+        reps = malloc(cap * sizeof(*reps));
+        views = malloc(cap * sizeof(*views));
+        if (reps == NULL || views == NULL) {
+            b->failed = 1;
+            goto done;
+        }
+    } else {
+        cap = SMALL;
+    }
+    struct health_member master;
+    int has_master = 0;
+    size_t n = fleet_cluster_members(f, c, &master, &has_master, reps, NULL, cap);
+    health_cluster_eval(has_master ? &master : NULL, reps, n, &c->settings, store_now_ms(), &rep,
+                        views);
+
+    jb_raw(b, "{");
+    jb_key(b, "name");
+    jb_str(b, c->name);
+    jb_raw(b, ",");
+    jb_key(b, "master");
+    if (!has_master) {
+        jb_raw(b, "null");
+    } else if (detailed) {
+        write_member(b, &master);
+        jb_raw(b, "}");
+    } else {
+        jb_str(b, master.name);
+    }
+    jb_raw(b, ",");
+    jb_key(b, "replicas");
+    jb_raw(b, "[");
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            jb_raw(b, ",");
+        if (!detailed) {
+            jb_str(b, reps[i].name);
+            continue;
+        }
+        const struct node_obs *o = reps[i].obs;
+        write_member(b, &reps[i]);
+        jb_raw(b, ",");
+        jb_key(b, "replicating_from");
+        if (o->role == ROLE_REPLICA) {
+            char buf[FLEET_HOST_MAX + 16];
+            snprintf(buf, sizeof(buf), "%s:%d", o->master_host, o->master_port);
+            jb_str(b, buf);
+        } else {
+            jb_raw(b, "null");
+        }
+        jb_raw(b, ",");
+        jb_key(b, "link");
+        jb_str(b, health_link_name(views[i].link));
+        jb_raw(b, ",");
+        jb_key(b, "lag_bytes");
+        jb_int_or_null(b, views[i].lag_bytes);
+        jb_raw(b, ",");
+        jb_key(b, "lag_seconds");
+        if (views[i].lag_ms >= 0)
+            jb_double(b, (double)views[i].lag_ms / 1000.0);
+        else
+            jb_raw(b, "null");
+        jb_raw(b, ",");
+        jb_key(b, "in_sync");
+        jb_bool(b, views[i].in_sync);
+        jb_raw(b, "}");
+    }
+    jb_raw(b, "],");
+    jb_key(b, "health");
+    jb_str(b, health_level_name(rep.level));
+    jb_raw(b, ",");
+    jb_key(b, "reasons");
+    jb_raw(b, "[");
+    for (int i = 0; i < rep.nreasons; i++) {
+        if (i > 0)
+            jb_raw(b, ",");
+        jb_str(b, rep.reasons[i]);
+    }
+    jb_raw(b, "],");
+    jb_key(b, "settings");
+    write_settings(b, &c->settings);
+    jb_raw(b, ",");
+    jb_key(b, "created_at");
+    jb_time(b, c->created_at);
+    jb_raw(b, "}");
+done:
+    if (reps != reps_small)
+        free(reps);
+    if (views != views_small)
+        free(views);
 }
 
 json_t *api_cluster_json(struct fleet *f, const struct fleet_cluster *c, int detailed)
 {
-    size_t cap = f->nnodes > 0 ? f->nnodes : 1;
-    struct health_member *reps = calloc(cap, sizeof(*reps));
-    struct health_replica *views = calloc(cap, sizeof(*views));
-    struct health_report *rep = malloc(sizeof(*rep));
-    json_t *out = NULL;
-    if (reps == NULL || views == NULL || rep == NULL)
-        goto done;
-    struct health_member master;
-    int has_master = 0;
-    size_t n = fleet_cluster_members(f, c, &master, &has_master, reps, NULL, cap);
-    int64_t now = store_now_ms();
-    health_cluster_eval(has_master ? &master : NULL, reps, n, &c->settings, now, rep, views);
-
-    json_t *reasons = json_array();
-    for (int i = 0; i < rep->nreasons; i++)
-        json_array_append_new(reasons, json_string(rep->reasons[i]));
-    json_t *replicas = json_array();
-    for (size_t i = 0; i < n; i++) {
-        if (!detailed) {
-            json_array_append_new(replicas, json_string(reps[i].name));
-            continue;
-        }
-        const struct node_obs *o = reps[i].obs;
-        json_t *rj = member_json(&reps[i], o);
-        if (o->role == ROLE_REPLICA) {
-            char buf[FLEET_HOST_MAX + 16];
-            snprintf(buf, sizeof(buf), "%s:%d", o->master_host, o->master_port);
-            json_object_set_new(rj, "replicating_from", json_string(buf));
-        } else {
-            json_object_set_new(rj, "replicating_from", json_null());
-        }
-        const char *ln = health_link_name(views[i].link);
-        json_object_set_new(rj, "link", ln ? json_string(ln) : json_null());
-        json_object_set_new(rj, "lag_bytes", opt_int(views[i].lag_bytes));
-        json_object_set_new(rj, "lag_seconds",
-                            views[i].lag_ms >= 0 ? json_real((double)views[i].lag_ms / 1000.0)
-                                                 : json_null());
-        json_object_set_new(rj, "in_sync", json_boolean(views[i].in_sync));
-        json_array_append_new(replicas, rj);
-    }
-    json_t *mj;
-    if (!has_master)
-        mj = json_null();
-    else if (detailed)
-        mj = member_json(&master, master.obs);
-    else
-        mj = json_string(master.name);
-    out = json_pack("{s:s,s:o,s:o,s:s,s:o,s:o,s:o}", "name", c->name, "master", mj,
-                    "replicas", replicas, "health", health_level_name(rep->level),
-                    "reasons", reasons, "settings", settings_json(&c->settings),
-                    "created_at", api_time_json(c->created_at));
-done:
-    free(reps);
-    free(views);
-    free(rep);
-    return out;
+    struct jbuf b;
+    jb_init(&b, 1024);
+    api_cluster_write(&b, f, c, detailed);
+    char *text = jb_finish(&b);
+    json_t *j = text != NULL ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    return j;
 }
 
 static void reply_cluster(struct api_ctx *ctx, const char *name, int status, struct api_resp *r)
 {
+    struct jbuf b;
+    jb_init(&b, 1024);
     fleet_rdlock(ctx->fleet);
     struct fleet_cluster *c = fleet_cluster_by_name(ctx->fleet, name);
-    json_t *j = c != NULL ? api_cluster_json(ctx->fleet, c, 1) : NULL;
+    if (c != NULL)
+        api_cluster_write(&b, ctx->fleet, c, 1);
     fleet_unlock(ctx->fleet);
-    if (c == NULL)
+    if (c == NULL) {
+        jb_free(&b);
         api_error(r, 404, "not_found", "cluster '%s' not found", name);
-    else
-        api_reply(r, status, j);
+        return;
+    }
+    api_reply_text(r, status, jb_finish(&b));
 }
 
 /* Parse a settings object over the defaults in *s. */
@@ -188,15 +273,18 @@ void api_h_clusters(struct api_ctx *ctx, const struct api_req *req, const struct
         cluster_create(ctx, req, r);
         return;
     }
-    json_t *arr = json_array();
+    struct jbuf b;
+    jb_init(&b, 16384);
+    jb_raw(&b, "{\"clusters\":[");
     fleet_rdlock(ctx->fleet);
     for (size_t i = 0; i < ctx->fleet->nclusters; i++) {
-        json_t *cj = api_cluster_json(ctx->fleet, ctx->fleet->clusters[i], 0);
-        if (cj != NULL)
-            json_array_append_new(arr, cj);
+        if (i > 0)
+            jb_raw(&b, ",");
+        api_cluster_write(&b, ctx->fleet, ctx->fleet->clusters[i], 0);
     }
     fleet_unlock(ctx->fleet);
-    api_reply(r, 200, json_pack("{s:o}", "clusters", arr));
+    jb_raw(&b, "]}");
+    api_reply_text(r, 200, jb_finish(&b));
 }
 
 static void cluster_patch(struct api_ctx *ctx, const struct api_req *req, const char *name,

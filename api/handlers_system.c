@@ -41,6 +41,17 @@ void api_h_health(struct api_ctx *ctx, const struct api_req *req, const struct a
     api_reply(r, db_ok ? 200 : 503, j);
 }
 
+/* Debug/benchmark helper: restart the monitor's counters. */
+void api_h_monitor_reset(struct api_ctx *ctx, const struct api_req *req, const struct api_match *m,
+                         struct api_resp *r)
+{
+    (void)req;
+    (void)m;
+    if (ctx->mon != NULL)
+        monitor_stats_reset(ctx->mon);
+    api_reply(r, 200, json_pack("{s:b}", "reset", ctx->mon != NULL));
+}
+
 void api_h_discover(struct api_ctx *ctx, const struct api_req *req, const struct api_match *m,
                     struct api_resp *r)
 {

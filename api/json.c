@@ -18,6 +18,16 @@ void api_reply(struct api_resp *r, int status, json_t *j)
     }
 }
 
+void api_reply_text(struct api_resp *r, int status, char *text)
+{
+    r->status = status;
+    r->body = text;
+    if (r->body == NULL) {
+        r->status = 500;
+        r->body = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}");
+    }
+}
+
 void api_error(struct api_resp *r, int status, const char *code, const char *fmt, ...)
 {
     char msg[512];

@@ -30,6 +30,7 @@ static const struct route routes[] = {
     { "/api/v1/clusters/{}/replicas/{}", M_DELETE, API_R_CLUSTER_REPLICA, api_h_cluster_replica },
     { "/api/v1/discover", M_POST, API_R_DISCOVER, api_h_discover },
     { "/api/v1/events", M_GET, API_R_EVENTS, api_h_events },
+    { "/api/v1/monitor/stats/reset", M_POST, API_R_MONITOR_RESET, api_h_monitor_reset },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 

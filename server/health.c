@@ -116,8 +116,8 @@ void health_cluster_eval(const struct health_member *master, const struct health
                          size_t n, const struct cluster_settings *s, int64_t now_ms,
                          struct health_report *rep, struct health_replica *per_replica)
 {
-    memset(rep, 0, sizeof(*rep));
     rep->level = HEALTH_HEALTHY;
+    rep->nreasons = 0;
 
     if (master == NULL) {
         reason(rep, HEALTH_FAILING, "cluster has no master");

@@ -100,6 +100,16 @@ void monitor_stats_get(struct monitor *m, struct monitor_stats *out)
     pthread_mutex_unlock(&m->stats_mu);
 }
 
+void monitor_stats_reset(struct monitor *m)
+{
+    pthread_mutex_lock(&m->stats_mu);
+    m->polls_ok = m->polls_failed = m->timeouts = m->actions = 0;
+    memset(m->gap_hist, 0, sizeof(m->gap_hist));
+    m->gap_samples = 0;
+    m->gap_max_ms = 0;
+    pthread_mutex_unlock(&m->stats_mu);
+}
+
 /* ---- node life cycle ---------------------------------------------------- */
 
 static void node_handle_closed(uv_handle_t *h)

@@ -56,6 +56,8 @@ void monitor_wake(struct monitor *m);
 void monitor_stop(struct monitor *m);
 /* Write every node's status and offsets to the store. */
 void monitor_flush(struct monitor *m);
+/* Thread safe: restart the counters and the inter-poll histogram. */
+void monitor_stats_reset(struct monitor *m);
 /* Thread safe. */
 void monitor_stats_get(struct monitor *m, struct monitor_stats *out);
 

@@ -38,6 +38,7 @@ static void test_matches(void **state)
     expect_route("POST", "/api/v1/discover", API_R_DISCOVER, NULL, NULL);
     expect_route("GET", "/api/v1/events", API_R_EVENTS, NULL, NULL);
     expect_route("HEAD", "/api/v1/events", API_R_EVENTS, NULL, NULL);
+    expect_route("POST", "/api/v1/monitor/stats/reset", API_R_MONITOR_RESET, NULL, NULL);
 }
 
 static void test_mutating_flag(void **state)
