@@ -893,42 +893,42 @@ static int split_args(const char *text, size_t len, char **scratch, resp_arg **a
     return n;
 }
 
-void cfg_init(cfg *c)
+/* Every default goes through the directive's own setter, so the defaults
+ * are checked by the same rules as a config file. */
+static void apply_default(cfg *c, const cfg_def *d)
 {
     char eb[CFG_ERRBUF];
+    char *scratch = NULL, **argv, *one[1] = {(char *)d->dflt};
+    resp_arg *args = NULL;
+    int argc = 1, rc;
 
+    argv = one;
+    if ((d->flags & F_MULTI) && d->dflt[0]) {
+        argc = split_args(d->dflt, strlen(d->dflt), &scratch, &args);
+        argv = mem_alloc(sizeof(char *) * (size_t)(argc > 0 ? argc : 1));
+        for (int j = 0; j < argc; j++)
+            argv[j] = (char *)args[j].ptr;
+    }
+    rc = def_set(c, d, argv, argc, eb, sizeof(eb));
+    if (argv != one)
+        mem_free(argv);
+    mem_free(scratch);
+    mem_free(args);
+    if (rc != 0) {
+        fprintf(stderr, "kvfleet: bad built-in default for %s: %s\n", d->name, eb);
+        abort();
+    }
+}
+
+void cfg_init(cfg *c)
+{
     memset(c, 0, sizeof(*c));
     c->extra = mem_calloc(sizeof(char *) * CFG_COUNT);
     for (size_t i = 0; i < CFG_COUNT; i++) {
         const cfg_def *d = &cfg_table[i];
-        char *scratch;
-        resp_arg *args;
-        char *argv[64];
-        int argc;
-
-        if (d->flags & F_EXTRA)
-            continue;   /* NULL in extra[] reads as the default */
-        argc = split_args(d->dflt, strlen(d->dflt), &scratch, &args);
-        if (argc == 0) {
-            argv[0] = (char *)"";
-            argc = 1;
-        } else {
-            for (int j = 0; j < argc && j < 64; j++)
-                argv[j] = (char *)args[j].ptr;
-        }
-        if (!(d->flags & F_MULTI) && argc != 1) {
-            /* a one-word default with spaces, such as none here yet */
-            argv[0] = (char *)d->dflt;
-            argc = 1;
-        }
-        if (d->set == set_dir) {
-            /* dir: the working directory, read lazily */
-        } else if (def_set(c, d, argv, argc, eb, sizeof(eb)) != 0) {
-            fprintf(stderr, "kvfleet: bad built-in default for %s: %s\n", d->name, eb);
-            abort();
-        }
-        mem_free(scratch);
-        mem_free(args);
+        /* extra[] NULL reads as the default; dir NULL as the working directory */
+        if (!(d->flags & F_EXTRA) && d->set != set_dir)
+            apply_default(c, d);
     }
 }
 
