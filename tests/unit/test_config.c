@@ -432,6 +432,25 @@ static void test_missing_file_and_include(void **state)
     rmdir(dir);
 }
 
+static void test_load_string(void **state)
+{
+    (void)state;
+    cfg c;
+    char err[1024];
+    cfg_init(&c);
+    assert_int_equal(cfg_load_string(&c, "port 1\nsave 5 5\nsave 6 6", "/x/r.conf", err,
+                                     sizeof(err)), 0);
+    assert_int_equal(c.port, 1);
+    assert_string_equal(get(&c, "save"), "save=5 5 6 6;");
+    assert_int_equal(cfg_load_string(&c, "\nport x", "/x/r.conf", err, sizeof(err)), -1);
+    assert_string_equal(err, "*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\n"
+                             "Reading the configuration file /x/r.conf, at line 2\n"
+                             ">>> 'port x'\nargument couldn't be parsed into an integer");
+    assert_int_equal(cfg_load_string(&c, "port x", NULL, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "Reading the configuration file, at line 1\n"));
+    cfg_free(&c);
+}
+
 static void test_spec_example(void **state)
 {
     (void)state;
@@ -742,6 +761,7 @@ int main(void)
         cmocka_unit_test(test_save_and_bind),
         cmocka_unit_test(test_bad_lines),
         cmocka_unit_test(test_missing_file_and_include),
+        cmocka_unit_test(test_load_string),
         cmocka_unit_test(test_spec_example),
         cmocka_unit_test(test_debian_redis_conf),
         cmocka_unit_test(test_overrides),
