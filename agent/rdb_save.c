@@ -279,6 +279,12 @@ static void rdb_child_main(srv *s, const char *path, int cow_fd)
     signal(SIGTERM, SIG_DFL);
     signal(SIGINT, SIG_DFL);
     signal(SIGUSR1, SIG_DFL);
+    /* Do not keep the port bound if the parent dies while we write. */
+    for (int i = 0; i < s->listener_count; i++) {
+        uv_os_fd_t lfd;
+        if (uv_fileno((uv_handle_t *)&s->listeners[i].tcp, &lfd) == 0)
+            close(lfd);
+    }
     log_set_role_char('C');
     snprintf(tmp, sizeof(tmp), "temp-%d.rdb", (int)getpid());
     int rc = rdb_save_file(s, path, tmp, err, sizeof(err));
@@ -635,7 +641,7 @@ static void cmd_bgsave(client *c)
         return;
     }
     if (rdb_bgsave_start(s, NULL, err, sizeof(err)) != 0) {
-        reply_errorf(c, "ERR %s", err);
+        reply_error(c, "ERR");   /* Redis' reply when the fork fails */
         return;
     }
     reply_simple(c, "Background saving started");
