@@ -203,8 +203,10 @@ int rdb_writes_refused(struct srv *s);
     "disabled, because this instance is configured to report errors during writes if " \
     "RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the " \
     "Redis logs for details about the RDB error."
-/* Load a file into s (start-up, DEBUG RELOAD, a replica's full sync). Keys
- * already expired are dropped when s is a master. 0 or -1. */
+/* Load a file into s (start-up, DEBUG RELOAD, a replica's full sync). The
+ * keys are added to the current dbs, so empty them first; a key already
+ * present is an error (as a duplicated key in the file). Keys already
+ * expired are dropped when s is a master (s->is_replica == 0). 0 or -1. */
 int rdb_load_file(struct srv *s, const char *path, char *err, size_t errlen);
 /* Replication supplies repl-id / repl-offset / repl-stream-db for the AUX
  * fields of every snapshot (fn fills the has_repl part of meta). */
