@@ -7,6 +7,8 @@
 # temp dir and is killed by the EXIT trap, so a failing or timed-out script
 # never leaves servers behind.
 #
+# The helpers work under `set -u` and `set -e` alike.
+#
 # Environment (exported by tests/e2e/run.sh; defaults let a script run alone):
 #   KVFLEET_BIN    absolute bin dir holding kvfleet-agent (and kvfleetd)
 #   KVFLEET_TOOLS  absolute dir holding the tools built from tests/tools/*.c
@@ -54,7 +56,7 @@ check() {
         pass "$name"
     else
         fail "$name"
-        [ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/#   /' | head -40
+        if [ -n "$out" ]; then printf '%s\n' "$out" | sed 's/^/#   /' | head -40; fi
     fi
 }
 
@@ -142,7 +144,7 @@ rcli() {
 wait_ready() {
     local port="$1" pid="$2" secs="${3:-10}" out i
     for i in $(seq 1 $((secs * 20))); do
-        out="$(timeout 2 "$REDIS_CLI" -h 127.0.0.1 -p "$port" ping 2>&1)"
+        out="$(timeout 2 "$REDIS_CLI" -h 127.0.0.1 -p "$port" ping 2>&1)" || true
         case "$out" in
             PONG | NOAUTH* | *"-NOAUTH"*) return 0 ;;
         esac
@@ -226,8 +228,8 @@ wait_pid_exit() {
     local pid="$1" secs="${2:-10}" i
     for i in $(seq 1 $((secs * 20))); do
         if ! pid_alive "$pid"; then
-            wait "$pid" 2>/dev/null
-            LIB_EXIT_STATUS=$?
+            LIB_EXIT_STATUS=0
+            wait "$pid" 2>/dev/null || LIB_EXIT_STATUS=$?
             return 0
         fi
         sleep 0.05
@@ -246,10 +248,10 @@ forget_pid() {
 stop_pid() {
     local pid="$1"
     [ -n "$pid" ] || return 0
-    kill -TERM "$pid" 2>/dev/null
+    kill -TERM "$pid" 2>/dev/null || true
     if ! wait_pid_exit "$pid" 10; then
-        kill -KILL "$pid" 2>/dev/null
-        wait_pid_exit "$pid" 2
+        kill -KILL "$pid" 2>/dev/null || true
+        wait_pid_exit "$pid" 2 || true
     fi
     forget_pid "$pid"
 }
@@ -257,9 +259,9 @@ stop_pid() {
 # Kill everything this script started, then remove its temp dir.
 lib_cleanup() {
     local p
-    for p in "${LIB_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    for p in "${LIB_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${LIB_PIDS[@]}"; do
-        wait_pid_exit "$p" 5 || { kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; }
+        wait_pid_exit "$p" 5 || { kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; } || true
     done
     LIB_PIDS=()
     if [ "${KVFLEET_KEEP_TMP:-0}" = 1 ]; then
