@@ -43,6 +43,8 @@ enum {
 /* A block of pending output. Blocks are never reallocated, so a block that
  * is being written by libuv can still be appended to past its in-flight
  * range. */
+#define CLIENT_REPLY_BLOCK_SIZE (16 * 1024)
+
 typedef struct reply_block {
     struct reply_block *next;
     size_t size;
@@ -127,6 +129,8 @@ void client_process_input(client *c);
 client *client_new_outgoing(struct srv *srv);
 /* Hand the socket to the normal input path (parser + cmd_process). */
 int client_start_reading(client *c);
+/* Free the spare output block an idle client keeps for reuse. */
+void client_release_spare_output(client *c);
 /* Refresh c->addr / c->laddr from the socket. */
 void client_update_addrs(client *c);
 /* One line of CLIENT LIST / CLIENT INFO. */

@@ -3,6 +3,7 @@
  * guards, read-only replica, pub/sub context, MULTI queueing); cmd_call runs
  * it and is the single place where writes are counted and propagated. */
 #include <ctype.h>
+#include <strings.h>
 #include <stdio.h>
 #include <string.h>
 #include "command.h"
@@ -18,7 +19,11 @@
 static cmd_def *cmd_flat;
 static cmd_stats *cmd_stat;
 static size_t cmd_total;
-static dict *cmd_index;
+/* Name lookup runs once per command: a small open-addressing table hashed
+ * case-insensitively is cheaper than the seeded keyspace hash. */
+#define CMD_SLOTS 1024
+static const cmd_def *cmd_slots[CMD_SLOTS];
+static int cmd_index_ready;
 
 typedef struct cmd_guard {
     cmd_guard_fn *fn;
@@ -46,9 +51,34 @@ static const cmd_def *all_tables[] = {
     t_set_commands, t_zset_commands, t_server_commands, t_conn_commands,
 };
 
+static uint32_t cmd_name_hash(const char *name, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)name[i];
+        if (ch >= 'A' && ch <= 'Z')
+            ch = (unsigned char)(ch + 32);
+        h = (h ^ ch) * 16777619u;
+    }
+    return h;
+}
+
+static int cmd_slot_insert(const cmd_def *d)
+{
+    size_t len = strlen(d->name);
+    uint32_t i = cmd_name_hash(d->name, len) & (CMD_SLOTS - 1);
+    while (cmd_slots[i]) {
+        if (strcmp(cmd_slots[i]->name, d->name) == 0)
+            return 0;   /* first definition wins */
+        i = (i + 1) & (CMD_SLOTS - 1);
+    }
+    cmd_slots[i] = d;
+    return 1;
+}
+
 void cmd_table_init(void)
 {
-    if (cmd_index)
+    if (cmd_index_ready)
         return;
     size_t n = 0;
     for (size_t t = 0; t < sizeof(all_tables) / sizeof(all_tables[0]); t++)
@@ -56,30 +86,27 @@ void cmd_table_init(void)
             n++;
     cmd_flat = mem_calloc(sizeof(cmd_def) * (n + 1));
     cmd_stat = mem_calloc(sizeof(cmd_stats) * (n + 1));
-    cmd_index = dict_create(&dict_type_plain);
+    memset(cmd_slots, 0, sizeof(cmd_slots));
     size_t i = 0;
     for (size_t t = 0; t < sizeof(all_tables) / sizeof(all_tables[0]); t++) {
         for (const cmd_def *d = all_tables[t]; d->name; d++) {
-            dict_entry *existing = NULL;
-            dict_entry *e = dict_add(cmd_index, d->name, strlen(d->name), &existing);
-            if (!e)
-                continue;   /* first definition wins */
             cmd_flat[i] = *d;
-            e->v.ptr = &cmd_flat[i];
-            i++;
+            if (cmd_slot_insert(&cmd_flat[i]))
+                i++;
         }
     }
     cmd_total = i;
+    cmd_index_ready = 1;
 }
 
 void cmd_table_free(void)
 {
-    if (!cmd_index)
+    if (!cmd_index_ready)
         return;
-    dict_free(cmd_index);
+    memset(cmd_slots, 0, sizeof(cmd_slots));
+    cmd_index_ready = 0;
     mem_free(cmd_flat);
     mem_free(cmd_stat);
-    cmd_index = NULL;
     cmd_flat = NULL;
     cmd_stat = NULL;
     cmd_total = 0;
@@ -87,13 +114,16 @@ void cmd_table_free(void)
 
 const cmd_def *cmd_lookup(const char *name, size_t len)
 {
-    char lower[64];
-    if (len == 0 || len >= sizeof(lower))
+    if (len == 0 || len > 64)
         return NULL;
-    for (size_t i = 0; i < len; i++)
-        lower[i] = (char)tolower((unsigned char)name[i]);
-    dict_entry *e = dict_find(cmd_index, lower, len);
-    return e ? e->v.ptr : NULL;
+    uint32_t i = cmd_name_hash(name, len) & (CMD_SLOTS - 1);
+    while (cmd_slots[i]) {
+        const cmd_def *d = cmd_slots[i];
+        if (strncasecmp(d->name, name, len) == 0 && d->name[len] == '\0')
+            return d;
+        i = (i + 1) & (CMD_SLOTS - 1);
+    }
+    return NULL;
 }
 
 size_t cmd_count(void)

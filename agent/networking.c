@@ -76,6 +76,39 @@ client *client_create(srv *s)
     return c;
 }
 
+/* Everything was written: keep one standard block for the next replies so
+ * a busy client does not allocate per command (the cron frees it once the
+ * client goes idle). */
+static void client_recycle_output(client *c)
+{
+    reply_block *keep = NULL;
+    reply_block *b = c->reply_head;
+    while (b) {
+        reply_block *next = b->next;
+        if (!keep && b->size == CLIENT_REPLY_BLOCK_SIZE)
+            keep = b;
+        else
+            mem_free(b);
+        b = next;
+    }
+    if (keep) {
+        keep->next = NULL;
+        keep->used = 0;
+    }
+    c->reply_head = c->reply_tail = keep;
+    c->reply_bytes = 0;
+    c->head_sent = 0;
+}
+
+void client_release_spare_output(client *c)
+{
+    if (c->reply_head && c->reply_head == c->reply_tail && c->reply_head->used == 0 &&
+        !c->write_in_flight) {
+        mem_free(c->reply_head);
+        c->reply_head = c->reply_tail = NULL;
+    }
+}
+
 static void client_release_output(client *c)
 {
     reply_block *b = c->reply_head;
@@ -209,7 +242,11 @@ static void client_consume_output(client *c, size_t n)
         }
         n -= left;
         c->head_sent = 0;
-        /* Keep the tail block for reuse only if it is the last one. */
+        if (!b->next && b->size == CLIENT_REPLY_BLOCK_SIZE) {
+            /* The last block: reuse it rather than free and allocate. */
+            b->used = 0;
+            return;
+        }
         c->reply_head = b->next;
         if (!c->reply_head)
             c->reply_tail = NULL;
@@ -276,7 +313,7 @@ static void client_write(client *c)
         size_t total = 0;
         int n = client_collect_iov(c, iov, &total);
         if (n == 0) {
-            client_release_output(c);
+            client_recycle_output(c);
             client_after_output_drained(c);
             return;
         }

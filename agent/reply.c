@@ -11,7 +11,7 @@
 #include "util.h"
 #include "server.h"
 
-#define REPLY_BLOCK_SIZE (16 * 1024)
+#define REPLY_BLOCK_SIZE CLIENT_REPLY_BLOCK_SIZE
 
 void client_check_obuf_limits(client *c);   /* networking.c */
 

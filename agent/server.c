@@ -146,15 +146,15 @@ int srv_evict_if_needed(srv *s)
 
 /* ---- cron ------------------------------------------------------------ */
 
-static void srv_client_timeouts(srv *s)
+static void srv_clients_cron(srv *s)
 {
-    if (s->config.timeout <= 0)
-        return;
     int64_t limit = s->config.timeout * 1000;
     client *c = s->clients;
     while (c) {
         client *next = c->next;
-        if (!(c->flags & (CLIENT_MASTER | CLIENT_REPLICA | CLIENT_BLOCKED | CLIENT_PUBSUB)) &&
+        if (s->mstime - c->last_interaction_ms > 2000)
+            client_release_spare_output(c);
+        if (limit > 0 && !(c->flags & (CLIENT_MASTER | CLIENT_REPLICA | CLIENT_BLOCKED | CLIENT_PUBSUB)) &&
             s->mstime - c->last_interaction_ms > limit) {
             log_msg(LOG_VERBOSE, "Closing idle client");
             client_close(c);
@@ -178,7 +178,7 @@ static void srv_cron(uv_timer_t *t)
     budget = budget * (10 + (effort - 1) * 2) / 10;
     db_active_expire_cycle(s, budget);
     db_cron_rehash(s);
-    srv_client_timeouts(s);
+    srv_clients_cron(s);
     blocking_cron(s);
     if (s->config.maxmemory)
         srv_evict_if_needed(s);
