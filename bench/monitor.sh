@@ -47,12 +47,10 @@ for i in $(seq 0 $((NODES - 1))); do
         --repl-diskless-sync-delay 0 --dir "$tmp/n$p" --logfile "$tmp/n$p/log" >/dev/null 2>&1 &
     pids+=($!)
 done
+# Count listening sockets in our port range with one ss call per round.
 up=0
-for t in $(seq 1 600); do
-    up=0
-    for i in $(seq 0 $((NODES - 1))); do
-        redis-cli -p $((base + i)) ping >/dev/null 2>&1 && up=$((up + 1)) || break
-    done
+for t in $(seq 1 300); do
+    up="$(ss -Htln | awk -v lo="$base" -v hi=$((base + NODES - 1)) '{ n = split($4, a, ":"); p = a[n] + 0; if (p >= lo && p <= hi) c++ } END { print c + 0 }')"
     [ "$up" = "$NODES" ] && break
     sleep 0.2
 done

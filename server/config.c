@@ -377,7 +377,13 @@ static int load_file(struct cfg *c, const char *path, char *err, size_t errlen)
             char where[512];
             snprintf(where, sizeof(where), "Reading the configuration file %s, at line %d",
                      path, lineno);
-            fatal_msg(err, errlen, where, p, reason);
+            /* Never echo secrets, even from a malformed line. */
+            const char *shown = p;
+            if (strncasecmp(p, "api-token", 9) == 0)
+                shown = "api-token <hidden>";
+            else if (strncasecmp(p, "node-auth", 9) == 0)
+                shown = "node-auth <hidden>";
+            fatal_msg(err, errlen, where, shown, reason);
             break;
         }
     }

@@ -132,6 +132,13 @@ static void test_file_and_overrides(void **state)
     assert_non_null(strstr(err, "monitor-timeout-ms forever"));
     cfg_free(&c);
 
+    write_file(path, "api-token \"s3cret-value\n");
+    cfg_init(&c);
+    assert_int_equal(cfg_load_args(&c, 2, argv2, err, sizeof(err)), -1);
+    assert_null(strstr(err, "s3cret-value"));          /* secrets are not echoed */
+    assert_non_null(strstr(err, "at line 1"));
+    cfg_free(&c);
+
     cfg_init(&c);
     char *argv3[] = { "kvfleetd", "--db-path" };
     assert_int_equal(cfg_load_args(&c, 2, argv3, err, sizeof(err)), -1);
