@@ -246,5 +246,5 @@ void reply_help(client *c, const char *cmd, const char **lines)
     for (long long i = 0; i < n; i++)
         reply_simple(c, lines[i]);
     reply_simple(c, "HELP");
-    reply_simple(c, "    Print this help.");
+    reply_simple(c, "    Prints this help.");
 }
