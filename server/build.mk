@@ -1,6 +1,6 @@
 # server/build.mk - controller (kvfleetd) additions to the top Makefile.
 
-SERVER_UNIT_TESTS = test_store test_api_routes test_api_handlers test_health test_ctl_config
+SERVER_UNIT_TESTS = test_store test_api_routes test_api_handlers test_health test_ctl_config test_ctl_writer
 
 # Numbered SQL migrations are embedded in the binary: a POSIX sh + awk
 # generator turns migrations/*.sql into a C table (no xxd needed).

@@ -293,6 +293,28 @@ static int add_event(struct fleet *f, const char *cluster, const char *node, con
     return store_event_add(f->st, &ev);
 }
 
+/* A mutation opens the store transaction first (it may wait for the SQLite
+ * write lock up to the busy timeout) and only then takes the fleet write
+ * lock, so readers and the monitor never queue behind a busy database. Lock
+ * order is therefore store -> fleet; nobody takes them the other way round. */
+static int mut_begin(struct fleet *f, struct fleet_err *e)
+{
+    int rc = store_begin(f->st);
+    if (rc != STORE_OK)
+        return store_fail(f, rc, e);
+    fleet_wrlock(f);
+    return 0;
+}
+
+/* End a mutation: roll back a transaction still open (validation failed),
+ * release the fleet lock. */
+static void mut_end(struct fleet *f)
+{
+    if (store_in_txn(f->st))
+        store_rollback(f->st);
+    fleet_unlock(f);
+}
+
 int fleet_event(struct fleet *f, const char *cluster, const char *node, const char *kind,
                 const char *actor, const char *fmt, ...)
 {
@@ -330,29 +352,30 @@ int fleet_node_register(struct fleet *f, const struct fleet_node_spec *spec, con
     if (spec->tags != NULL && strlen(spec->tags) > FLEET_TAGS_MAX)
         return seterr(e, 422, "tags are limited to %d bytes of JSON", FLEET_TAGS_MAX), -1;
 
-    fleet_wrlock(f);
+    if (mut_begin(f, e) != 0)
+        return -1;
     struct fleet_node *byname = fleet_node_by_name(f, name);
     struct fleet_node *byaddr = fleet_node_by_addr(f, spec->host, spec->port);
     if (byname != NULL && byname == byaddr) {
         snprintf(out_name, out_len, "%s", byname->name);
-        fleet_unlock(f);
+        mut_end(f);
         return 0;                       /* same registration again */
     }
     if (byname == NULL && byaddr != NULL && spec->name == NULL) {
         snprintf(out_name, out_len, "%s", byaddr->name);
-        fleet_unlock(f);
+        mut_end(f);
         return 0;
     }
     if (byname != NULL) {
         seterr(e, 409, "node name '%s' is already registered at %s:%d", name, byname->host,
                byname->port);
-        fleet_unlock(f);
+        mut_end(f);
         return -1;
     }
     if (byaddr != NULL) {
         seterr(e, 409, "%s:%d is already registered as node '%s'", spec->host, spec->port,
                byaddr->name);
-        fleet_unlock(f);
+        mut_end(f);
         return -1;
     }
     struct store_node sn = {
@@ -363,10 +386,10 @@ int fleet_node_register(struct fleet *f, const struct fleet_node_spec *spec, con
     if (fn == NULL || reserve(f, 1, 0) != 0) {
         node_free(fn);
         seterr(e, 503, "out of memory");
-        fleet_unlock(f);
+        mut_end(f);
         return -1;
     }
-    int rc = store_begin(f->st);
+    int rc = STORE_OK;           /* transaction opened by mut_begin */
     if (rc == STORE_OK) {
         rc = store_node_insert(f->st, &sn, &fn->id);
         if (rc == STORE_OK)
@@ -380,14 +403,14 @@ int fleet_node_register(struct fleet *f, const struct fleet_node_spec *spec, con
     if (rc != STORE_OK) {
         node_free(fn);
         store_fail(f, rc, e);
-        fleet_unlock(f);
+        mut_end(f);
         return -1;
     }
     (void)node_append(f, fn);           /* room reserved above */
     f->version++;
     snprintf(out_name, out_len, "%s", fn->name);
     *created = 1;
-    fleet_unlock(f);
+    mut_end(f);
     changed(f);
     return 0;
 }
@@ -395,11 +418,12 @@ int fleet_node_register(struct fleet *f, const struct fleet_node_spec *spec, con
 int fleet_node_patch(struct fleet *f, const char *name, const int *priority, const int *maintenance,
                      const char *actor, struct fleet_err *e)
 {
-    fleet_wrlock(f);
+    if (mut_begin(f, e) != 0)
+        return -1;
     struct fleet_node *n = fleet_node_by_name(f, name);
     if (n == NULL) {
         seterr(e, 404, "node '%s' not found", name);
-        fleet_unlock(f);
+        mut_end(f);
         return -1;
     }
     struct fleet_node copy = *n;
@@ -409,7 +433,7 @@ int fleet_node_patch(struct fleet *f, const char *name, const int *priority, con
         copy.maintenance = *maintenance ? 1 : 0;
     struct fleet_cluster *c = fleet_cluster_by_id(f, n->cluster_id);
     struct store_node sn = to_store(&copy);
-    int rc = store_begin(f->st);
+    int rc = STORE_OK;           /* transaction opened by mut_begin */
     if (rc == STORE_OK) {
         rc = store_node_update(f->st, &sn);
         if (rc == STORE_OK && maintenance != NULL && copy.maintenance != n->maintenance)
@@ -426,34 +450,35 @@ int fleet_node_patch(struct fleet *f, const char *name, const int *priority, con
     }
     if (rc != STORE_OK) {
         store_fail(f, rc, e);
-        fleet_unlock(f);
+        mut_end(f);
         return -1;
     }
     n->priority = copy.priority;
     n->maintenance = copy.maintenance;
     f->version++;
-    fleet_unlock(f);
+    mut_end(f);
     changed(f);
     return 0;
 }
 
 int fleet_node_delete(struct fleet *f, const char *name, const char *actor, struct fleet_err *e)
 {
-    fleet_wrlock(f);
+    if (mut_begin(f, e) != 0)
+        return -1;
     struct fleet_node *n = fleet_node_by_name(f, name);
     if (n == NULL) {
         seterr(e, 404, "node '%s' not found", name);
-        fleet_unlock(f);
+        mut_end(f);
         return -1;
     }
     struct fleet_cluster *c = fleet_cluster_by_id(f, n->cluster_id);
     if (c != NULL) {
         seterr(e, 409, "node '%s' is a member of cluster '%s'; remove it from the cluster first",
                name, c->name);
-        fleet_unlock(f);
+        mut_end(f);
         return -1;
     }
-    int rc = store_begin(f->st);
+    int rc = STORE_OK;           /* transaction opened by mut_begin */
     if (rc == STORE_OK) {
         rc = store_node_delete(f->st, n->id);
         if (rc == STORE_OK)
@@ -466,7 +491,7 @@ int fleet_node_delete(struct fleet *f, const char *name, const char *actor, stru
     }
     if (rc != STORE_OK) {
         store_fail(f, rc, e);
-        fleet_unlock(f);
+        mut_end(f);
         return -1;
     }
     for (size_t i = 0; i < f->nnodes; i++) {
@@ -477,7 +502,7 @@ int fleet_node_delete(struct fleet *f, const char *name, const char *actor, stru
     }
     node_free(n);
     f->version++;
-    fleet_unlock(f);
+    mut_end(f);
     changed(f);
     return 0;
 }
@@ -529,7 +554,8 @@ int fleet_cluster_create(struct fleet *f, const char *name, const char *master,
                 return seterr(e, 422, "replica '%s' is listed twice", replicas[i]), -1;
     }
 
-    fleet_wrlock(f);
+    if (mut_begin(f, e) != 0)
+        return -1;
     struct fleet_node **members = NULL;
     struct fleet_cluster *fc = NULL;
     if (fleet_cluster_by_name(f, name) != NULL) {
@@ -553,7 +579,7 @@ int fleet_cluster_create(struct fleet *f, const char *name, const char *master,
     fc->settings = *s;
     fc->created_at = store_now_ms();
     struct store_cluster sc = cluster_to_store(fc);
-    int rc = store_begin(f->st);
+    int rc = STORE_OK;           /* transaction opened by mut_begin */
     if (rc == STORE_OK) {
         rc = store_cluster_insert(f->st, &sc, &fc->id);
         for (size_t i = 0; rc == STORE_OK && i <= nreplicas; i++) {
@@ -581,20 +607,21 @@ int fleet_cluster_create(struct fleet *f, const char *name, const char *master,
     (void)cluster_append(f, fc);
     f->version++;
     free(members);
-    fleet_unlock(f);
+    mut_end(f);
     changed(f);
     return 0;
 fail:
     free(members);
     free(fc);
-    fleet_unlock(f);
+    mut_end(f);
     return -1;
 }
 
 int fleet_cluster_add_replica(struct fleet *f, const char *cluster, const char *node,
                               const char *actor, struct fleet_err *e)
 {
-    fleet_wrlock(f);
+    if (mut_begin(f, e) != 0)
+        return -1;
     struct fleet_cluster *c = fleet_cluster_by_name(f, cluster);
     if (c == NULL) {
         seterr(e, 404, "cluster '%s' not found", cluster);
@@ -610,7 +637,7 @@ int fleet_cluster_add_replica(struct fleet *f, const char *cluster, const char *
     struct fleet_node *m = fleet_node_by_id(f, c->master_id);
     struct store_node sn = to_store(n);
     sn.cluster_id = c->id;
-    int rc = store_begin(f->st);
+    int rc = STORE_OK;           /* transaction opened by mut_begin */
     if (rc == STORE_OK) {
         rc = store_node_update(f->st, &sn);
         if (rc == STORE_OK)
@@ -627,11 +654,11 @@ int fleet_cluster_add_replica(struct fleet *f, const char *cluster, const char *
     }
     n->cluster_id = c->id;
     f->version++;
-    fleet_unlock(f);
+    mut_end(f);
     changed(f);
     return 0;
 fail:
-    fleet_unlock(f);
+    mut_end(f);
     return -1;
 }
 
@@ -639,7 +666,8 @@ int fleet_cluster_remove_replica(struct fleet *f, const char *cluster, const cha
                                  const char *actor, char *host, size_t hostlen, int *port,
                                  struct fleet_err *e)
 {
-    fleet_wrlock(f);
+    if (mut_begin(f, e) != 0)
+        return -1;
     struct fleet_cluster *c = fleet_cluster_by_name(f, cluster);
     if (c == NULL) {
         seterr(e, 404, "cluster '%s' not found", cluster);
@@ -657,7 +685,7 @@ int fleet_cluster_remove_replica(struct fleet *f, const char *cluster, const cha
     }
     struct store_node sn = to_store(n);
     sn.cluster_id = 0;
-    int rc = store_begin(f->st);
+    int rc = STORE_OK;           /* transaction opened by mut_begin */
     if (rc == STORE_OK) {
         rc = store_node_update(f->st, &sn);
         if (rc == STORE_OK)
@@ -676,11 +704,11 @@ int fleet_cluster_remove_replica(struct fleet *f, const char *cluster, const cha
     snprintf(host, hostlen, "%s", n->host);
     *port = n->port;
     f->version++;
-    fleet_unlock(f);
+    mut_end(f);
     changed(f);
     return 0;
 fail:
-    fleet_unlock(f);
+    mut_end(f);
     return -1;
 }
 
@@ -690,17 +718,18 @@ int fleet_cluster_set_settings(struct fleet *f, const char *cluster,
 {
     if (!settings_valid(s, e))
         return -1;
-    fleet_wrlock(f);
+    if (mut_begin(f, e) != 0)
+        return -1;
     struct fleet_cluster *c = fleet_cluster_by_name(f, cluster);
     if (c == NULL) {
         seterr(e, 404, "cluster '%s' not found", cluster);
-        fleet_unlock(f);
+        mut_end(f);
         return -1;
     }
     struct fleet_cluster copy = *c;
     copy.settings = *s;
     struct store_cluster sc = cluster_to_store(&copy);
-    int rc = store_begin(f->st);
+    int rc = STORE_OK;           /* transaction opened by mut_begin */
     if (rc == STORE_OK) {
         rc = store_cluster_update(f->st, &sc);
         if (rc == STORE_OK)
@@ -716,12 +745,12 @@ int fleet_cluster_set_settings(struct fleet *f, const char *cluster,
     }
     if (rc != STORE_OK) {
         store_fail(f, rc, e);
-        fleet_unlock(f);
+        mut_end(f);
         return -1;
     }
     c->settings = *s;
     f->version++;
-    fleet_unlock(f);
+    mut_end(f);
     changed(f);
     return 0;
 }
@@ -729,14 +758,15 @@ int fleet_cluster_set_settings(struct fleet *f, const char *cluster,
 int fleet_cluster_delete(struct fleet *f, const char *cluster, const char *actor,
                          struct fleet_err *e)
 {
-    fleet_wrlock(f);
+    if (mut_begin(f, e) != 0)
+        return -1;
     struct fleet_cluster *c = fleet_cluster_by_name(f, cluster);
     if (c == NULL) {
         seterr(e, 404, "cluster '%s' not found", cluster);
-        fleet_unlock(f);
+        mut_end(f);
         return -1;
     }
-    int rc = store_begin(f->st);
+    int rc = STORE_OK;           /* transaction opened by mut_begin */
     if (rc == STORE_OK) {
         rc = store_cluster_delete(f->st, c->id);
         if (rc == STORE_OK)
@@ -749,7 +779,7 @@ int fleet_cluster_delete(struct fleet *f, const char *cluster, const char *actor
     }
     if (rc != STORE_OK) {
         store_fail(f, rc, e);
-        fleet_unlock(f);
+        mut_end(f);
         return -1;
     }
     for (size_t i = 0; i < f->nnodes; i++)
@@ -763,7 +793,7 @@ int fleet_cluster_delete(struct fleet *f, const char *cluster, const char *actor
     }
     free(c);
     f->version++;
-    fleet_unlock(f);
+    mut_end(f);
     changed(f);
     return 0;
 }
@@ -775,7 +805,8 @@ int fleet_adopt(struct fleet *f, const char *cluster, const struct fleet_addr *a
         return seterr(e, 422, "nothing to adopt"), -1;
     if (!fleet_name_valid(cluster))
         return seterr(e, 422, "cluster name must be 1-64 characters of letters, digits, '.', '_', '-' or ':'"), -1;
-    fleet_wrlock(f);
+    if (mut_begin(f, e) != 0)
+        return -1;
     struct fleet_node **members = calloc(n, sizeof(*members));
     struct fleet_node **fresh = calloc(n, sizeof(*fresh));
     struct fleet_cluster *fc = calloc(1, sizeof(*fc));
@@ -818,7 +849,7 @@ int fleet_adopt(struct fleet *f, const char *cluster, const struct fleet_addr *a
     snprintf(fc->name, sizeof(fc->name), "%s", cluster);
     fc->settings = *s;
     fc->created_at = now;
-    int rc = store_begin(f->st);
+    int rc = STORE_OK;           /* transaction opened by mut_begin */
     if (rc == STORE_OK) {
         for (size_t i = 0; rc == STORE_OK && i < nfresh; i++) {
             struct store_node sn = to_store(fresh[i]);
@@ -859,7 +890,7 @@ int fleet_adopt(struct fleet *f, const char *cluster, const struct fleet_addr *a
     f->version++;
     free(members);
     free(fresh);
-    fleet_unlock(f);
+    mut_end(f);
     changed(f);
     return 0;
 fail:
@@ -868,7 +899,7 @@ fail:
     free(members);
     free(fresh);
     free(fc);
-    fleet_unlock(f);
+    mut_end(f);
     return -1;
 }
 

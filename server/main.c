@@ -12,6 +12,7 @@
 #include "monitor.h"
 #include "store.h"
 #include "version.h"
+#include "writer.h"
 #include "../api/api.h"
 #include "../api/http.h"
 
@@ -30,6 +31,7 @@ struct daemon_ctx {
     struct store *st;
     struct fleet fleet;
     struct monitor mon;
+    struct writer *writer;
     struct api_ctx api;
     struct api_server http;
     uv_signal_t sigterm, sigint;
@@ -156,8 +158,12 @@ int main(int argc, char **argv)
     }
     ctl_log_notice("loaded %zu node(s), %zu cluster(s)", d.fleet.nnodes, d.fleet.nclusters);
 
+    if (writer_start(&d.writer, d.st) != 0) {
+        ctl_log_warning("FATAL: cannot start the journal writer thread");
+        goto out_fleet;
+    }
     uv_loop_t *loop = uv_default_loop();
-    if (monitor_init(&d.mon, loop, &d.fleet, &d.cfg) != 0) {
+    if (monitor_init(&d.mon, loop, &d.fleet, &d.cfg, d.writer) != 0) {
         ctl_log_warning("FATAL: cannot start the monitor");
         goto out_fleet;
     }
@@ -203,6 +209,7 @@ out_loop:
     if (uv_loop_close(loop) != 0)
         ctl_log_warning("event loop closed with handles still open");
 out_fleet:
+    writer_stop(d.writer);            /* drains the monitor's last writes */
     fleet_destroy(&d.fleet);
 out_store:
     store_close(d.st);

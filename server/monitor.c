@@ -253,32 +253,17 @@ static void push_event(struct pending_event *evs, int *nev, const struct fleet_c
     va_end(ap);
 }
 
-/* Write the events and (when changed) the node's status in one transaction. */
+/* Hand the events and (when changed) the node's status to the writer
+ * thread: the loop never waits for SQLite. */
 static void persist(struct monitor *m, int64_t node_id, const char *node_name,
                     const struct pending_event *evs, int nev, const struct node_obs *obs)
 {
-    struct store *st = m->fleet->st;
     int64_t now = store_now_ms();
     for (int i = 0; i < nev; i++)
-        ctl_log_notice("event %s%s%s node=%s: %s (by monitor)", evs[i].kind,
-                       evs[i].has_cluster ? " cluster=" : "",
-                       evs[i].has_cluster ? evs[i].cluster : "", node_name, evs[i].msg);
-    int rc = store_begin(st);
-    for (int i = 0; rc == STORE_OK && i < nev; i++) {
-        struct store_event ev = { .ts = now, .cluster = evs[i].has_cluster ? evs[i].cluster : NULL,
-                                  .node = node_name, .kind = evs[i].kind, .message = evs[i].msg,
-                                  .actor = "monitor" };
-        rc = store_event_add(st, &ev);
-    }
-    if (rc == STORE_OK && obs != NULL)
-        rc = store_status_save(st, node_id, obs, now);
-    if (rc == STORE_OK) {
-        rc = store_commit(st);
-    } else if (rc != STORE_EUNAVAIL || store_errmsg(st)[0] != '\0') {
-        store_rollback(st);
-    }
-    if (rc != STORE_OK && rc != STORE_ECONSTRAINT)
-        ctl_log_warning("monitor: cannot record status of %s: %s", node_name, store_errmsg(st));
+        writer_event(m->writer, now, evs[i].has_cluster ? evs[i].cluster : NULL, node_name,
+                     evs[i].kind, "monitor", evs[i].msg);
+    if (obs != NULL)
+        writer_status(m->writer, node_id, obs, 0);
 }
 
 static void poll_failed(struct mnode *n, const char *why)
@@ -356,13 +341,16 @@ static void reconcile_node(struct mnode *n, const struct reconcile_input *in, co
         rc = redisAsyncCommand(n->ac, on_admin_reply, n, "REPLICAOF %s %d", in->master_host,
                                in->master_port);
     stats_add(m, &m->actions);
+    char msg[800];
     if (plan.action == RC_PROMOTE)
-        fleet_event(m->fleet, cluster, name, "reconcile.promote", "reconciler",
-                    "%s; sent REPLICAOF NO ONE%s", plan.reason, rc == REDIS_OK ? "" : " (send failed)");
+        snprintf(msg, sizeof(msg), "%s; sent REPLICAOF NO ONE%s", plan.reason,
+                 rc == REDIS_OK ? "" : " (send failed)");
     else
-        fleet_event(m->fleet, cluster, name, "reconcile.replicaof", "reconciler",
-                    "%s; sent REPLICAOF %s %d%s", plan.reason, in->master_host, in->master_port,
-                    rc == REDIS_OK ? "" : " (send failed)");
+        snprintf(msg, sizeof(msg), "%s; sent REPLICAOF %s %d%s", plan.reason, in->master_host,
+                 in->master_port, rc == REDIS_OK ? "" : " (send failed)");
+    writer_event(m->writer, now, cluster, name,
+                 plan.action == RC_PROMOTE ? "reconcile.promote" : "reconcile.replicaof",
+                 "reconciler", msg);
 }
 
 static void poll_ok(struct mnode *n, const struct info_repl *info)
@@ -621,36 +609,12 @@ void monitor_flush(struct monitor *m)
 {
     struct fleet *f = m->fleet;
     fleet_rdlock(f);
-    size_t n = f->nnodes;
-    struct { int64_t id, last_seen; struct node_obs o; } *snap = n ? malloc(n * sizeof(*snap)) : NULL;
-    if (snap == NULL) {
-        fleet_unlock(f);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        snap[i].id = f->nodes[i]->id;
-        snap[i].last_seen = f->nodes[i]->last_seen;
-        snap[i].o = f->nodes[i]->obs;
+    for (size_t i = 0; i < f->nnodes; i++) {
+        const struct fleet_node *fn = f->nodes[i];
+        if (fn->obs.state != NODE_UNKNOWN)
+            writer_status(m->writer, fn->id, &fn->obs, fn->last_seen);
     }
     fleet_unlock(f);
-    int64_t now = store_now_ms();
-    int rc = store_begin(f->st);
-    for (size_t i = 0; rc == STORE_OK && i < n; i++) {
-        if (snap[i].o.state == NODE_UNKNOWN)
-            continue;
-        int r1 = store_status_save(f->st, snap[i].id, &snap[i].o, now);
-        if (r1 == STORE_OK && snap[i].last_seen > 0)
-            r1 = store_node_touch(f->st, snap[i].id, snap[i].last_seen);
-        if (r1 == STORE_EUNAVAIL)
-            rc = r1;                  /* deleted meanwhile (constraint) is fine */
-    }
-    if (rc == STORE_OK)
-        rc = store_commit(f->st);
-    else if (rc != STORE_OK)
-        store_rollback(f->st);
-    if (rc != STORE_OK)
-        ctl_log_warning("monitor: periodic status flush failed: %s", store_errmsg(f->st));
-    free(snap);
 }
 
 static void on_flush(uv_timer_t *t)
@@ -658,9 +622,11 @@ static void on_flush(uv_timer_t *t)
     monitor_flush(t->data);
 }
 
-int monitor_init(struct monitor *m, uv_loop_t *loop, struct fleet *f, const struct cfg *cfg)
+int monitor_init(struct monitor *m, uv_loop_t *loop, struct fleet *f, const struct cfg *cfg,
+                 struct writer *w)
 {
     memset(m, 0, sizeof(*m));
+    m->writer = w;
     m->loop = loop;
     m->fleet = f;
     m->cfg = cfg;

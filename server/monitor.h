@@ -6,8 +6,9 @@
  * deadline; nobody waits on it. Each poll is `AUTH` (with node-auth) then
  * `INFO replication`. Results update the fleet under its lock; changes become
  * events; the reconciler then corrects nodes that drifted from the desired
- * topology. Statuses and offsets are written to the store on every change and
- * every few seconds. */
+ * topology. Statuses and offsets go to the store on every change and every
+ * few seconds, through the writer thread (writer.h): the loop never waits for
+ * SQLite. */
 #ifndef KVFLEET_CTL_MONITOR_H
 #define KVFLEET_CTL_MONITOR_H
 
@@ -17,6 +18,7 @@
 
 #include "config.h"
 #include "fleet.h"
+#include "writer.h"
 
 #define MONITOR_HIST_MS 10000
 
@@ -36,6 +38,7 @@ struct monitor {
     uv_loop_t *loop;
     struct fleet *fleet;
     const struct cfg *cfg;
+    struct writer *writer;
     uv_async_t wake;
     uv_timer_t flush;
     struct mnode **nodes;
@@ -49,12 +52,13 @@ struct monitor {
     int nodes_count;
 };
 
-int monitor_init(struct monitor *m, uv_loop_t *loop, struct fleet *f, const struct cfg *cfg);
+int monitor_init(struct monitor *m, uv_loop_t *loop, struct fleet *f, const struct cfg *cfg,
+                 struct writer *w);
 /* Thread safe: ask the loop to pick up topology changes now. */
 void monitor_wake(struct monitor *m);
 /* Close every handle (the loop then exits once they are closed). */
 void monitor_stop(struct monitor *m);
-/* Write every node's status and offsets to the store. */
+/* Queue every node's status, offsets and last-seen time for the store. */
 void monitor_flush(struct monitor *m);
 /* Thread safe: restart the counters and the inter-poll histogram. */
 void monitor_stats_reset(struct monitor *m);

@@ -81,6 +81,7 @@ struct store {
     sqlite3_stmt *stmt[S_COUNT];
     pthread_mutex_t mu;
     int version;
+    int in_txn;               /* between store_begin and commit/rollback */
     char path[1024];
     char errmsg[512];
 };
@@ -102,6 +103,7 @@ static void set_err(struct store *st, const char *fmt, ...)
 }
 
 const char *store_errmsg(struct store *st) { return st->errmsg; }
+int store_in_txn(struct store *st) { return st->in_txn; }
 const char *store_path(struct store *st) { return st->path; }
 int store_schema_version(struct store *st) { return st->version; }
 
@@ -385,6 +387,8 @@ int store_begin(struct store *st)
     int ret = stmt_exec(st, stmt_get(st, S_BEGIN));
     if (ret != STORE_OK)
         pthread_mutex_unlock(&st->mu);
+    else
+        st->in_txn = 1;
     return ret;
 }
 
@@ -396,9 +400,8 @@ int store_commit(struct store *st)
          * nothing is half-applied and the connection is usable again. */
         if (!sqlite3_get_autocommit(st->db))
             (void)stmt_exec(st, stmt_get(st, S_ROLLBACK));
-        if (ret == STORE_ECONSTRAINT)
-            ret = STORE_ECONSTRAINT;
     }
+    st->in_txn = 0;
     pthread_mutex_unlock(&st->mu);
     return ret;
 }
@@ -411,6 +414,7 @@ void store_rollback(struct store *st)
         (void)stmt_exec(st, stmt_get(st, S_ROLLBACK));
         memcpy(st->errmsg, saved, sizeof(saved));
     }
+    st->in_txn = 0;
     pthread_mutex_unlock(&st->mu);
 }
 

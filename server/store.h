@@ -92,6 +92,9 @@ int store_set_query_only(struct store *st, int on);
 int store_begin(struct store *st);
 int store_commit(struct store *st);
 void store_rollback(struct store *st);
+/* 1 between a successful store_begin() and commit/rollback (only meaningful
+ * to the thread that called store_begin). */
+int store_in_txn(struct store *st);
 /* Message of the last failure (valid until the next call on this store). */
 const char *store_errmsg(struct store *st);
 

@@ -115,12 +115,16 @@ wait_until() {
 
 # start_node <port> [extra args...]: a data node on 127.0.0.1 (Redis 7 or a
 # kvfleet-agent through KVFLEET_NODE_SERVER). Sets LAST_PID.
-start_node() {
-    local port="$1"
-    shift
+start_node() { start_server_bin "$KVFLEET_NODE_SERVER" "$@"; }
+# start_redis <port> [extra args...]: always Debian's redis-server.
+start_redis() { start_server_bin /usr/bin/redis-server "$@"; }
+
+start_server_bin() {
+    local bin="$1" port="$2"
+    shift 2
     local dir="$CTL_TMP/node-$port"
     mkdir -p "$dir"
-    "$KVFLEET_NODE_SERVER" --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
+    "$bin" --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
         --repl-diskless-sync-delay 0 --dir "$dir" --logfile "$dir/node.log" "$@" \
         >"$dir/stdout" 2>&1 &
     LAST_PID=$!

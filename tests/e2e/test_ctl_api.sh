@@ -187,6 +187,10 @@ sleep 0.5
 api POST /api/v1/nodes "{\"host\":\"127.0.0.1\",\"port\":$P4,\"name\":\"late\"}"
 expect_status "database cannot be written" 503
 expect_eq "503 error code" unavailable "$(jbody .error.code)"
+api GET /api/v1/nodes/n1
+expect_status "reads still served while the database is locked" 200
+age="$(jbody .status.last_poll_age_ms)"
+check "monitor kept polling during the lock (last poll ${age} ms ago)" test "$age" -lt 400
 wait "$LOCK_PID" 2>/dev/null
 api GET /api/v1/nodes/late
 expect_status "failed registration changed nothing" 404

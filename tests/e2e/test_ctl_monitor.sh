@@ -10,7 +10,9 @@ set -u
 
 INTERVAL=100
 alloc_port PA; alloc_port PB; alloc_port PC; alloc_port PD
-for p in $PA $PB $PC $PD; do start_node "$p" || { fail "node $p start"; finish; }; done
+# a, b, c: KVFLEET_NODE_SERVER (kvfleet-agents once they replicate); d: Redis.
+for p in $PA $PB $PC; do start_node "$p" || { fail "node $p start"; finish; }; done
+start_redis "$PD" || { fail "redis $PD start"; finish; }
 start_ctl --monitor-interval-ms $INTERVAL --monitor-timeout-ms 300 \
     --monitor-down-after-failures 2 --reconcile-min-interval-ms 500 || { fail "kvfleetd start"; finish; }
 pass "kvfleetd and 4 nodes started"
@@ -85,7 +87,7 @@ check "rate limit: few REPLICAOF to c (got $n_actions)" test "$n_actions" -le 3
 
 # ---- discovery of a hand-built topology
 alloc_port PE; alloc_port PF; alloc_port PG
-for p in $PE $PF $PG; do start_node "$p" || fail "node $p start"; done
+for p in $PE $PF $PG; do start_redis "$p" || fail "node $p start"; done
 redis-cli -p "$PF" replicaof 127.0.0.1 "$PE" >/dev/null
 redis-cli -p "$PG" replicaof 127.0.0.1 "$PE" >/dev/null
 wait_until 10 bash -c "redis-cli -p $PE info replication | grep -q connected_slaves:2" || note "E has not seen both replicas yet"
