@@ -18,7 +18,14 @@
  * a re-run) and keeps its place. Serving may push elsewhere (BLMOVE), which
  * records new ready keys; the loop runs until no key is ready. Only then
  * are served clients resumed (their pending pipeline is processed), so a
- * resumed client's commands never run in the middle of serving. */
+ * resumed client's commands never run in the middle of serving.
+ *
+ * Resuming goes through one FIFO queue per server, like Redis' list of
+ * unblocked clients: a resumed pipeline that wakes further waiters appends
+ * them behind the clients already waiting to resume instead of running
+ * them first (the outermost call drains the queue). A queued client is
+ * marked CLIENT_EXECUTING so that a CLIENT KILL from another resumed
+ * pipeline only flags it (CLOSE_ASAP) instead of freeing it under us. */
 #include <limits.h>
 #include <string.h>
 #include "blocking.h"
@@ -57,6 +64,8 @@ typedef struct block_ready {
 typedef struct block_module {
     block_ready ready;
     client_vec blocked;    /* every blocked client, in blocking order */
+    client_vec resume;     /* served clients waiting to resume, FIFO */
+    int resuming;          /* the resume queue is being drained */
 } block_module;
 
 static void client_vec_push(client_vec *cv, client *c)
@@ -100,10 +109,11 @@ static void ready_release(block_ready *r)
 static void module_maybe_free(srv *s)
 {
     block_module *m = s->ready_keys;
-    if (!m || m->blocked.len || m->ready.len)
+    if (!m || m->blocked.len || m->ready.len || m->resume.len || m->resuming)
         return;
     ready_release(&m->ready);
     mem_free(m->blocked.v);
+    mem_free(m->resume.v);
     mem_free(m);
     s->ready_keys = NULL;
 }
@@ -224,6 +234,12 @@ void blocking_block(client *c, int nkeys, const resp_arg *keys, int64_t timeout_
 void blocking_unblock(client *c, int send_timeout_reply)
 {
     block_state *bs = &c->bstate;
+    block_module *m = c->srv->ready_keys;
+    /* a client freed while waiting to resume must leave the queue too */
+    if (m && !(c->flags & CLIENT_BLOCKED) && m->resume.len) {
+        client_vec_remove(&m->resume, c);
+        module_maybe_free(c->srv);
+    }
     if (!(c->flags & CLIENT_BLOCKED))
         return;
     kvdb *db = &c->srv->dbs[bs->dbid];
@@ -331,6 +347,34 @@ static void serve_key(srv *s, int dbid, const kstr key, client_vec *served)
     mem_free(snap);
 }
 
+/* Resume served clients in the order they were served. Only the outermost
+ * caller drains the queue; nested calls (from a resumed pipeline) just
+ * leave their clients queued. */
+static void resume_queue_drain(srv *s)
+{
+    block_module *m = s->ready_keys;
+    if (!m || m->resuming)
+        return;
+    m->resuming = 1;
+    while (m->resume.len) {
+        client *c = m->resume.v[0];
+        memmove(&m->resume.v[0], &m->resume.v[1], (m->resume.len - 1) * sizeof(client *));
+        m->resume.len--;
+        c->flags &= ~(uint32_t)CLIENT_EXECUTING;
+        client_schedule_write(c);
+        /* may free c (CLOSE_ASAP), may block it again */
+        client_process_input(c);
+    }
+    m->resuming = 0;
+    module_maybe_free(s);
+}
+
+static void resume_queue_push(srv *s, client *c)
+{
+    c->flags |= CLIENT_EXECUTING;
+    client_vec_push(&module_get(s)->resume, c);
+}
+
 void blocking_handle_ready(srv *s)
 {
     client_vec served = {0};
@@ -343,12 +387,11 @@ void blocking_handle_ready(srv *s)
             serve_key(s, r.dbids[i], r.keys[i], &served);
         ready_release(&r);
     }
-    module_maybe_free(s);
-    for (size_t i = 0; i < served.len; i++) {
-        client_schedule_write(served.v[i]);
-        client_process_input(served.v[i]);
-    }
+    for (size_t i = 0; i < served.len; i++)
+        resume_queue_push(s, served.v[i]);
     mem_free(served.v);
+    resume_queue_drain(s);
+    module_maybe_free(s);
 }
 
 /* ---- timeouts ----------------------------------------------------------- */
@@ -365,13 +408,12 @@ void blocking_cron(srv *s)
             client_vec_push(&expired, c);
     }
     /* m may be freed by the last unblock: do not touch it below */
-    for (size_t i = 0; i < expired.len; i++)
-        blocking_unblock(expired.v[i], 1);
     for (size_t i = 0; i < expired.len; i++) {
-        client_schedule_write(expired.v[i]);
-        client_process_input(expired.v[i]);
+        blocking_unblock(expired.v[i], 1);
+        resume_queue_push(s, expired.v[i]);
     }
     mem_free(expired.v);
+    resume_queue_drain(s);
 }
 
 int blocking_client_unblock(client *c, int with_error)
@@ -384,8 +426,9 @@ int blocking_client_unblock(client *c, int with_error)
     } else {
         blocking_unblock(c, 1);
     }
-    client_schedule_write(c);
-    client_process_input(c);
+    /* resumed by blocking_handle_ready once the CLIENT UNBLOCK command that
+     * called us has finished, not in the middle of it */
+    resume_queue_push(c->srv, c);
     return 1;
 }
 

@@ -51,8 +51,9 @@ void blocking_handle_ready(struct srv *srv);
 /* Cron: time out expired blocked clients. */
 void blocking_cron(struct srv *srv);
 /* CLIENT UNBLOCK: answer a blocked client as on timeout (*-1) or with
- * "-UNBLOCKED client unblocked via CLIENT UNBLOCK" (with_error), then
- * resume its pipeline. Returns 1 if c was blocked, 0 otherwise. */
+ * "-UNBLOCKED client unblocked via CLIENT UNBLOCK" (with_error). Its
+ * pipeline resumes in the next blocking_handle_ready (which cmd_process
+ * runs after every command). Returns 1 if c was blocked, 0 otherwise. */
 int blocking_client_unblock(struct client *c, int with_error);
 /* After SWAPDB (or anything else that replaces a db's keys wholesale):
  * mark every key of db that clients wait on and that now holds a list as
