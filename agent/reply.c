@@ -238,7 +238,7 @@ void reply_help(client *c, const char *cmd, const char **lines)
     long long n = 0;
     while (lines[n])
         n++;
-    reply_array(c, n + 2);
+    reply_array(c, n + 3);
     char head[128];
     snprintf(head, sizeof(head),
              "%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", cmd);

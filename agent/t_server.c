@@ -642,6 +642,8 @@ static void cmd_command(client *c)
             "    commands are returned.",
             "GETKEYS <full-command>",
             "    Return the keys from a full Redis command.",
+            "GETKEYSANDFLAGS <full-command>",
+            "    Return the keys and the access flags from a full Redis command.",
             NULL };
         reply_help(c, "COMMAND", help);
     } else {
