@@ -83,8 +83,11 @@ struct store {
     int version;
     int in_txn;               /* between store_begin and commit/rollback */
     char path[1024];
-    char errmsg[512];
 };
+
+/* Last failure, per thread: the store is shared by the API threads, the
+ * writer thread and start-up code, each reading its own error. */
+static __thread char tls_errmsg[512];
 
 int64_t store_now_ms(void)
 {
@@ -98,11 +101,16 @@ static void set_err(struct store *st, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(st->errmsg, sizeof(st->errmsg), fmt, ap);
+    (void)st;
+    vsnprintf(tls_errmsg, sizeof(tls_errmsg), fmt, ap);
     va_end(ap);
 }
 
-const char *store_errmsg(struct store *st) { return st->errmsg; }
+const char *store_errmsg(struct store *st)
+{
+    (void)st;
+    return tls_errmsg;
+}
 int store_in_txn(struct store *st) { return st->in_txn; }
 const char *store_path(struct store *st) { return st->path; }
 int store_schema_version(struct store *st) { return st->version; }
@@ -409,10 +417,10 @@ int store_commit(struct store *st)
 void store_rollback(struct store *st)
 {
     if (!sqlite3_get_autocommit(st->db)) {
-        char saved[sizeof(st->errmsg)];
-        memcpy(saved, st->errmsg, sizeof(saved));
+        char saved[sizeof(tls_errmsg)];
+        memcpy(saved, tls_errmsg, sizeof(saved));
         (void)stmt_exec(st, stmt_get(st, S_ROLLBACK));
-        memcpy(st->errmsg, saved, sizeof(saved));
+        memcpy(tls_errmsg, saved, sizeof(saved));
     }
     st->in_txn = 0;
     pthread_mutex_unlock(&st->mu);

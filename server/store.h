@@ -95,7 +95,7 @@ void store_rollback(struct store *st);
 /* 1 between a successful store_begin() and commit/rollback (only meaningful
  * to the thread that called store_begin). */
 int store_in_txn(struct store *st);
-/* Message of the last failure (valid until the next call on this store). */
+/* Message of this thread's last store failure. */
 const char *store_errmsg(struct store *st);
 
 /* Writes: only between store_begin() and store_commit(). */
