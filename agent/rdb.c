@@ -45,7 +45,7 @@
 #define RDB_QUICKLIST_NODE_PACKED 2
 
 #define RDB_WBUF_SIZE (64 * 1024)
-#define RDB_RBUF_SIZE (64 * 1024)
+#define RDB_RBUF_SIZE (256 * 1024)
 /* Strings longer than this are read in growing pieces, so a corrupt length
  * cannot make us allocate gigabytes before noticing the input is short. */
 #define RDB_STR_CHUNK (16u * 1024 * 1024)
