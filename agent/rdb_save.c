@@ -659,6 +659,26 @@ const cmd_def rdb_commands[] = {
     {NULL, NULL, 0, 0, 0, 0, 0, NULL},
 };
 
+/* ---- MISCONF guard --------------------------------------------------- */
+
+/* Redis refuses writes (and, as it happens, PING) while the last BGSAVE
+ * failed with save points configured and stop-writes-on-bgsave-error on.
+ * EXEC counts as a write when its queue holds one. The dispatcher skips
+ * guards for our master's stream. */
+static const char *rdb_misconf_guard(client *c, const cmd_def *cmd, void *priv)
+{
+    (void)priv;
+    if (!rdb_writes_refused(c->srv))
+        return NULL;
+    int is_write = (cmd->flags & CMD_WRITE) != 0 || strcmp(cmd->name, "ping") == 0;
+    if (!is_write && strcmp(cmd->name, "exec") == 0 && (c->flags & CLIENT_MULTI)) {
+        for (int i = 0; i < c->mstate.count; i++)
+            if (c->mstate.cmds[i].cmd->flags & CMD_WRITE)
+                is_write = 1;
+    }
+    return is_write ? RDB_MISCONF_ERR : NULL;
+}
+
 /* ---- life cycle ------------------------------------------------------ */
 
 static int rdb_persist_save(srv *s, char *err, size_t errlen)
@@ -680,6 +700,13 @@ int rdb_module_init(srv *s, char *err, size_t errlen)
     s->persist_reload = rdb_debug_reload;
     srv_add_cron(s, rdb_cron, st);
     srv_add_info(s, "persistence", rdb_info, st);
+    /* Guards live for the process (the table is global); this one looks at
+     * c->srv, so one registration serves every server a test creates. */
+    static int guard_added;
+    if (!guard_added) {
+        cmd_add_guard(rdb_misconf_guard, NULL);
+        guard_added = 1;
+    }
 
     const char *path = s->config.dbfilename;
     struct stat sb;
