@@ -1,7 +1,509 @@
-/* repl: placeholder table until the module lands. */
-#include <stddef.h>
+/* repl: the replication module's core: the replication ids and offset, the
+ * backlog, encoding and feeding the stream, the commands (REPLICAOF/SLAVEOF,
+ * REPLCONF, PSYNC, SYNC, WAIT, ROLE, FAILOVER), INFO replication, the guard
+ * that refuses writes without enough good replicas, and the hooks into the
+ * server. The two roles live in repl_master.c and repl_replica.c.
+ *
+ * PSYNC2 in one paragraph: a stream is named by a replication id; offsets
+ * count its bytes. When a replica is promoted it keeps the id it followed
+ * as replid2 (valid up to second_replid_offset) and takes a new replid, so
+ * the old master's other replicas, asking for the old id at an offset it
+ * has, can continue from its backlog instead of loading a new snapshot. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include "repl.h"
+#include "repl_int.h"
+#include "client.h"
 #include "command.h"
+#include "config.h"
+#include "log.h"
+#include "mem.h"
+#include "rdb.h"
+#include "reply.h"
+#include "server.h"
+#include "util.h"
+
+repl_state *repl_st(srv *s)
+{
+    return s->repl;
+}
+
+void repl_change_replid(repl_state *st)
+{
+    util_random_hex(st->replid, sizeof(st->replid));
+}
+
+void repl_clear_replid2(repl_state *st)
+{
+    memset(st->replid2, '0', 40);
+    st->replid2[40] = '\0';
+    st->second_replid_offset = -1;
+}
+
+/* Promotion: remember the id we followed (valid up to the next byte we did
+ * not get) and take a new one. */
+void repl_shift_replid(repl_state *st)
+{
+    memcpy(st->replid2, st->replid, sizeof(st->replid));
+    st->second_replid_offset = st->master_repl_offset + 1;
+    repl_change_replid(st);
+    log_msg(LOG_NOTICE, "Setting secondary replication ID to %s, valid up to offset: %lld. New replication ID is %s",
+            st->replid2, st->second_replid_offset, st->replid);
+}
+
+void repl_create_backlog(repl_state *st)
+{
+    if (st->backlog)
+        return;
+    st->backlog = repl_backlog_create((size_t)st->s->config.repl_backlog_size, st->master_repl_offset);
+}
+
+int repl_current_position(srv *s, char *id, long long *offset)
+{
+    repl_state *st = repl_st(s);
+    if (!st)
+        return -1;
+    memcpy(id, st->replid, 41);
+    *offset = st->master_repl_offset;
+    return 0;
+}
+
+/* ---- the stream ------------------------------------------------------ */
+
+void repl_feed_stream(repl_state *st, const char *p, size_t len)
+{
+    if (st->backlog)
+        repl_backlog_feed(st->backlog, p, len);
+    st->master_repl_offset += (long long)len;
+    for (size_t i = 0; i < st->npeers; i++)
+        repl_master_peer_feed(st->peers[i], p, len);
+}
+
+static kstr repl_enc_bulk(kstr o, const char *p, size_t len)
+{
+    char hdr[32];
+    int n = snprintf(hdr, sizeof(hdr), "$%zu\r\n", len);
+    o = kstr_cat(o, hdr, (size_t)n);
+    o = kstr_cat(o, p, len);
+    return kstr_cat(o, "\r\n", 2);
+}
+
+void repl_feed_command(repl_state *st, int dbid, int argc, const resp_arg *argv)
+{
+    kstr o = st->encbuf;
+    kstr_set_len(o, 0);
+    if (dbid >= 0 && dbid != st->slaveseldb) {
+        char num[24];
+        int n = util_ll_to_str(num, sizeof(num), dbid);
+        o = kstr_cat(o, "*2\r\n$6\r\nSELECT\r\n", 16);
+        o = repl_enc_bulk(o, num, (size_t)n);
+        st->slaveseldb = dbid;
+    }
+    char hdr[32];
+    int n = snprintf(hdr, sizeof(hdr), "*%d\r\n", argc);
+    o = kstr_cat(o, hdr, (size_t)n);
+    for (int i = 0; i < argc; i++)
+        o = repl_enc_bulk(o, argv[i].ptr, argv[i].len);
+    st->encbuf = o;
+    repl_feed_stream(st, o, kstr_len(o));
+    /* Do not let one huge command pin a huge buffer. */
+    if (kstr_cap(st->encbuf) > 1024 * 1024) {
+        kstr_free(st->encbuf);
+        st->encbuf = kstr_empty(256);
+    }
+}
+
+/* srv->propagate: only a master originates a stream; a replica forwards its
+ * master's bytes from repl_on_master_stream instead. */
+static void repl_propagate(srv *s, int dbid, int argc, const resp_arg *argv)
+{
+    repl_state *st = repl_st(s);
+    if (s->is_replica || (!st->backlog && st->npeers == 0))
+        return;
+    repl_feed_command(st, dbid, argc, argv);
+}
+
+static void repl_on_master_stream(srv *s, client *master, const char *bytes, size_t len)
+{
+    (void)master;
+    repl_state *st = repl_st(s);
+    if (st->link_state != LINK_CONNECTED)
+        return;
+    repl_feed_stream(st, bytes, len);
+}
+
+static void repl_on_client_free(srv *s, client *c)
+{
+    repl_state *st = repl_st(s);
+    int kind = *(int *)c->repl;
+    if (kind == REPL_KIND_PEER)
+        repl_master_peer_free(st, c->repl);
+    else if (kind == REPL_KIND_WAITER)
+        repl_master_waiter_free(st, c->repl);
+    else if (kind == REPL_KIND_LINK)
+        repl_replica_link_free(st, c->repl);
+    c->repl = NULL;
+}
+
+/* ---- RDB AUX fields -------------------------------------------------- */
+
+static void repl_rdb_meta(srv *s, rdb_meta *m, void *priv)
+{
+    repl_state *st = priv;
+    m->has_repl = 1;
+    memcpy(m->repl_id, st->replid, sizeof(m->repl_id));
+    m->repl_offset = st->master_repl_offset;
+    if (s->is_replica) {
+        client *mc = repl_replica_master_client(st);
+        m->repl_stream_db = mc ? mc->db->id : st->cached_db;
+    } else {
+        m->repl_stream_db = st->slaveseldb < 0 ? 0 : st->slaveseldb;
+    }
+}
+
+static int repl_stop_at_first_key(void *priv, int dbid, kstr key, obj *val, int64_t expire_ms)
+{
+    (void)priv;
+    (void)dbid;
+    (void)expire_ms;
+    kstr_free(key);
+    obj_free(val);
+    return -1;
+}
+
+/* The AUX fields of the RDB loaded at start-up (they precede every key). */
+static int repl_read_rdb_meta(const char *path, rdb_meta *out)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return -1;
+    rdb_reader r;
+    rdb_reader_init(&r, rdb_fd_read, &fd);
+    r.on_key = repl_stop_at_first_key;
+    (void)rdb_read_all(&r);
+    *out = r.meta;
+    rdb_reader_release(&r);
+    close(fd);
+    return out->has_repl ? 0 : -1;
+}
+
+/* ---- guard ----------------------------------------------------------- */
+
+static int repl_cmd_writes(client *c, const cmd_def *cmd)
+{
+    if (cmd->flags & CMD_WRITE)
+        return 1;
+    if (strcmp(cmd->name, "exec") == 0 && (c->flags & CLIENT_MULTI)) {
+        for (int i = 0; i < c->mstate.count; i++)
+            if (c->mstate.cmds[i].cmd->flags & CMD_WRITE)
+                return 1;
+    }
+    return 0;
+}
+
+static const char *repl_guard(client *c, const cmd_def *cmd, void *priv)
+{
+    repl_state *st = priv;
+    srv *s = c->srv;
+    if (s->is_replica) {
+        if (!s->config.replica_serve_stale_data && st->link_state != LINK_CONNECTED &&
+            !(cmd->flags & CMD_STALE))
+            return "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
+        return NULL;
+    }
+    if (s->config.min_replicas_to_write > 0 && s->config.min_replicas_max_lag > 0 &&
+        repl_cmd_writes(c, cmd) && repl_master_good_replicas(st) < s->config.min_replicas_to_write)
+        return "NOREPLICAS Not enough good replicas to write.";
+    return NULL;
+}
+
+/* ---- INFO replication ------------------------------------------------ */
+
+static const char *repl_failover_state_name(repl_state *st)
+{
+    switch (st->failover_state) {
+    case 1: return "waiting-for-sync";
+    case 2: return "failover-in-progress";
+    default: return "no-failover";
+    }
+}
+
+static const char *repl_peer_state_name(int state)
+{
+    switch (state) {
+    case PEER_WAIT_BGSAVE_START:
+    case PEER_WAIT_BGSAVE_END: return "wait_bgsave";
+    case PEER_SEND_BULK: return "send_bulk";
+    case PEER_ONLINE: return "online";
+    default: return "none";
+    }
+}
+
+static kstr repl_info(srv *s, void *priv, const char *section, kstr o)
+{
+    repl_state *st = priv;
+    (void)section;
+    o = kstr_cat_cstr(o, "# Replication\r\n");
+    if (s->is_replica) {
+        o = repl_replica_info(st, o);
+    } else {
+        o = kstr_cat_cstr(o, "role:master\r\n");
+    }
+    size_t connected = 0;
+    for (size_t i = 0; i < st->npeers; i++)
+        if (st->peers[i]->state != PEER_NONE)
+            connected++;
+    o = kstr_catfmt(o, "connected_slaves:%zu\r\n", connected);
+    if (s->config.min_replicas_to_write && s->config.min_replicas_max_lag)
+        o = kstr_catfmt(o, "min_slaves_good_slaves:%d\r\n", repl_master_good_replicas(st));
+    int n = 0;
+    for (size_t i = 0; i < st->npeers; i++) {
+        repl_peer *p = st->peers[i];
+        if (p->state == PEER_NONE)
+            continue;
+        char ip[64];
+        long long lag = (s->mstime - p->ack_time_ms) / 1000;
+        o = kstr_catfmt(o, "slave%d:ip=%s,port=%d,state=%s,offset=%lld,lag=%lld\r\n", n++,
+                        repl_peer_ip(p, ip, sizeof(ip)), p->listening_port,
+                        repl_peer_state_name(p->state), p->ack_off, lag);
+    }
+    long long first = 0, histlen = 0;
+    if (st->backlog) {
+        first = repl_backlog_first_offset(st->backlog);
+        histlen = (long long)st->backlog->histlen;
+    }
+    return kstr_catfmt(o,
+        "master_failover_state:%s\r\n"
+        "master_replid:%s\r\n"
+        "master_replid2:%s\r\n"
+        "master_repl_offset:%lld\r\n"
+        "second_repl_offset:%lld\r\n"
+        "repl_backlog_active:%d\r\n"
+        "repl_backlog_size:%llu\r\n"
+        "repl_backlog_first_byte_offset:%lld\r\n"
+        "repl_backlog_histlen:%lld\r\n",
+        repl_failover_state_name(st), st->replid, st->replid2, st->master_repl_offset,
+        st->second_replid_offset, st->backlog != NULL, s->config.repl_backlog_size, first, histlen);
+}
+
+/* ---- commands -------------------------------------------------------- */
+
+static int repl_arg_is(const resp_arg *a, const char *s)
+{
+    return util_strcasecmp_len(a->ptr, a->len, s) == 0;
+}
+
+static void repl_client_desc(client *c, char *buf, size_t len)
+{
+    kstr line = client_info_line(c, kstr_empty(256));
+    snprintf(buf, len, "%s", line);
+    kstr_free(line);
+}
+
+static void cmd_replicaof(client *c)
+{
+    srv *s = c->srv;
+    repl_state *st = repl_st(s);
+    char desc[1024];
+    if (st->failover_state) {
+        reply_error(c, "ERR REPLICAOF not allowed while failing over.");
+        return;
+    }
+    if (repl_arg_is(&c->argv[1], "no") && repl_arg_is(&c->argv[2], "one")) {
+        if (s->is_replica) {
+            repl_replica_unset_master(st);
+            repl_client_desc(c, desc, sizeof(desc));
+            log_msg(LOG_NOTICE, "MASTER MODE enabled (user request from '%s')", desc);
+        }
+        reply_ok(c);
+        return;
+    }
+    if (c->flags & CLIENT_REPLICA) {
+        reply_error(c, "ERR Command is not valid when client is a replica.");
+        return;
+    }
+    long long port;
+    if (!util_str_to_ll(c->argv[2].ptr, c->argv[2].len, &port) || port < 0 || port > 65535) {
+        reply_error(c, "ERR Invalid master port");
+        return;
+    }
+    char host[256];
+    snprintf(host, sizeof(host), "%.*s", (int)(c->argv[1].len < 255 ? c->argv[1].len : 255), c->argv[1].ptr);
+    if (s->is_replica && s->config.replicaof_host && strcasecmp(s->config.replicaof_host, host) == 0 &&
+        s->config.replicaof_port == port) {
+        log_msg(LOG_NOTICE, "REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.");
+        reply_simple(c, "OK Already connected to specified master");
+        return;
+    }
+    repl_replica_set_master(st, host, (int)port);
+    repl_client_desc(c, desc, sizeof(desc));
+    log_msg(LOG_NOTICE, "REPLICAOF %s:%d enabled (user request from '%s')", host, (int)port, desc);
+    reply_ok(c);
+}
+
+static void cmd_role(client *c)
+{
+    srv *s = c->srv;
+    repl_state *st = repl_st(s);
+    if (s->is_replica) {
+        reply_array(c, 5);
+        reply_bulk_cstr(c, "slave");
+        reply_bulk_cstr(c, s->config.replicaof_host);
+        reply_int(c, s->config.replicaof_port);
+        reply_bulk_cstr(c, repl_replica_state_name(st));
+        client *mc = repl_replica_master_client(st);
+        reply_int(c, mc ? st->master_repl_offset : -1);
+        return;
+    }
+    reply_array(c, 3);
+    reply_bulk_cstr(c, "master");
+    reply_int(c, st->master_repl_offset);
+    size_t n = 0;
+    for (size_t i = 0; i < st->npeers; i++)
+        if (st->peers[i]->state != PEER_NONE)
+            n++;
+    reply_array(c, (long long)n);
+    for (size_t i = 0; i < st->npeers; i++) {
+        repl_peer *p = st->peers[i];
+        if (p->state == PEER_NONE)
+            continue;
+        char ip[64];
+        reply_array(c, 3);
+        reply_bulk_cstr(c, repl_peer_ip(p, ip, sizeof(ip)));
+        reply_bulk_ll(c, p->listening_port);
+        reply_bulk_ll(c, p->ack_off);
+    }
+}
+
+static void cmd_sync(client *c)
+{
+    repl_master_sync(c, 0);
+}
+
+static void cmd_psync(client *c)
+{
+    repl_master_sync(c, 1);
+}
+
+static void cmd_replconf(client *c)
+{
+    repl_master_replconf(c);
+}
+
+static void cmd_wait(client *c)
+{
+    repl_master_wait(c);
+}
+
+void repl_failover_command(client *c);
+
+static void cmd_failover(client *c)
+{
+    repl_failover_command(c);
+}
 
 const cmd_def repl_commands[] = {
+    {"replicaof", cmd_replicaof, 3, CMD_ADMIN | CMD_NOSCRIPT | CMD_STALE, 0, 0, 0, "@admin @slow @dangerous"},
+    {"slaveof", cmd_replicaof, 3, CMD_ADMIN | CMD_NOSCRIPT | CMD_STALE, 0, 0, 0, "@admin @slow @dangerous"},
+    {"replconf", cmd_replconf, -1, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_ALLOW_BUSY, 0, 0, 0, "@admin @slow @dangerous"},
+    {"psync", cmd_psync, -3, CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_MULTI, 0, 0, 0, "@admin @slow @dangerous"},
+    {"sync", cmd_sync, 1, CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_MULTI, 0, 0, 0, "@admin @slow @dangerous"},
+    {"wait", cmd_wait, 3, CMD_NOSCRIPT, 0, 0, 0, "@slow @connection"},
+    {"role", cmd_role, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, "@admin @fast @dangerous"},
+    {"failover", cmd_failover, -1, CMD_ADMIN | CMD_NOSCRIPT | CMD_STALE, 0, 0, 0, "@admin @slow @dangerous"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL},
 };
+
+/* ---- life cycle ------------------------------------------------------ */
+
+static void repl_cron(srv *s, void *priv)
+{
+    repl_state *st = priv;
+    (void)s;
+    /* CONFIG SET repl-backlog-size takes effect here. */
+    if (st->backlog && st->backlog->size != (size_t)s->config.repl_backlog_size)
+        repl_backlog_resize(st->backlog, (size_t)s->config.repl_backlog_size);
+    repl_master_cron(st);
+    repl_replica_cron(st);
+}
+
+int repl_module_init(srv *s, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    repl_state *st = mem_calloc(sizeof(*st));
+    st->s = s;
+    st->slaveseldb = -1;
+    st->child_pid = -1;
+    st->encbuf = kstr_empty(256);
+    st->cached_db = 0;
+    repl_change_replid(st);
+    repl_clear_replid2(st);
+    uv_timer_init(s->loop, &st->wake_timer);
+    st->wake_timer.data = st;
+    st->wake_on = 1;
+    s->repl = st;
+    s->propagate = repl_propagate;
+    s->on_master_stream = repl_on_master_stream;
+    s->on_client_free = repl_on_client_free;
+    srv_add_cron(s, repl_cron, st);
+    srv_add_info(s, "replication", repl_info, st);
+    cmd_add_guard(repl_guard, st);
+    rdb_set_meta_provider(s, repl_rdb_meta, st);
+
+    if (s->config.replicaof_host) {
+        char host[256];
+        snprintf(host, sizeof(host), "%s", s->config.replicaof_host);
+        /* A restarted replica resumes the stream its RDB was cut from. */
+        rdb_meta m;
+        if (s->config.dbfilename && repl_read_rdb_meta(s->config.dbfilename, &m) == 0) {
+            memcpy(st->replid, m.repl_id, sizeof(st->replid));
+            st->master_repl_offset = m.repl_offset;
+            st->cached_db = m.repl_stream_db >= 0 && m.repl_stream_db < s->dbnum ? m.repl_stream_db : 0;
+            st->have_cached = 1;
+            repl_create_backlog(st);
+            log_msg(LOG_NOTICE, "Cached master state from RDB: replication id %s, offset %lld",
+                    st->replid, st->master_repl_offset);
+        }
+        repl_replica_set_master(st, host, s->config.replicaof_port);
+    }
+    return 0;
+}
+
+static void repl_on_timer_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+void repl_module_release(srv *s)
+{
+    repl_state *st = repl_st(s);
+    if (!st)
+        return;
+    repl_replica_release(st);
+    repl_master_release(st);
+    s->propagate = NULL;
+    s->on_master_stream = NULL;
+    s->on_client_free = NULL;
+    if (st->wake_on) {
+        uv_timer_stop(&st->wake_timer);
+        uv_close((uv_handle_t *)&st->wake_timer, repl_on_timer_closed);
+    }
+    repl_backlog_free(st->backlog);
+    kstr_free(st->encbuf);
+    mem_free(st->peers);
+    mem_free(st);
+    s->repl = NULL;
+}
+
+/* ---- FAILOVER -------------------------------------------------------- */
+
+void repl_failover_command(client *c)
+{
+    reply_error(c, "ERR FAILOVER is not supported yet");
+}
