@@ -5,6 +5,10 @@
  * either replies or fills a destination set, as Redis' zrange result
  * handler does, so every form answers the same edge cases the same way.
  *
+ * BZPOPMIN/BZPOPMAX/BZMPOP block through blocking.h (re-run when a sorted
+ * set appears under a waited key; creating one signals it) and, like every
+ * served pop, reach replicas as ZPOPMIN/ZPOPMAX key [count].
+ *
  * Order that Redis leaves to the encoding is reproduced where it is
  * observable: ZSCAN of a small ("listpack") set returns everything in order
  * with cursor 0, and ZRANDMEMBER with a count covering the whole set
@@ -17,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blocking.h"
 #include "client.h"
 #include "command.h"
 #include "db.h"
@@ -111,6 +116,7 @@ static void zs_store(client *c, int dst, obj *res)
     size_t n = zset_len(zs_of(res));
     if (n) {
         db_set(c->db, ARG(dst), ARGLEN(dst), res, 0);
+        db_signal_list_ready(c->db, ARG(dst), ARGLEN(dst));   /* wakes BZPOP* waiters */
         reply_int(c, (long long)n);
         c->srv->dirty++;
     } else {
@@ -252,6 +258,8 @@ done:
     mem_free(scores);
     if (added || updated)
         db_signal_modified(c->db, ARG(1), ARGLEN(1));
+    if (added)
+        db_signal_list_ready(c->db, ARG(1), ARGLEN(1));   /* wakes BZPOP* waiters */
 }
 
 static void cmd_zadd(client *c)
@@ -712,7 +720,45 @@ static void cmd_zremrangebylex(client *c)
     zs_remrange(c, ZR_LEX);
 }
 
-/* ---- ZPOPMIN / ZPOPMAX ---- */
+/* ---- ZPOPMIN / ZPOPMAX, BZPOPMIN / BZPOPMAX, ZMPOP / BZMPOP ---- */
+
+/* Reply shapes: ZPOPMIN's flat member/score list, BZPOPMIN's key + one
+ * pair, ZMPOP's key + nested pairs. */
+enum { ZPOP_FLAT, ZPOP_KEYED, ZPOP_NESTED };
+
+/* Pop up to count members of the non-empty set o under key, reply in the
+ * given shape, delete the key once empty. */
+static void zs_pop_from(client *c, const resp_arg *key, obj *o, int max, long long count, int shape)
+{
+    zset *z = zs_of(o);
+    long long n = (long long)zset_len(z) < count ? (long long)zset_len(z) : count;
+    if (shape == ZPOP_FLAT) {
+        reply_array(c, n * 2);
+    } else if (shape == ZPOP_KEYED) {
+        reply_array(c, 1 + n * 2);
+        reply_bulk(c, key->ptr, key->len);
+    } else {
+        reply_array(c, 2);
+        reply_bulk(c, key->ptr, key->len);
+        reply_array(c, n);
+    }
+    for (long long i = 0; i < n; i++) {
+        zset_node *x = max ? zset_last(z) : zset_first(z);
+        kstr m = kstr_dup(zset_node_member(x));
+        double s = zset_node_score(x);
+        zset_del(z, m, kstr_len(m));
+        if (shape == ZPOP_NESTED)
+            reply_array(c, 2);
+        reply_bulk(c, m, kstr_len(m));
+        reply_bulk_double(c, s);
+        kstr_free(m);
+    }
+    if (zset_len(z) == 0)
+        db_delete(c->db, key->ptr, key->len);
+    else
+        db_signal_modified(c->db, key->ptr, key->len);
+    c->srv->dirty += n;
+}
 
 static void zs_pop(client *c, int max)
 {
@@ -721,10 +767,9 @@ static void zs_pop(client *c, int max)
         return;
     }
     long long count = 1;
-    if (c->argc == 3) {
-        if (zs_arg_range(c, 2, 0, INT64_MAX, "ERR value is out of range, must be positive", &count) < 0)
-            return;
-    }
+    if (c->argc == 3 &&
+        zs_arg_range(c, 2, 0, INT64_MAX, "ERR value is out of range, must be positive", &count) < 0)
+        return;
     obj *o;
     if (zs_lookup(c, 1, 1, &o) < 0)
         return;
@@ -732,23 +777,7 @@ static void zs_pop(client *c, int max)
         reply_empty_array(c);
         return;
     }
-    zset *z = zs_of(o);
-    long long n = (long long)zset_len(z) < count ? (long long)zset_len(z) : count;
-    reply_array(c, n * 2);
-    for (long long i = 0; i < n; i++) {
-        zset_node *x = max ? zset_last(z) : zset_first(z);
-        kstr m = kstr_dup(zset_node_member(x));
-        double s = zset_node_score(x);
-        zset_del(z, m, kstr_len(m));
-        reply_bulk(c, m, kstr_len(m));
-        reply_bulk_double(c, s);
-        kstr_free(m);
-    }
-    if (zset_len(z) == 0)
-        db_delete(c->db, ARG(1), ARGLEN(1));
-    else
-        db_signal_modified(c->db, ARG(1), ARGLEN(1));
-    c->srv->dirty += n;
+    zs_pop_from(c, &c->argv[1], o, max, count, ZPOP_FLAT);
 }
 
 static void cmd_zpopmin(client *c)
@@ -759,6 +788,151 @@ static void cmd_zpopmin(client *c)
 static void cmd_zpopmax(client *c)
 {
     zs_pop(c, 1);
+}
+
+/* While re-run for a key that became ready, look at that key only. */
+static int zs_skip_key(client *c, const resp_arg *key)
+{
+    if (!(c->flags & CLIENT_UNBLOCKED) || !c->bstate.serve_key)
+        return 0;
+    return !(c->bstate.serve_keylen == key->len &&
+             memcmp(c->bstate.serve_key, key->ptr, key->len) == 0);
+}
+
+/* Inside MULTI/EXEC a blocking pop answers as if it timed out. */
+static int zs_cannot_block(client *c)
+{
+    return (c->flags & (CLIENT_MULTI | CLIENT_IN_EXEC)) != 0;
+}
+
+/* Replicas get ZPOPMIN/ZPOPMAX key [count] for every served pop. */
+static void zs_rewrite_pop(client *c, const resp_arg *key, int max, long long count)
+{
+    char buf[32];
+    resp_arg argv[3] = {{max ? "ZPOPMAX" : "ZPOPMIN", 7}, *key, {buf, 0}};
+    int argc = 2;
+    if (count > 0) {
+        argv[2].len = (size_t)snprintf(buf, sizeof(buf), "%lld", count);
+        argc = 3;
+    }
+    cmd_rewrite_argv(c, argc, argv);
+}
+
+/* Pop from the first non-empty key of argv[first .. first+n). Returns 1
+ * when served, 0 when every key is missing, -1 after an error reply.
+ * count < 0: BZPOPMIN's single keyed pair. */
+static int zs_pop_first_key(client *c, int first, int n, int max, long long count)
+{
+    for (int j = first; j < first + n; j++) {
+        const resp_arg *key = &c->argv[j];
+        if (zs_skip_key(c, key))
+            continue;
+        obj *o;
+        if (zs_lookup(c, j, 1, &o) < 0)
+            return -1;
+        if (!o)
+            continue;
+        if (count < 0) {
+            zs_pop_from(c, key, o, max, 1, ZPOP_KEYED);
+            zs_rewrite_pop(c, key, max, -1);
+        } else {
+            zs_pop_from(c, key, o, max, count, ZPOP_NESTED);
+            zs_rewrite_pop(c, key, max, count);
+        }
+        return 1;
+    }
+    return 0;
+}
+
+static void zs_bpop(client *c, int max)
+{
+    int64_t timeout;
+    if (blocking_parse_timeout(c, &c->argv[c->argc - 1], &timeout) < 0)
+        return;
+    int nkeys = c->argc - 2;
+    int r = zs_pop_first_key(c, 1, nkeys, max, -1);
+    if (r != 0)
+        return;
+    if (zs_cannot_block(c)) {
+        reply_null_array(c);
+        return;
+    }
+    blocking_block(c, nkeys, &c->argv[1], timeout);
+}
+
+static void cmd_bzpopmin(client *c)
+{
+    zs_bpop(c, 0);
+}
+
+static void cmd_bzpopmax(client *c)
+{
+    zs_bpop(c, 1);
+}
+
+/* numkeys key [key ...] MIN|MAX [COUNT count], numkeys at argv[idx]. */
+static int zs_mpop_parse(client *c, int idx, long long *numkeys, int *max, long long *count)
+{
+    if (zs_arg_range(c, idx, 1, INT64_MAX, "ERR numkeys should be greater than 0", numkeys) < 0)
+        return -1;
+    long long where = idx + *numkeys + 1;
+    if (where >= c->argc) {
+        reply_error(c, ERR_SYNTAX);
+        return -1;
+    }
+    if (zs_is(c, (int)where, "min")) {
+        *max = 0;
+    } else if (zs_is(c, (int)where, "max")) {
+        *max = 1;
+    } else {
+        reply_error(c, ERR_SYNTAX);
+        return -1;
+    }
+    *count = -1;
+    for (int j = (int)where + 1; j < c->argc; j++) {
+        int more = c->argc - 1 - j;
+        if (*count == -1 && zs_is(c, j, "count") && more) {
+            j++;
+            if (zs_arg_range(c, j, 1, INT64_MAX, "ERR count should be greater than 0", count) < 0)
+                return -1;
+        } else {
+            reply_error(c, ERR_SYNTAX);
+            return -1;
+        }
+    }
+    if (*count == -1)
+        *count = 1;
+    return 0;
+}
+
+static void cmd_zmpop(client *c)
+{
+    long long numkeys, count;
+    int max;
+    if (zs_mpop_parse(c, 1, &numkeys, &max, &count) < 0)
+        return;
+    if (zs_pop_first_key(c, 2, (int)numkeys, max, count) == 0)
+        reply_null_array(c);
+}
+
+/* BZMPOP timeout numkeys ...: Redis checks the other arguments first. */
+static void cmd_bzmpop(client *c)
+{
+    long long numkeys, count;
+    int max;
+    int64_t timeout;
+    if (zs_mpop_parse(c, 2, &numkeys, &max, &count) < 0)
+        return;
+    if (blocking_parse_timeout(c, &c->argv[1], &timeout) < 0)
+        return;
+    int r = zs_pop_first_key(c, 3, (int)numkeys, max, count);
+    if (r != 0)
+        return;
+    if (zs_cannot_block(c)) {
+        reply_null_array(c);
+        return;
+    }
+    blocking_block(c, (int)numkeys, &c->argv[3], timeout);
 }
 
 /* ---- ZRANDMEMBER ---- */
@@ -1347,5 +1521,11 @@ const cmd_def t_zset_commands[] = {
     {"zpopmin", cmd_zpopmin, -2, ZW | CMD_FAST, 1, 1, 1, "@write @sortedset @fast"},
     {"zpopmax", cmd_zpopmax, -2, ZW | CMD_FAST, 1, 1, 1, "@write @sortedset @fast"},
     {"zrandmember", cmd_zrandmember, -2, ZR, 1, 1, 1, "@read @sortedset @slow"},
+    {"bzpopmin", cmd_bzpopmin, -3, ZW | CMD_NOSCRIPT | CMD_BLOCKING | CMD_FAST, 1, -2, 1,
+     "@write @sortedset @fast @blocking"},
+    {"bzpopmax", cmd_bzpopmax, -3, ZW | CMD_NOSCRIPT | CMD_BLOCKING | CMD_FAST, 1, -2, 1,
+     "@write @sortedset @fast @blocking"},
+    {"zmpop", cmd_zmpop, -4, ZW, 0, 0, 0, "@write @sortedset @slow"},
+    {"bzmpop", cmd_bzmpop, -5, ZW | CMD_BLOCKING, 0, 0, 0, "@write @sortedset @slow @blocking"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL},
 };

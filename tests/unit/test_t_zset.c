@@ -2033,6 +2033,92 @@ static const zset_case fuzz_recorded[] = {
      "-ERR value is out of range, must be positive\r\n"},
 };
 
+/* ZMPOP / BZPOPMIN / BZMPOP when they do not block, recorded likewise. */
+static const zset_case pop_recorded[] = {
+    {"zadd z 1 a 2 b 3 c",
+     ":3\r\n"},
+    {"zmpop 1 z min",
+     "*2\r\n$1\r\nz\r\n*1\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n"},
+    {"zmpop 1 z max count 5",
+     "*2\r\n$1\r\nz\r\n*2\r\n*2\r\n$1\r\nc\r\n$1\r\n3\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n"},
+    {"zmpop 1 z min",
+     "*-1\r\n"},
+    {"zmpop 0 z min",
+     "-ERR numkeys should be greater than 0\r\n"},
+    {"zmpop x z min",
+     "-ERR numkeys should be greater than 0\r\n"},
+    {"zmpop 2 z min",
+     "-ERR syntax error\r\n"},
+    {"zmpop 1 z foo",
+     "-ERR syntax error\r\n"},
+    {"zmpop 1 z min count 0",
+     "-ERR count should be greater than 0\r\n"},
+    {"zmpop 1 z min count x",
+     "-ERR count should be greater than 0\r\n"},
+    {"zmpop 1 z min count 1 count 2",
+     "-ERR syntax error\r\n"},
+    {"zmpop 1 z min foo",
+     "-ERR syntax error\r\n"},
+    {"set str x",
+     "+OK\r\n"},
+    {"zmpop 2 nokey str min",
+     "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"},
+    {"zmpop 2 str nokey min",
+     "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"},
+    {"zadd z 1 a 2 b",
+     ":2\r\n"},
+    {"bzpopmin nokey z 0",
+     "*3\r\n$1\r\nz\r\n$1\r\na\r\n$1\r\n1\r\n"},
+    {"bzpopmax z 0",
+     "*3\r\n$1\r\nz\r\n$1\r\nb\r\n$1\r\n2\r\n"},
+    {"bzpopmin z x",
+     "-ERR timeout is not a float or out of range\r\n"},
+    {"bzpopmin z -1",
+     "-ERR timeout is negative\r\n"},
+    {"bzpopmin str 0",
+     "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"},
+    {"zadd z 1 a 2 b 3 c 4 d",
+     ":4\r\n"},
+    {"bzmpop 0 1 z min",
+     "*2\r\n$1\r\nz\r\n*1\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n"},
+    {"bzmpop 0 1 z min count 2",
+     "*2\r\n$1\r\nz\r\n*2\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n*2\r\n$1\r\nc\r\n$1\r\n3\r\n"},
+    {"bzmpop x 1 z min",
+     "-ERR timeout is not a float or out of range\r\n"},
+    {"bzmpop x 0 z min",
+     "-ERR numkeys should be greater than 0\r\n"},
+    {"bzmpop 0 0 z min",
+     "-ERR numkeys should be greater than 0\r\n"},
+    {"bzmpop -1 1 z min",
+     "-ERR timeout is negative\r\n"},
+    {"bzmpop 0 1 z foo",
+     "-ERR syntax error\r\n"},
+    {"bzmpop x 1 z foo",
+     "-ERR syntax error\r\n"},
+    {"bzmpop 0 2 str z max COUNT 9",
+     "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"},
+    {"bzmpop 0 2 nokey z max COUNT 9",
+     "*2\r\n$1\r\nz\r\n*1\r\n*2\r\n$1\r\nd\r\n$1\r\n4\r\n"},
+    {"exists z",
+     ":0\r\n"},
+    {"multi",
+     "+OK\r\n"},
+    {"bzpopmin nokey 0",
+     "+QUEUED\r\n"},
+    {"bzmpop 0 1 nokey max",
+     "+QUEUED\r\n"},
+    {"zmpop 1 nokey max",
+     "+QUEUED\r\n"},
+    {"exec",
+     "*3\r\n*-1\r\n*-1\r\n*-1\r\n"},
+    {"zmpop 1 z",
+     "-ERR wrong number of arguments for 'zmpop' command\r\n"},
+    {"bzpopmin z",
+     "-ERR wrong number of arguments for 'bzpopmin' command\r\n"},
+    {"bzmpop 0 1 z",
+     "-ERR wrong number of arguments for 'bzmpop' command\r\n"},
+};
+
 static void run_cases(const zset_case *cases, size_t n)
 {
     srv *s = h_srv_new();
@@ -2049,6 +2135,65 @@ static void test_fuzz_recorded(void **state)
 {
     (void)state;
     run_cases(fuzz_recorded, sizeof(fuzz_recorded) / sizeof(fuzz_recorded[0]));
+}
+
+static void test_pop_recorded(void **state)
+{
+    (void)state;
+    run_cases(pop_recorded, sizeof(pop_recorded) / sizeof(pop_recorded[0]));
+}
+
+static char bprop[512];
+
+static void bprop_hook(srv *s, int dbid, int argc, const resp_arg *argv)
+{
+    (void)s;
+    (void)dbid;
+    for (int i = 0; i < argc; i++) {
+        strncat(bprop, argv[i].ptr, argv[i].len < 32 ? argv[i].len : 32);
+        strcat(bprop, i + 1 < argc ? " " : ";");
+    }
+}
+
+/* Blocked BZPOPMIN / BZMPOP are served when a sorted set appears, in the
+ * order they blocked, and replicas see ZPOPMIN/ZPOPMAX. */
+static void test_blocking_pops(void **state)
+{
+    (void)state;
+    srv *s = h_srv_new();
+    s->propagate = bprop_hook;
+    client *a = h_client_new(s);
+    client *b = h_client_new(s);
+    client *w = h_client_new(s);
+    assert_true(h_expect(a, "BZPOPMIN k1 k2 0", ""));
+    assert_true(a->flags & CLIENT_BLOCKED);
+    assert_true(h_expect(b, "BZMPOP 0 1 k2 MAX COUNT 2", ""));
+    bprop[0] = '\0';
+    /* A list under a waited key does not wake a sorted set waiter. */
+    assert_true(h_expect(w, "RPUSH k1 x", ":1\r\n"));
+    assert_true(a->flags & CLIENT_BLOCKED);
+    assert_true(h_expect(w, "ZADD k2 1 a 2 b 3 c", ":3\r\n"));
+    char *r = h_output(a);
+    assert_string_equal(r, "*3\r\n$2\r\nk2\r\n$1\r\na\r\n$1\r\n1\r\n");
+    free(r);
+    r = h_output(b);
+    assert_string_equal(r, "*2\r\n$2\r\nk2\r\n*2\r\n*2\r\n$1\r\nc\r\n$1\r\n3\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n");
+    free(r);
+    assert_false(a->flags & CLIENT_BLOCKED);
+    assert_false(b->flags & CLIENT_BLOCKED);
+    assert_true(h_expect(w, "EXISTS k2", ":0\r\n"));
+    assert_string_equal(bprop, "RPUSH k1 x;ZADD k2 1 a 2 b 3 c;ZPOPMIN k2;ZPOPMAX k2 2;");
+    /* Stores wake waiters too. */
+    assert_true(h_expect(a, "BZPOPMAX dst 0", ""));
+    free(h_run(w, "ZADD src 5 m"));
+    assert_true(h_expect(w, "ZUNIONSTORE dst 1 src", ":1\r\n"));
+    r = h_output(a);
+    assert_string_equal(r, "*3\r\n$3\r\ndst\r\n$1\r\nm\r\n$1\r\n5\r\n");
+    free(r);
+    h_client_free(a);
+    h_client_free(b);
+    h_client_free(w);
+    h_srv_free(s);
 }
 
 static void test_recorded_replies(void **state)
@@ -2220,6 +2365,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_recorded_replies),
         cmocka_unit_test(test_fuzz_recorded),
+        cmocka_unit_test(test_pop_recorded),
+        cmocka_unit_test(test_blocking_pops),
         cmocka_unit_test(test_zrandmember_shapes),
         cmocka_unit_test(test_dirty_and_propagation),
         cmocka_unit_test(test_big_set),
