@@ -304,6 +304,50 @@ test_client_flood() {
         "$(rcli "$port" info clients | tr -d '\r' | grep '^connected_clients:')"
 }
 
+# ------------------------------------------------------------ limits
+test_limits() {
+    local text
+    # maxclients: the extra client gets the error and is closed.
+    local ap rp apid rpid
+    ap=$(free_port) && start_agent "$ap" --save "" --maxclients 3 || { fail "agent with maxclients 3 starts"; return; }
+    apid=$LAST_PID
+    rp=$(free_port) && start_redis "$rp" --maxclients 3 || { fail "redis with maxclients 3 starts"; return; }
+    rpid=$LAST_PID
+    text='@conn 0
+PING
+@conn 1
+PING
+@conn 2
+PING
+@conn 3
+PING
+@eof
+@conn 0
+PING'
+    local a r
+    a="$(script_on "$ap" "$text")"
+    r="$(script_on "$rp" "$text")"
+    expect_eq "maxclients: extra client refused like redis-server" "$r" "$a"
+    expect_match "maxclients: error text" 'ERR max number of clients reached' "$a"
+    stop_pid "$apid"
+    stop_pid "$rpid"
+
+    # Idle timeout: a client idle for longer than `timeout` is closed.
+    rcli "$port" config set timeout 1 >/dev/null
+    expect_eq "timeout 1: idle client closed" "$(printf '> PING\n+PONG\\r\\n\n> @sleep 2000\n> @eof\n<closed>')" \
+        "$(script_on "$port" 'PING
+@sleep 2000
+@eof')"
+    rcli "$port" config set timeout 0 >/dev/null
+
+    # Bulk longer than proto-max-bulk-len, inline request over 64 KiB.
+    same_as_redis "bulk over proto-max-bulk-len: invalid bulk length" '@raw "*2\r\n$4\r\nECHO\r\n$600000000\r\n"
+@eof'
+    same_as_redis "inline request over the query buffer limit: too big inline request" \
+        "$(printf '@rawsend "'; head -c 1100000 /dev/zero | tr '\0' a; printf '"\n@eof')"
+    expect_eq "server still serves after the limit checks" PONG "$(rcli "$port" ping)"
+}
+
 # ------------------------------------------------------------ shutdown paths
 test_shutdown() {
     local p pid rc
@@ -338,6 +382,7 @@ test_config_errors
 test_daemonize
 test_obuf_limit
 test_client_flood
+test_limits
 test_shutdown
 check "agent still alive after the whole suite" kill -0 "$agent_pid"
 finish
