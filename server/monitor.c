@@ -17,7 +17,6 @@
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
-#include <hiredis/adapters/libuv.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +50,101 @@ struct pending_event {
 };
 
 static void poll_start(struct mnode *n);
+
+/* ---- hiredis <-> libuv glue ----------------------------------------------
+ * Our own adapter rather than hiredis' adapters/libuv.h: when the socket is in
+ * error (connection refused, reset), libuv reports the poll with a negative
+ * status and no events, and that adapter then does nothing, so a refused
+ * connect would only fail at our deadline. Here an error status is handed to
+ * hiredis as "readable and writable": it then reads the socket error and
+ * disconnects at once. */
+struct uvredis {
+    redisAsyncContext *ac;    /* NULL once hiredis cleaned up */
+    uv_poll_t poll;
+    int events;
+};
+
+static void uvredis_on_poll(uv_poll_t *h, int status, int events)
+{
+    struct uvredis *u = h->data;
+    if (status < 0)
+        events = UV_READABLE | UV_WRITABLE;
+    if (u->ac != NULL && (events & UV_READABLE))
+        redisAsyncHandleRead(u->ac);
+    /* The read may have freed the context (cleanup sets u->ac = NULL). */
+    if (u->ac != NULL && (events & UV_WRITABLE))
+        redisAsyncHandleWrite(u->ac);
+}
+
+static void uvredis_update(struct uvredis *u)
+{
+    if (u->events != 0)
+        (void)uv_poll_start(&u->poll, u->events, uvredis_on_poll);
+    else
+        (void)uv_poll_stop(&u->poll);
+}
+
+static void uvredis_add_read(void *p)
+{
+    struct uvredis *u = p;
+    u->events |= UV_READABLE;
+    uvredis_update(u);
+}
+
+static void uvredis_del_read(void *p)
+{
+    struct uvredis *u = p;
+    u->events &= ~UV_READABLE;
+    uvredis_update(u);
+}
+
+static void uvredis_add_write(void *p)
+{
+    struct uvredis *u = p;
+    u->events |= UV_WRITABLE;
+    uvredis_update(u);
+}
+
+static void uvredis_del_write(void *p)
+{
+    struct uvredis *u = p;
+    u->events &= ~UV_WRITABLE;
+    uvredis_update(u);
+}
+
+static void uvredis_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void uvredis_cleanup(void *p)
+{
+    struct uvredis *u = p;
+    u->ac = NULL;
+    uv_close((uv_handle_t *)&u->poll, uvredis_closed);
+}
+
+static int uvredis_attach(redisAsyncContext *ac, uv_loop_t *loop)
+{
+    if (ac->ev.data != NULL)
+        return REDIS_ERR;
+    struct uvredis *u = calloc(1, sizeof(*u));
+    if (u == NULL)
+        return REDIS_ERR;
+    if (uv_poll_init(loop, &u->poll, ac->c.fd) != 0) {
+        free(u);
+        return REDIS_ERR;
+    }
+    u->ac = ac;
+    u->poll.data = u;
+    ac->ev.data = u;
+    ac->ev.addRead = uvredis_add_read;
+    ac->ev.delRead = uvredis_del_read;
+    ac->ev.addWrite = uvredis_add_write;
+    ac->ev.delWrite = uvredis_del_write;
+    ac->ev.cleanup = uvredis_cleanup;
+    return REDIS_OK;
+}
 
 static uint64_t mono_ns(void) { return uv_hrtime(); }
 
@@ -565,7 +659,7 @@ static void poll_start(struct mnode *n)
             return;
         }
         ac->data = n;
-        if (redisLibuvAttach(ac, m->loop) != REDIS_OK) {
+        if (uvredis_attach(ac, m->loop) != REDIS_OK) {
             redisAsyncFree(ac);
             n->in_flight = 1;
             poll_failed(n, "cannot attach to the event loop");
