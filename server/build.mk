@@ -13,8 +13,10 @@ $(MIGRATIONS_C): $(MIGRATIONS_SQL) server/gen_migrations.sh server/build.mk
 	@mkdir -p $(dir $@)
 	sh server/gen_migrations.sh $(MIGRATIONS_SQL) > $@.tmp && mv $@.tmp $@
 
+# -iquote: "store.h" must resolve to server/store.h even though -Iagent
+# comes first in CFLAGS.
 $(MIGRATIONS_O): $(MIGRATIONS_C)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) -iquote server $(CFLAGS) -c $< -o $@
 
 # The controller's end-to-end tests read JSON with jq.
 DEB_PKGS += jq
