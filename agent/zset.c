@@ -40,6 +40,7 @@ struct zset {
     int level;
     int compact;
     dict *d;
+    size_t node_bytes;   /* allocations of nodes and their members, for zset_mem */
 };
 
 static zset_node *zset_node_create(int level, double score, kstr member)
@@ -48,6 +49,12 @@ static zset_node *zset_node_create(int level, double score, kstr member)
     n->score = score;
     n->member = member;
     return n;
+}
+
+static size_t zset_node_bytes(const zset_node *n, int level)
+{
+    return sizeof(zset_node) + (size_t)level * sizeof(struct zset_level) +
+           (n->member ? kstr_alloc_size(n->member) : 0);
 }
 
 static void zset_node_free(zset_node *n)
@@ -160,6 +167,7 @@ static zset_node *zset_sl_insert(zset *z, double score, kstr m)
         z->level = level;
     }
     x = zset_node_create(level, score, m);
+    z->node_bytes += zset_node_bytes(x, level);
     for (int i = 0; i < level; i++) {
         x->level[i].forward = update[i]->level[i].forward;
         update[i]->level[i].forward = x;
@@ -182,8 +190,10 @@ static zset_node *zset_sl_insert(zset *z, double score, kstr m)
 /* Unlink x given the predecessors at every level. */
 static void zset_sl_unlink(zset *z, zset_node *x, zset_node **update)
 {
+    int levels = 0;
     for (int i = 0; i < z->level; i++) {
         if (update[i]->level[i].forward == x) {
+            levels++;
             update[i]->level[i].span += x->level[i].span - 1;
             update[i]->level[i].forward = x->level[i].forward;
         } else {
@@ -197,6 +207,7 @@ static void zset_sl_unlink(zset *z, zset_node *x, zset_node **update)
     while (z->level > 1 && z->header->level[z->level - 1].forward == NULL)
         z->level--;
     z->length--;
+    z->node_bytes -= zset_node_bytes(x, levels);
 }
 
 /* Find the node of (score, m) and its predecessors; NULL when absent. */
@@ -244,9 +255,9 @@ static void zset_update_score(zset *z, const char *m, size_t len, double old, do
         x->score = score;
         return;
     }
+    zset_sl_unlink(z, x, update);
     kstr member = x->member;
     x->member = NULL;
-    zset_sl_unlink(z, x, update);
     zset_node_free(x);
     zset_sl_insert(z, score, member);
 }
@@ -377,11 +388,7 @@ double zset_node_score(const zset_node *n)
 
 size_t zset_mem(const zset *z)
 {
-    size_t n = sizeof(*z) + dict_mem(z->d);
-    /* Average node: 1.33 levels, plus the member's own allocation. */
-    for (zset_node *x = zset_first(z); x; x = x->level[0].forward)
-        n += sizeof(zset_node) + 2 * sizeof(struct zset_level) + kstr_alloc_size(x->member);
-    return n;
+    return sizeof(*z) + dict_mem(z->d) + z->node_bytes;
 }
 
 /* ---- score ranges ---- */

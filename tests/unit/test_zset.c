@@ -61,6 +61,10 @@ static int model_sorted(const model *md, int *out)
 
 static void check_against_model(zset *z, const model *md)
 {
+    /* zset_mem tracks allocations incrementally: empty set -> base size. */
+    zset *empty = zset_new();
+    assert_true(zset_mem(z) >= zset_mem(empty) + zset_len(z) * 24);
+    zset_free(empty);
     int order[NM];
     int n = model_sorted(md, order);
     assert_int_equal(zset_len(z), (size_t)n);
@@ -271,6 +275,17 @@ static void test_delete_by_rank(void **state)
     check_against_model(z, &md);
     assert_int_equal(zset_delete_range_by_rank(z, 0, zset_len(z) - 1), (size_t)n - 1);
     assert_int_equal(zset_len(z), 0);
+    /* Node accounting returns to the same figure after add + delete and
+     * is unchanged by a score update that moves the node. */
+    for (int i = 0; i < 50; i++)
+        zset_add(z, "base", 4, i);
+    size_t before = zset_mem(z);
+    zset_add(z, "tmp-member", 10, 3.0);
+    assert_true(zset_mem(z) > before);
+    zset_add(z, "tmp-member", 10, -7.0);
+    zset_del(z, "tmp-member", 10);
+    assert_int_equal(zset_mem(z), before);
+    zset_del(z, "base", 4);
     assert_null(zset_first(z));
     assert_null(zset_last(z));
     zset_free(z);
