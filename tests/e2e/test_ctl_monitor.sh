@@ -35,6 +35,20 @@ check "master offset advanced" test "$(cluster_field c1 .master.offset)" -gt 100
 expect_eq "replica offset equals master offset" "$(cluster_field c1 .master.offset)" \
     "$(cluster_field c1 '.replicas[] | select(.node=="b") | .offset')"
 
+# ---- lag above threshold and back: CLIENT PAUSE WRITE on a replica stalls
+# its replication stream while it still answers INFO.
+api PATCH /api/v1/clusters/c1 '{"settings":{"lag_threshold_bytes":500}}'
+expect_status "lower the lag threshold" 200
+redis-cli -p "$PB" client pause 3000 write >/dev/null
+for i in $(seq 1 100); do echo "SET lag:$i some-value-$i"; done | redis-cli -p "$PA" >/dev/null
+if wait_until 3 events_have lag.high b; then pass "lag.high event for the paused replica"; else fail "lag.high event for the paused replica"; fi
+check "cluster degraded by lag" bash -c "curl -s $CTL_URL/api/v1/clusters/c1 | jq -e '.health == \"degraded\" and (.reasons[0] | test(\"lags\"))'"
+check "lag in bytes over the threshold" test "$(cluster_field c1 '.replicas[] | select(.node=="b") | .lag_bytes')" -gt 500
+check "lag in seconds grows" bash -c "curl -s $CTL_URL/api/v1/clusters/c1 | jq -e '.replicas[] | select(.node==\"b\") | .lag_seconds > 0'"
+if wait_until 6 events_have lag.ok b; then pass "lag.ok event once the replica caught up"; else fail "lag.ok event once the replica caught up"; fi
+if wait_until 5 cluster_is c1 .health healthy; then pass "c1 healthy after the lag"; else fail "c1 healthy after the lag"; fi
+api PATCH /api/v1/clusters/c1 '{"settings":{"lag_threshold_bytes":1048576}}'
+
 # ---- a SIGSTOPped node must not delay the others
 before_ok="$(curl -s "$CTL_URL/api/v1/health" | jq .monitor.polls_ok)"
 kill -STOP "$(node_pid "$PC")"
