@@ -80,6 +80,7 @@ void repl_feed_stream(repl_state *st, const char *p, size_t len)
     if (st->backlog)
         repl_backlog_feed(st->backlog, p, len);
     st->master_repl_offset += (long long)len;
+    st->meaningful_offset = st->master_repl_offset;
     for (size_t i = 0; i < st->npeers; i++)
         repl_master_peer_feed(st->peers[i], p, len);
 }
@@ -464,6 +465,7 @@ int repl_module_init(srv *s, char *err, size_t errlen)
         if (s->config.dbfilename && repl_read_rdb_meta(s->config.dbfilename, &m) == 0) {
             memcpy(st->replid, m.repl_id, sizeof(st->replid));
             st->master_repl_offset = m.repl_offset;
+            st->meaningful_offset = m.repl_offset;
             st->cached_db = m.repl_stream_db >= 0 && m.repl_stream_db < s->dbnum ? m.repl_stream_db : 0;
             st->have_cached = 1;
             repl_create_backlog(st);

@@ -102,6 +102,15 @@ void repl_backlog_resize(repl_backlog *b, size_t newsize)
     b->idx = keep % newsize;
 }
 
+void repl_backlog_trim(repl_backlog *b, size_t n)
+{
+    if (n > b->histlen)
+        n = b->histlen;
+    b->histlen -= n;
+    b->idx = (b->idx + b->size - n % b->size) % b->size;
+    b->end_offset -= (long long)n;
+}
+
 void repl_backlog_reset(repl_backlog *b, long long end_offset)
 {
     b->histlen = 0;

@@ -36,6 +36,8 @@ typedef void repl_backlog_emit_fn(void *priv, const char *p, size_t len);
 long long repl_backlog_copy(const repl_backlog *b, long long from, repl_backlog_emit_fn *fn, void *priv);
 /* Change the capacity keeping the most recent min(histlen, newsize) bytes. */
 void repl_backlog_resize(repl_backlog *b, size_t newsize);
+/* Drop the newest n bytes (n <= histlen): end_offset moves back. */
+void repl_backlog_trim(repl_backlog *b, size_t n);
 /* Forget the content; the next byte fed will have offset end_offset+1. */
 void repl_backlog_reset(repl_backlog *b, long long end_offset);
 

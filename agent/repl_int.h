@@ -41,6 +41,7 @@ typedef struct repl_peer {
     int64_t wait_since_ms;    /* entered WAIT_BGSAVE_START */
     int start_on_ack;         /* diskless: stream starts at the first ACK */
     int socket_target;        /* fed by the diskless child */
+    int acked_in_transfer;    /* its ACK beat our reaping of the child */
     char *pending;            /* stream bytes held during the full sync */
     size_t plen, pcap;
     int rdb_fd;               /* SEND_BULK: the snapshot file */
@@ -81,6 +82,7 @@ typedef struct repl_state {
     char replid2[41];
     long long master_repl_offset;
     long long second_replid_offset;
+    long long meaningful_offset;  /* master_repl_offset before trailing PINGs */
     repl_backlog *backlog;
     int64_t no_replicas_since_ms;
     int slaveseldb;           /* db of the last SELECT fed, -1 none */

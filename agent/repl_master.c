@@ -651,6 +651,9 @@ static void repl_socket_done(repl_state *st, int ok)
         p->ack_time_ms = st->s->mstime;
         log_msg(LOG_NOTICE, "Streamed RDB transfer with replica %s succeeded (socket). Waiting for REPLCONF ACK from slave to enable streaming",
                 repl_peer_name(p, name, sizeof(name)));
+        if (p->acked_in_transfer)
+            repl_put_online(p);
+        p->acked_in_transfer = 0;
     }
 }
 
@@ -697,6 +700,8 @@ static void repl_handle_ack(repl_state *st, client *c, const resp_arg *arg)
     p->ack_time_ms = st->s->mstime;
     if (p->state == PEER_ONLINE && p->start_on_ack)
         repl_put_online(p);
+    else if (p->state == PEER_WAIT_BGSAVE_END && p->socket_target)
+        p->acked_in_transfer = 1;   /* it read the mark: the child is done */
     if (st->waiters)
         repl_schedule_wake(st);
 }
@@ -914,7 +919,11 @@ void repl_master_cron(repl_state *st)
     if (!s->is_replica && st->npeers > 0 &&
         now - st->last_ping_ms >= (int64_t)s->config.repl_ping_replica_period * 1000) {
         st->last_ping_ms = now;
+        /* PINGs a promoted replica never got must not cost the old master
+         * its partial resync: remember the offset before them. */
+        long long meaningful = st->meaningful_offset;
         repl_feed_stream(st, repl_ping_cmd, sizeof(repl_ping_cmd) - 1);
+        st->meaningful_offset = meaningful;
     }
     for (size_t i = 0; i < st->npeers; i++) {
         repl_peer *p = st->peers[i];

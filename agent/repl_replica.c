@@ -239,6 +239,7 @@ static void link_load(repl_link *l, const char *rest, size_t restlen)
     }
     memcpy(st->replid, l->full_replid, sizeof(st->replid));
     st->master_repl_offset = l->full_offset;
+    st->meaningful_offset = st->master_repl_offset;
     repl_clear_replid2(st);
     if (st->backlog)
         repl_backlog_reset(st->backlog, st->master_repl_offset);
@@ -762,6 +763,12 @@ void repl_replica_set_master(repl_state *st, const char *host, int port)
     if (st->link)
         client_close(st->link->c);
     if (was_master) {
+        long long extra = st->master_repl_offset - st->meaningful_offset;
+        if (extra > 0 && st->backlog && (long long)st->backlog->histlen >= extra) {
+            log_msg(LOG_NOTICE, "Trimming %lld bytes of trailing PINGs from the replication backlog", extra);
+            repl_backlog_trim(st->backlog, (size_t)extra);
+            st->master_repl_offset -= extra;
+        }
         log_msg(LOG_NOTICE, "Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.");
         st->have_cached = 1;
         st->cached_db = st->slaveseldb < 0 ? 0 : st->slaveseldb;

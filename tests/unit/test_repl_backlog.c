@@ -101,6 +101,10 @@ static void test_resize(void **state)
     repl_backlog_feed(b, model + 253, 247);  /* larger than the buffer */
     assert_int_equal(b->histlen, 200);
     check_against(b, model, 500);
+    repl_backlog_trim(b, 14);               /* trailing bytes dropped */
+    check_against(b, model, 486);
+    repl_backlog_feed(b, model + 486, 14);
+    check_against(b, model, 500);
     repl_backlog_reset(b, 1000);
     assert_int_equal(b->histlen, 0);
     assert_true(repl_backlog_covers(b, 1001));
