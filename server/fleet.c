@@ -389,17 +389,16 @@ int fleet_node_register(struct fleet *f, const struct fleet_node_spec *spec, con
         mut_end(f);
         return -1;
     }
-    int rc = STORE_OK;           /* transaction opened by mut_begin */
-    if (rc == STORE_OK) {
-        rc = store_node_insert(f->st, &sn, &fn->id);
-        if (rc == STORE_OK)
-            rc = add_event(f, NULL, name, "node.registered", actor, "node registered at %s:%d",
-                           spec->host, spec->port);
-        if (rc == STORE_OK)
-            rc = store_commit(f->st);
-        else
-            store_rollback(f->st);
-    }
+    /* The store transaction is already open (mut_begin). */
+    int rc = STORE_OK;
+    rc = store_node_insert(f->st, &sn, &fn->id);
+    if (rc == STORE_OK)
+        rc = add_event(f, NULL, name, "node.registered", actor, "node registered at %s:%d",
+                       spec->host, spec->port);
+    if (rc == STORE_OK)
+        rc = store_commit(f->st);
+    else
+        store_rollback(f->st);
     if (rc != STORE_OK) {
         node_free(fn);
         store_fail(f, rc, e);
@@ -433,21 +432,20 @@ int fleet_node_patch(struct fleet *f, const char *name, const int *priority, con
         copy.maintenance = *maintenance ? 1 : 0;
     struct fleet_cluster *c = fleet_cluster_by_id(f, n->cluster_id);
     struct store_node sn = to_store(&copy);
-    int rc = STORE_OK;           /* transaction opened by mut_begin */
-    if (rc == STORE_OK) {
-        rc = store_node_update(f->st, &sn);
-        if (rc == STORE_OK && maintenance != NULL && copy.maintenance != n->maintenance)
-            rc = add_event(f, c ? c->name : NULL, name,
-                           copy.maintenance ? "node.maintenance.on" : "node.maintenance.off", actor,
-                           "maintenance %s", copy.maintenance ? "enabled" : "disabled");
-        if (rc == STORE_OK && priority != NULL && copy.priority != n->priority)
-            rc = add_event(f, c ? c->name : NULL, name, "node.priority", actor,
-                           "priority changed from %d to %d", n->priority, copy.priority);
-        if (rc == STORE_OK)
-            rc = store_commit(f->st);
-        else
-            store_rollback(f->st);
-    }
+    /* The store transaction is already open (mut_begin). */
+    int rc = STORE_OK;
+    rc = store_node_update(f->st, &sn);
+    if (rc == STORE_OK && maintenance != NULL && copy.maintenance != n->maintenance)
+        rc = add_event(f, c ? c->name : NULL, name,
+                       copy.maintenance ? "node.maintenance.on" : "node.maintenance.off", actor,
+                       "maintenance %s", copy.maintenance ? "enabled" : "disabled");
+    if (rc == STORE_OK && priority != NULL && copy.priority != n->priority)
+        rc = add_event(f, c ? c->name : NULL, name, "node.priority", actor,
+                       "priority changed from %d to %d", n->priority, copy.priority);
+    if (rc == STORE_OK)
+        rc = store_commit(f->st);
+    else
+        store_rollback(f->st);
     if (rc != STORE_OK) {
         store_fail(f, rc, e);
         mut_end(f);
@@ -478,17 +476,16 @@ int fleet_node_delete(struct fleet *f, const char *name, const char *actor, stru
         mut_end(f);
         return -1;
     }
-    int rc = STORE_OK;           /* transaction opened by mut_begin */
-    if (rc == STORE_OK) {
-        rc = store_node_delete(f->st, n->id);
-        if (rc == STORE_OK)
-            rc = add_event(f, NULL, name, "node.deleted", actor, "node %s:%d unregistered",
-                           n->host, n->port);
-        if (rc == STORE_OK)
-            rc = store_commit(f->st);
-        else
-            store_rollback(f->st);
-    }
+    /* The store transaction is already open (mut_begin). */
+    int rc = STORE_OK;
+    rc = store_node_delete(f->st, n->id);
+    if (rc == STORE_OK)
+        rc = add_event(f, NULL, name, "node.deleted", actor, "node %s:%d unregistered",
+                       n->host, n->port);
+    if (rc == STORE_OK)
+        rc = store_commit(f->st);
+    else
+        store_rollback(f->st);
     if (rc != STORE_OK) {
         store_fail(f, rc, e);
         mut_end(f);
@@ -579,25 +576,24 @@ int fleet_cluster_create(struct fleet *f, const char *name, const char *master,
     fc->settings = *s;
     fc->created_at = store_now_ms();
     struct store_cluster sc = cluster_to_store(fc);
-    int rc = STORE_OK;           /* transaction opened by mut_begin */
-    if (rc == STORE_OK) {
-        rc = store_cluster_insert(f->st, &sc, &fc->id);
-        for (size_t i = 0; rc == STORE_OK && i <= nreplicas; i++) {
-            struct store_node sn = to_store(members[i]);
-            sn.cluster_id = fc->id;
-            rc = store_node_update(f->st, &sn);
-        }
-        if (rc == STORE_OK)
-            rc = add_event(f, name, master, "cluster.created", actor,
-                           "cluster created with master %s and %zu replica(s)", master, nreplicas);
-        for (size_t i = 0; rc == STORE_OK && i < nreplicas; i++)
-            rc = add_event(f, name, replicas[i], "replica.added", actor,
-                           "%s added as replica of %s", replicas[i], master);
-        if (rc == STORE_OK)
-            rc = store_commit(f->st);
-        else
-            store_rollback(f->st);
+    /* The store transaction is already open (mut_begin). */
+    int rc = STORE_OK;
+    rc = store_cluster_insert(f->st, &sc, &fc->id);
+    for (size_t i = 0; rc == STORE_OK && i <= nreplicas; i++) {
+        struct store_node sn = to_store(members[i]);
+        sn.cluster_id = fc->id;
+        rc = store_node_update(f->st, &sn);
     }
+    if (rc == STORE_OK)
+        rc = add_event(f, name, master, "cluster.created", actor,
+                       "cluster created with master %s and %zu replica(s)", master, nreplicas);
+    for (size_t i = 0; rc == STORE_OK && i < nreplicas; i++)
+        rc = add_event(f, name, replicas[i], "replica.added", actor,
+                       "%s added as replica of %s", replicas[i], master);
+    if (rc == STORE_OK)
+        rc = store_commit(f->st);
+    else
+        store_rollback(f->st);
     if (rc != STORE_OK) {
         store_fail(f, rc, e);
         goto fail;
@@ -637,17 +633,16 @@ int fleet_cluster_add_replica(struct fleet *f, const char *cluster, const char *
     struct fleet_node *m = fleet_node_by_id(f, c->master_id);
     struct store_node sn = to_store(n);
     sn.cluster_id = c->id;
-    int rc = STORE_OK;           /* transaction opened by mut_begin */
-    if (rc == STORE_OK) {
-        rc = store_node_update(f->st, &sn);
-        if (rc == STORE_OK)
-            rc = add_event(f, cluster, node, "replica.added", actor, "%s added as replica of %s",
-                           node, m ? m->name : "(no master)");
-        if (rc == STORE_OK)
-            rc = store_commit(f->st);
-        else
-            store_rollback(f->st);
-    }
+    /* The store transaction is already open (mut_begin). */
+    int rc = STORE_OK;
+    rc = store_node_update(f->st, &sn);
+    if (rc == STORE_OK)
+        rc = add_event(f, cluster, node, "replica.added", actor, "%s added as replica of %s",
+                       node, m ? m->name : "(no master)");
+    if (rc == STORE_OK)
+        rc = store_commit(f->st);
+    else
+        store_rollback(f->st);
     if (rc != STORE_OK) {
         store_fail(f, rc, e);
         goto fail;
@@ -685,17 +680,16 @@ int fleet_cluster_remove_replica(struct fleet *f, const char *cluster, const cha
     }
     struct store_node sn = to_store(n);
     sn.cluster_id = 0;
-    int rc = STORE_OK;           /* transaction opened by mut_begin */
-    if (rc == STORE_OK) {
-        rc = store_node_update(f->st, &sn);
-        if (rc == STORE_OK)
-            rc = add_event(f, cluster, node, "replica.removed", actor, "%s removed from cluster",
-                           node);
-        if (rc == STORE_OK)
-            rc = store_commit(f->st);
-        else
-            store_rollback(f->st);
-    }
+    /* The store transaction is already open (mut_begin). */
+    int rc = STORE_OK;
+    rc = store_node_update(f->st, &sn);
+    if (rc == STORE_OK)
+        rc = add_event(f, cluster, node, "replica.removed", actor, "%s removed from cluster",
+                       node);
+    if (rc == STORE_OK)
+        rc = store_commit(f->st);
+    else
+        store_rollback(f->st);
     if (rc != STORE_OK) {
         store_fail(f, rc, e);
         goto fail;
@@ -729,20 +723,19 @@ int fleet_cluster_set_settings(struct fleet *f, const char *cluster,
     struct fleet_cluster copy = *c;
     copy.settings = *s;
     struct store_cluster sc = cluster_to_store(&copy);
-    int rc = STORE_OK;           /* transaction opened by mut_begin */
-    if (rc == STORE_OK) {
-        rc = store_cluster_update(f->st, &sc);
-        if (rc == STORE_OK)
-            rc = add_event(f, cluster, NULL, "cluster.settings", actor,
-                           "settings: max_lag_on_failover=%lld min_replicas_to_write=%lld"
-                           " lag_threshold_bytes=%lld lag_threshold_ms=%lld",
-                           (long long)s->max_lag_on_failover, (long long)s->min_replicas_to_write,
-                           (long long)s->lag_threshold_bytes, (long long)s->lag_threshold_ms);
-        if (rc == STORE_OK)
-            rc = store_commit(f->st);
-        else
-            store_rollback(f->st);
-    }
+    /* The store transaction is already open (mut_begin). */
+    int rc = STORE_OK;
+    rc = store_cluster_update(f->st, &sc);
+    if (rc == STORE_OK)
+        rc = add_event(f, cluster, NULL, "cluster.settings", actor,
+                       "settings: max_lag_on_failover=%lld min_replicas_to_write=%lld"
+                       " lag_threshold_bytes=%lld lag_threshold_ms=%lld",
+                       (long long)s->max_lag_on_failover, (long long)s->min_replicas_to_write,
+                       (long long)s->lag_threshold_bytes, (long long)s->lag_threshold_ms);
+    if (rc == STORE_OK)
+        rc = store_commit(f->st);
+    else
+        store_rollback(f->st);
     if (rc != STORE_OK) {
         store_fail(f, rc, e);
         mut_end(f);
@@ -766,17 +759,16 @@ int fleet_cluster_delete(struct fleet *f, const char *cluster, const char *actor
         mut_end(f);
         return -1;
     }
-    int rc = STORE_OK;           /* transaction opened by mut_begin */
-    if (rc == STORE_OK) {
-        rc = store_cluster_delete(f->st, c->id);
-        if (rc == STORE_OK)
-            rc = add_event(f, cluster, NULL, "cluster.deleted", actor,
-                           "cluster deleted; its nodes stay registered and keep replicating");
-        if (rc == STORE_OK)
-            rc = store_commit(f->st);
-        else
-            store_rollback(f->st);
-    }
+    /* The store transaction is already open (mut_begin). */
+    int rc = STORE_OK;
+    rc = store_cluster_delete(f->st, c->id);
+    if (rc == STORE_OK)
+        rc = add_event(f, cluster, NULL, "cluster.deleted", actor,
+                       "cluster deleted; its nodes stay registered and keep replicating");
+    if (rc == STORE_OK)
+        rc = store_commit(f->st);
+    else
+        store_rollback(f->st);
     if (rc != STORE_OK) {
         store_fail(f, rc, e);
         mut_end(f);
@@ -849,35 +841,34 @@ int fleet_adopt(struct fleet *f, const char *cluster, const struct fleet_addr *a
     snprintf(fc->name, sizeof(fc->name), "%s", cluster);
     fc->settings = *s;
     fc->created_at = now;
-    int rc = STORE_OK;           /* transaction opened by mut_begin */
-    if (rc == STORE_OK) {
-        for (size_t i = 0; rc == STORE_OK && i < nfresh; i++) {
-            struct store_node sn = to_store(fresh[i]);
-            rc = store_node_insert(f->st, &sn, &fresh[i]->id);
-            if (rc == STORE_OK)
-                rc = add_event(f, NULL, fresh[i]->name, "node.registered", actor,
-                               "node registered at %s:%d by discovery", fresh[i]->host,
-                               fresh[i]->port);
-        }
-        if (rc == STORE_OK) {
-            fc->master_id = members[0]->id;
-            struct store_cluster sc = cluster_to_store(fc);
-            rc = store_cluster_insert(f->st, &sc, &fc->id);
-        }
-        for (size_t i = 0; rc == STORE_OK && i < n; i++) {
-            struct store_node sn = to_store(members[i]);
-            sn.cluster_id = fc->id;
-            rc = store_node_update(f->st, &sn);
-        }
+    /* The store transaction is already open (mut_begin). */
+    int rc = STORE_OK;
+    for (size_t i = 0; rc == STORE_OK && i < nfresh; i++) {
+        struct store_node sn = to_store(fresh[i]);
+        rc = store_node_insert(f->st, &sn, &fresh[i]->id);
         if (rc == STORE_OK)
-            rc = add_event(f, cluster, members[0]->name, "cluster.discovered", actor,
-                           "adopted running deployment: master %s with %zu replica(s)",
-                           members[0]->name, n - 1);
-        if (rc == STORE_OK)
-            rc = store_commit(f->st);
-        else
-            store_rollback(f->st);
+            rc = add_event(f, NULL, fresh[i]->name, "node.registered", actor,
+                           "node registered at %s:%d by discovery", fresh[i]->host,
+                           fresh[i]->port);
     }
+    if (rc == STORE_OK) {
+        fc->master_id = members[0]->id;
+        struct store_cluster sc = cluster_to_store(fc);
+        rc = store_cluster_insert(f->st, &sc, &fc->id);
+    }
+    for (size_t i = 0; rc == STORE_OK && i < n; i++) {
+        struct store_node sn = to_store(members[i]);
+        sn.cluster_id = fc->id;
+        rc = store_node_update(f->st, &sn);
+    }
+    if (rc == STORE_OK)
+        rc = add_event(f, cluster, members[0]->name, "cluster.discovered", actor,
+                       "adopted running deployment: master %s with %zu replica(s)",
+                       members[0]->name, n - 1);
+    if (rc == STORE_OK)
+        rc = store_commit(f->st);
+    else
+        store_rollback(f->st);
     if (rc != STORE_OK) {
         store_fail(f, rc, e);
         goto fail;
