@@ -1374,18 +1374,18 @@ static int zs_d2string(char *buf, size_t size, double v)
 
 static int zs_parse_cursor(client *c, int i, uint64_t *cursor)
 {
-    char buf[64];
-    size_t len = ARGLEN(i);
-    if (len >= sizeof(buf) || memchr(ARG(i), '\0', len)) {
-        reply_error(c, "ERR invalid cursor");
-        return -1;
-    }
+    /* Redis reads the argument as a C string: an embedded NUL ends it. */
+    const char *nul = memchr(ARG(i), '\0', ARGLEN(i));
+    size_t len = nul ? (size_t)(nul - ARG(i)) : ARGLEN(i);
+    char *buf = mem_alloc(len + 1);
     memcpy(buf, ARG(i), len);
     buf[len] = '\0';
     char *end;
     errno = 0;
     unsigned long v = strtoul(buf, &end, 10);
-    if (isspace((unsigned char)buf[0]) || end[0] != '\0' || errno == ERANGE) {
+    int bad = isspace((unsigned char)buf[0]) || end[0] != '\0' || errno == ERANGE;
+    mem_free(buf);
+    if (bad) {
         reply_error(c, "ERR invalid cursor");
         return -1;
     }

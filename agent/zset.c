@@ -479,7 +479,8 @@ static int zset_parse_lex_item(const char *s, size_t len, zset_lex_item *it)
     switch (s[0]) {
     case '+':
     case '-':
-        if (len != 1)
+        /* Redis tests the byte after the sign as a C string would. */
+        if (len > 1 && s[1] != '\0')
             return 0;
         it->kind = s[0] == '+' ? 1 : -1;
         it->ex = 1;

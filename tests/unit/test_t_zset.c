@@ -2196,6 +2196,23 @@ static void test_blocking_pops(void **state)
     h_srv_free(s);
 }
 
+/* Range items and cursors are read as C strings by Redis: bytes after an
+ * embedded NUL are ignored (checked against redis-server 7.0.15). */
+static void test_embedded_nul_args(void **state)
+{
+    (void)state;
+    srv *s = h_srv_new();
+    client *c = h_client_new(s);
+    free(h_run(c, "ZADD z 1 a 1 b"));
+    assert_true(h_expect(c, "ZRANGEBYLEX z \"+\\x00junk\" -", "*0\r\n"));
+    assert_true(h_expect(c, "ZRANGEBYLEX z - \"+\\x00\"", "*2\r\n$1\r\na\r\n$1\r\nb\r\n"));
+    assert_true(h_expect(c, "ZRANGEBYSCORE z \"1\\x00junk\" 2", "*2\r\n$1\r\na\r\n$1\r\nb\r\n"));
+    assert_true(h_expect(c, "ZSCAN z \"0\\x00x\"", "*2\r\n$1\r\n0\r\n*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n1\r\n"));
+    assert_true(h_expect(c, "ZADD z \"1\\x00\" q", "-ERR value is not a valid float\r\n"));
+    h_client_free(c);
+    h_srv_free(s);
+}
+
 static void test_recorded_replies(void **state)
 {
     (void)state;
@@ -2367,6 +2384,7 @@ int main(void)
         cmocka_unit_test(test_fuzz_recorded),
         cmocka_unit_test(test_pop_recorded),
         cmocka_unit_test(test_blocking_pops),
+        cmocka_unit_test(test_embedded_nul_args),
         cmocka_unit_test(test_zrandmember_shapes),
         cmocka_unit_test(test_dirty_and_propagation),
         cmocka_unit_test(test_big_set),
