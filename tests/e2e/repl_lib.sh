@@ -46,3 +46,13 @@ stat_of() { info_field "$1" stats "$2"; }
 master_laddr() {
     rcli "$1" client list type master | tr ' ' '\n' | sed -n 's/^laddr=//p'
 }
+
+# slow_incr <port> <key> <n>: n INCRs over one connection, spread over about
+# a second, so writes keep flowing while a test cuts a link.
+slow_incr() {
+    local i
+    for i in $(seq 1 "$3"); do
+        echo "INCR $2"
+        [ $((i % 10)) -eq 0 ] && sleep 0.03
+    done | rcli "$1" >/dev/null
+}

@@ -52,7 +52,7 @@ expect_eq "TTL replicated" 1 "$([ "$(rcli "$PB" ttl ttl)" -gt 90 ] && echo 1)"
 expect_eq "role reply" "slave 127.0.0.1 $PA connected" "$(rcli "$PB" role | head -4 | tr '\n' ' ' | sed 's/ $//')"
 
 # ---- write load with both replicas attached
-redis-benchmark -p "$PA" -q -n 20000 -c 20 -P 16 -r 5000 -t set,incr,lpush,sadd,hset,zadd >/dev/null 2>&1
+redis-benchmark -p "$PA" -q -n 10000 -c 20 -P 16 -r 5000 -t set,incr,lpush,sadd,hset,zadd >/dev/null 2>&1
 rcli "$PA" multi >/dev/null
 check "B in sync after load" wait_sync "$PA" "$PB" 30
 check "C in sync after load" wait_sync "$PA" "$PC" 30
@@ -69,7 +69,7 @@ check "expired key deleted on B" wait_for 5 test "$(rcli "$PB" exists shortlived
 # ---- partial resync after a link kill while writes continue
 FULL0="$(stat_of "$PA" sync_full)"
 PART0="$(stat_of "$PA" sync_partial_ok)"
-( for i in $(seq 1 300); do rcli "$PA" incr counter >/dev/null; done ) &
+slow_incr "$PA" counter 300 &
 WRITER=$!
 sleep 0.2
 rcli "$PB" client kill type master >/dev/null
