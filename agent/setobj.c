@@ -143,8 +143,11 @@ void setobj_iter_init(setobj *s, setobj_iter *it)
     it->pos = 0;
     it->di = NULL;
     if (s->d) {
+        /* Safe iterator: it pauses rehashing, so callers may look members
+         * up in the set being walked (ZDIFF 2 s s, SINTER s s) without the
+         * table moving under the iteration. */
         dict_iter *di = mem_alloc(sizeof(dict_iter));
-        dict_iter_init(s->d, di, 0);
+        dict_iter_init(s->d, di, 1);
         it->di = di;
     }
 }

@@ -20,7 +20,8 @@ int setobj_remove(setobj *s, const char *m, size_t len);   /* 1 if removed */
 int setobj_contains(setobj *s, const char *m, size_t len);
 
 /* Iteration; *m points at iterator-owned or set-owned bytes valid until the
- * next call. The set must not change meanwhile. */
+ * next call. The set must not change meanwhile, but lookups
+ * (setobj_contains) on it are allowed. */
 typedef struct setobj_iter {
     setobj *s;
     size_t pos;

@@ -206,6 +206,32 @@ static void test_random_and_scan(void **state)
     setobj_free(s);
 }
 
+/* Looking members up while walking the same dict-encoded set must not
+ * disturb the walk, even while the table is being rehashed. */
+static void test_lookup_during_iteration(void **state)
+{
+    (void)state;
+    char buf[32];
+    for (int size = 1; size < 1200; size += 37) {
+        setobj *s = setobj_new();
+        for (int i = 0; i < size; i++) {
+            int n = snprintf(buf, sizeof(buf), "m%d", i);
+            setobj_add(s, buf, (size_t)n);
+        }
+        setobj_iter it;
+        setobj_iter_init(s, &it);
+        const char *m;
+        size_t len, seen = 0;
+        while (setobj_iter_next(&it, &m, &len)) {
+            assert_true(setobj_contains(s, m, len));
+            seen++;
+        }
+        setobj_iter_release(&it);
+        assert_int_equal(seen, (size_t)size);
+        setobj_free(s);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,6 +241,7 @@ int main(void)
         cmocka_unit_test(test_model_intset),
         cmocka_unit_test(test_model_dict),
         cmocka_unit_test(test_random_and_scan),
+        cmocka_unit_test(test_lookup_during_iteration),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
