@@ -183,12 +183,64 @@ int dict_is_rehashing(const dict *d)
     return d->rehash_idx >= 0;
 }
 
+/* Entries are 24 bytes, which the allocator would round up to 32. In the
+ * server they come from a pool of 64KB slabs instead (8 bytes saved per key,
+ * a million keys = 8MB). Freed entries go back to the pool's free list, not
+ * to the allocator. Off by default so tests, valgrind and ASan see plain
+ * allocations; the server turns it on at start-up. */
+#define DICT_SLAB_BYTES (64 * 1024)
+typedef union dict_cell {
+    dict_entry entry;
+    union dict_cell *next_free;
+} dict_cell;
+static dict_cell *dict_free_cells;
+static int dict_pool_enabled;
+
+void dict_use_entry_pool(int on)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    (void)on;
+#else
+    dict_pool_enabled = on;
+#endif
+}
+
+/* The pool is all-or-nothing for the life of the process, decided before
+ * the first entry is made, so no entry needs to remember where it came from. */
+static dict_entry *dict_entry_alloc(void)
+{
+    if (!dict_pool_enabled)
+        return mem_alloc(sizeof(dict_entry));
+    if (!dict_free_cells) {
+        size_t n = DICT_SLAB_BYTES / sizeof(dict_cell);
+        dict_cell *slab = mem_alloc(n * sizeof(dict_cell));
+        for (size_t i = 0; i < n; i++) {
+            slab[i].next_free = dict_free_cells;
+            dict_free_cells = &slab[i];
+        }
+    }
+    dict_cell *c = dict_free_cells;
+    dict_free_cells = c->next_free;
+    return &c->entry;
+}
+
+static void dict_entry_release(dict_entry *e)
+{
+    if (!dict_pool_enabled) {
+        mem_free(e);
+        return;
+    }
+    dict_cell *c = (dict_cell *)e;
+    c->next_free = dict_free_cells;
+    dict_free_cells = c;
+}
+
 static void dict_free_entry(dict *d, dict_entry *e)
 {
     kstr_free(e->key);
     if (d->type->val_free != NULL && e->v.ptr != NULL)
         d->type->val_free(e->v.ptr);
-    mem_free(e);
+    dict_entry_release(e);
 }
 
 /* Moves up to n buckets from table[0] to table[1]. Returns 1 if rehashing
@@ -357,7 +409,7 @@ static dict_entry *dict_insert(dict *d, const void *key, size_t len, kstr owned,
     }
     dict_grow_if_needed(d);
     int t = dict_is_rehashing(d) ? 1 : 0;
-    dict_entry *e = mem_alloc(sizeof(*e));
+    dict_entry *e = dict_entry_alloc();
     e->key = owned != NULL ? owned : kstr_new(key, len);
     e->v.u64 = 0;
     size_t idx = h & (d->size[t] - 1);

@@ -94,6 +94,10 @@ void dict_maybe_shrink(dict *d);
 /* Bytes used by the table arrays and entries (for MEMORY-style stats). */
 size_t dict_mem(const dict *d);
 
+/* Serve entries from a slab pool (the server enables it before creating any
+ * dict; tests leave it off so valgrind/ASan see every entry). */
+void dict_use_entry_pool(int on);
+
 /* Seeded SipHash-1-3 of a byte string; the seed is set once at start-up. */
 uint64_t dict_hash(const void *key, size_t len);
 void dict_set_hash_seed(const uint8_t seed[16]);

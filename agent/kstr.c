@@ -1,6 +1,6 @@
 /* kstr: binary-safe strings for keys and values. The caller holds a plain
- * char* to the bytes; an 8-byte header {len, cap} sits just before them and a
- * NUL always follows the last byte, so text can go straight to libc. Growth
+ * char* to the bytes; a 1, 3 or 9-byte header {len, cap, layout} sits just
+ * before them and a NUL always follows the last byte, so text can go straight to libc. Growth
  * doubles small strings and adds 1MB at a time to big ones, so appends are
  * amortised O(1) without doubling a 500MB string. Capacity is widened to what
  * the allocator really handed out, so slack is reusable and counted. */
@@ -15,17 +15,44 @@
 
 #include "mem.h"
 
-typedef struct kstr_hdr {
-    uint32_t len;
-    uint32_t cap;
-} kstr_hdr;
-
-#define KSTR_HDR_SIZE sizeof(kstr_hdr)
+/* Three header layouts, picked by size, so a short key costs one byte of
+ * header instead of eight (a 10-byte key fits a 16-byte allocation). The
+ * byte just before the string always says which layout is in use:
+ *   tiny:  [flags]                 len < 64 in flags' upper bits, cap == len
+ *   small: [len8][cap8][flags]     len, cap < 256
+ *   large: [len32][cap32][flags]   everything else
+ * Tiny strings have no spare room; growing one moves it to a bigger layout. */
+enum { KSTR_TINY = 0, KSTR_SMALL = 1, KSTR_LARGE = 2 };
+#define KSTR_TYPE_MASK 3u
+#define KSTR_TINY_MAX 63u
+#define KSTR_SMALL_MAX 255u
 #define KSTR_GROW_STEP (1024u * 1024u)
 
-static kstr_hdr *kstr_hdr_of(const kstr s)
+static unsigned kstr_type(const kstr s)
 {
-    return (kstr_hdr *)(void *)(s - KSTR_HDR_SIZE);
+    return (unsigned char)s[-1] & KSTR_TYPE_MASK;
+}
+
+static size_t kstr_hdr_size(unsigned type)
+{
+    return type == KSTR_TINY ? 1 : type == KSTR_SMALL ? 3 : 9;
+}
+
+static void *kstr_base(const kstr s)
+{
+    return s - kstr_hdr_size(kstr_type(s));
+}
+
+static uint32_t kstr_load32(const char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static void kstr_store32(char *p, uint32_t v)
+{
+    memcpy(p, &v, sizeof(v));
 }
 
 static void kstr_check_len(size_t len)
@@ -36,21 +63,55 @@ static void kstr_check_len(size_t len)
     }
 }
 
-/* Capacity is what the allocator gave us minus header and NUL, capped to
- * what the 32-bit field can hold. */
-static uint32_t kstr_usable_cap(void *block)
+/* The smallest layout able to hold cap bytes (tiny only when exact). */
+static unsigned kstr_type_for(size_t len, size_t cap)
 {
-    size_t usable = malloc_usable_size(block) - KSTR_HDR_SIZE - 1;
-    return usable > KSTR_MAX_LEN ? KSTR_MAX_LEN : (uint32_t)usable;
+    if (cap == len && cap <= KSTR_TINY_MAX)
+        return KSTR_TINY;
+    if (cap <= KSTR_SMALL_MAX)
+        return KSTR_SMALL;
+    return KSTR_LARGE;
+}
+
+static void kstr_write_len(kstr s, size_t len)
+{
+    switch (kstr_type(s)) {
+    case KSTR_TINY: s[-1] = (char)((len << 2) | KSTR_TINY); break;
+    case KSTR_SMALL: s[-3] = (char)(unsigned char)len; break;
+    default: kstr_store32(s - 9, (uint32_t)len); break;
+    }
+}
+
+static void kstr_write_cap(kstr s, size_t cap)
+{
+    switch (kstr_type(s)) {
+    case KSTR_SMALL: s[-2] = (char)(unsigned char)cap; break;
+    case KSTR_LARGE: kstr_store32(s - 5, (uint32_t)cap); break;
+    default: break;
+    }
+}
+
+/* Capacity is what the allocator really gave (minus header and NUL),
+ * capped to what the layout can record. */
+static size_t kstr_usable_cap(void *block, unsigned type, size_t len)
+{
+    if (type == KSTR_TINY)
+        return len;
+    size_t usable = malloc_usable_size(block) - kstr_hdr_size(type) - 1;
+    size_t max = type == KSTR_SMALL ? KSTR_SMALL_MAX : KSTR_MAX_LEN;
+    return usable > max ? max : usable;
 }
 
 static kstr kstr_alloc(size_t len, size_t cap)
 {
     kstr_check_len(cap);
-    kstr_hdr *h = mem_alloc(KSTR_HDR_SIZE + cap + 1);
-    h->len = (uint32_t)len;
-    h->cap = kstr_usable_cap(h);
-    kstr s = (char *)h + KSTR_HDR_SIZE;
+    unsigned type = kstr_type_for(len, cap);
+    size_t hdr = kstr_hdr_size(type);
+    char *block = mem_alloc(hdr + cap + 1);
+    kstr s = block + hdr;
+    s[-1] = (char)type;
+    kstr_write_len(s, len);
+    kstr_write_cap(s, kstr_usable_cap(block, type, len));
     s[len] = '\0';
     return s;
 }
@@ -94,32 +155,55 @@ kstr kstr_dup(const kstr s)
 void kstr_free(kstr s)
 {
     if (s != NULL)
-        mem_free(kstr_hdr_of(s));
+        mem_free(kstr_base(s));
 }
 
 size_t kstr_len(const kstr s)
 {
-    return kstr_hdr_of(s)->len;
+    switch (kstr_type(s)) {
+    case KSTR_TINY: return (unsigned char)s[-1] >> 2;
+    case KSTR_SMALL: return (unsigned char)s[-3];
+    default: return kstr_load32(s - 9);
+    }
 }
 
 size_t kstr_cap(const kstr s)
 {
-    return kstr_hdr_of(s)->cap;
+    switch (kstr_type(s)) {
+    case KSTR_TINY: return (unsigned char)s[-1] >> 2;
+    case KSTR_SMALL: return (unsigned char)s[-2];
+    default: return kstr_load32(s - 5);
+    }
+}
+
+/* Move s into a fresh allocation of the layout that fits newcap. */
+static kstr kstr_relayout(kstr s, size_t newcap)
+{
+    size_t len = kstr_len(s);
+    kstr n = kstr_alloc(len, newcap);
+    memcpy(n, s, len);
+    n[len] = '\0';
+    kstr_free(s);
+    return n;
 }
 
 /* Make room for at least `need` bytes of content (not counting the NUL). */
 static kstr kstr_reserve(kstr s, size_t need)
 {
-    kstr_hdr *h = kstr_hdr_of(s);
-    if (need <= h->cap)
+    if (need <= kstr_cap(s))
         return s;
     kstr_check_len(need);
     size_t newcap = need < KSTR_GROW_STEP ? need * 2 : need + KSTR_GROW_STEP;
     if (newcap > KSTR_MAX_LEN)
         newcap = KSTR_MAX_LEN;
-    h = mem_realloc(h, KSTR_HDR_SIZE + newcap + 1);
-    h->cap = kstr_usable_cap(h);
-    return (char *)h + KSTR_HDR_SIZE;
+    unsigned type = kstr_type(s);
+    if (type == KSTR_TINY || (type == KSTR_SMALL && newcap > KSTR_SMALL_MAX))
+        return kstr_relayout(s, newcap);
+    size_t hdr = kstr_hdr_size(type);
+    char *block = mem_realloc(kstr_base(s), hdr + newcap + 1);
+    s = block + hdr;
+    kstr_write_cap(s, kstr_usable_cap(block, type, kstr_len(s)));
+    return s;
 }
 
 kstr kstr_cat(kstr s, const void *ptr, size_t len)
@@ -172,20 +256,17 @@ kstr kstr_grow_zero(kstr s, size_t newlen)
 
 void kstr_set_len(kstr s, size_t len)
 {
-    kstr_hdr *h = kstr_hdr_of(s);
-    assert(len <= h->cap);
-    h->len = (uint32_t)len;
+    assert(len <= kstr_cap(s));
+    kstr_write_len(s, len);
     s[len] = '\0';
 }
 
 kstr kstr_trim_alloc(kstr s)
 {
-    kstr_hdr *h = kstr_hdr_of(s);
-    if (h->cap == h->len)
+    size_t len = kstr_len(s);
+    if (kstr_cap(s) == len)
         return s;
-    h = mem_realloc(h, KSTR_HDR_SIZE + h->len + 1);
-    h->cap = kstr_usable_cap(h);
-    return (char *)h + KSTR_HDR_SIZE;
+    return kstr_relayout(s, len);
 }
 
 int kstr_cmp(const kstr a, const kstr b)
@@ -205,5 +286,5 @@ int kstr_eq_buf(const kstr s, const void *ptr, size_t len)
 
 size_t kstr_alloc_size(const kstr s)
 {
-    return malloc_usable_size(kstr_hdr_of(s));
+    return malloc_usable_size(kstr_base(s));
 }

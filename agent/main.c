@@ -116,6 +116,7 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     main_seed_hash();
+    dict_use_entry_pool(1);
 
     srv *s = mem_calloc(sizeof(*s));
     cfg_init(&s->config);

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 
 #include <limits.h>
 #include <string.h>
@@ -120,7 +121,7 @@ static void test_grow_zero_set_len_trim(void **state)
     s = kstr_trim_alloc(s);
     assert_string_equal(s, "hello");
     assert_true(kstr_cap(s) < 100);
-    assert_true(kstr_alloc_size(s) >= 8 + 5 + 1);
+    assert_true(kstr_alloc_size(s) >= 1 + 5 + 1);   /* header, bytes, NUL */
     kstr_free(s);
 }
 
@@ -155,7 +156,7 @@ static void test_memory_accounting(void **state)
     (void)state;
     size_t base = mem_used();
     kstr s = kstr_from_cstr("counted");
-    assert_true(mem_used() >= base + 8 + 7 + 1);
+    assert_true(mem_used() >= base + 1 + 7 + 1);
     for (int i = 0; i < 100; i++)
         s = kstr_cat(s, "0123456789", 10);
     assert_true(mem_used() >= base + kstr_len(s));
@@ -177,6 +178,38 @@ static void test_memory_accounting(void **state)
     assert_true(mem_rss() > 0);
 }
 
+/* Every layout boundary: tiny (<64, exact), small (<256), large; growth
+ * across layouts keeps the bytes, and short keys stay small. */
+static void test_layouts(void **state)
+{
+    (void)state;
+    static const size_t lens[] = { 0, 1, 10, 63, 64, 65, 255, 256, 257, 70000 };
+    for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        size_t n = lens[i];
+        char *buf = malloc(n + 1);
+        for (size_t j = 0; j < n; j++)
+            buf[j] = (char)('a' + j % 26);
+        kstr s = kstr_new(buf, n);
+        assert_int_equal(kstr_len(s), n);
+        assert_true(kstr_cap(s) >= n);
+        assert_memory_equal(s, buf, n);
+        assert_int_equal(s[n], '\0');
+        /* Grow one byte at a time across the next boundary. */
+        for (int k = 0; k < 300; k++)
+            s = kstr_cat(s, "z", 1);
+        assert_int_equal(kstr_len(s), n + 300);
+        assert_memory_equal(s, buf, n);
+        assert_int_equal(s[n + 299], 'z');
+        kstr_set_len(s, n);
+        assert_int_equal(kstr_len(s), n);
+        s = kstr_trim_alloc(s);
+        assert_int_equal(kstr_len(s), n);
+        assert_memory_equal(s, buf, n);
+        kstr_free(s);
+        free(buf);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -187,6 +220,7 @@ int main(void)
         cmocka_unit_test(test_grow_zero_set_len_trim),
         cmocka_unit_test(test_dup_cmp_eq),
         cmocka_unit_test(test_memory_accounting),
+        cmocka_unit_test(test_layouts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
