@@ -626,9 +626,14 @@ int fleet_cluster_add_replica(struct fleet *f, const char *cluster, const char *
     struct fleet_node *n = member_check(f, node, c->id, e);
     if (n == NULL)
         goto fail;
-    if (n->cluster_id == c->id) {
-        seterr(e, 409, "node '%s' is already a member of cluster '%s'", node, cluster);
+    if (n->id == c->master_id) {
+        seterr(e, 422, "node '%s' is the master of cluster '%s'; it cannot also be a replica",
+               node, cluster);
         goto fail;
+    }
+    if (n->cluster_id == c->id) {
+        mut_end(f);          /* already a replica: idempotent for retrying agents */
+        return 0;
     }
     struct fleet_node *m = fleet_node_by_id(f, c->master_id);
     struct store_node sn = to_store(n);

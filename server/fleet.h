@@ -101,6 +101,8 @@ int fleet_node_delete(struct fleet *f, const char *name, const char *actor, stru
 int fleet_cluster_create(struct fleet *f, const char *name, const char *master,
                          const char *const *replicas, size_t nreplicas,
                          const struct cluster_settings *s, const char *actor, struct fleet_err *e);
+/* Adding a node that is already a replica of this cluster succeeds and
+ * changes nothing (agents retry their join); the master is a 422. */
 int fleet_cluster_add_replica(struct fleet *f, const char *cluster, const char *node,
                               const char *actor, struct fleet_err *e);
 /* On success host/port receive the removed node's address (to detach it). */

@@ -145,7 +145,9 @@ expect_status "negative setting" 422
 api POST /api/v1/clusters/c1/replicas "{\"node\":\"127.0.0.1:$P4\"}"
 expect_status "add replica" 200
 api POST /api/v1/clusters/c1/replicas "{\"node\":\"127.0.0.1:$P4\"}"
-expect_status "add the same replica again" 409
+expect_status "add the same replica again (idempotent)" 200
+api POST /api/v1/clusters/c1/replicas '{"node":"n1"}'
+expect_status "add the master as a replica" 422
 if wait_until 15 bash -c "redis-cli -p $P4 info replication | grep -q master_port:$P1"; then
     pass "added replica follows the master"; else fail "added replica follows the master"; fi
 api DELETE /api/v1/clusters/c1/replicas/n1

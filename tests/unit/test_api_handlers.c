@@ -234,7 +234,10 @@ static void test_clusters(void **state)
     assert_int_equal(call(e, "GET", "/api/v1/clusters/zz/master", NULL, NULL, NULL, NULL), 404);
     /* Add / remove replicas. */
     assert_int_equal(call(e, "POST", "/api/v1/clusters/c/replicas", "{\"node\":\"x\"}", NULL, NULL, NULL), 200);
-    assert_int_equal(call(e, "POST", "/api/v1/clusters/c/replicas", "{\"node\":\"x\"}", NULL, NULL, NULL), 409);
+    int64_t ev_before = store_events_count(e->st);
+    assert_int_equal(call(e, "POST", "/api/v1/clusters/c/replicas", "{\"node\":\"x\"}", NULL, NULL, NULL), 200);
+    assert_int_equal(store_events_count(e->st), ev_before);        /* idempotent: no change */
+    assert_int_equal(call(e, "POST", "/api/v1/clusters/c/replicas", "{\"node\":\"m\"}", NULL, NULL, NULL), 422);
     assert_int_equal(call(e, "POST", "/api/v1/clusters/zz/replicas", "{\"node\":\"x\"}", NULL, NULL, NULL), 404);
     assert_int_equal(call(e, "DELETE", "/api/v1/clusters/c/replicas/m", NULL, NULL, NULL, NULL), 422);
     assert_int_equal(call(e, "DELETE", "/api/v1/clusters/c/replicas/ghost", NULL, NULL, NULL, NULL), 404);
