@@ -76,13 +76,21 @@ void rdb_writer_init(rdb_writer *w, rdb_write_fn *fn, void *priv, int compress, 
     w->checksum = checksum;
     w->cap = RDB_WBUF_SIZE;
     w->buf = mem_alloc(w->cap);
+    /* redis-server 7.0's defaults */
+    w->hash_max_listpack_entries = 128;
+    w->hash_max_listpack_value = 64;
+    w->zset_max_listpack_entries = 128;
+    w->zset_max_listpack_value = 64;
+    w->list_max_listpack_size = -2;
+    w->set_max_intset_entries = 512;
 }
 
 void rdb_writer_release(rdb_writer *w)
 {
     mem_free(w->buf);
     mem_free(w->scratch);
-    w->buf = w->scratch = NULL;
+    mem_free(w->lp);
+    w->buf = w->scratch = w->lp = NULL;
 }
 
 int rdb_write_flush(rdb_writer *w)
@@ -280,6 +288,294 @@ static int w_obj_string(rdb_writer *w, const obj *o)
     return w_string(w, o->v.str, kstr_len(o->v.str));
 }
 
+/* ---- listpack / intset blobs (the encodings Redis writes) ---- */
+
+static void lpw_reserve(rdb_writer *w, size_t more)
+{
+    if (w->lp_len + more <= w->lp_cap)
+        return;
+    size_t cap = w->lp_cap ? w->lp_cap : 256;
+    while (cap < w->lp_len + more)
+        cap *= 2;
+    w->lp = mem_realloc(w->lp, cap);
+    w->lp_cap = cap;
+}
+
+static void lpw_start(rdb_writer *w)
+{
+    w->lp_len = 0;
+    lpw_reserve(w, 7);
+    w->lp_len = 6;   /* header filled in by lpw_finish */
+}
+
+/* The size of an element's encoding+data, for the backlen. */
+static void lpw_backlen(rdb_writer *w, size_t l)
+{
+    unsigned char *p = w->lp + w->lp_len;
+    if (l <= 127) {
+        p[0] = (unsigned char)l;
+        w->lp_len += 1;
+    } else if (l < 16383) {
+        p[0] = (unsigned char)(l >> 7);
+        p[1] = (unsigned char)((l & 127) | 128);
+        w->lp_len += 2;
+    } else if (l < 2097151) {
+        p[0] = (unsigned char)(l >> 14);
+        p[1] = (unsigned char)(((l >> 7) & 127) | 128);
+        p[2] = (unsigned char)((l & 127) | 128);
+        w->lp_len += 3;
+    } else if (l < 268435455) {
+        p[0] = (unsigned char)(l >> 21);
+        p[1] = (unsigned char)(((l >> 14) & 127) | 128);
+        p[2] = (unsigned char)(((l >> 7) & 127) | 128);
+        p[3] = (unsigned char)((l & 127) | 128);
+        w->lp_len += 4;
+    } else {
+        p[0] = (unsigned char)(l >> 28);
+        p[1] = (unsigned char)(((l >> 21) & 127) | 128);
+        p[2] = (unsigned char)(((l >> 14) & 127) | 128);
+        p[3] = (unsigned char)(((l >> 7) & 127) | 128);
+        p[4] = (unsigned char)((l & 127) | 128);
+        w->lp_len += 5;
+    }
+}
+
+static void lpw_int(rdb_writer *w, long long v)
+{
+    unsigned char *p;
+    size_t n;
+    lpw_reserve(w, 9 + 5);
+    p = w->lp + w->lp_len;
+    uint64_t u = (uint64_t)v;
+    if (v >= 0 && v <= 127) {
+        p[0] = (unsigned char)v;
+        n = 1;
+    } else if (v >= -4096 && v <= 4095) {
+        u &= 0x1fff;
+        p[0] = (unsigned char)(0xC0 | (u >> 8));
+        p[1] = (unsigned char)(u & 0xff);
+        n = 2;
+    } else {
+        int bytes;
+        if (v >= INT16_MIN && v <= INT16_MAX) { p[0] = 0xF1; bytes = 2; }
+        else if (v >= -8388608 && v <= 8388607) { p[0] = 0xF2; bytes = 3; }
+        else if (v >= INT32_MIN && v <= INT32_MAX) { p[0] = 0xF3; bytes = 4; }
+        else { p[0] = 0xF4; bytes = 8; }
+        for (int i = 0; i < bytes; i++)
+            p[1 + i] = (unsigned char)(u >> (8 * i));
+        n = 1 + (size_t)bytes;
+    }
+    w->lp_len += n;
+    lpw_backlen(w, n);
+}
+
+/* Append an element: canonical integers take an integer encoding, as
+ * Redis' listpack does. */
+static void lpw_elem(rdb_writer *w, const char *s, size_t len)
+{
+    long long v;
+    if (len > 0 && len <= 20 && util_str_to_ll(s, len, &v)) {
+        lpw_int(w, v);
+        return;
+    }
+    size_t hdr = len < 64 ? 1 : len < 4096 ? 2 : 5;
+    lpw_reserve(w, hdr + len + 5);
+    unsigned char *p = w->lp + w->lp_len;
+    if (hdr == 1) {
+        p[0] = (unsigned char)(0x80 | len);
+    } else if (hdr == 2) {
+        p[0] = (unsigned char)(0xE0 | (len >> 8));
+        p[1] = (unsigned char)(len & 0xff);
+    } else {
+        p[0] = 0xF0;
+        for (int i = 0; i < 4; i++)
+            p[1 + i] = (unsigned char)(len >> (8 * i));
+    }
+    if (len)
+        memcpy(p + hdr, s, len);
+    w->lp_len += hdr + len;
+    lpw_backlen(w, hdr + len);
+}
+
+static void lpw_finish(rdb_writer *w, size_t count)
+{
+    lpw_reserve(w, 1);
+    w->lp[w->lp_len++] = 0xFF;
+    uint32_t total = (uint32_t)w->lp_len;
+    unsigned c = count < 65535 ? (unsigned)count : 65535;
+    for (int i = 0; i < 4; i++)
+        w->lp[i] = (unsigned char)(total >> (8 * i));
+    w->lp[4] = (unsigned char)(c & 0xff);
+    w->lp[5] = (unsigned char)(c >> 8);
+}
+
+/* Would Redis keep this hash as a listpack? */
+static int hash_fits_listpack(const rdb_writer *w, hmap *h)
+{
+    if (w->hash_max_listpack_entries <= 0 || hmap_len(h) > (size_t)w->hash_max_listpack_entries)
+        return 0;
+    hmap_iter it;
+    kstr f, v;
+    int ok = 1;
+    hmap_iter_init(h, &it);
+    while (ok && hmap_iter_next(&it, &f, &v))
+        if (kstr_len(f) > (size_t)w->hash_max_listpack_value || kstr_len(v) > (size_t)w->hash_max_listpack_value)
+            ok = 0;
+    hmap_iter_release(&it);
+    return ok;
+}
+
+static int w_hash_listpack(rdb_writer *w, hmap *h)
+{
+    hmap_iter it;
+    kstr f, v;
+    lpw_start(w);
+    hmap_iter_init(h, &it);
+    while (hmap_iter_next(&it, &f, &v)) {
+        lpw_elem(w, f, kstr_len(f));
+        lpw_elem(w, v, kstr_len(v));
+    }
+    hmap_iter_release(&it);
+    lpw_finish(w, hmap_len(h) * 2);
+    return w_string(w, (const char *)w->lp, w->lp_len);
+}
+
+static int zset_fits_listpack(const rdb_writer *w, zset *z)
+{
+    if (w->zset_max_listpack_entries <= 0 || zset_len(z) > (size_t)w->zset_max_listpack_entries)
+        return 0;
+    for (zset_node *n = zset_first(z); n; n = zset_next(n))
+        if (kstr_len(zset_node_member(n)) > (size_t)w->zset_max_listpack_value)
+            return 0;
+    return 1;
+}
+
+static int w_zset_listpack(rdb_writer *w, zset *z)
+{
+    lpw_start(w);
+    for (zset_node *n = zset_first(z); n; n = zset_next(n)) {
+        kstr m = zset_node_member(n);
+        double d = zset_node_score(n);
+        char buf[64];
+        int bl;
+        lpw_elem(w, m, kstr_len(m));
+        /* As Redis' d2string: integral scores as integers, others %.17g. */
+        if (isinf(d))
+            bl = snprintf(buf, sizeof(buf), "%s", d > 0 ? "inf" : "-inf");
+        else if (d == 0 && signbit(d))
+            bl = snprintf(buf, sizeof(buf), "-0");
+        else if (d == (double)(long long)d && d >= -1e17 && d <= 1e17)
+            bl = snprintf(buf, sizeof(buf), "%lld", (long long)d);
+        else
+            bl = snprintf(buf, sizeof(buf), "%.17g", d);
+        lpw_elem(w, buf, (size_t)bl);
+    }
+    lpw_finish(w, zset_len(z) * 2);
+    return w_string(w, (const char *)w->lp, w->lp_len);
+}
+
+/* list-max-listpack-size: > 0 caps the entries per node, -1..-5 the node
+ * size at 4, 8, 16, 32 or 64 KB (Redis' semantics). */
+static int list_node_full(const rdb_writer *w, size_t entries, size_t bytes, size_t next)
+{
+    long long lim = w->list_max_listpack_size;
+    if (lim > 0)
+        return entries >= (size_t)lim;
+    if (lim < -5)
+        lim = -5;
+    size_t max = (size_t)4096 << (-lim - 1);
+    return bytes + next > max;
+}
+
+/* Quicklist 2: node count, then per node (PACKED, listpack blob). Nodes
+ * are cut as Redis cuts them, so the file looks like one Redis wrote. */
+static int w_list_quicklist(rdb_writer *w, deque *q)
+{
+    size_t n = deque_len(q), nodes = 0, entries = 0, bytes = 7;
+    /* First pass: count nodes. */
+    for (size_t i = 0; i < n; i++) {
+        size_t el = kstr_len(deque_get(q, i)) + 11;   /* upper bound of one entry */
+        if (entries && list_node_full(w, entries, bytes, el)) {
+            nodes++;
+            entries = 0;
+            bytes = 7;
+        }
+        entries++;
+        bytes += el;
+    }
+    if (entries)
+        nodes++;
+    if (w_len(w, nodes) < 0)
+        return -1;
+    size_t i = 0;
+    while (i < n) {
+        lpw_start(w);
+        entries = 0;
+        bytes = 7;
+        while (i < n) {
+            kstr e = deque_get(q, i);
+            size_t el = kstr_len(e) + 11;
+            if (entries && list_node_full(w, entries, bytes, el))
+                break;
+            lpw_elem(w, e, kstr_len(e));
+            entries++;
+            bytes += el;
+            i++;
+        }
+        lpw_finish(w, entries);
+        if (w_len(w, RDB_QUICKLIST_NODE_PACKED) < 0 || w_string(w, (const char *)w->lp, w->lp_len) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int set_fits_intset(const rdb_writer *w, setobj *s)
+{
+    return setobj_is_intset(s) && w->set_max_intset_entries > 0 &&
+           setobj_len(s) <= (size_t)w->set_max_intset_entries;
+}
+
+/* Intset blob: width (2/4/8), count, ascending values, all little endian. */
+static int w_set_intset(rdb_writer *w, setobj *s)
+{
+    setobj_iter it;
+    const char *m;
+    size_t len, n = setobj_len(s);
+    long long v, lo = 0, hi = 0;
+    int first = 1;
+    setobj_iter_init(s, &it);
+    while (setobj_iter_next(&it, &m, &len)) {
+        if (!util_str_to_ll(m, len, &v))
+            v = 0;
+        if (first || v < lo)
+            lo = v;
+        if (first || v > hi)
+            hi = v;
+        first = 0;
+    }
+    setobj_iter_release(&it);
+    unsigned width = (lo >= INT16_MIN && hi <= INT16_MAX) ? 2 : (lo >= INT32_MIN && hi <= INT32_MAX) ? 4 : 8;
+    w->lp_len = 0;
+    lpw_reserve(w, 8 + n * width);
+    unsigned char *p = w->lp;
+    for (int i = 0; i < 4; i++) {
+        p[i] = (unsigned char)(width >> (8 * i));
+        p[4 + i] = (unsigned char)(n >> (8 * i));
+    }
+    p += 8;
+    setobj_iter_init(s, &it);
+    while (setobj_iter_next(&it, &m, &len)) {
+        if (!util_str_to_ll(m, len, &v))
+            v = 0;
+        for (unsigned i = 0; i < width; i++)
+            p[i] = (unsigned char)((uint64_t)v >> (8 * i));
+        p += width;
+    }
+    setobj_iter_release(&it);
+    w->lp_len = 8 + n * width;
+    return w_string(w, (const char *)w->lp, w->lp_len);
+}
+
 static int w_list(rdb_writer *w, deque *q)
 {
     size_t n = deque_len(q);
@@ -348,22 +644,43 @@ static int w_hash(rdb_writer *w, hmap *h)
     return rc;
 }
 
-int rdb_write_value(rdb_writer *w, const obj *val)
+/* The RDB type a value is written as. */
+static int w_type_of(rdb_writer *w, const obj *val)
 {
     switch (val->type) {
-    case OBJ_STRING:
-        return w_u8(w, RDB_TYPE_STRING) < 0 ? -1 : w_obj_string(w, val);
-    case OBJ_LIST:
-        return w_u8(w, RDB_TYPE_LIST) < 0 ? -1 : w_list(w, val->v.ptr);
-    case OBJ_SET:
-        return w_u8(w, RDB_TYPE_SET) < 0 ? -1 : w_set(w, val->v.ptr);
-    case OBJ_ZSET:
-        return w_u8(w, RDB_TYPE_ZSET_2) < 0 ? -1 : w_zset(w, val->v.ptr);
-    case OBJ_HASH:
-        return w_u8(w, RDB_TYPE_HASH) < 0 ? -1 : w_hash(w, val->v.ptr);
-    default:
-        return w_fail(w, "cannot serialize object of type %d", val->type);
+    case OBJ_STRING: return RDB_TYPE_STRING;
+    case OBJ_LIST: return w->list_max_listpack_size ? RDB_TYPE_LIST_QUICKLIST_2 : RDB_TYPE_LIST;
+    case OBJ_SET: return set_fits_intset(w, val->v.ptr) ? RDB_TYPE_SET_INTSET : RDB_TYPE_SET;
+    case OBJ_ZSET: return zset_fits_listpack(w, val->v.ptr) ? RDB_TYPE_ZSET_LISTPACK : RDB_TYPE_ZSET_2;
+    case OBJ_HASH: return hash_fits_listpack(w, val->v.ptr) ? RDB_TYPE_HASH_LISTPACK : RDB_TYPE_HASH;
+    default: return -1;
     }
+}
+
+static int w_body(rdb_writer *w, const obj *val, int type)
+{
+    switch (type) {
+    case RDB_TYPE_STRING: return w_obj_string(w, val);
+    case RDB_TYPE_LIST: return w_list(w, val->v.ptr);
+    case RDB_TYPE_LIST_QUICKLIST_2: return w_list_quicklist(w, val->v.ptr);
+    case RDB_TYPE_SET: return w_set(w, val->v.ptr);
+    case RDB_TYPE_SET_INTSET: return w_set_intset(w, val->v.ptr);
+    case RDB_TYPE_ZSET_2: return w_zset(w, val->v.ptr);
+    case RDB_TYPE_ZSET_LISTPACK: return w_zset_listpack(w, val->v.ptr);
+    case RDB_TYPE_HASH: return w_hash(w, val->v.ptr);
+    case RDB_TYPE_HASH_LISTPACK: return w_hash_listpack(w, val->v.ptr);
+    default: return w_fail(w, "cannot serialize object of type %d", val->type);
+    }
+}
+
+int rdb_write_value(rdb_writer *w, const obj *val)
+{
+    int type = w_type_of(w, val);
+    if (type < 0)
+        return w_fail(w, "cannot serialize object of type %d", val->type);
+    if (w_u8(w, (unsigned)type) < 0)
+        return -1;
+    return w_body(w, val, type);
 }
 
 int rdb_write_key(rdb_writer *w, const char *key, size_t klen, const obj *val, int64_t expire_ms)
@@ -377,28 +694,15 @@ int rdb_write_key(rdb_writer *w, const char *key, size_t klen, const obj *val, i
             return -1;
     }
     /* The type byte comes before the key, the value after it. */
-    int type;
-    switch (val->type) {
-    case OBJ_STRING: type = RDB_TYPE_STRING; break;
-    case OBJ_LIST: type = RDB_TYPE_LIST; break;
-    case OBJ_SET: type = RDB_TYPE_SET; break;
-    case OBJ_ZSET: type = RDB_TYPE_ZSET_2; break;
-    case OBJ_HASH: type = RDB_TYPE_HASH; break;
-    default: return w_fail(w, "cannot serialize object of type %d", val->type);
-    }
+    int type = w_type_of(w, val);
+    if (type < 0)
+        return w_fail(w, "cannot serialize object of type %d", val->type);
     if (w_u8(w, (unsigned)type) < 0 || w_string(w, key, klen) < 0)
         return -1;
-    int rc;
-    switch (val->type) {
-    case OBJ_STRING: rc = w_obj_string(w, val); break;
-    case OBJ_LIST: rc = w_list(w, val->v.ptr); break;
-    case OBJ_SET: rc = w_set(w, val->v.ptr); break;
-    case OBJ_ZSET: rc = w_zset(w, val->v.ptr); break;
-    default: rc = w_hash(w, val->v.ptr); break;
-    }
-    if (rc == 0)
-        w->keys++;
-    return rc;
+    if (w_body(w, val, type) < 0)
+        return -1;
+    w->keys++;
+    return 0;
 }
 
 int rdb_write_end(rdb_writer *w)
@@ -445,6 +749,12 @@ static int w_db(rdb_writer *w, kvdb *db)
 
 int rdb_write_snapshot(rdb_writer *w, struct srv *s, const rdb_meta *meta)
 {
+    w->hash_max_listpack_entries = s->config.hash_max_listpack_entries;
+    w->hash_max_listpack_value = s->config.hash_max_listpack_value;
+    w->zset_max_listpack_entries = s->config.zset_max_listpack_entries;
+    w->zset_max_listpack_value = s->config.zset_max_listpack_value;
+    w->list_max_listpack_size = s->config.list_max_listpack_size;
+    w->set_max_intset_entries = s->config.set_max_intset_entries;
     if (rdb_write_header(w, meta) < 0)
         return -1;
     for (int i = 0; i < s->dbnum; i++) {

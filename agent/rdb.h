@@ -8,8 +8,9 @@
  * (db, key, value, expire) at a time; it never touches a server. Both
  * checksum with CRC-64 and report errors as "offset N: reason".
  *
- * Writing uses the plain types (string, list, set, zset2, hash), which every
- * redis-server since 2.x loads. Reading accepts everything redis-server
+ * Writing picks the encodings redis-server 7.0 itself writes for the same
+ * value: listpacks for small hashes and sorted sets, quicklist 2 for lists,
+ * intsets for small integer sets, else the plain types (set, zset2, hash). Reading accepts everything redis-server
  * 7.0 writes for the five data types: integer and LZF strings, intsets,
  * ziplists, listpacks and quicklists (types 0-5, 10-14, 16-18). */
 #ifndef KV_RDB_H
@@ -93,6 +94,16 @@ typedef struct rdb_writer {
     size_t scratch_cap;
     uint64_t written;           /* bytes handed to the callback */
     uint64_t keys;              /* keys written */
+    /* Compact encodings, chosen as redis-server 7.0 would for the same
+     * value (its defaults until rdb_write_snapshot copies the config):
+     * small hashes / sorted sets as listpacks, lists as quicklist nodes of
+     * listpacks, integer sets as intsets. 0 entries = always plain. */
+    long long hash_max_listpack_entries, hash_max_listpack_value;
+    long long zset_max_listpack_entries, zset_max_listpack_value;
+    long long list_max_listpack_size;   /* Redis semantics; 0 = plain lists */
+    long long set_max_intset_entries;
+    unsigned char *lp;          /* blob under construction */
+    size_t lp_len, lp_cap;
     int failed;
     char err[256];
 } rdb_writer;

@@ -464,6 +464,78 @@ static void test_containers(void **state)
     free_keys(keys, n);
 }
 
+/* The type byte each value gets: the encodings redis-server 7.0 would
+ * write for it, within the writer's thresholds. */
+static int written_type(rdb_writer *cfg, const obj *o)
+{
+    kstr out = kstr_empty(64);
+    rdb_writer w;
+    rdb_writer_init(&w, rdb_kstr_write, &out, 1, 0);
+    if (cfg) {
+        w.hash_max_listpack_entries = cfg->hash_max_listpack_entries;
+        w.list_max_listpack_size = cfg->list_max_listpack_size;
+        w.set_max_intset_entries = cfg->set_max_intset_entries;
+        w.zset_max_listpack_value = cfg->zset_max_listpack_value;
+    }
+    assert_int_equal(rdb_write_key(&w, "k", 1, o, -1), 0);
+    assert_int_equal(rdb_write_flush(&w), 0);
+    rdb_writer_release(&w);
+    int t = (unsigned char)out[0];
+    kstr_free(out);
+    return t;
+}
+
+static void test_encoding_choice(void **state)
+{
+    (void)state;
+    obj *hs = obj_hash_new(), *hl = obj_hash_new(), *hb = obj_hash_new();
+    hmap_set(hs->v.ptr, "f", 1, "v", 1);
+    hmap_set(hl->v.ptr, "f", 1, "a-value-longer-than-sixty-four-bytes-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 75);
+    for (int i = 0; i < 129; i++) {
+        char f[16];
+        int n = snprintf(f, sizeof(f), "f%d", i);
+        hmap_set(hb->v.ptr, f, (size_t)n, "v", 1);
+    }
+    assert_int_equal(written_type(NULL, hs), RDB_TYPE_HASH_LISTPACK);
+    assert_int_equal(written_type(NULL, hl), RDB_TYPE_HASH);
+    assert_int_equal(written_type(NULL, hb), RDB_TYPE_HASH);
+    obj *zs = obj_zset_new();
+    zset_add(zs->v.ptr, "m", 1, 1.0);
+    assert_int_equal(written_type(NULL, zs), RDB_TYPE_ZSET_LISTPACK);
+    obj *si = obj_set_new(), *ss = obj_set_new();
+    setobj_add(si->v.ptr, "5", 1);
+    setobj_add(ss->v.ptr, "x", 1);
+    assert_int_equal(written_type(NULL, si), RDB_TYPE_SET_INTSET);
+    assert_int_equal(written_type(NULL, ss), RDB_TYPE_SET);
+    obj *l = mklist(3, "e");
+    assert_int_equal(written_type(NULL, l), RDB_TYPE_LIST_QUICKLIST_2);
+    obj *s = mkstr("v");
+    assert_int_equal(written_type(NULL, s), RDB_TYPE_STRING);
+    /* With the compact encodings turned off: the plain types. */
+    rdb_writer off = {0};
+    off.zset_max_listpack_value = 0;
+    assert_int_equal(written_type(&off, hs), RDB_TYPE_HASH);
+    assert_int_equal(written_type(&off, l), RDB_TYPE_LIST);
+    assert_int_equal(written_type(&off, si), RDB_TYPE_SET);
+    obj *all[] = {hs, hl, hb, zs, si, ss, l, s};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        obj_free(all[i]);
+}
+
+/* Lists are cut into listpack nodes of at most the configured size: many
+ * nodes for a long list, each a valid listpack; all read back in order. */
+static void test_list_nodes(void **state)
+{
+    (void)state;
+    tkey keys[] = {
+        {0, "long", mklist(50000, "element-"), -1},
+        {0, "big-elements", mklist(3, NULL), -1},
+    };
+    deque_push_tail(keys[1].val->v.ptr, kstr_grow_zero(kstr_empty(0), 20000));
+    roundtrip_check(keys, 2);
+    free_keys(keys, 2);
+}
+
 static void test_expiry_and_dbs(void **state)
 {
     (void)state;
@@ -1179,6 +1251,8 @@ int main(void)
         cmocka_unit_test(test_int_encoding_bytes),
         cmocka_unit_test(test_length_boundaries),
         cmocka_unit_test(test_containers),
+        cmocka_unit_test(test_encoding_choice),
+        cmocka_unit_test(test_list_nodes),
         cmocka_unit_test(test_expiry_and_dbs),
         cmocka_unit_test(test_header_aux),
         cmocka_unit_test(test_redis_fixture),
