@@ -64,4 +64,9 @@ for f in redis_version redis_mode role connected_slaves master_repl_offset loadi
 done
 keyspace() { rcli "$1" info keyspace | sed -E 's/avg_ttl=0\r?$/avg_ttl=zero/; s/avg_ttl=[1-9][0-9]*\r?$/avg_ttl=nonzero/'; }
 expect_eq "INFO keyspace identical (avg_ttl as zero/non-zero)" "$(keyspace "$rport")" "$(keyspace "$aport")"
+
+# CLIENT INFO / CLIENT LIST: same fields in the same order (values differ).
+client_fields() { rcli "$1" client "$2" | head -n1 | tr ' ' '\n' | sed 's/=.*//' | tr '\n' ' '; }
+expect_eq "CLIENT INFO: same field names in the same order" "$(client_fields "$rport" info)" "$(client_fields "$aport" info)"
+expect_eq "CLIENT LIST: same field names in the same order" "$(client_fields "$rport" list)" "$(client_fields "$aport" list)"
 finish
