@@ -133,7 +133,8 @@ void db_add(kvdb *db, const char *key, size_t len, obj *val)
     }
     val->lru = db->srv->lru_clock;
     db_signal_modified(db, key, len);
-    if (val->type == OBJ_LIST)
+    /* Blocked BLPOP / BZPOPMIN clients may be waiting for this key. */
+    if (val->type == OBJ_LIST || val->type == OBJ_ZSET)
         db_signal_list_ready(db, key, len);
 }
 
@@ -164,7 +165,7 @@ void db_set(kvdb *db, const char *key, size_t len, obj *val, int keep_ttl)
     if (!keep_ttl)
         db_expire_remove(db, key, len);
     db_signal_modified(db, key, len);
-    if (val->type == OBJ_LIST)
+    if (val->type == OBJ_LIST || val->type == OBJ_ZSET)
         db_signal_list_ready(db, key, len);
 }
 

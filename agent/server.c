@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <sys/time.h>
 #include <sys/resource.h>
@@ -17,6 +18,9 @@
 #include "util.h"
 #include "blocking.h"
 #include "pubsub.h"
+#include "hmap.h"
+#include "setobj.h"
+#include "zset.h"
 
 #define KV_VERSION "7.0.15"
 
@@ -200,6 +204,50 @@ static void srv_on_signal(uv_signal_t *h, int signum)
     srv_request_shutdown(s, 0);
 }
 
+/* The containers read their conversion thresholds from globals; keep them
+ * in step with the configuration. */
+static void srv_sync_encoding_limits(srv *s)
+{
+    hmap_max_small_entries = (size_t)s->config.hash_max_listpack_entries;
+    hmap_max_small_value = (size_t)s->config.hash_max_listpack_value;
+    setobj_max_intset_entries = (size_t)s->config.set_max_intset_entries;
+    zset_max_listpack_entries = (size_t)s->config.zset_max_listpack_entries;
+    zset_max_listpack_value = (size_t)s->config.zset_max_listpack_value;
+}
+
+static srv_apply_fn *srv_apply_fns[8];
+static void *srv_apply_privs[8];
+static int srv_apply_count;
+
+void srv_add_config_apply(srv *s, srv_apply_fn *fn, void *priv)
+{
+    (void)s;
+    if (srv_apply_count < 8) {
+        srv_apply_fns[srv_apply_count] = fn;
+        srv_apply_privs[srv_apply_count] = priv;
+        srv_apply_count++;
+    }
+}
+
+/* CONFIG SET succeeded for `name`: make the running server follow it. */
+static int srv_config_applied(void *priv, const char *name, char *err, size_t errlen)
+{
+    srv *s = priv;
+    srv_sync_encoding_limits(s);
+    if (!strcasecmp(name, "dir") && s->config.dir && chdir(s->config.dir) != 0) {
+        snprintf(err, errlen, "Can't chdir to '%s': %s", s->config.dir, strerror(errno));
+        return -1;
+    }
+    if (!strcasecmp(name, "loglevel"))
+        log_set_level(s->config.loglevel);
+    if (!strcasecmp(name, "maxmemory") && s->config.maxmemory)
+        srv_evict_if_needed(s);
+    for (int i = 0; i < srv_apply_count; i++)
+        if (srv_apply_fns[i](s, srv_apply_privs[i], name, err, errlen) != 0)
+            return -1;
+    return 0;
+}
+
 int srv_init(srv *s, char *err, size_t errlen)
 {
     (void)err;
@@ -220,6 +268,9 @@ int srv_init(srv *s, char *err, size_t errlen)
     for (int i = 0; i < s->dbnum; i++)
         db_init(&s->dbs[i], s, i);
     s->hz = s->config.hz;
+    srv_sync_encoding_limits(s);
+    cfg_set_apply_hook(srv_config_applied, s);
+    srv_apply_count = 0;
     cmd_table_init();
     pubsub_init(s);
     uv_timer_init(s->loop, &s->cron_timer);

@@ -138,6 +138,10 @@ kstr srv_info(srv *s, const char *section, kstr out);
 /* Modules that need a periodic tick register it here (max 16). */
 typedef void srv_cron_fn(srv *s, void *priv);
 void srv_add_cron(srv *s, srv_cron_fn *fn, void *priv);
+/* Modules that react to CONFIG SET register here (e.g. the backlog size);
+ * return -1 with err to make the CONFIG SET fail. */
+typedef int srv_apply_fn(srv *s, void *priv, const char *name, char *err, size_t errlen);
+void srv_add_config_apply(srv *s, srv_apply_fn *fn, void *priv);
 /* Modules that add INFO sections register a generator. */
 typedef kstr srv_info_fn(srv *s, void *priv, const char *section, kstr out);
 void srv_add_info(srv *s, const char *section, srv_info_fn *fn, void *priv);

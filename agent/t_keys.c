@@ -537,7 +537,8 @@ static const char *keys_encoding_name(srv *s, obj *o)
     case OBJ_HASH:
         return hmap_is_small(o->v.ptr) ? "listpack" : "hashtable";
     case OBJ_ZSET:
-        return zset_len(o->v.ptr) <= (size_t)s->config.zset_max_listpack_entries ? "listpack" : "skiplist";
+        (void)s;
+        return zset_is_compact(o->v.ptr) ? "listpack" : "skiplist";
     }
     return "unknown";
 }

@@ -19,9 +19,11 @@
 #include "resp.h"
 #include "mem.h"
 
+#define H_UNUSED __attribute__((unused))
+
 static int h_time_frozen;
 
-static srv *h_srv_new_with(const char *config_text)
+static H_UNUSED srv *h_srv_new_with(const char *config_text)
 {
     srv *s = calloc(1, sizeof(*s));
     char err[1024];
@@ -38,29 +40,29 @@ static srv *h_srv_new_with(const char *config_text)
     return s;
 }
 
-static srv *h_srv_new(void)
+static H_UNUSED srv *h_srv_new(void)
 {
     return h_srv_new_with(NULL);
 }
 
-static void h_srv_free(srv *s)
+static H_UNUSED void h_srv_free(srv *s)
 {
     srv_release(s);
     free(s);
 }
 
-static client *h_client_new(srv *s)
+static H_UNUSED client *h_client_new(srv *s)
 {
     return client_create(s);
 }
 
-static void h_client_free(client *c)
+static H_UNUSED void h_client_free(client *c)
 {
     client_free(c);
 }
 
 /* Freeze the server clock at ms (unix ms) so TTL tests are deterministic. */
-static void h_set_time(srv *s, int64_t ms)
+static H_UNUSED void h_set_time(srv *s, int64_t ms)
 {
     h_time_frozen = 1;
     s->mstime = ms;
@@ -69,7 +71,7 @@ static void h_set_time(srv *s, int64_t ms)
 }
 
 /* Take everything the client has been sent so far. */
-static char *h_output(client *c)
+static H_UNUSED char *h_output(client *c)
 {
     size_t total = 0;
     for (reply_block *b = c->reply_head; b; b = b->next)
@@ -91,7 +93,7 @@ static char *h_output(client *c)
     return out;
 }
 
-static char *h_runv(client *c, int argc, const resp_arg *argv)
+static H_UNUSED char *h_runv(client *c, int argc, const resp_arg *argv)
 {
     if (!h_time_frozen)
         srv_update_time(c->srv);
@@ -105,7 +107,7 @@ static char *h_runv(client *c, int argc, const resp_arg *argv)
 }
 
 /* Run one command written as redis-cli would take it (quotes allowed). */
-static char *h_run(client *c, const char *line)
+static H_UNUSED char *h_run(client *c, const char *line)
 {
     size_t len = strlen(line);
     char *scratch = malloc(len + 1);
@@ -121,7 +123,7 @@ static char *h_run(client *c, const char *line)
 }
 
 /* Run and compare in one go; returns 1 when the reply matches exactly. */
-static int h_expect(client *c, const char *line, const char *expected)
+static H_UNUSED int h_expect(client *c, const char *line, const char *expected)
 {
     char *got = h_run(c, line);
     int ok = strcmp(got, expected) == 0;
