@@ -106,8 +106,12 @@ void health_replica_eval(const struct health_member *master, const struct health
         out->lag_bytes = health_lag_bytes(mo->offset, ro->offset);
         out->lag_ms = health_lag_ms(&mo->ring, mo->offset, ro->offset, now_ms);
     }
-    if ((out->lag_bytes >= 0 && out->lag_bytes > s->lag_threshold_bytes) ||
-        (out->lag_ms >= 0 && out->lag_ms > s->lag_threshold_ms))
+    /* Lag only means something on a live link: while the link is down (for
+     * instance right after REPLICAOF) the offset still belongs to the old
+     * replication stream, and the link-down reason already says why. */
+    if (out->link == LINK_UP &&
+        ((out->lag_bytes >= 0 && out->lag_bytes > s->lag_threshold_bytes) ||
+         (out->lag_ms >= 0 && out->lag_ms > s->lag_threshold_ms)))
         out->lag_high = 1;
     out->in_sync = out->link == LINK_UP && !out->lag_high;
 }

@@ -109,6 +109,13 @@ static void test_cluster_healthy_and_degraded(void **state)
     assert_true(views[1].lag_high);
     assert_non_null(strstr(rep.reasons[0], "4900 bytes"));
 
+    /* The same lag on a link that is down is not a lag alert. */
+    r2.link = LINK_DOWN;
+    health_cluster_eval(&m, reps, 2, &s, 2000, &rep, views);
+    assert_false(views[1].lag_high);
+    assert_non_null(strstr(rep.reasons[0], "link"));
+    r2.link = LINK_UP;
+
     /* Replica in maintenance: reported, not degrading. */
     reps[1].maintenance = 1;
     health_cluster_eval(&m, reps, 2, &s, 2000, &rep, views);
