@@ -348,6 +348,32 @@ static void client_kill(client *c)
     reply_int(c, killed);
 }
 
+/* CLIENT UNBLOCK id [TIMEOUT|ERROR] */
+static void client_unblock(client *c)
+{
+    long long id;
+    if (!util_str_to_ll(c->argv[2].ptr, c->argv[2].len, &id)) {
+        reply_error(c, ERR_NOT_INT);
+        return;
+    }
+    int with_error = 0;
+    if (c->argc == 4) {
+        if (conn_arg_is(&c->argv[3], "error")) {
+            with_error = 1;
+        } else if (!conn_arg_is(&c->argv[3], "timeout")) {
+            reply_error(c, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return;
+        }
+    }
+    for (client *t = c->srv->clients; t; t = t->next) {
+        if (t->id == (uint64_t)id && (t->flags & CLIENT_BLOCKED)) {
+            reply_int(c, blocking_client_unblock(t, with_error));
+            return;
+        }
+    }
+    reply_int(c, 0);
+}
+
 static void client_setname(client *c)
 {
     const resp_arg *n = &c->argv[2];
@@ -452,6 +478,9 @@ static void cmd_client(client *c)
         } else {
             reply_error(c, ERR_SYNTAX);
         }
+    } else if (conn_arg_is(sub, "unblock")) {
+        if (c->argc != 3 && c->argc != 4) { client_sub_arity(c, "unblock"); return; }
+        client_unblock(c);
     } else if (conn_arg_is(sub, "unpause")) {
         reply_ok(c);
     } else if (conn_arg_is(sub, "getredir")) {
