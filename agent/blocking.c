@@ -21,13 +21,19 @@
  * resumed client's commands never run in the middle of serving.
  *
  * Resuming goes through one FIFO queue per server, like Redis' list of
- * unblocked clients: a resumed pipeline that wakes further waiters appends
- * them behind the clients already waiting to resume instead of running
- * them first (the outermost call drains the queue). A queued client is
- * marked CLIENT_EXECUTING so that a CLIENT KILL from another resumed
- * pipeline only flags it (CLOSE_ASAP) instead of freeing it under us. */
+ * unblocked clients, drained once the event loop has run this iteration's
+ * input callbacks (a libuv check handle; Redis does it in beforeSleep), so
+ * the pipeline of the client whose push served the waiters runs to its
+ * end first. A resumed pipeline that wakes further waiters appends them
+ * behind the clients already queued. Outside a network client's command
+ * (tests, cron) the queue is drained at once.
+ * Queue entries remember the client id and are checked against the
+ * server's client list before use, since a queued client may disconnect
+ * in between. */
 #include <limits.h>
+#include <math.h>
 #include <string.h>
+#include <uv.h>
 #include "blocking.h"
 #include "client.h"
 #include "command.h"
@@ -38,14 +44,8 @@
 #include "server.h"
 #include "util.h"
 
-/* The clients waiting on one key, oldest first. */
-typedef struct block_waiters {
-    client **v;
-    size_t len;
-    size_t cap;
-} block_waiters;
-
-/* A growable array of clients. */
+/* A growable array of clients (also the waiters of one key, oldest
+ * first). */
 typedef struct client_vec {
     client **v;
     size_t len;
@@ -64,9 +64,18 @@ typedef struct block_ready {
 typedef struct block_module {
     block_ready ready;
     client_vec blocked;    /* every blocked client, in blocking order */
-    client_vec resume;     /* served clients waiting to resume, FIFO */
+    struct resume_entry *resume;   /* clients waiting to resume, FIFO */
+    size_t resume_len;
+    size_t resume_cap;
     int resuming;          /* the resume queue is being drained */
+    uv_check_t *resume_check;      /* drains the queue after I/O, lazily made */
 } block_module;
+
+typedef struct resume_entry {
+    client *c;
+    uint64_t id;
+    int fake;              /* fake clients are in no list: trust them */
+} resume_entry;
 
 static void client_vec_push(client_vec *cv, client *c)
 {
@@ -109,18 +118,22 @@ static void ready_release(block_ready *r)
 static void module_maybe_free(srv *s)
 {
     block_module *m = s->ready_keys;
-    if (!m || m->blocked.len || m->ready.len || m->resume.len || m->resuming)
+    if (!m || m->blocked.len || m->ready.len || m->resume_len || m->resuming)
+        return;
+    /* the libuv handle lives as long as the loop (closed by srv_release),
+     * so the state holding it stays too */
+    if (m->resume_check)
         return;
     ready_release(&m->ready);
     mem_free(m->blocked.v);
-    mem_free(m->resume.v);
+    mem_free(m->resume);
     mem_free(m);
     s->ready_keys = NULL;
 }
 
 /* ---- waiter queues ------------------------------------------------------ */
 
-static void waiters_free(block_waiters *w)
+static void waiters_free(client_vec *w)
 {
     mem_free(w->v);
     mem_free(w);
@@ -133,7 +146,7 @@ static int waiters_add(kvdb *db, const char *key, size_t len, client *c)
         db->blocking = dict_create(&dict_type_plain);
     dict_entry *existing = NULL;
     dict_entry *e = dict_add(db->blocking, key, len, &existing);
-    block_waiters *w;
+    client_vec *w;
     if (e) {
         w = mem_calloc(sizeof(*w));
         e->v.ptr = w;
@@ -143,11 +156,7 @@ static int waiters_add(kvdb *db, const char *key, size_t len, client *c)
             if (w->v[i] == c)
                 return 0;
     }
-    if (w->len == w->cap) {
-        w->cap = w->cap ? w->cap * 2 : 4;
-        w->v = mem_realloc(w->v, w->cap * sizeof(client *));
-    }
-    w->v[w->len++] = c;
+    client_vec_push(w, c);
     return 1;
 }
 
@@ -161,14 +170,8 @@ static void waiters_remove(kvdb *db, const char *key, size_t len, client *c)
     dict_entry *e = dict_find(db->blocking, key, len);
     if (!e)
         return;
-    block_waiters *w = e->v.ptr;
-    for (size_t i = 0; i < w->len; i++) {
-        if (w->v[i] == c) {
-            memmove(&w->v[i], &w->v[i + 1], (w->len - i - 1) * sizeof(client *));
-            w->len--;
-            break;
-        }
-    }
+    client_vec *w = e->v.ptr;
+    client_vec_remove(w, c);
     if (w->len == 0) {
         dict_entry *u = dict_unlink(db->blocking, key, len);
         waiters_free(w);
@@ -234,12 +237,6 @@ void blocking_block(client *c, int nkeys, const resp_arg *keys, int64_t timeout_
 void blocking_unblock(client *c, int send_timeout_reply)
 {
     block_state *bs = &c->bstate;
-    block_module *m = c->srv->ready_keys;
-    /* a client freed while waiting to resume must leave the queue too */
-    if (m && !(c->flags & CLIENT_BLOCKED) && m->resume.len) {
-        client_vec_remove(&m->resume, c);
-        module_maybe_free(c->srv);
-    }
     if (!(c->flags & CLIENT_BLOCKED))
         return;
     kvdb *db = &c->srv->dbs[bs->dbid];
@@ -326,7 +323,7 @@ static void serve_key(srv *s, int dbid, const kstr key, client_vec *served)
     if (!e)
         return;
     /* snapshot: serving removes clients from the queue being walked */
-    block_waiters *w = e->v.ptr;
+    client_vec *w = e->v.ptr;
     size_t n = w->len;
     client **snap = mem_alloc(n * sizeof(client *));
     memcpy(snap, w->v, n * sizeof(client *));
@@ -347,23 +344,32 @@ static void serve_key(srv *s, int dbid, const kstr key, client_vec *served)
     mem_free(snap);
 }
 
-/* Resume served clients in the order they were served. Only the outermost
- * caller drains the queue; nested calls (from a resumed pipeline) just
- * leave their clients queued. */
-static void resume_queue_drain(srv *s)
+/* Is c (queued with id) still connected? Fake clients are trusted. */
+static int resume_entry_alive(srv *s, const resume_entry *e)
+{
+    if (e->fake)
+        return 1;
+    for (client *x = s->clients; x; x = x->next)
+        if (x == e->c)
+            return x->id == e->id;
+    return 0;
+}
+
+void blocking_process_unblocked(srv *s)
 {
     block_module *m = s->ready_keys;
     if (!m || m->resuming)
         return;
     m->resuming = 1;
-    while (m->resume.len) {
-        client *c = m->resume.v[0];
-        memmove(&m->resume.v[0], &m->resume.v[1], (m->resume.len - 1) * sizeof(client *));
-        m->resume.len--;
-        c->flags &= ~(uint32_t)CLIENT_EXECUTING;
-        client_schedule_write(c);
-        /* may free c (CLOSE_ASAP), may block it again */
-        client_process_input(c);
+    while (m->resume_len) {
+        resume_entry e = m->resume[0];
+        memmove(&m->resume[0], &m->resume[1], (m->resume_len - 1) * sizeof(resume_entry));
+        m->resume_len--;
+        if (!resume_entry_alive(s, &e) || (e.c->flags & CLIENT_BLOCKED))
+            continue;
+        client_schedule_write(e.c);
+        /* may free e.c or block it again; it is not touched afterwards */
+        client_process_input(e.c);
     }
     m->resuming = 0;
     module_maybe_free(s);
@@ -371,8 +377,53 @@ static void resume_queue_drain(srv *s)
 
 static void resume_queue_push(srv *s, client *c)
 {
-    c->flags |= CLIENT_EXECUTING;
-    client_vec_push(&module_get(s)->resume, c);
+    block_module *m = module_get(s);
+    if (m->resume_len == m->resume_cap) {
+        m->resume_cap = m->resume_cap ? m->resume_cap * 2 : 8;
+        m->resume = mem_realloc(m->resume, m->resume_cap * sizeof(resume_entry));
+    }
+    resume_entry *e = &m->resume[m->resume_len++];
+    e->c = c;
+    e->id = c->id;
+    e->fake = (c->flags & CLIENT_FAKE) != 0;
+    /* the reply is ready now, whatever happens to the pipeline */
+    client_schedule_write(c);
+}
+
+static void resume_check_cb(uv_check_t *h)
+{
+    uv_check_stop(h);
+    blocking_process_unblocked(h->data);
+}
+
+/* Inside a network client's command the queue waits until the event loop
+ * has run the input callbacks of this iteration: a check handle (started
+ * after the server's own, so libuv runs it first, before output is
+ * flushed). Outside (tests, cron) it is drained at once. */
+static void resume_queue_maybe_drain(srv *s)
+{
+    client *cur = s->current_client;
+    block_module *m = s->ready_keys;
+    if (!m || m->resume_len == 0 || m->resuming)
+        return;
+    if (!cur || (cur->flags & CLIENT_FAKE) || !s->loop) {
+        blocking_process_unblocked(s);
+        return;
+    }
+    if (!m->resume_check) {
+        m->resume_check = mem_alloc(sizeof(uv_check_t));
+        if (uv_check_init(s->loop, m->resume_check) != 0) {
+            mem_free(m->resume_check);
+            m->resume_check = NULL;
+            blocking_process_unblocked(s);
+            return;
+        }
+        m->resume_check->data = s;
+        /* never keeps the loop alive on its own */
+        uv_unref((uv_handle_t *)m->resume_check);
+    }
+    if (uv_check_start(m->resume_check, resume_check_cb) != 0)
+        blocking_process_unblocked(s);
 }
 
 void blocking_handle_ready(srv *s)
@@ -390,7 +441,7 @@ void blocking_handle_ready(srv *s)
     for (size_t i = 0; i < served.len; i++)
         resume_queue_push(s, served.v[i]);
     mem_free(served.v);
-    resume_queue_drain(s);
+    resume_queue_maybe_drain(s);
     module_maybe_free(s);
 }
 
@@ -399,7 +450,7 @@ void blocking_handle_ready(srv *s)
 void blocking_cron(srv *s)
 {
     block_module *m = s->ready_keys;
-    if (!m || m->blocked.len == 0)
+    if (!m)
         return;
     client_vec expired = {0};
     for (size_t i = 0; i < m->blocked.len; i++) {
@@ -407,13 +458,14 @@ void blocking_cron(srv *s)
         if (c->bstate.timeout_ms != 0 && c->bstate.timeout_ms <= s->mstime)
             client_vec_push(&expired, c);
     }
-    /* m may be freed by the last unblock: do not touch it below */
     for (size_t i = 0; i < expired.len; i++) {
         blocking_unblock(expired.v[i], 1);
         resume_queue_push(s, expired.v[i]);
     }
     mem_free(expired.v);
-    resume_queue_drain(s);
+    /* the cron is outside any command: drain (also a fallback for a
+     * server loop that does not call blocking_process_unblocked) */
+    blocking_process_unblocked(s);
 }
 
 int blocking_client_unblock(client *c, int with_error)
@@ -426,8 +478,8 @@ int blocking_client_unblock(client *c, int with_error)
     } else {
         blocking_unblock(c, 1);
     }
-    /* resumed by blocking_handle_ready once the CLIENT UNBLOCK command that
-     * called us has finished, not in the middle of it */
+    /* resumed after the CLIENT UNBLOCK command that called us, not in the
+     * middle of it */
     resume_queue_push(c->srv, c);
     return 1;
 }
@@ -463,7 +515,7 @@ int blocking_parse_timeout(client *c, const resp_arg *arg, int64_t *abs_ms)
     if (ms >= 9223372036854775807.0L || ms < -9223372036854775807.0L)
         tval = LLONG_MIN;
     else
-        tval = (long long)ms;
+        tval = (long long)ceill(ms);   /* Redis rounds up: 1e-3 s is 1 ms, not 0 (forever) */
     if (tval < 0) {
         reply_error(c, ERR_TIMEOUT_NEGATIVE);
         return -1;
