@@ -19,6 +19,7 @@
 #include "rdb.h"
 #include "register.h"
 #include "repl.h"
+#include "repl.h"
 
 #define KV_VERSION "7.0.15"
 
@@ -174,6 +175,12 @@ int main(int argc, char **argv)
         log_msg(LOG_WARNING, "%s", err);
         return 1;
     }
+    if (repl_module_init(s, err, sizeof(err)) != 0) {
+        log_msg(LOG_WARNING, "%s", err);
+        if (pidfile)
+            unlink(pidfile);
+        return 1;
+    }
     log_msg(LOG_NOTICE, "Server initialized");
     log_msg(LOG_NOTICE, "Ready to accept connections tcp");
     if (register_start(c) != 0)
@@ -190,6 +197,7 @@ int main(int argc, char **argv)
     log_msg(LOG_NOTICE, "Removing the pid file.");
     if (pidfile)
         unlink(pidfile);
+    repl_module_release(s);
     repl_module_release(s);
     rdb_module_release(s);
     log_msg(LOG_WARNING, "kvfleet-agent is now ready to exit, bye bye...");
