@@ -50,10 +50,15 @@ void blocking_signal_ready(struct kvdb *db, const char *key, size_t len);
 void blocking_handle_ready(struct srv *srv);
 /* Cron: time out expired blocked clients. */
 void blocking_cron(struct srv *srv);
+/* Resume the pipelines of clients that were served, timed out or
+ * unblocked, in that order. blocking.c schedules this itself (a libuv
+ * check handle); calling it again, e.g. before flushing output, is
+ * harmless. */
+void blocking_process_unblocked(struct srv *srv);
 /* CLIENT UNBLOCK: answer a blocked client as on timeout (*-1) or with
  * "-UNBLOCKED client unblocked via CLIENT UNBLOCK" (with_error). Its
- * pipeline resumes in the next blocking_handle_ready (which cmd_process
- * runs after every command). Returns 1 if c was blocked, 0 otherwise. */
+ * pipeline resumes in blocking_process_unblocked. Returns 1 if c was
+ * blocked, 0 otherwise. */
 int blocking_client_unblock(struct client *c, int with_error);
 /* After SWAPDB (or anything else that replaces a db's keys wholesale):
  * mark every key of db that clients wait on and that now holds a list as

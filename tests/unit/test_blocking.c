@@ -170,10 +170,14 @@ static void test_timeout(void **state)
     blocking_cron(f->s);
     assert_true(out_is(f->b, ""));
     assert_int_equal(f->s->blocked_clients, 1);
-    /* a tiny timeout truncates to 0 ms, which Redis also treats as forever */
+    /* a tiny timeout rounds up to 1 ms (redis 7.0.15 answers *-1 for
+     * BLPOP k 0.0001), it does not mean forever */
     assert_true(h_expect(f->a, "BLPOP k 0.0001", ""));
-    assert_int_equal(f->a->bstate.timeout_ms, 0);
+    assert_int_equal(f->a->bstate.timeout_ms, f->s->mstime + 1);
     assert_int_equal(f->s->blocked_clients, 2);
+    h_set_time(f->s, f->s->mstime + 1);
+    blocking_cron(f->s);
+    assert_true(out_is(f->a, "*-1\r\n"));
 }
 
 static void test_disconnect_while_blocked(void **state)
