@@ -206,6 +206,20 @@ static void test_wrong_type_keeps_waiting(void **state)
     assert_true(out_is(f->a, "*2\r\n$1\r\nk\r\n$1\r\nv\r\n"));
 }
 
+/* A BLMOVE whose destination turned into another type is answered
+ * WRONGTYPE and released; the element stays for the next waiter. */
+static void test_blmove_wrongtype_destination(void **state)
+{
+    fixture *f = *state;
+    assert_true(h_expect(f->a, "BLMOVE src dst LEFT RIGHT 0", ""));
+    assert_true(h_expect(f->c, "BLPOP src 0", ""));
+    assert_true(h_expect(f->b, "SET dst str", "+OK\r\n"));
+    assert_true(h_expect(f->b, "RPUSH src v", ":1\r\n"));
+    assert_true(out_is(f->a, "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"));
+    assert_true(out_is(f->c, "*2\r\n$3\r\nsrc\r\n$1\r\nv\r\n"));
+    assert_int_equal(f->s->blocked_clients, 0);
+}
+
 static void test_errors_and_immediate(void **state)
 {
     fixture *f = *state;
@@ -299,6 +313,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disconnect_while_blocked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_type_keeps_waiting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blmove_wrongtype_destination, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_and_immediate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_multi_does_not_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_push_in_exec, setup, teardown),
