@@ -206,6 +206,18 @@ static void config_get(client *c)
     kstr_free(ctx.seen);
 }
 
+typedef struct config_old_ctx {
+    char *value;
+} config_old_ctx;
+
+static void config_old_capture(void *priv, const char *name, const char *value)
+{
+    (void)name;
+    config_old_ctx *oc = priv;
+    if (!oc->value)
+        oc->value = mem_strdup(value ? value : "");
+}
+
 static void config_set(client *c)
 {
     if ((c->argc - 2) % 2 != 0) {
@@ -227,23 +239,44 @@ static void config_set(client *c)
             }
         }
     }
-    for (int j = 2; j < c->argc; j += 2) {
+    /* Apply in order, remembering old values; on a failure restore the
+     * ones already applied so the command is all-or-nothing, as in Redis 7. */
+    int npairs = (c->argc - 2) / 2;
+    char **olds = mem_calloc(sizeof(char *) * (size_t)npairs);
+    char err[512];
+    int failed = -1;
+    for (int i = 0; i < npairs && failed < 0; i++) {
+        const resp_arg *n = &c->argv[2 + 2 * i], *v = &c->argv[3 + 2 * i];
         char name[128];
-        size_t nl = c->argv[j].len < sizeof(name) - 1 ? c->argv[j].len : sizeof(name) - 1;
-        memcpy(name, c->argv[j].ptr, nl);
+        size_t nl = n->len < sizeof(name) - 1 ? n->len : sizeof(name) - 1;
+        memcpy(name, n->ptr, nl);
         name[nl] = '\0';
-        char *value = mem_alloc(c->argv[j + 1].len + 1);
-        memcpy(value, c->argv[j + 1].ptr, c->argv[j + 1].len);
-        value[c->argv[j + 1].len] = '\0';
-        char err[512];
-        int r = cfg_set(&c->srv->config, name, value, c->argv[j + 1].len, err, sizeof(err));
+        config_old_ctx oc = { NULL };
+        cfg_get(&c->srv->config, name, nl, config_old_capture, &oc);
+        olds[i] = oc.value;
+        char *value = mem_alloc(v->len + 1);
+        memcpy(value, v->ptr, v->len);
+        value[v->len] = '\0';
+        if (cfg_set(&c->srv->config, name, value, v->len, err, sizeof(err)) != 0)
+            failed = i;
         mem_free(value);
-        if (r != 0) {
-            reply_error(c, err);
-            return;
-        }
     }
-    reply_ok(c);
+    for (int i = failed - 1; i >= 0; i--) {
+        const resp_arg *n = &c->argv[2 + 2 * i];
+        char name[128], ignored[512];
+        size_t nl = n->len < sizeof(name) - 1 ? n->len : sizeof(name) - 1;
+        memcpy(name, n->ptr, nl);
+        name[nl] = '\0';
+        if (olds[i])
+            cfg_set(&c->srv->config, name, olds[i], strlen(olds[i]), ignored, sizeof(ignored));
+    }
+    for (int i = 0; i < npairs; i++)
+        mem_free(olds[i]);
+    mem_free(olds);
+    if (failed >= 0)
+        reply_error(c, err);
+    else
+        reply_ok(c);
 }
 
 static void cmd_config(client *c)

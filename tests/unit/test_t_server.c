@@ -1,0 +1,152 @@
+/* Unit tests for agent/t_server.c: CONFIG GET/SET (multi-pair atomicity),
+ * FLUSH/SWAPDB, INFO sections, DEBUG DIGEST/POPULATE, COMMAND. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include "harness.h"
+
+typedef struct fixture {
+    srv *s;
+    client *c;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = malloc(sizeof(*f));
+    f->s = h_srv_new();
+    f->c = h_client_new(f->s);
+    h_set_time(f->s, 1700000000000LL);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    h_client_free(f->c);
+    h_srv_free(f->s);
+    free(f);
+    return 0;
+}
+
+#define EXPECT(cmd, reply) assert_true(h_expect(f->c, cmd, reply))
+
+static void test_config_set_is_atomic(void **state)
+{
+    fixture *f = *state;
+    EXPECT("CONFIG GET maxmemory", "*2\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n");
+    EXPECT("CONFIG SET maxmemory 10mb hz abc",
+           "-ERR CONFIG SET failed (possibly related to argument 'hz') - argument couldn't be parsed into an integer\r\n");
+    EXPECT("CONFIG GET maxmemory", "*2\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n");
+    EXPECT("CONFIG SET maxmemory 10mb hz 20", "+OK\r\n");
+    EXPECT("CONFIG GET maxmemory", "*2\r\n$9\r\nmaxmemory\r\n$8\r\n10485760\r\n");
+    EXPECT("CONFIG SET hz 5 hz 6",
+           "-ERR CONFIG SET failed (possibly related to argument 'hz') - duplicate parameter\r\n");
+    EXPECT("CONFIG SET maxmemory", "-ERR wrong number of arguments for 'config|set' command\r\n");
+    EXPECT("CONFIG FOO", "-ERR unknown subcommand 'FOO'. Try CONFIG HELP.\r\n");
+}
+
+static void test_config_drives_encodings(void **state)
+{
+    fixture *f = *state;
+    EXPECT("CONFIG SET hash-max-listpack-entries 2", "+OK\r\n");
+    EXPECT("HSET h a 1 b 2", ":2\r\n");
+    EXPECT("OBJECT ENCODING h", "$8\r\nlistpack\r\n");
+    EXPECT("HSET h c 3", ":1\r\n");
+    EXPECT("OBJECT ENCODING h", "$9\r\nhashtable\r\n");
+}
+
+static void test_flush_and_swapdb(void **state)
+{
+    fixture *f = *state;
+    EXPECT("SET a 1", "+OK\r\n");
+    EXPECT("SWAPDB 0 1", "+OK\r\n");
+    EXPECT("EXISTS a", ":0\r\n");
+    EXPECT("SELECT 1", "+OK\r\n");
+    EXPECT("GET a", "$1\r\n1\r\n");
+    EXPECT("SWAPDB 0 99", "-ERR DB index is out of range\r\n");
+    EXPECT("FLUSHDB FOO", "-ERR syntax error\r\n");
+    EXPECT("FLUSHDB ASYNC", "+OK\r\n");
+    EXPECT("DBSIZE", ":0\r\n");
+    EXPECT("SET b 2", "+OK\r\n");
+    EXPECT("FLUSHALL", "+OK\r\n");
+    EXPECT("DBSIZE", ":0\r\n");
+}
+
+static void test_info_sections(void **state)
+{
+    fixture *f = *state;
+    EXPECT("SET k v", "+OK\r\n");
+    char *r = h_run(f->c, "INFO keyspace");
+    assert_non_null(strstr(r, "# Keyspace\r\ndb0:keys=1,expires=0,avg_ttl=0\r\n"));
+    free(r);
+    r = h_run(f->c, "INFO");
+    assert_non_null(strstr(r, "# Server\r\n"));
+    assert_non_null(strstr(r, "redis_version:7.0.15\r\n"));
+    assert_non_null(strstr(r, "# Memory\r\nused_memory:"));
+    assert_non_null(strstr(r, "# Stats\r\n"));
+    assert_null(strstr(r, "# Commandstats"));
+    free(r);
+    r = h_run(f->c, "INFO commandstats");
+    assert_non_null(strstr(r, "cmdstat_set:calls=1,"));
+    free(r);
+    EXPECT("INFO nosuchsection", "$0\r\n\r\n");
+}
+
+static void test_debug_digest_populate(void **state)
+{
+    fixture *f = *state;
+    EXPECT("DEBUG DIGEST", "+0000000000000000000000000000000000000000\r\n");
+    EXPECT("DEBUG POPULATE 100 key 10", "+OK\r\n");
+    EXPECT("DBSIZE", ":100\r\n");
+    EXPECT("STRLEN key:7", ":10\r\n");
+    char *d1 = h_run(f->c, "DEBUG DIGEST");
+    /* Same content built in another order gives the same digest. */
+    srv *s2 = h_srv_new();
+    client *c2 = h_client_new(s2);
+    for (int i = 99; i >= 0; i--) {
+        char cmd[64];
+        snprintf(cmd, sizeof(cmd), "SET key:%d value:%d", i, i);
+        free(h_run(c2, cmd));
+        snprintf(cmd, sizeof(cmd), "SETRANGE key:%d 9 \"\\x00\"", i);
+        free(h_run(c2, cmd));
+    }
+    char *d2 = h_run(c2, "DEBUG DIGEST");
+    assert_string_equal(d1, d2);
+    free(h_run(c2, "SET key:0 changed"));
+    char *d3 = h_run(c2, "DEBUG DIGEST");
+    assert_string_not_equal(d1, d3);
+    free(d1);
+    free(d2);
+    free(d3);
+    h_client_free(c2);
+    h_srv_free(s2);
+}
+
+static void test_command_introspection(void **state)
+{
+    fixture *f = *state;
+    EXPECT("COMMAND GETKEYS SET a b", "*1\r\n$1\r\na\r\n");
+    EXPECT("COMMAND GETKEYS MSET a 1 b 2", "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+    EXPECT("COMMAND GETKEYS PING", "-ERR The command has no key arguments\r\n");
+    EXPECT("COMMAND GETKEYS NOPE", "-ERR Invalid command specified\r\n");
+    char *r = h_run(f->c, "COMMAND INFO get nosuch");
+    assert_true(strncmp(r, "*2\r\n*10\r\n$3\r\nget\r\n:2\r\n", 22) == 0);
+    assert_non_null(strstr(r, "*-1\r\n"));
+    free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_config_set_is_atomic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_drives_encodings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flush_and_swapdb, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_info_sections, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_debug_digest_populate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_command_introspection, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("t_server", tests, NULL, NULL);
+}
