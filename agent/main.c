@@ -123,7 +123,7 @@ int main(int argc, char **argv)
     cfg_init(&s->config);
     char err[2048];
     if (cfg_load(&s->config, config_path, argc - first_opt, argv + first_opt, err, sizeof(err)) != 0) {
-        fprintf(stderr, "%s\n", err);
+        fprintf(stderr, "\n%s\n", err);   /* redis-server's layout: a blank line first */
         return 1;
     }
     cfg *c = &s->config;
