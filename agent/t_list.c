@@ -433,25 +433,24 @@ static void cmd_lrem(client *c)
     }
     deque *q = list_of(o);
     const resp_arg *ele = &c->argv[3];
+    /* One rotation through the list, dropping matches on the way, keeps
+     * LREM O(n) however many elements go (removing in place would shift
+     * the ring once per match). From the tail for a negative count. */
+    int from_tail = toremove < 0;
+    unsigned long long limit = from_tail ? 0ULL - (unsigned long long)toremove
+                                         : (unsigned long long)toremove;
     long long removed = 0;
-    if (toremove < 0) {
-        /* from the tail; LLONG_MIN means "all" like any huge count */
-        unsigned long long limit = 0ULL - (unsigned long long)toremove;
-        for (size_t i = deque_len(q); i > 0 && (unsigned long long)removed < limit; i--) {
-            if (kstr_eq_buf(deque_get(q, i - 1), ele->ptr, ele->len)) {
-                deque_remove(q, i - 1);
-                removed++;
-            }
-        }
-    } else {
-        size_t i = 0;
-        while (i < deque_len(q) && (toremove == 0 || removed < toremove)) {
-            if (kstr_eq_buf(deque_get(q, i), ele->ptr, ele->len)) {
-                deque_remove(q, i);
-                removed++;
-            } else {
-                i++;
-            }
+    size_t n = deque_len(q);
+    for (size_t i = 0; i < n; i++) {
+        kstr v = from_tail ? deque_pop_tail(q) : deque_pop_head(q);
+        if ((limit == 0 || (unsigned long long)removed < limit) &&
+            kstr_eq_buf(v, ele->ptr, ele->len)) {
+            kstr_free(v);
+            removed++;
+        } else if (from_tail) {
+            deque_push_head(q, v);
+        } else {
+            deque_push_tail(q, v);
         }
     }
     if (removed) {
