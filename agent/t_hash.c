@@ -271,16 +271,9 @@ static void cmd_hstrlen(client *c)
 
 enum { HASH_FIELDS = 1, HASH_VALUES = 2 };
 
-static void hgetall_generic(client *c, int what)
+/* Every field and/or value of a hash, in its iteration order. */
+static void hash_reply_all(client *c, hmap *h, int what)
 {
-    obj *o;
-    if (hash_lookup(c, &c->argv[1], 0, &o) < 0)
-        return;
-    if (!o) {
-        reply_empty_array(c);
-        return;
-    }
-    hmap *h = hash_of(o);
     long long per = (what == (HASH_FIELDS | HASH_VALUES)) ? 2 : 1;
     reply_array(c, (long long)hmap_len(h) * per);
     hmap_iter it;
@@ -293,6 +286,17 @@ static void hgetall_generic(client *c, int what)
             reply_bulk_kstr(c, v);
     }
     hmap_iter_release(&it);
+}
+
+static void hgetall_generic(client *c, int what)
+{
+    obj *o;
+    if (hash_lookup(c, &c->argv[1], 0, &o) < 0)
+        return;
+    if (!o)
+        reply_empty_array(c);
+    else
+        hash_reply_all(c, hash_of(o), what);
 }
 
 static void cmd_hgetall(client *c) { hgetall_generic(c, HASH_FIELDS | HASH_VALUES); }
@@ -463,7 +467,7 @@ static void hrandfield_with_count(client *c, obj *o, long long count, int withva
         return;
     }
     if ((unsigned long long)count >= hmap_len(h)) {
-        hgetall_generic(c, withvalues ? (HASH_FIELDS | HASH_VALUES) : HASH_FIELDS);
+        hash_reply_all(c, h, withvalues ? (HASH_FIELDS | HASH_VALUES) : HASH_FIELDS);
         return;
     }
     hrand_distinct(c, h, count, withvalues);
