@@ -315,6 +315,10 @@ void cmd_process(client *c)
         cmd_reject(c, cmd, "LOADING Redis is loading the dataset in memory");
         return;
     }
+    if ((c->flags & CLIENT_MULTI) && (cmd->flags & CMD_NO_MULTI)) {
+        cmd_reject(c, cmd, "ERR Command not allowed inside a transaction");
+        return;
+    }
     if ((c->flags & CLIENT_MULTI) && !cmd_is(cmd, "exec") && !cmd_is(cmd, "discard") &&
         !cmd_is(cmd, "multi") && !cmd_is(cmd, "watch") && !cmd_is(cmd, "quit") &&
         !cmd_is(cmd, "reset")) {

@@ -774,13 +774,14 @@ kstr client_info_line(client *c, kstr out)
     if (c->cmd && (c->flags & CLIENT_EXECUTING))
         cmdname = c->cmd->name;
     return kstr_catfmt(out,
-        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%zu psub=%zu ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=0 rbs=%zu rbp=%zu obl=%zu oll=%zu omem=%zu tot-mem=%zu events=r cmd=%s user=default redir=-1 resp=%d",
+        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%zu psub=%zu ssub=%zu multi=%d qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=0 rbs=%zu rbp=%zu obl=%zu oll=%zu omem=%zu tot-mem=%zu events=r cmd=%s user=default redir=-1 resp=%d",
         (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
         (long long)((s->mstime - c->ctime_ms) / 1000),
         (long long)((s->mstime - c->last_interaction_ms) / 1000),
         flags, c->db->id,
         c->pubsub.channels ? dict_size(c->pubsub.channels) : (size_t)0,
         c->pubsub.patterns ? dict_size(c->pubsub.patterns) : (size_t)0,
+        c->pubsub.shard_channels ? dict_size(c->pubsub.shard_channels) : (size_t)0,
         (c->flags & CLIENT_MULTI) ? c->mstate.count : -1,
         c->qbuf_len - c->qbuf_pos, c->qbuf_cap - c->qbuf_len, (size_t)0,
         c->qbuf_cap, c->qbuf_peak, obl, oll, client_output_bytes(c),

@@ -555,10 +555,6 @@ static kstr info_persistence_default(srv *s, kstr o)
 
 static kstr info_stats(srv *s, kstr o)
 {
-    size_t watched = 0;
-    for (int i = 0; i < s->dbnum; i++)
-        if (s->dbs[i].watched)
-            watched += dict_size(s->dbs[i].watched);
     return kstr_catfmt(o,
         "# Stats\r\n"
         "total_connections_received:%lld\r\n"
@@ -584,6 +580,7 @@ static kstr info_stats(srv *s, kstr o)
         "keyspace_misses:%lld\r\n"
         "pubsub_channels:%zu\r\n"
         "pubsub_patterns:%zu\r\n"
+        "pubsubshard_channels:%zu\r\n"
         "latest_fork_usec:0\r\n"
         "total_forks:0\r\n"
         "migrate_cached_sockets:0\r\n"
@@ -607,18 +604,15 @@ static kstr info_stats(srv *s, kstr o)
         "reply_buffer_shrinks:0\r\n"
         "reply_buffer_expands:0\r\n"
         "client_query_buffer_limit_disconnections:%lld\r\n"
-        "client_output_buffer_limit_disconnections:%lld\r\n"
-        "watched_keys:%zu\r\n",
+        "client_output_buffer_limit_disconnections:%lld\r\n",
         s->stats.total_connections_received, s->stats.total_commands_processed,
         s->stats.net_input_bytes, s->stats.net_output_bytes, s->stats.rejected_connections,
         s->stats.sync_full, s->stats.sync_partial_ok, s->stats.sync_partial_err,
         s->stats.expired_keys, s->stats.expire_cycle_cpu_ms, s->stats.evicted_keys,
         s->stats.keyspace_hits, s->stats.keyspace_misses,
-        s->pubsub_channels ? dict_size(s->pubsub_channels) : (size_t)0,
-        s->pubsub_patterns ? dict_size(s->pubsub_patterns) : (size_t)0,
+        pubsub_count_channels(s), pubsub_count_patterns(s), pubsub_count_shard_channels(s),
         s->stats.unexpected_error_replies, s->stats.total_error_replies,
-        s->stats.client_qbuf_limit_disconnections, s->stats.client_obuf_limit_disconnections,
-        watched);
+        s->stats.client_qbuf_limit_disconnections, s->stats.client_obuf_limit_disconnections);
 }
 
 static kstr info_replication_default(srv *s, kstr o)
