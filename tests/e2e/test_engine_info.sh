@@ -31,10 +31,14 @@ names() {
                 s/^latency_percentiles_usec_.*/latency_percentiles_usec_<cmd>/; s/^db[0-9]+$/db<n>/' | uniq
 }
 
-# value <port> <field>: one field's value from INFO everything; avg_ttl is
-# an estimate sampled by active expiry, so only zero / non-zero is kept.
+# value <port> <field>: one field's value from INFO everything (fetched once
+# per server); avg_ttl is an estimate sampled by active expiry, so only
+# zero / non-zero is kept.
+declare -A INFO_ALL
+INFO_ALL[$aport]="$(rcli "$aport" info everything | tr -d '\r')"
+INFO_ALL[$rport]="$(rcli "$rport" info everything | tr -d '\r')"
 value() {
-    rcli "$1" info everything | tr -d '\r' | sed -n "s/^$2://p" |
+    printf '%s\n' "${INFO_ALL[$1]}" | sed -n "s/^$2://p" |
         sed -E 's/avg_ttl=0$/avg_ttl=zero/; s/avg_ttl=[1-9][0-9]*$/avg_ttl=nonzero/'
 }
 
