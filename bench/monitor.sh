@@ -38,7 +38,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-base=$((21000 + RANDOM % 5000))
+# used_in_range <lo> <hi>: sockets (any state) bound to a port in [lo, hi].
+used_in_range() {
+    ss -Htan | awk -v lo="$1" -v hi="$2" '{ n = split($4, a, ":"); p = a[n] + 0; if (p >= lo && p <= hi) c++ } END { print c + 0 }'
+}
+# Pick a port range nobody uses: the reconciler sends REPLICAOF, so we must
+# never adopt someone else's server by accident.
+base=
+for try in $(seq 1 50); do
+    b=$((20000 + RANDOM % 10000))
+    if [ "$(used_in_range "$b" $((b + NODES - 1)))" = 0 ]; then base=$b; break; fi
+done
+[ -n "$base" ] || { echo "no free range of $NODES ports found"; exit 1; }
 echo "# starting $NODES nodes ($NODE_SERVER) on ports $base..$((base + NODES - 1))"
 for i in $(seq 0 $((NODES - 1))); do
     p=$((base + i))
@@ -55,6 +66,16 @@ for t in $(seq 1 300); do
     sleep 0.2
 done
 [ "$up" = "$NODES" ] || { echo "only $up of $NODES nodes came up"; exit 1; }
+# Every port must be held by the process we started (not a stranger that
+# grabbed it meanwhile).
+ss -Htlnp >"$tmp/listen"
+for i in $(seq 0 $((NODES - 1))); do
+    owner="$(awk -v port=":$((base + i))" '$4 ~ port"$" { if (match($0, /pid=[0-9]+/)) print substr($0, RSTART + 4, RLENGTH - 4); exit }' "$tmp/listen")"
+    if [ "$owner" != "${pids[$i]}" ]; then
+        echo "port $((base + i)) is held by pid ${owner:-?}, not by our node ${pids[$i]}; aborting"
+        exit 1
+    fi
+done
 
 port=$((26000 + RANDOM % 4000))
 url="http://127.0.0.1:$port"

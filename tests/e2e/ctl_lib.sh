@@ -136,6 +136,16 @@ start_server_bin() {
         if redis-cli -p "$port" ping >/dev/null 2>&1; then ok=1; break; fi
         sleep 0.1
     done
+    # The port must be ours: the reconciler sends REPLICAOF, never let it
+    # adopt a stranger's server that happened to hold the port.
+    if [ "$ok" = 1 ]; then
+        local owner
+        owner="$(ss -Htlnp "sport = :$port" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)"
+        if [ "$owner" != "$LAST_PID" ]; then
+            note "port $port is held by pid ${owner:-?}, not by our node $LAST_PID"
+            ok=0
+        fi
+    fi
     if [ "$ok" != 1 ]; then
         note "node on port $port did not start:"
         tail -n 5 "$dir/node.log" "$dir/stdout" 2>/dev/null | sed 's/^/#   /'
