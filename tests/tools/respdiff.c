@@ -34,6 +34,10 @@
  *   @maskint CMD...           integers in the reply printed as :?
  *   @type CMD...              only the reply type (and array length)
  *   @echo TEXT                print TEXT (section markers in the output)
+ *   @waitblocked N            poll INFO clients on a private connection until
+ *                             blocked_clients is N, so that a push from
+ *                             another connection surely comes after a
+ *                             blocking command sent with @send
  *
  * Reply parsing understands RESP2 and RESP3 framing, so it always knows
  * where a reply ends; a reply that does not complete within the timeout is
@@ -56,6 +60,7 @@
 #include <unistd.h>
 
 #define MAX_CONNS 16
+#define PROBE_CONN MAX_CONNS /* private connection for @waitblocked */
 #define MAX_ARGS 1024
 #define MAX_DEPTH 64
 
@@ -76,7 +81,7 @@ static const char *opt_src = NULL;
 static int opt_timeout_ms = 3000;
 static int opt_max_timeouts = 5;
 static int timeouts = 0;
-static conn conns[MAX_CONNS];
+static conn conns[MAX_CONNS + 1];
 static int cur = 0;
 static int lineno = 0;
 
@@ -523,6 +528,46 @@ static void cmd_noreply(long ms) {
     c->len = 0;
 }
 
+/* Read one bulk reply on c into a malloc'd NUL-terminated string. */
+static char *probe_read(conn *c) {
+    long long deadline = now_ms() + opt_timeout_ms;
+    for (;;) {
+        size_t e = resp_elem_end(c->buf, c->len, 0, 0);
+        if (e == (size_t)-1) return NULL;
+        if (e > 0) {
+            char *s = malloc(e + 1);
+            if (!s) die(2, "out of memory");
+            memcpy(s, c->buf, e);
+            s[e] = 0;
+            memmove(c->buf, c->buf + e, c->len - e);
+            c->len -= e;
+            return s;
+        }
+        if (conn_fill(c, deadline) <= 0) return NULL;
+    }
+}
+
+/* @waitblocked N: poll INFO clients until blocked_clients:N. */
+static void cmd_waitblocked(long n) {
+    static const char q[] = "*2\r\n$4\r\nINFO\r\n$7\r\nclients\r\n";
+    char want[64];
+    snprintf(want, sizeof(want), "blocked_clients:%ld\r\n", n);
+    conn *c = &conns[PROBE_CONN];
+    long long deadline = now_ms() + opt_timeout_ms;
+    while (now_ms() < deadline) {
+        if (c->fd < 0 && conn_open(c) != 0) break;
+        if (write_all(c, q, sizeof(q) - 1) != 0) break;
+        char *r = probe_read(c);
+        if (!r) break;
+        int ok = strstr(r, want) != NULL;
+        free(r);
+        if (ok) return;
+        sleep_ms(5);
+    }
+    conn_close(c);
+    puts("<waitblocked: condition not reached>");
+}
+
 /* Send a command line (already stripped of any directive) and print. */
 static void run_command(const char *line, int mode, int read) {
     arg a[MAX_ARGS];
@@ -591,6 +636,8 @@ static void run_directive(const char *line) {
         run_command(r, MODE_MASKINT, 1);
     } else if ((r = after(line, "@type"))) {
         run_command(r, MODE_TYPE, 1);
+    } else if ((r = after(line, "@waitblocked"))) {
+        cmd_waitblocked(atol(r));
     } else if ((r = after(line, "@echo"))) {
         /* printed by the caller */
     } else {
@@ -627,7 +674,7 @@ int main(int argc, char **argv) {
         }
     }
     if (optind != argc - 1) usage();
-    for (int i = 0; i < MAX_CONNS; i++) conns[i].fd = -1;
+    for (int i = 0; i <= MAX_CONNS; i++) conns[i].fd = -1;
     FILE *f = strcmp(argv[optind], "-") == 0 ? stdin : fopen(argv[optind], "r");
     if (!f) {
         perror(argv[optind]);
@@ -641,7 +688,7 @@ int main(int argc, char **argv) {
     }
     free(line);
     if (f != stdin) fclose(f);
-    for (int i = 0; i < MAX_CONNS; i++) {
+    for (int i = 0; i <= MAX_CONNS; i++) {
         conn_close(&conns[i]);
         free(conns[i].buf);
     }
