@@ -47,7 +47,7 @@ server_args() {
 # replay <port> <script> <out>: run a script; the output ends with a line
 # giving respdiff's exit status when it is not 0.
 replay() {
-    timeout 120 "$RESPDIFF" -h 127.0.0.1 -p "$1" -t 1500 -m 5 "$2" >"$3" 2>&1
+    timeout 120 "$RESPDIFF" -h 127.0.0.1 -p "$1" -t 3000 -m 5 "$2" >"$3" 2>&1
     local rc=$?
     [ $rc -eq 0 ] || echo "<respdiff exit status $rc>" >>"$3"
 }
