@@ -8,7 +8,9 @@
 # Usage: tests/e2e/run.sh [name-filter...]   e.g. run.sh engine_net compat
 # Env:   KVFLEET_BIN, KVFLEET_TOOLS (absolute; defaults: bin/, build/tools/),
 #        E2E_TIMEOUT (seconds per script, default 300),
-#        E2E_LOG_DIR (default build/e2e-logs).
+#        E2E_LOG_DIR (default build/e2e-logs),
+#        KVFLEET_AGENT (binary the engine tests start; e.g. /usr/bin/redis-server
+#        to check that the suites describe Redis' behaviour).
 
 set -u
 root="$(cd "$(dirname "$0")/../.." && pwd)"
