@@ -17,6 +17,8 @@ void health_obs_init(struct node_obs *o)
 {
     memset(o, 0, sizeof(*o));
     o->offset = -1;
+    o->lag_bytes = -1;
+    o->lag_ms = -1;
 }
 
 void health_ring_push(struct offset_ring *r, int64_t now_ms, int64_t offset)

@@ -38,6 +38,8 @@ struct node_obs {
     int failures;           /* consecutive failed polls */
     int replicas_connected; /* masters: connected_slaves */
     int lag_alert;          /* replicas: lag currently above threshold */
+    int64_t lag_bytes;      /* replicas: last derived lag, -1 unknown */
+    int64_t lag_ms;
     struct offset_ring ring;
 };
 

@@ -522,6 +522,8 @@ static void poll_ok(struct mnode *n, const struct info_repl *info)
     if (info->role == ROLE_MASTER && info->offset >= 0)
         health_ring_push(&o->ring, now, info->offset);
 
+    o->lag_bytes = -1;
+    o->lag_ms = -1;
     if (c != NULL) {
         snprintf(cluster, sizeof(cluster), "%s", c->name);
         struct fleet_node *mn = fleet_node_by_id(f, c->master_id);
@@ -539,6 +541,8 @@ static void poll_ok(struct mnode *n, const struct info_repl *info)
                                         .maintenance = fn->maintenance, .obs = o };
             struct health_replica v;
             health_replica_eval(&hm, &hr, &c->settings, now, &v);
+            o->lag_bytes = v.lag_bytes;
+            o->lag_ms = v.lag_ms;
             if (v.lag_high && !o->lag_alert) {
                 o->lag_alert = 1;
                 push_event(evs, &nev, c, "lag.high",

@@ -48,11 +48,13 @@ static const char *stmt_sql[S_COUNT] = {
     [S_CLUSTER_DELETE] = "DELETE FROM clusters WHERE id = ?1",
     [S_STATUS_SAVE] =
         "INSERT INTO node_status(node_id, state, role, master_host, master_port, link,"
-        " repl_offset, state_since, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+        " repl_offset, state_since, updated_at, lag_bytes, lag_ms)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
         " ON CONFLICT(node_id) DO UPDATE SET state = excluded.state, role = excluded.role,"
         " master_host = excluded.master_host, master_port = excluded.master_port,"
         " link = excluded.link, repl_offset = excluded.repl_offset,"
-        " state_since = excluded.state_since, updated_at = excluded.updated_at",
+        " state_since = excluded.state_since, updated_at = excluded.updated_at,"
+        " lag_bytes = excluded.lag_bytes, lag_ms = excluded.lag_ms",
     [S_NODE_TOUCH] = "UPDATE nodes SET last_seen = ?2 WHERE id = ?1",
     [S_EVENT_ADD] =
         "INSERT INTO events(ts, cluster, node, kind, message, actor) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -63,8 +65,8 @@ static const char *stmt_sql[S_COUNT] = {
         "SELECT id, name, master_id, max_lag_on_failover, min_replicas_to_write,"
         " lag_threshold_bytes, lag_threshold_ms, created_at FROM clusters ORDER BY id",
     [S_LOAD_STATUS] =
-        "SELECT node_id, state, role, master_host, master_port, link, repl_offset, state_since"
-        " FROM node_status",
+        "SELECT node_id, state, role, master_host, master_port, link, repl_offset, state_since,"
+        " lag_bytes, lag_ms FROM node_status",
     [S_EVENTS_QUERY] =
         "SELECT id, ts, cluster, node, kind, message, actor FROM events"
         " WHERE (?1 IS NULL OR cluster = ?1) AND (?2 IS NULL OR node = ?2)"
@@ -529,6 +531,14 @@ int store_status_save(struct store *st, int64_t node_id, const struct node_obs *
         sqlite3_bind_null(s, 7);
     bind_id_or_null(s, 8, o->state_since);
     sqlite3_bind_int64(s, 9, now_ms);
+    if (o->lag_bytes >= 0)
+        sqlite3_bind_int64(s, 10, o->lag_bytes);
+    else
+        sqlite3_bind_null(s, 10);
+    if (o->lag_ms >= 0)
+        sqlite3_bind_int64(s, 11, o->lag_ms);
+    else
+        sqlite3_bind_null(s, 11);
     return stmt_exec(st, s);
 }
 
@@ -654,6 +664,8 @@ int store_load(struct store *st, store_node_cb ncb, store_cluster_cb ccb, store_
         o.link = link_from(col_text(s, 5));
         o.offset = sqlite3_column_type(s, 6) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 6);
         o.state_since = sqlite3_column_int64(s, 7);
+        o.lag_bytes = sqlite3_column_type(s, 8) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 8);
+        o.lag_ms = sqlite3_column_type(s, 9) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 9);
         if (scb != NULL)
             ret = scb(arg, sqlite3_column_int64(s, 0), &o);
     }
