@@ -356,14 +356,16 @@ void cmd_call(client *c, const cmd_def *cmd)
     c->cmd = saved_cmd ? saved_cmd : cmd;
     c->last_cmd = cmd;
 
-    cmd_stats *st = cmd_stats_of(cmd);
+    /* A blocked command re-run when its key got data counts once, as in Redis. */
+    cmd_stats *st = (c->flags & CLIENT_UNBLOCKED) ? NULL : cmd_stats_of(cmd);
     if (st) {
         st->calls++;
         st->usec += elapsed;
         if (c->reply_error_count > errors_before)
             st->failed_calls++;
     }
-    s->stats.total_commands_processed++;
+    if (!(c->flags & CLIENT_UNBLOCKED))
+        s->stats.total_commands_processed++;
 
     if (s->dirty != dirty_before) {
         if (frame.rewritten_set) {

@@ -11,6 +11,7 @@
 #include "mem.h"
 #include "log.h"
 #include "multi.h"
+#include "blocking.h"
 #include "dict.h"
 #include "deque.h"
 #include "hmap.h"
@@ -96,6 +97,11 @@ static void cmd_flushall(client *c)
     srv *s = c->srv;
     for (int i = 0; i < s->dbnum; i++)
         s->dirty += db_flush(&s->dbs[i]);
+    /* With save points, FLUSHALL leaves an empty snapshot behind (Redis). */
+    if (s->persist_has_save_points && s->persist_has_save_points(s) && s->persist_save) {
+        char err[256];
+        s->persist_save(s, err, sizeof(err));
+    }
     s->dirty++;
     reply_ok(c);
 }
@@ -122,6 +128,9 @@ static void cmd_swapdb(client *c)
         y->keys = k;
         y->expires = e;
         x->expire_cursor = y->expire_cursor = 0;
+        /* Clients blocked on a key that now exists in the swapped db wake. */
+        blocking_scan_ready(x);
+        blocking_scan_ready(y);
     }
     s->dirty++;
     reply_ok(c);
