@@ -7,6 +7,9 @@
 # A script whose first lines contain `# server-args: ARGS...` gets its own
 # pair of servers started with those extra arguments (e.g. requirepass);
 # the others share one pair and start from an empty dataset (FLUSHALL).
+# A script with `# status: todo` in its first lines covers a family the
+# agent is not required to have yet: its differences are printed as
+# "not ok ... # TODO" and do not fail the test.
 # If the agent dies during a script it is restarted, so one crash costs one
 # script, not the suite.
 #
@@ -89,6 +92,9 @@ compare() {
     fi
     if diff -q "$out_r" "$out_a" >/dev/null; then
         pass "compat $name ($(grep -c '^> ' "$out_r") lines)"
+    elif sed -n '1,10p' "$script" | grep -q '^# status: todo'; then
+        printf 'not ok - compat %s # TODO (family not required yet; %s differing lines)\n' "$name" \
+            "$(diff "$out_r" "$out_a" | grep -c '^[<>]')"
     else
         fail "compat $name"
         diff -u --label "redis-server/$name" --label "kvfleet-agent/$name" "$out_r" "$out_a" |
