@@ -112,7 +112,8 @@ deps:
 # VALGRIND=1 runs every unit test under valgrind's leak checker (make test
 # does), so leaks fail the build rather than needing a separate run.
 VALGRIND ?=
-VG_CMD = $(if $(filter 1,$(VALGRIND)),valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99,)
+comma := ,
+VG_CMD = $(if $(filter 1,$(VALGRIND)),valgrind -q --leak-check=full --errors-for-leak-kinds=definite$(comma)indirect --error-exitcode=99,)
 unit: $(AGENT_UNIT_BINS) $(SERVER_UNIT_BINS)
 	@fail=0; for t in $^; do echo "== $(if $(VG_CMD),valgrind )$$t"; $(VG_CMD) $$t || { echo "FAILED: $$t"; fail=1; }; done; exit $$fail
 

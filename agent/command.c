@@ -18,6 +18,11 @@
 
 static cmd_def *cmd_flat;
 static cmd_stats *cmd_stat;
+/* Latency histogram per command: 64 powers of two, 8 linear steps in each
+ * (about 12% resolution), enough for p50/p99/p99.9 in INFO latencystats. */
+#define LAT_SUB 8
+#define LAT_BUCKETS (64 * LAT_SUB)
+static uint32_t (*cmd_latency)[LAT_BUCKETS];
 static size_t cmd_total;
 /* Name lookup runs once per command: a small open-addressing table hashed
  * case-insensitively is cheaper than the seeded keyspace hash. */
@@ -86,6 +91,7 @@ void cmd_table_init(void)
             n++;
     cmd_flat = mem_calloc(sizeof(cmd_def) * (n + 1));
     cmd_stat = mem_calloc(sizeof(cmd_stats) * (n + 1));
+    cmd_latency = mem_calloc(sizeof(*cmd_latency) * (n + 1));
     memset(cmd_slots, 0, sizeof(cmd_slots));
     size_t i = 0;
     for (size_t t = 0; t < sizeof(all_tables) / sizeof(all_tables[0]); t++) {
@@ -107,6 +113,8 @@ void cmd_table_free(void)
     cmd_index_ready = 0;
     mem_free(cmd_flat);
     mem_free(cmd_stat);
+    mem_free(cmd_latency);
+    cmd_latency = NULL;
     cmd_flat = NULL;
     cmd_stat = NULL;
     cmd_total = 0;
@@ -147,6 +155,59 @@ void cmd_reset_stats(void)
 {
     if (cmd_stat)
         memset(cmd_stat, 0, sizeof(cmd_stats) * (cmd_total + 1));
+    if (cmd_latency)
+        memset(cmd_latency, 0, sizeof(*cmd_latency) * (cmd_total + 1));
+}
+
+static int lat_bucket(uint64_t usec)
+{
+    if (usec < LAT_SUB)
+        return (int)usec;
+    int msb = 63 - __builtin_clzll(usec);             /* >= 3 */
+    int sub = (int)((usec >> (msb - 3)) & (LAT_SUB - 1));
+    int b = (msb - 2) * LAT_SUB + sub;
+    return b < LAT_BUCKETS ? b : LAT_BUCKETS - 1;
+}
+
+/* Highest value a bucket holds, the way HDR histograms report percentiles. */
+static double lat_bucket_top(int b)
+{
+    if (b < LAT_SUB)
+        return (double)b;
+    int msb = b / LAT_SUB + 2;
+    int sub = b % LAT_SUB;
+    uint64_t lo = ((uint64_t)(LAT_SUB + sub)) << (msb - 3);
+    uint64_t width = 1ULL << (msb - 3);
+    return (double)(lo + width - 1);
+}
+
+static void cmd_latency_record(const cmd_def *cmd, int64_t usec)
+{
+    if (!cmd_latency || cmd < cmd_flat || cmd >= cmd_flat + cmd_total)
+        return;
+    cmd_latency[cmd - cmd_flat][lat_bucket(usec < 0 ? 0 : (uint64_t)usec)]++;
+}
+
+double cmd_latency_percentile(const cmd_def *cmd, double pct)
+{
+    if (!cmd_latency || cmd < cmd_flat || cmd >= cmd_flat + cmd_total)
+        return 0;
+    const uint32_t *h = cmd_latency[cmd - cmd_flat];
+    uint64_t total = 0;
+    for (int i = 0; i < LAT_BUCKETS; i++)
+        total += h[i];
+    if (!total)
+        return 0;
+    uint64_t want = (uint64_t)((pct / 100.0) * (double)total + 0.5);
+    if (want == 0)
+        want = 1;
+    uint64_t seen = 0;
+    for (int i = 0; i < LAT_BUCKETS; i++) {
+        seen += h[i];
+        if (seen >= want)
+            return lat_bucket_top(i);
+    }
+    return lat_bucket_top(LAT_BUCKETS - 1);
 }
 
 static cmd_stats *cmd_stats_of(const cmd_def *cmd)
@@ -361,6 +422,7 @@ void cmd_call(client *c, const cmd_def *cmd)
     if (st) {
         st->calls++;
         st->usec += elapsed;
+        cmd_latency_record(cmd, elapsed);
         if (c->reply_error_count > errors_before)
             st->failed_calls++;
     }

@@ -95,5 +95,7 @@ typedef struct cmd_stats {
     long long failed_calls;
 } cmd_stats;
 const cmd_stats *cmd_get_stats(const cmd_def *cmd);
+/* Latency percentile (usec) of a command's calls, from a log-linear histogram. */
+double cmd_latency_percentile(const cmd_def *cmd, double pct);
 void cmd_reset_stats(void);
 #endif

@@ -289,12 +289,21 @@ static long long db_expire_db_step(kvdb *db, int *sampled)
         db->expire_cursor = dict_scan(db->expires, db->expire_cursor, db_expire_collect, &b);
         buckets++;
     } while (db->expire_cursor != 0 && b.n < 20 && buckets < 400);
+    long long ttl_sum = 0, ttl_samples = 0;
     for (int i = 0; i < b.n; i++) {
         if (b.when[i] <= db->srv->mstime) {
             db_delete_expired(db, b.keys[i], kstr_len(b.keys[i]));
             expired++;
+        } else {
+            ttl_sum += b.when[i] - db->srv->mstime;
+            ttl_samples++;
         }
         kstr_free(b.keys[i]);
+    }
+    /* A moving estimate of the db's average TTL, as INFO keyspace shows. */
+    if (ttl_samples) {
+        long long avg = ttl_sum / ttl_samples;
+        db->avg_ttl = db->avg_ttl == 0 ? avg : (db->avg_ttl / 50) * 49 + avg / 50;
     }
     *sampled = b.n;
     return expired;
@@ -315,7 +324,7 @@ long long db_active_expire_cycle(srv *s, long long budget_us)
             long long expired = db_expire_db_step(db, &sampled);
             total += expired;
             if (sampled == 0 || expired * 10 < sampled)
-                break;
+                break;   /* few expired keys in the sample: this db is done */
             if (util_mono_us() - start > budget_us)
                 return total;
         }

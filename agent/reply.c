@@ -93,6 +93,7 @@ void reply_error(client *c, const char *err)
 {
     size_t len = strlen(err);
     c->srv->stats.total_error_replies++;
+    srv_count_error(c->srv, err);
     c->reply_error_count++;
     reply_raw(c, "-", 1);
     if (memchr(err, '\n', len) || memchr(err, '\r', len)) {

@@ -23,6 +23,12 @@
 #include "zset.h"
 
 #define KV_VERSION "7.0.15"
+#ifdef KV_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#define KV_STR2(x) #x
+#define KV_STR(x) KV_STR2(x)
+#define KV_JEMALLOC_VERSION KV_STR(JEMALLOC_VERSION_MAJOR) "." KV_STR(JEMALLOC_VERSION_MINOR) "." KV_STR(JEMALLOC_VERSION_BUGFIX)
+#endif
 
 int net_listen(srv *s, srv_listener *l, const char *addr, int port, char *err, size_t errlen);
 
@@ -470,7 +476,9 @@ static kstr info_memory(srv *s, kstr o)
         "used_memory_overhead:0\r\n"
         "used_memory_startup:0\r\n"
         "used_memory_dataset:%zu\r\n"
+        "used_memory_dataset_perc:100.00%%\r\n"
         "allocator_allocated:%zu\r\n"
+        "allocator_active:%zu\r\n"
         "allocator_resident:%zu\r\n"
         "total_system_memory:%llu\r\n"
         "total_system_memory_human:%s\r\n"
@@ -490,6 +498,12 @@ static kstr info_memory(srv *s, kstr o)
         "maxmemory:%llu\r\n"
         "maxmemory_human:%s\r\n"
         "maxmemory_policy:%s\r\n"
+        "allocator_frag_ratio:1.00\r\n"
+        "allocator_frag_bytes:0\r\n"
+        "allocator_rss_ratio:%.2f\r\n"
+        "allocator_rss_bytes:%lld\r\n"
+        "rss_overhead_ratio:1.00\r\n"
+        "rss_overhead_bytes:0\r\n"
         "mem_fragmentation_ratio:%.2f\r\n"
         "mem_fragmentation_bytes:%lld\r\n"
         "mem_not_counted_for_evict:0\r\n"
@@ -505,11 +519,12 @@ static kstr info_memory(srv *s, kstr o)
         "lazyfreed_objects:0\r\n",
         used, h_used, rss, h_rss, s->peak_memory, h_peak,
         s->peak_memory ? 100.0 * (double)used / (double)s->peak_memory : 100.0,
-        used, used, rss, total, h_total,
+        used, used, used, rss, total, h_total,
         s->config.maxmemory, h_max, policies[p >= 0 && p < 8 ? p : 0],
         used ? (double)rss / (double)used : 0.0, (long long)rss - (long long)used,
+        used ? (double)rss / (double)used : 0.0, (long long)rss - (long long)used,
 #ifdef KV_JEMALLOC
-        "jemalloc"
+        "jemalloc-" KV_JEMALLOC_VERSION
 #else
         "libc"
 #endif
@@ -562,8 +577,12 @@ static kstr info_stats(srv *s, kstr o)
         "instantaneous_ops_per_sec:0\r\n"
         "total_net_input_bytes:%lld\r\n"
         "total_net_output_bytes:%lld\r\n"
+        "total_net_repl_input_bytes:%lld\r\n"
+        "total_net_repl_output_bytes:%lld\r\n"
         "instantaneous_input_kbps:0.00\r\n"
         "instantaneous_output_kbps:0.00\r\n"
+        "instantaneous_input_repl_kbps:0.00\r\n"
+        "instantaneous_output_repl_kbps:0.00\r\n"
         "rejected_connections:%lld\r\n"
         "sync_full:%lld\r\n"
         "sync_partial_ok:%lld\r\n"
@@ -602,17 +621,15 @@ static kstr info_stats(srv *s, kstr o)
         "io_threaded_reads_processed:0\r\n"
         "io_threaded_writes_processed:0\r\n"
         "reply_buffer_shrinks:0\r\n"
-        "reply_buffer_expands:0\r\n"
-        "client_query_buffer_limit_disconnections:%lld\r\n"
-        "client_output_buffer_limit_disconnections:%lld\r\n",
+        "reply_buffer_expands:0\r\n",
         s->stats.total_connections_received, s->stats.total_commands_processed,
-        s->stats.net_input_bytes, s->stats.net_output_bytes, s->stats.rejected_connections,
+        s->stats.net_input_bytes, s->stats.net_output_bytes,
+        s->stats.net_repl_input_bytes, s->stats.net_repl_output_bytes, s->stats.rejected_connections,
         s->stats.sync_full, s->stats.sync_partial_ok, s->stats.sync_partial_err,
         s->stats.expired_keys, s->stats.expire_cycle_cpu_ms, s->stats.evicted_keys,
         s->stats.keyspace_hits, s->stats.keyspace_misses,
         pubsub_count_channels(s), pubsub_count_patterns(s), pubsub_count_shard_channels(s),
-        s->stats.unexpected_error_replies, s->stats.total_error_replies,
-        s->stats.client_qbuf_limit_disconnections, s->stats.client_obuf_limit_disconnections);
+        s->stats.unexpected_error_replies, s->stats.total_error_replies);
 }
 
 static kstr info_replication_default(srv *s, kstr o)
@@ -673,10 +690,60 @@ static kstr info_commandstats(srv *s, kstr o)
     return o;
 }
 
+/* Error replies counted by their code (the first word), as errorstats. */
+#define SRV_MAX_ERROR_CODES 128
+static struct { char code[32]; long long count; } srv_errors[SRV_MAX_ERROR_CODES];
+static int srv_error_count;
+
+void srv_count_error(srv *s, const char *err)
+{
+    (void)s;
+    size_t n = strcspn(err, " ");
+    if (n == 0 || n >= sizeof(srv_errors[0].code))
+        return;
+    for (int i = 0; i < srv_error_count; i++) {
+        if (strlen(srv_errors[i].code) == n && memcmp(srv_errors[i].code, err, n) == 0) {
+            srv_errors[i].count++;
+            return;
+        }
+    }
+    if (srv_error_count == SRV_MAX_ERROR_CODES)
+        return;
+    memcpy(srv_errors[srv_error_count].code, err, n);
+    srv_errors[srv_error_count].code[n] = '\0';
+    srv_errors[srv_error_count].count = 1;
+    srv_error_count++;
+}
+
+void srv_reset_error_stats(srv *s)
+{
+    (void)s;
+    srv_error_count = 0;
+}
+
 static kstr info_errorstats(srv *s, kstr o)
 {
     (void)s;
-    return kstr_cat_cstr(o, "# Errorstats\r\n");
+    o = kstr_cat_cstr(o, "# Errorstats\r\n");
+    for (int i = 0; i < srv_error_count; i++)
+        o = kstr_catfmt(o, "errorstat_%s:count=%lld\r\n", srv_errors[i].code, srv_errors[i].count);
+    return o;
+}
+
+static kstr info_latencystats(srv *s, kstr o)
+{
+    (void)s;
+    o = kstr_cat_cstr(o, "# Latencystats\r\n");
+    for (size_t i = 0; i < cmd_count(); i++) {
+        const cmd_def *d = cmd_at(i);
+        const cmd_stats *st = cmd_get_stats(d);
+        if (!st || !st->calls)
+            continue;
+        o = kstr_catfmt(o, "latency_percentiles_usec_%s:p50=%.3f,p99=%.3f,p99.9=%.3f\r\n", d->name,
+                        cmd_latency_percentile(d, 50.0), cmd_latency_percentile(d, 99.0),
+                        cmd_latency_percentile(d, 99.9));
+    }
+    return o;
 }
 
 static kstr info_keyspace(srv *s, kstr o)
@@ -719,8 +786,9 @@ static const struct {
     { "replication", info_replication_default, 1 },
     { "cpu", info_cpu, 1 },
     { "modules", NULL, 1 },
-    { "errorstats", info_errorstats, 1 },
     { "commandstats", info_commandstats, 0 },
+    { "errorstats", info_errorstats, 1 },
+    { "latencystats", info_latencystats, 0 },
     { "cluster", NULL, 1 },
     { "keyspace", info_keyspace, 1 },
 };

@@ -23,6 +23,8 @@ typedef struct srv_stats {
     long long keyspace_misses;
     long long net_input_bytes;
     long long net_output_bytes;
+    long long net_repl_input_bytes;
+    long long net_repl_output_bytes;
     long long total_error_replies;
     long long unexpected_error_replies;
     long long client_obuf_limit_disconnections;
@@ -132,6 +134,9 @@ size_t srv_used_memory(srv *s);
 /* Evict keys per maxmemory-policy until under maxmemory. Returns 0 when
  * under the limit, -1 when it cannot get there (noeviction). */
 int srv_evict_if_needed(srv *s);
+/* Count an error reply by its code for INFO errorstats. */
+void srv_count_error(srv *s, const char *err);
+void srv_reset_error_stats(srv *s);
 /* Generate the INFO text for a section ("default", "all", "server", ...). */
 kstr srv_info(srv *s, const char *section, kstr out);
 

@@ -305,6 +305,7 @@ static void cmd_config(client *c)
         (void)sf; (void)spo; (void)spe;
         s->stats.reset_time_ms = s->mstime;
         cmd_reset_stats();
+        srv_reset_error_stats(s);
         reply_ok(c);
     } else if (srvcmd_arg_is(sub, "rewrite")) {
         if (c->argc != 2) { srvcmd_sub_arity(c, "config", sub); return; }
