@@ -104,7 +104,8 @@ cmd_start() {
     rm -f "$DEMO"/*.pid
 
     say "starting kvfleet-agent master on $MASTER"
-    start_agent "$MASTER" || { cmd_stop; exit 1; }
+    # No diskless-sync delay: replicas get their first copy at once.
+    start_agent "$MASTER" --repl-diskless-sync-delay 0 || { cmd_stop; exit 1; }
     for port in "${REPLICAS[@]}"; do
         say "starting kvfleet-agent replica on $port (replicaof 127.0.0.1 $MASTER)"
         start_agent "$port" --replicaof 127.0.0.1 "$MASTER" || { cmd_stop; exit 1; }
