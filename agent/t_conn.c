@@ -392,7 +392,9 @@ static void client_setname(client *c)
 static void cmd_client(client *c)
 {
     const resp_arg *sub = &c->argv[1];
-    if (conn_arg_is(sub, "help") && c->argc == 2) {
+    if (conn_arg_is(sub, "help") && c->argc != 2) {
+        client_sub_arity(c, "help");
+    } else if (conn_arg_is(sub, "help")) {
         static const char *help[] = {
             "CACHING (YES|NO)",
             "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",

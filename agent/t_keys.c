@@ -546,7 +546,11 @@ static const char *keys_encoding_name(srv *s, obj *o)
 static void cmd_object(client *c)
 {
     const resp_arg *sub = &c->argv[1];
-    if (keys_arg_is(sub, "help") && c->argc == 2) {
+    if (keys_arg_is(sub, "help")) {
+        if (c->argc != 2) {
+            reply_error_arity(c, "object|help");
+            return;
+        }
         static const char *help[] = {
             "ENCODING <key>",
             "    Return the kind of internal representation used in order to store the value",

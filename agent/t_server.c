@@ -313,7 +313,9 @@ static void cmd_config(client *c)
             reply_error(c, "ERR The server is running without a config file");
         else
             reply_error(c, "ERR Rewriting config file: operation not supported by kvfleet-agent");
-    } else if (srvcmd_arg_is(sub, "help") && c->argc == 2) {
+    } else if (srvcmd_arg_is(sub, "help") && c->argc != 2) {
+        srvcmd_sub_arity(c, "config", sub);
+    } else if (srvcmd_arg_is(sub, "help")) {
         static const char *help[] = {
             "GET <pattern>",
             "    Return parameters matching the glob-like <pattern> and their values.",
@@ -621,7 +623,11 @@ static void cmd_command(client *c)
         return;
     }
     const resp_arg *sub = &c->argv[1];
-    if (srvcmd_arg_is(sub, "count") && c->argc == 2) {
+    if (srvcmd_arg_is(sub, "count")) {
+        if (c->argc != 2) {
+            srvcmd_sub_arity(c, "command", sub);
+            return;
+        }
         reply_int(c, (long long)cmd_count());
     } else if (srvcmd_arg_is(sub, "info")) {
         if (c->argc == 2) {
@@ -667,7 +673,9 @@ static void cmd_command(client *c)
         reply_array(c, n);
         for (int k = d->first_key; k <= last && k < argc; k += d->key_step ? d->key_step : 1)
             reply_bulk(c, c->argv[k + 2].ptr, c->argv[k + 2].len);
-    } else if (srvcmd_arg_is(sub, "help") && c->argc == 2) {
+    } else if (srvcmd_arg_is(sub, "help") && c->argc != 2) {
+        srvcmd_sub_arity(c, "command", sub);
+    } else if (srvcmd_arg_is(sub, "help")) {
         static const char *help[] = {
             "(no subcommand)",
             "    Return details about all Redis commands.",
