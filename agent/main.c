@@ -19,7 +19,6 @@
 #include "rdb.h"
 #include "register.h"
 #include "repl.h"
-#include "repl.h"
 
 #define KV_VERSION "7.0.15"
 
@@ -173,10 +172,6 @@ int main(int argc, char **argv)
     }
     if (repl_module_init(s, err, sizeof(err)) != 0) {
         log_msg(LOG_WARNING, "%s", err);
-        return 1;
-    }
-    if (repl_module_init(s, err, sizeof(err)) != 0) {
-        log_msg(LOG_WARNING, "%s", err);
         if (pidfile)
             unlink(pidfile);
         return 1;
@@ -197,7 +192,6 @@ int main(int argc, char **argv)
     log_msg(LOG_NOTICE, "Removing the pid file.");
     if (pidfile)
         unlink(pidfile);
-    repl_module_release(s);
     repl_module_release(s);
     rdb_module_release(s);
     log_msg(LOG_WARNING, "kvfleet-agent is now ready to exit, bye bye...");

@@ -136,6 +136,10 @@ static void repl_on_master_stream(srv *s, client *master, const char *bytes, siz
     if (st->link_state != LINK_CONNECTED)
         return;
     repl_feed_stream(st, bytes, len);
+    if (st->ack_after_command) {
+        st->ack_after_command = 0;
+        repl_replica_send_ack(st);
+    }
 }
 
 static void repl_on_client_free(srv *s, client *c)
@@ -422,6 +426,8 @@ const cmd_def repl_commands[] = {
 
 /* ---- life cycle ------------------------------------------------------ */
 
+static void repl_failover_cron(repl_state *st);
+
 static void repl_cron(srv *s, void *priv)
 {
     repl_state *st = priv;
@@ -431,12 +437,15 @@ static void repl_cron(srv *s, void *priv)
         repl_backlog_resize(st->backlog, (size_t)s->config.repl_backlog_size);
     repl_master_cron(st);
     repl_replica_cron(st);
+    repl_failover_cron(st);
 }
 
 int repl_module_init(srv *s, char *err, size_t errlen)
 {
     (void)err;
     (void)errlen;
+    if (s->repl)
+        return 0;   /* already initialised: a second call is a no-op */
     repl_state *st = mem_calloc(sizeof(*st));
     st->s = s;
     st->slaveseldb = -1;
@@ -503,9 +512,193 @@ void repl_module_release(srv *s)
     s->repl = NULL;
 }
 
-/* ---- FAILOVER -------------------------------------------------------- */
+/* ---- FAILOVER -------------------------------------------------------- *
+ *
+ * The coordinated switchover of Redis 6.2+: the master stops taking writes,
+ * waits until a replica (the named one, or the first) has acknowledged its
+ * whole stream, then turns itself into a replica of it and asks it, with
+ * PSYNC <replid> <offset> FAILOVER, to become a master. The target promotes
+ * itself when the id matches and serves the PSYNC as a partial resync. Any
+ * failure before that hand-off rolls back to the old master.
+ *
+ * Writes are held by not reading from ordinary clients while the failover
+ * runs (a PAUSE ALL rather than Redis' PAUSE WRITE: it lasts one round trip
+ * to the replica in the usual case). */
+
+static void repl_failover_pause(repl_state *st, int pause)
+{
+    srv *s = st->s;
+    if (st->failover_paused == pause)
+        return;
+    st->failover_paused = pause;
+    for (client *c = s->clients; c; c = c->next) {
+        if (c->flags & (CLIENT_MASTER | CLIENT_REPLICA | CLIENT_FAKE | CLIENT_CLOSING | CLIENT_CLOSE_ASAP))
+            continue;
+        if (c == s->current_client)
+            continue;
+        if (pause)
+            uv_read_stop((uv_stream_t *)&c->tcp);
+        else if (client_start_reading(c) == 0 && c->qbuf_len > c->qbuf_pos)
+            client_process_input(c);
+    }
+}
+
+static void repl_failover_clear(repl_state *st)
+{
+    st->failover_state = 0;
+    st->failover_host[0] = '\0';
+    st->failover_port = 0;
+    st->failover_force = 0;
+    st->failover_end_ms = 0;
+    repl_failover_pause(st, 0);
+}
+
+void repl_failover_abort(repl_state *st, const char *why)
+{
+    if (!st->failover_state)
+        return;
+    if (st->failover_host[0])
+        log_msg(LOG_NOTICE, "FAILOVER to %s:%d aborted: %s", st->failover_host, st->failover_port, why);
+    else
+        log_msg(LOG_NOTICE, "FAILOVER to any replica aborted: %s", why);
+    if (st->failover_state == 2)
+        repl_replica_unset_master(st);
+    repl_failover_clear(st);
+}
+
+void repl_failover_done(repl_state *st)
+{
+    if (st->failover_state == 2)
+        repl_failover_clear(st);
+}
+
+static repl_peer *repl_find_replica(repl_state *st, const char *host, int port)
+{
+    char ip[64];
+    for (size_t i = 0; i < st->npeers; i++) {
+        repl_peer *p = st->peers[i];
+        if (p->listening_port == port && strcasecmp(repl_peer_ip(p, ip, sizeof(ip)), host) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+static void repl_failover_cron(repl_state *st)
+{
+    srv *s = st->s;
+    if (st->failover_state != 1)
+        return;
+    if (st->failover_end_ms && st->failover_end_ms <= s->mstime) {
+        if (st->failover_force) {
+            log_msg(LOG_NOTICE, "FAILOVER to %s:%d time out exceeded, failing over.", st->failover_host, st->failover_port);
+            st->failover_state = 2;
+            repl_replica_set_master(st, st->failover_host, st->failover_port);
+        } else {
+            repl_failover_abort(st, "Replica never caught up before timeout");
+        }
+        return;
+    }
+    repl_peer *target = NULL;
+    if (st->failover_host[0]) {
+        target = repl_find_replica(st, st->failover_host, st->failover_port);
+    } else {
+        for (size_t i = 0; i < st->npeers; i++) {
+            if (st->peers[i]->state == PEER_ONLINE && st->peers[i]->ack_off == st->master_repl_offset) {
+                target = st->peers[i];
+                repl_peer_ip(target, st->failover_host, sizeof(st->failover_host));
+                st->failover_port = target->listening_port;
+                break;
+            }
+        }
+    }
+    if (target && target->state == PEER_ONLINE && target->ack_off == st->master_repl_offset) {
+        st->failover_state = 2;
+        log_msg(LOG_NOTICE, "Failover target %s:%d is synced, failing over.", st->failover_host, st->failover_port);
+        repl_replica_set_master(st, st->failover_host, st->failover_port);
+        return;
+    }
+    repl_master_request_acks(st);
+}
 
 void repl_failover_command(client *c)
 {
-    reply_error(c, "ERR FAILOVER is not supported yet");
+    srv *s = c->srv;
+    repl_state *st = repl_st(s);
+    if (c->argc == 2 && repl_arg_is(&c->argv[1], "abort")) {
+        if (!st->failover_state) {
+            reply_error(c, "ERR No failover in progress.");
+            return;
+        }
+        repl_failover_abort(st, "Failover manually aborted");
+        reply_ok(c);
+        return;
+    }
+    long long timeout = 0, port = 0;
+    int force = 0;
+    const resp_arg *host = NULL;
+    for (int j = 1; j < c->argc; j++) {
+        if (repl_arg_is(&c->argv[j], "timeout") && j + 1 < c->argc && timeout == 0) {
+            if (!util_str_to_ll(c->argv[j + 1].ptr, c->argv[j + 1].len, &timeout)) {
+                reply_error(c, ERR_NOT_INT);
+                return;
+            }
+            if (timeout <= 0) {
+                reply_error(c, "ERR FAILOVER timeout must be greater than 0");
+                return;
+            }
+            j++;
+        } else if (repl_arg_is(&c->argv[j], "to") && j + 2 < c->argc && !host) {
+            if (!util_str_to_ll(c->argv[j + 2].ptr, c->argv[j + 2].len, &port)) {
+                reply_error(c, ERR_NOT_INT);
+                return;
+            }
+            host = &c->argv[j + 1];
+            j += 2;
+        } else if (repl_arg_is(&c->argv[j], "force") && !force) {
+            force = 1;
+        } else {
+            reply_error(c, ERR_SYNTAX);
+            return;
+        }
+    }
+    if (st->failover_state) {
+        reply_error(c, "ERR FAILOVER already in progress.");
+        return;
+    }
+    if (s->is_replica) {
+        reply_error(c, "ERR FAILOVER is not valid when server is a replica.");
+        return;
+    }
+    if (st->npeers == 0) {
+        reply_error(c, "ERR FAILOVER requires connected replicas.");
+        return;
+    }
+    if (force && (!timeout || !host)) {
+        reply_error(c, "ERR FAILOVER with force option requires both a timeout and target HOST and IP.");
+        return;
+    }
+    if (host) {
+        char h[256];
+        snprintf(h, sizeof(h), "%.*s", (int)(host->len < 255 ? host->len : 255), host->ptr);
+        repl_peer *p = repl_find_replica(st, h, (int)port);
+        if (!p) {
+            reply_error(c, "ERR FAILOVER target HOST and PORT is not a replica.");
+            return;
+        }
+        if (p->state != PEER_ONLINE) {
+            reply_error(c, "ERR FAILOVER target replica is not online.");
+            return;
+        }
+        snprintf(st->failover_host, sizeof(st->failover_host), "%s", h);
+        st->failover_port = (int)port;
+        log_msg(LOG_NOTICE, "FAILOVER requested to %s:%lld.", h, port);
+    } else {
+        log_msg(LOG_NOTICE, "FAILOVER requested to any replica.");
+    }
+    st->failover_end_ms = timeout ? s->mstime + timeout : 0;
+    st->failover_force = force;
+    st->failover_state = 1;
+    repl_failover_pause(st, 1);
+    repl_master_request_acks(st);
+    reply_ok(c);
 }

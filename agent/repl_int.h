@@ -113,6 +113,7 @@ typedef struct repl_state {
     int64_t next_connect_ms;
     int connect_failures;
     int64_t last_ack_ms;
+    int ack_after_command;    /* GETACK: answer once its bytes are counted */
 
     /* FAILOVER */
     int failover_state;       /* 0 none, 1 waiting-for-sync, 2 failover-in-progress */
@@ -120,7 +121,7 @@ typedef struct repl_state {
     int failover_port;
     int failover_force;
     int64_t failover_end_ms;
-    long long failover_offset;
+    int failover_paused;
 } repl_state;
 
 /* repl.c */
@@ -147,6 +148,10 @@ void repl_master_peer_feed(repl_peer *p, const char *buf, size_t len);
 const char *repl_peer_ip(repl_peer *p, char *buf, size_t len);
 void repl_master_request_acks(repl_state *st);
 void repl_master_check_waiters(repl_state *st);
+
+/* repl.c: FAILOVER */
+void repl_failover_abort(repl_state *st, const char *why);
+void repl_failover_done(repl_state *st);
 
 /* repl_replica.c */
 void repl_replica_set_master(repl_state *st, const char *host, int port);

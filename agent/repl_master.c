@@ -271,6 +271,24 @@ void repl_master_sync(client *c, int is_psync)
     char name[128];
     if (c->flags & CLIENT_REPLICA)
         return;
+    if (is_psync && c->argc > 3 && util_strcasecmp_len(c->argv[3].ptr, c->argv[3].len, "failover") == 0) {
+        /* The old master hands over: promote ourselves, then serve its
+         * PSYNC as any other. */
+        if (c->argv[1].len != 40 || strncasecmp(c->argv[1].ptr, st->replid, 40) != 0) {
+            reply_error(c, "ERR PSYNC FAILOVER replid must match my replid.");
+            return;
+        }
+        if (s->is_replica) {
+            repl_replica_unset_master(st);
+            kstr line = client_info_line(c, kstr_empty(256));
+            log_msg(LOG_NOTICE, "MASTER MODE enabled (failover request from '%s')", line);
+            kstr_free(line);
+        }
+    }
+    if (st->failover_state) {
+        reply_error(c, "NOMASTERLINK Can't SYNC while failing over");
+        return;
+    }
     if (s->is_replica && st->link_state != LINK_CONNECTED) {
         reply_error(c, "NOMASTERLINK Can't SYNC while not connected with my master");
         return;
@@ -722,8 +740,11 @@ void repl_master_replconf(client *c)
             return;
         }
         if (repl_arg_is(opt, "getack")) {
+            /* Answered once the GETACK itself is counted, so a master
+             * waiting for our offset to match its own (FAILOVER, WAIT)
+             * sees it match. */
             if ((c->flags & CLIENT_MASTER) && s->is_replica)
-                repl_replica_send_ack(st);
+                st->ack_after_command = 1;
             return;
         }
     }

@@ -161,6 +161,8 @@ void repl_replica_link_free(repl_state *st, repl_link *l)
         }
         st->link = NULL;
         st->link_state = s->is_replica ? LINK_CONNECT : LINK_NONE;
+        if (st->failover_state == 2)
+            repl_failover_abort(st, "Failover target rejected psync request");
     }
     mem_free(l->rbuf);
     mem_free(l->in);
@@ -337,12 +339,12 @@ static void link_send_psync(repl_link *l)
         char off[32];
         snprintf(off, sizeof(off), "%lld", st->master_repl_offset + 1);
         log_msg(LOG_NOTICE, "Trying a partial resynchronization (request %s:%s).", st->replid, off);
-        const char *argv[] = { "PSYNC", st->replid, off };
-        link_send_cmd(l, 3, argv);
+        const char *argv[] = { "PSYNC", st->replid, off, "FAILOVER" };
+        link_send_cmd(l, st->failover_state == 2 ? 4 : 3, argv);
     } else {
         log_msg(LOG_NOTICE, "Partial resynchronization not possible (no cached master)");
-        const char *argv[] = { "PSYNC", "?", "-1" };
-        link_send_cmd(l, 3, argv);
+        const char *argv[] = { "PSYNC", "?", "-1", "FAILOVER" };
+        link_send_cmd(l, st->failover_state == 2 ? 4 : 3, argv);
     }
     st->link_state = LINK_RECEIVE_PSYNC;
 }
@@ -473,6 +475,7 @@ static int link_on_line(repl_link *l, char *line, const char *rest, size_t restl
         if (line[0] == '\0')
             return 0;   /* keep-alive newline */
         if (link_is_err(line, "+FULLRESYNC")) {
+            repl_failover_done(st);
             if (link_on_fullresync(l, line) != 0) {
                 link_fail(l);
                 return -1;
@@ -480,6 +483,7 @@ static int link_on_line(repl_link *l, char *line, const char *rest, size_t restl
             return 0;
         }
         if (link_is_err(line, "+CONTINUE")) {
+            repl_failover_done(st);
             link_on_continue(l, line, rest, restlen);
             return -1;
         }

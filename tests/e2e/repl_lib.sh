@@ -9,13 +9,13 @@ info_field() {
 
 # wait_for <seconds> <cmd...>: retry every 50 ms until the command succeeds.
 wait_for() {
-    local secs="$1" i
+    local deadline=$((SECONDS + $1))
     shift
-    for i in $(seq 1 $((secs * 20))); do
+    while :; do
         "$@" >/dev/null 2>&1 && return 0
+        [ "$SECONDS" -ge "$deadline" ] && return 1
         sleep 0.05
     done
-    return 1
 }
 
 link_is_up() { [ "$(info_field "$1" replication master_link_status)" = up ]; }
@@ -55,4 +55,14 @@ slow_incr() {
         echo "INCR $2"
         [ $((i % 10)) -eq 0 ] && sleep 0.03
     done | rcli "$1" >/dev/null
+}
+
+# role_is <port> <role>: INFO replication role equals <role> (for wait_for).
+role_is() { [ "$(info_field "$1" replication role)" = "$2" ]; }
+
+# reply_is <expected> <port> <args...>: redis-cli reply equals <expected>.
+reply_is() {
+    local want="$1"
+    shift
+    [ "$(rcli "$@" 2>/dev/null)" = "$want" ]
 }

@@ -129,4 +129,28 @@ expect_eq "agent: no new full sync" "$FULL0" "$(stat_of "$PM" sync_full)"
 check "redis content after partial resync" same_content "$PM" "$PS1"
 expect_eq "WAIT with redis replicas" 2 "$(rcli "$PM" wait 2 2000)"
 
+# ---- 3. FAILOVER both ways: the agent hands over to a redis replica, and a
+# redis master hands over to an agent replica; both continue partially.
+rcli "$PM" set before-failover 1 >/dev/null
+PART0="$(stat_of "$PS1" sync_partial_ok)"
+expect_eq "FAILOVER agent -> redis" OK "$(rcli "$PM" failover to 127.0.0.1 "$PS1" timeout 5000)"
+check "redis target became master" wait_for 10 role_is "$PS1" master
+check "agent follows the redis target" wait_link_up "$PM"
+rcli "$PS1" set after-failover 1 >/dev/null
+check "agent in sync with the new redis master" wait_sync "$PS1" "$PM"
+expect_eq "old master resynced partially" $((PART0 + 1)) "$(stat_of "$PS1" sync_partial_ok)"
+check "content after failover to redis" same_content "$PS1" "$PM"
+expect_eq "failover state cleared" no-failover "$(info_field "$PM" replication master_failover_state)"
+
+check "agent PX in sync before failover" wait_sync "$PR" "$PX"
+PART0="$(stat_of "$PX" sync_partial_ok)"
+expect_eq "FAILOVER redis -> agent" OK "$(rcli "$PR" failover to 127.0.0.1 "$PX" timeout 5000)"
+check "agent target became master" wait_for 10 role_is "$PX" master
+check "redis follows the agent target" wait_link_up "$PR"
+rcli "$PX" set after-failover 2 >/dev/null
+check "redis in sync with the new agent master" wait_sync "$PX" "$PR"
+expect_eq "redis resynced partially with the agent" $((PART0 + 1)) "$(stat_of "$PX" sync_partial_ok)"
+check "content after failover to the agent" same_content "$PX" "$PR"
+expect_eq "FAILOVER without replicas" "ERR FAILOVER requires connected replicas." "$(rcli "$PY" replicaof no one >/dev/null; rcli "$PY" failover 2>&1)"
+
 finish

@@ -16,7 +16,7 @@ need_tool kvdump
 command -v redis-benchmark >/dev/null 2>&1 || skip "redis-benchmark not installed"
 
 PA=$(free_port) && PB=$(free_port) && PC=$(free_port) && PD=$(free_port) || exit 1
-COMMON=(--save "" --repl-diskless-sync-delay 0 --repl-ping-replica-period 1)
+COMMON=(--save "" --repl-diskless-sync-delay 0)
 start_agent "$PA" "${COMMON[@]}" || exit 1
 PID_A=$LAST_PID
 start_agent "$PB" "${COMMON[@]}" || exit 1
@@ -64,7 +64,7 @@ expect_eq "digest C = master" "$DA" "$(digest "$PC")"
 rcli "$PA" set shortlived v px 100 >/dev/null
 sleep 0.3
 rcli "$PA" get shortlived >/dev/null
-check "expired key deleted on B" wait_for 5 test "$(rcli "$PB" exists shortlived)" = 0
+check "expired key deleted on B" wait_for 5 reply_is 0 "$PB" exists shortlived
 
 # ---- partial resync after a link kill while writes continue
 FULL0="$(stat_of "$PA" sync_full)"
@@ -162,6 +162,22 @@ start_agent "$PE" "${COMMON[@]}" --requirepass s3cret || exit 1
 start_agent "$PF" "${COMMON[@]}" --masterauth s3cret --replicaof 127.0.0.1 "$PE" || exit 1
 rcli "$PE" -a s3cret --no-auth-warning set secured 1 >/dev/null
 check "auth link up" wait_link_up "$PF"
-check "auth data" wait_for 5 test "$(rcli "$PF" get secured)" = 1
+check "auth data" wait_for 5 reply_is 1 "$PF" get secured
+
+# ---- FAILOVER: E (requirepass) hands over to its replica F
+export REDISCLI_AUTH=s3cret   # E's password, for the next few calls
+expect_eq "FAILOVER requires a known replica" "ERR FAILOVER target HOST and PORT is not a replica." \
+    "$(rcli "$PE" failover to 127.0.0.1 1 2>&1)"
+expect_eq "FAILOVER FORCE needs TO and TIMEOUT" \
+    "ERR FAILOVER with force option requires both a timeout and target HOST and IP." \
+    "$(rcli "$PE" failover force 2>&1)"
+expect_eq "FAILOVER ABORT without failover" "ERR No failover in progress." "$(rcli "$PE" failover abort 2>&1)"
+expect_eq "FAILOVER to F" OK "$(rcli "$PE" failover to 127.0.0.1 "$PF")"
+unset REDISCLI_AUTH
+check "F became master" wait_for 10 role_is "$PF" master
+check "E follows F" wait_for 10 env REDISCLI_AUTH=s3cret bash -c "redis-cli -p $PE info replication | grep -q role:slave"
+expect_eq "F served E partially" 1 "$(stat_of "$PF" sync_partial_ok)"
+rcli "$PF" set after-failover 1 >/dev/null
+check "write reached the old master" wait_for 5 env REDISCLI_AUTH=s3cret bash -c "[ \"\$(redis-cli -p $PE get after-failover)\" = 1 ]"
 
 finish
