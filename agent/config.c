@@ -134,7 +134,7 @@ static cfg_get_fn_t get_bind, get_save, get_dir, get_obuf, get_replicaof, get_no
 static const cfg_def cfg_table[] = {
     /* network */
     INT("port", NULL, port, 0, 65535, "6379", 0),
-    SPECIAL("bind", NULL, set_bind, get_bind, "* -::*", F_MULTI),
+    SPECIAL("bind", NULL, set_bind, get_bind, "127.0.0.1 -::1", F_MULTI),
     BOOL("protected-mode", NULL, protected_mode, "yes", 0),
     INT("tcp-backlog", NULL, tcp_backlog, 0, IMAX, "511", IMM),
     LL("timeout", NULL, timeout, 0, IMAX, "0", F_UNSIGNED),

@@ -110,8 +110,9 @@ static void test_defaults(void **state)
     cfg_init(&c);
     assert_int_equal(c.port, 6379);
     assert_int_equal(c.bind_count, 2);
-    assert_string_equal(c.bind[0], "*");
-    assert_string_equal(c.bind[1], "-::*");
+    /* kvfleet binds loopback unless told otherwise (Redis: "* -::*"). */
+    assert_string_equal(c.bind[0], "127.0.0.1");
+    assert_string_equal(c.bind[1], "-::1");
     assert_int_equal(c.protected_mode, 1);
     assert_int_equal(c.tcp_backlog, 511);
     assert_int_equal(c.timeout, 0);
@@ -175,7 +176,7 @@ static void test_defaults(void **state)
     assert_string_equal(get(&c, "client-output-buffer-limit"),
                         "client-output-buffer-limit=normal 0 0 0 slave 268435456 67108864 60 "
                         "pubsub 33554432 8388608 60;");
-    assert_string_equal(get(&c, "bind"), "bind=* -::*;");
+    assert_string_equal(get(&c, "bind"), "bind=127.0.0.1 -::1;");
     assert_string_equal(get(&c, "proto-max-bulk-len"), "proto-max-bulk-len=536870912;");
     assert_string_equal(get(&c, "maxmemory-policy"), "maxmemory-policy=noeviction;");
     assert_string_equal(get(&c, "loglevel"), "loglevel=notice;");
