@@ -133,4 +133,30 @@ static H_UNUSED int h_expect(client *c, const char *line, const char *expected)
     return ok;
 }
 
+/* A cmocka fixture: one server and one client, clock frozen at a fixed
+ * instant so TTL replies are exact (also under valgrind). */
+typedef struct h_fixture {
+    srv *s;
+    client *c;
+} h_fixture;
+
+static H_UNUSED int h_fixture_setup(void **state)
+{
+    h_fixture *f = malloc(sizeof(*f));
+    f->s = h_srv_new();
+    f->c = h_client_new(f->s);
+    h_set_time(f->s, 1700000000000LL);
+    *state = f;
+    return 0;
+}
+
+static H_UNUSED int h_fixture_teardown(void **state)
+{
+    h_fixture *f = *state;
+    h_client_free(f->c);
+    h_srv_free(f->s);
+    free(f);
+    return 0;
+}
+
 #endif

@@ -7,29 +7,9 @@
 #include <cmocka.h>
 #include "harness.h"
 
-typedef struct fixture {
-    srv *s;
-    client *c;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = malloc(sizeof(*f));
-    f->s = h_srv_new();
-    f->c = h_client_new(f->s);
-    h_set_time(f->s, 1700000000000LL);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    h_client_free(f->c);
-    h_srv_free(f->s);
-    free(f);
-    return 0;
-}
+typedef h_fixture fixture;
+#define setup h_fixture_setup
+#define teardown h_fixture_teardown
 
 #define EXPECT(cmd, reply) assert_true(h_expect(f->c, cmd, reply))
 
