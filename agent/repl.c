@@ -454,9 +454,9 @@ int repl_module_init(srv *s, char *err, size_t errlen)
     st->cached_db = 0;
     repl_change_replid(st);
     repl_clear_replid2(st);
-    uv_timer_init(s->loop, &st->wake_timer);
-    st->wake_timer.data = st;
-    st->wake_on = 1;
+    st->wake_timer = mem_alloc(sizeof(*st->wake_timer));
+    uv_timer_init(s->loop, st->wake_timer);
+    st->wake_timer->data = st;
     s->repl = st;
     s->propagate = repl_propagate;
     s->on_master_stream = repl_on_master_stream;
@@ -486,9 +486,10 @@ int repl_module_init(srv *s, char *err, size_t errlen)
     return 0;
 }
 
-static void repl_on_timer_closed(uv_handle_t *h)
+/* Handles outlive the module state until libuv is done with them. */
+void repl_free_handle(uv_handle_t *h)
 {
-    (void)h;
+    mem_free(h);
 }
 
 void repl_module_release(srv *s)
@@ -501,10 +502,8 @@ void repl_module_release(srv *s)
     s->propagate = NULL;
     s->on_master_stream = NULL;
     s->on_client_free = NULL;
-    if (st->wake_on) {
-        uv_timer_stop(&st->wake_timer);
-        uv_close((uv_handle_t *)&st->wake_timer, repl_on_timer_closed);
-    }
+    uv_timer_stop(st->wake_timer);
+    uv_close((uv_handle_t *)st->wake_timer, repl_free_handle);
     repl_backlog_free(st->backlog);
     kstr_free(st->encbuf);
     mem_free(st->peers);

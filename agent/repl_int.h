@@ -95,13 +95,12 @@ typedef struct repl_state {
     int child_type;
     char child_file[128];
     int64_t child_start_ms;
-    uv_signal_t sigchld;
+    uv_signal_t *sigchld;     /* own allocation: freed by its close callback */
     int sigchld_on;
     int64_t last_ping_ms;
     int64_t last_keepalive_ms;
     repl_waiter *waiters;
-    uv_timer_t wake_timer;    /* serve WAIT outside command execution */
-    int wake_on;
+    uv_timer_t *wake_timer;   /* serve WAIT outside command execution */
 
     /* replica side */
     int link_state;
@@ -148,6 +147,8 @@ void repl_master_peer_feed(repl_peer *p, const char *buf, size_t len);
 const char *repl_peer_ip(repl_peer *p, char *buf, size_t len);
 void repl_master_request_acks(repl_state *st);
 void repl_master_check_waiters(repl_state *st);
+
+void repl_free_handle(uv_handle_t *h);
 
 /* repl.c: FAILOVER */
 void repl_failover_abort(repl_state *st, const char *why);

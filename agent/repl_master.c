@@ -481,11 +481,16 @@ static void repl_watch_children(repl_state *st)
 {
     if (st->sigchld_on)
         return;
-    if (uv_signal_init(st->s->loop, &st->sigchld) != 0)
+    st->sigchld = mem_alloc(sizeof(*st->sigchld));
+    if (uv_signal_init(st->s->loop, st->sigchld) != 0) {
+        mem_free(st->sigchld);
+        st->sigchld = NULL;
         return;
-    st->sigchld.data = st;
-    if (uv_signal_start(&st->sigchld, repl_on_sigchld, SIGCHLD) != 0) {
-        uv_close((uv_handle_t *)&st->sigchld, NULL);
+    }
+    st->sigchld->data = st;
+    if (uv_signal_start(st->sigchld, repl_on_sigchld, SIGCHLD) != 0) {
+        uv_close((uv_handle_t *)st->sigchld, repl_free_handle);
+        st->sigchld = NULL;
         return;
     }
     st->sigchld_on = 1;
@@ -802,8 +807,8 @@ static void repl_wake_cb(uv_timer_t *t)
 
 static void repl_schedule_wake(repl_state *st)
 {
-    if (!uv_is_active((uv_handle_t *)&st->wake_timer))
-        uv_timer_start(&st->wake_timer, repl_wake_cb, 0, 0);
+    if (!uv_is_active((uv_handle_t *)st->wake_timer))
+        uv_timer_start(st->wake_timer, repl_wake_cb, 0, 0);
 }
 
 void repl_master_request_acks(repl_state *st)
@@ -992,8 +997,9 @@ void repl_master_release(repl_state *st)
         st->child_pid = -1;
     }
     if (st->sigchld_on) {
-        uv_signal_stop(&st->sigchld);
-        uv_close((uv_handle_t *)&st->sigchld, NULL);
+        uv_signal_stop(st->sigchld);
+        uv_close((uv_handle_t *)st->sigchld, repl_free_handle);
+        st->sigchld = NULL;
         st->sigchld_on = 0;
     }
     while (st->waiters) {
