@@ -54,6 +54,7 @@ extern const cmd_def multi_commands[];
 extern const cmd_def pubsub_commands[];
 extern const cmd_def rdb_commands[];
 extern const cmd_def repl_commands[];
+extern const cmd_def t_hll_commands[];
 extern const cmd_def t_bitmap_commands[];
 
 void cmd_table_init(void);
