@@ -341,10 +341,20 @@ typedef struct digest {
     uint64_t w[3];
 } digest;
 
+/* Must not depend on the per-process dict seed: two nodes holding the same
+ * data have to print the same digest. FNV-1a seeded by the chain state,
+ * finished with a splitmix64 avalanche. */
 static uint64_t digest_hash(uint64_t salt, const void *p, size_t len)
 {
-    return dict_hash(p, len) * 0x9E3779B97F4A7C15ULL ^ (salt + 0x632BE59BD9B4E019ULL) ^
-           (dict_hash(&salt, sizeof(salt)) << 1);
+    const unsigned char *b = p;
+    uint64_t h = 0xcbf29ce484222325ULL ^ salt;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ b[i]) * 0x100000001b3ULL;
+    h ^= (uint64_t)len;
+    h += 0x9E3779B97F4A7C15ULL;
+    h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    h = (h ^ (h >> 27)) * 0x94D049BB133111EBULL;
+    return h ^ (h >> 31);
 }
 
 static void digest_mix(digest *d, const void *p, size_t len)
