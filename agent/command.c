@@ -54,7 +54,7 @@ static const cmd_def *all_tables[] = {
     repl_commands, rdb_commands, multi_commands, pubsub_commands,
     t_string_commands, t_keys_commands, t_list_commands, t_hash_commands,
     t_set_commands, t_zset_commands, t_server_commands, t_conn_commands,
-    t_bitmap_commands, t_sort_commands,
+    t_bitmap_commands, t_sort_commands, t_dump_commands,
     t_hll_commands,
 };
 

@@ -57,6 +57,7 @@ extern const cmd_def repl_commands[];
 extern const cmd_def t_hll_commands[];
 extern const cmd_def t_bitmap_commands[];
 extern const cmd_def t_sort_commands[];
+extern const cmd_def t_dump_commands[];
 
 void cmd_table_init(void);
 void cmd_table_free(void);
