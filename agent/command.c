@@ -55,7 +55,7 @@ static const cmd_def *all_tables[] = {
     t_string_commands, t_keys_commands, t_list_commands, t_hash_commands,
     t_set_commands, t_zset_commands, t_server_commands, t_conn_commands,
     t_bitmap_commands, t_sort_commands, t_dump_commands,
-    t_hll_commands,
+    t_hll_commands, t_geo_commands,
 };
 
 static uint32_t cmd_name_hash(const char *name, size_t len)

@@ -55,6 +55,7 @@ extern const cmd_def pubsub_commands[];
 extern const cmd_def rdb_commands[];
 extern const cmd_def repl_commands[];
 extern const cmd_def t_hll_commands[];
+extern const cmd_def t_geo_commands[];
 extern const cmd_def t_bitmap_commands[];
 extern const cmd_def t_sort_commands[];
 extern const cmd_def t_dump_commands[];
