@@ -517,3 +517,31 @@ int hll_merge_into(uint8_t *max, const char *p, size_t len)
 {
     return hll_each_run(p, len, max_run, max);
 }
+
+unsigned hll_dense_register(const char *p, long i)
+{
+    return dense_get((const uint8_t *)p + HLL_HDR_SIZE, i);
+}
+
+kstr hll_sparse_describe(const char *s, size_t len)
+{
+    const uint8_t *p = (const uint8_t *)s + HLL_HDR_SIZE, *end = (const uint8_t *)s + len;
+    kstr out = kstr_empty(64);
+    while (p < end) {
+        if (kstr_len(out))
+            out = kstr_cat(out, " ", 1);
+        if (sp_is_zero(p)) {
+            out = kstr_catfmt(out, "z:%ld", sp_zero_len(p));
+            p++;
+        } else if (sp_is_xzero(p) && p + 1 < end) {
+            out = kstr_catfmt(out, "Z:%ld", sp_xzero_len(p));
+            p += 2;
+        } else if (sp_is_xzero(p)) {
+            break;   /* truncated opcode */
+        } else {
+            out = kstr_catfmt(out, "v:%d,%ld", sp_val_value(p), sp_val_len(p));
+            p++;
+        }
+    }
+    return out;
+}

@@ -55,4 +55,9 @@ uint64_t hll_count_registers(const uint8_t *regs);
 /* max[i] = max(max[i], register i) over an HLL string; -1 if corrupt. */
 int hll_merge_into(uint8_t *max, const char *p, size_t len);
 
+/* PFDEBUG helpers. Register i of a dense HLL. */
+unsigned hll_dense_register(const char *p, long i);
+/* The sparse opcodes as text ("Z:8436 v:1,1 z:3 ..."), as PFDEBUG DECODE. */
+kstr hll_sparse_describe(const char *p, size_t len);
+
 #endif

@@ -5,6 +5,7 @@
  *
  * PFCOUNT of a single key stores the estimate in the header cache, which
  * makes it a write (dirty, key signalled) exactly when the cache was stale. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@
 #include "object.h"
 #include "reply.h"
 #include "server.h"
+#include "util.h"
 
 #define ARG(i) (c->argv[(i)].ptr)
 #define ARGLEN(i) (c->argv[(i)].len)
@@ -177,9 +179,98 @@ out:
     mem_free(max);
 }
 
+/* PFDEBUG GETREG|DECODE|ENCODING|TODENSE key. GETREG and TODENSE convert
+ * a sparse HLL to dense, a change that must reach replicas (dirty). */
+static int th_debug_todense(client *c, obj *o)
+{
+    if ((uint8_t)o->v.str[4] != HLL_SPARSE)
+        return 0;
+    kstr s = o->v.str;
+    int r = hll_to_dense(&s);
+    o->v.str = s;
+    if (r < 0) {
+        reply_error(c, ERR_HLL_CORRUPT);
+        return -1;
+    }
+    c->srv->dirty++;
+    db_signal_modified(c->db, ARG(2), ARGLEN(2));
+    return 1;
+}
+
+static void cmd_pfdebug(client *c)
+{
+    obj *o = db_lookup_write(c->db, ARG(2), ARGLEN(2));
+    if (!o) {
+        reply_error(c, "ERR The specified key does not exist");
+        return;
+    }
+    if (th_check(c, o) < 0)
+        return;
+    if (util_strcasecmp_len(ARG(1), ARGLEN(1), "getreg") == 0) {
+        if (th_debug_todense(c, o) < 0)
+            return;
+        reply_array(c, HLL_REGISTERS);
+        for (long j = 0; j < HLL_REGISTERS; j++)
+            reply_int(c, hll_dense_register(o->v.str, j));
+    } else if (util_strcasecmp_len(ARG(1), ARGLEN(1), "decode") == 0) {
+        if ((uint8_t)o->v.str[4] != HLL_SPARSE) {
+            reply_error(c, "ERR HLL encoding is not sparse");
+            return;
+        }
+        kstr d = hll_sparse_describe(o->v.str, kstr_len(o->v.str));
+        reply_bulk(c, d, kstr_len(d));
+        kstr_free(d);
+    } else if (util_strcasecmp_len(ARG(1), ARGLEN(1), "encoding") == 0) {
+        reply_simple(c, (uint8_t)o->v.str[4] == HLL_SPARSE ? "sparse" : "dense");
+    } else if (util_strcasecmp_len(ARG(1), ARGLEN(1), "todense") == 0) {
+        int r = th_debug_todense(c, o);
+        if (r >= 0)
+            reply_int(c, r);
+    } else {
+        reply_errorf(c, "ERR Unknown PFDEBUG subcommand '%.*s'", (int)ARGLEN(1), ARG(1));
+    }
+}
+
+/* PFSELFTEST: a quick check of this build's HLL code (encodings agree with
+ * each other and the estimate stays within a few standard errors). */
+static int th_selftest(void)
+{
+    kstr sparse = hll_new(), dense = hll_new();
+    if (hll_to_dense(&dense) < 0)
+        return -1;
+    char buf[32];
+    int bad = 0;
+    for (int i = 0; i < 20000 && !bad; i++) {
+        int n = snprintf(buf, sizeof(buf), "selftest:%d", i);
+        int a = hll_add(&sparse, buf, (size_t)n, 100000), b = hll_add(&dense, buf, (size_t)n, 3000);
+        bad = a < 0 || a != b;
+    }
+    uint64_t c1 = 0, c2 = 0;
+    if (!bad)
+        bad = hll_count(sparse, kstr_len(sparse), &c1) < 0 || hll_count(dense, kstr_len(dense), &c2) < 0 ||
+              c1 != c2;
+    /* 1.04/sqrt(16384) is 0.81% standard error: allow five of them. */
+    if (!bad)
+        bad = c1 < 20000 * 0.96 || c1 > 20000 * 1.04;
+    kstr_free(sparse);
+    kstr_free(dense);
+    return bad ? -1 : 0;
+}
+
+static void cmd_pfselftest(client *c)
+{
+    if (th_selftest() < 0)
+        reply_error(c, "ERR TESTFAILED HLL self test failed");
+    else
+        reply_ok(c);
+}
+
 const cmd_def t_hll_commands[] = {
     {"pfadd", cmd_pfadd, -2, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "@write @hyperloglog @fast"},
-    {"pfcount", cmd_pfcount, -2, CMD_READONLY | CMD_MAY_REPLICATE, 1, -1, 1, "@read @hyperloglog @slow"},
+    {"pfcount", cmd_pfcount, -2, CMD_READONLY, 1, -1, 1, "@read @hyperloglog @slow"},
     {"pfmerge", cmd_pfmerge, -2, CMD_WRITE | CMD_DENYOOM, 1, -1, 1, "@write @hyperloglog @slow"},
+    {"pfdebug", cmd_pfdebug, 3, CMD_WRITE | CMD_DENYOOM | CMD_ADMIN, 2, 2, 1,
+     "@write @hyperloglog @admin @slow @dangerous"},
+    {"pfselftest", cmd_pfselftest, 1, CMD_ADMIN, 0, 0, 0, "@hyperloglog @admin @slow @dangerous"},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL},
 };

@@ -209,12 +209,43 @@ static void test_count_cache_dirty(void **state)
     h_srv_free(s);
 }
 
+/* PFDEBUG and PFSELFTEST, replies as redis-server 7.0.15 gave them. */
+static void test_debug(void **state)
+{
+    (void)state;
+    srv *s = h_srv_new();
+    client *c = h_client_new(s);
+    assert_true(h_expect(c, "pfadd h a b c", ":1\r\n"));
+    assert_true(h_expect(c, "pfdebug encoding h", "+sparse\r\n"));
+    assert_true(h_expect(c, "pfdebug decode h", "$44\r\nZ:8436 v:1,1 Z:4274 v:2,1 Z:3068 v:1,1 Z:603\r\n"));
+    assert_true(h_expect(c, "pfdebug getreg nokey", "-ERR The specified key does not exist\r\n"));
+    assert_true(h_expect(c, "pfdebug foo h", "-ERR Unknown PFDEBUG subcommand 'foo'\r\n"));
+    assert_true(h_expect(c, "pfdebug encoding h x", "-ERR wrong number of arguments for 'pfdebug' command\r\n"));
+    long long d0 = s->dirty;
+    assert_true(h_expect(c, "pfdebug todense h", ":1\r\n"));
+    assert_int_equal(s->dirty, d0 + 1);
+    assert_true(h_expect(c, "pfdebug todense h", ":0\r\n"));
+    assert_true(h_expect(c, "pfdebug decode h", "-ERR HLL encoding is not sparse\r\n"));
+    assert_true(h_expect(c, "pfdebug encoding h", "+dense\r\n"));
+    assert_true(h_expect(c, "strlen h", ":12304\r\n"));
+    assert_true(h_expect(c, "pfcount h", ":3\r\n"));
+    assert_true(h_expect(c, "set s abc", "+OK\r\n"));
+    assert_true(h_expect(c, "pfdebug encoding s", "-WRONGTYPE Key is not a valid HyperLogLog string value.\r\n"));
+    char *r = h_run(c, "pfdebug getreg h");
+    assert_int_equal(strncmp(r, "*16384\r\n", 8), 0);
+    free(r);
+    assert_true(h_expect(c, "pfselftest", "+OK\r\n"));
+    h_client_free(c);
+    h_srv_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_recorded),
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_count_cache_dirty),
+        cmocka_unit_test(test_debug),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
