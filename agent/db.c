@@ -153,9 +153,15 @@ void db_replace_value(kvdb *db, const char *key, size_t len, obj *val)
 
 void db_set(kvdb *db, const char *key, size_t len, obj *val, int keep_ttl)
 {
-    dict_entry *e = dict_find(db->keys, key, len);
-    if (!e) {
-        db_add(db, key, len, val);
+    /* One hash lookup: add, or learn the existing entry. */
+    dict_entry *e = NULL;
+    dict_entry *added = dict_add(db->keys, key, len, &e);
+    if (added) {
+        added->v.ptr = val;
+        val->lru = db->srv->lru_clock;
+        db_signal_modified(db, key, len);
+        if (val->type == OBJ_LIST || val->type == OBJ_ZSET)
+            db_signal_list_ready(db, key, len);
         return;
     }
     if (e->v.ptr != val)

@@ -134,7 +134,12 @@ static int str_set_generic(client *c, const resp_arg *key, const resp_arg *val, 
         *replied = 1;
         return 0;
     }
-    obj *old = db_lookup_write(c->db, key->ptr, key->len);
+    /* A plain SET needs no lookup first: db_set adds or replaces. */
+    obj *old = NULL;
+    if (flags & (SET_NX | SET_XX | SET_GET | SET_KEEPTTL))
+        old = db_lookup_write(c->db, key->ptr, key->len);
+    else
+        db_expire_if_needed(c->db, key->ptr, key->len);
     if (flags & SET_GET) {
         if (old && old->type != OBJ_STRING) {
             reply_error(c, ERR_WRONGTYPE);
