@@ -9,15 +9,18 @@
 # in the background while the API is measured.
 #
 # Env: KVFLEET_BIN (default ./bin), DURATION (s, default 10), CONNECTIONS
-# (default 50), THREADS (wrk threads, default 2), HTTP_THREADS (kvfleetd
-# http-threads, default 2), INTERVAL (monitor-interval-ms, default 250).
+# (default 50), THREADS (wrk threads, default 1), HTTP_THREADS (kvfleetd
+# http-threads, default 1), INTERVAL (monitor-interval-ms, default 250).
 set -u
 root="$(cd "$(dirname "$0")/.." && pwd)"
 BIN="${KVFLEET_BIN:-$root/bin}"
 DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-50}"
-THREADS="${THREADS:-2}"
-HTTP_THREADS="${HTTP_THREADS:-2}"
+# One core for the load generator and one for kvfleetd: on this 2-core
+# machine two wrk threads plus two HTTP threads only fight for the CPUs
+# and inflate the tail latency.
+THREADS="${THREADS:-1}"
+HTTP_THREADS="${HTTP_THREADS:-1}"
 INTERVAL="${INTERVAL:-250}"
 
 if ! command -v wrk >/dev/null 2>&1; then
