@@ -126,6 +126,13 @@ int main(int argc, char **argv)
         return 1;
     }
     cfg *c = &s->config;
+    if (c->appendonly) {
+        /* Silently running without the AOF an operator asked for would lose
+         * writes they believe durable: refuse instead. */
+        fprintf(stderr, "\n*** FATAL CONFIG ERROR ***\n'appendonly yes' is not supported by kvfleet-agent: "
+                        "persistence is RDB snapshots only (use 'save' points); set 'appendonly no'.\n");
+        return 1;
+    }
     if (!realpath(argv[0], s->executable))
         snprintf(s->executable, sizeof(s->executable), "%s", argv[0]);
     if (c->dir && chdir(c->dir) != 0) {

@@ -239,6 +239,10 @@ void srv_add_config_apply(srv *s, srv_apply_fn *fn, void *priv)
 static int srv_config_applied(void *priv, const char *name, char *err, size_t errlen)
 {
     srv *s = priv;
+    if (!strcasecmp(name, "appendonly") && s->config.appendonly) {
+        snprintf(err, errlen, "appendonly yes is not supported (RDB persistence only)");
+        return -1;
+    }
     srv_sync_encoding_limits(s);
     if (!strcasecmp(name, "dir") && s->config.dir && chdir(s->config.dir) != 0) {
         snprintf(err, errlen, "Can't chdir to '%s': %s", s->config.dir, strerror(errno));

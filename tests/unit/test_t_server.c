@@ -26,6 +26,10 @@ static void test_config_set_is_atomic(void **state)
            "-ERR CONFIG SET failed (possibly related to argument 'hz') - duplicate parameter\r\n");
     EXPECT("CONFIG SET maxmemory", "-ERR wrong number of arguments for 'config|set' command\r\n");
     EXPECT("CONFIG FOO", "-ERR unknown subcommand 'FOO'. Try CONFIG HELP.\r\n");
+    /* No AOF: refusing is safer than pretending. */
+    EXPECT("CONFIG SET appendonly yes",
+           "-ERR CONFIG SET failed (possibly related to argument 'appendonly') - appendonly yes is not supported (RDB persistence only)\r\n");
+    EXPECT("CONFIG GET appendonly", "*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n");
 }
 
 static void test_config_drives_encodings(void **state)
