@@ -116,6 +116,21 @@ static kstr kstr_alloc(size_t len, size_t cap)
     return s;
 }
 
+size_t kstr_embed_size(size_t len)
+{
+    return 1 + len + 1;   /* tiny header, bytes, NUL */
+}
+
+kstr kstr_embed(void *buf, const void *ptr, size_t len)
+{
+    kstr s = (char *)buf + 1;
+    s[-1] = (char)((len << 2) | KSTR_TINY);
+    if (len)
+        memcpy(s, ptr, len);
+    s[len] = '\0';
+    return s;
+}
+
 kstr kstr_new(const void *ptr, size_t len)
 {
     kstr s = kstr_alloc(len, len);

@@ -30,6 +30,12 @@ void kstr_set_len(kstr s, size_t len);
 kstr kstr_trim_alloc(kstr s);
 /* memcmp-style order: bytes first, then length. */
 int kstr_cmp(const kstr a, const kstr b);
+/* Short strings (len <= KSTR_EMBED_MAX) can live inside another allocation
+ * (a string object): kstr_embed_size bytes at buf become a kstr with no
+ * spare room. Such a kstr must never be freed or grown on its own. */
+#define KSTR_EMBED_MAX 63
+size_t kstr_embed_size(size_t len);
+kstr kstr_embed(void *buf, const void *ptr, size_t len);
 int kstr_eq_buf(const kstr s, const void *ptr, size_t len);
 size_t kstr_alloc_size(const kstr s);
 

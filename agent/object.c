@@ -11,6 +11,10 @@
 #include "setobj.h"
 #include "zset.h"
 
+/* Strings up to this length share one allocation with their object (as
+ * Redis' embstr, whose limit is the same 44 bytes). */
+#define OBJ_EMBSTR_MAX 44
+
 static obj *obj_alloc(int type, int enc)
 {
     obj *o = mem_alloc(sizeof(*o));
@@ -28,6 +32,15 @@ obj *obj_string_new(const void *ptr, size_t len)
     /* Integers up to 20 chars can be stored as a number. */
     if (len > 0 && len <= 20 && util_str_to_ll(ptr, len, &v))
         return obj_string_from_ll(v);
+    if (len <= OBJ_EMBSTR_MAX) {
+        obj *o = mem_alloc(sizeof(obj) + kstr_embed_size(len));
+        o->type = OBJ_STRING;
+        o->enc = OBJ_ENC_EMBSTR;
+        o->reserved = 0;
+        o->lru = 0;
+        o->v.str = kstr_embed(o + 1, ptr, len);
+        return o;
+    }
     obj *o = obj_alloc(OBJ_STRING, OBJ_ENC_RAW);
     o->v.str = kstr_new(ptr, len);
     return o;
@@ -74,7 +87,11 @@ size_t obj_string_len(const obj *o)
 
 kstr obj_string_raw(obj *o)
 {
-    if (o->enc == OBJ_ENC_INT) {
+    if (o->enc == OBJ_ENC_EMBSTR) {
+        /* The embedded bytes stay in the object's block, unused. */
+        o->v.str = kstr_new(o->v.str, kstr_len(o->v.str));
+        o->enc = OBJ_ENC_RAW;
+    } else if (o->enc == OBJ_ENC_INT) {
         char buf[32];
         int n = util_ll_to_str(buf, sizeof(buf), o->v.ival);
         o->v.str = kstr_new(buf, (size_t)n);

@@ -17,7 +17,10 @@ typedef enum obj_type {
 typedef enum obj_enc {
     OBJ_ENC_RAW = 0,     /* string: v.str */
     OBJ_ENC_INT = 1,     /* string: v.ival (canonical decimal integer) */
-    OBJ_ENC_CONTAINER = 2 /* list/set/zset/hash: v.ptr */
+    OBJ_ENC_CONTAINER = 2, /* list/set/zset/hash: v.ptr */
+    OBJ_ENC_EMBSTR = 3     /* string: v.str lives inside the object's own
+                            * allocation (short strings: one malloc, not two);
+                            * obj_string_raw() before growing it */
 } obj_enc;
 
 typedef struct obj {

@@ -48,7 +48,7 @@ static int th_check(client *c, const obj *o)
         reply_error(c, ERR_WRONGTYPE);
         return -1;
     }
-    if (o->enc != OBJ_ENC_RAW || !hll_is_valid(o->v.str, kstr_len(o->v.str))) {
+    if (o->enc == OBJ_ENC_INT || !hll_is_valid(o->v.str, kstr_len(o->v.str))) {
         reply_error(c, ERR_HLL_WRONGTYPE);
         return -1;
     }
@@ -67,6 +67,7 @@ static void cmd_pfadd(client *c)
         return;
     }
     size_t sparse_max = th_sparse_max(c);
+    obj_string_raw(o);   /* the HLL may grow: it needs a kstr of its own */
     for (int j = 2; j < c->argc; j++) {
         kstr s = o->v.str;
         int r = hll_add(&s, ARG(j), ARGLEN(j), sparse_max);
@@ -160,7 +161,7 @@ static void cmd_pfmerge(client *c)
         dst = obj_string_from_kstr(hll_new());
         db_add(c->db, ARG(1), ARGLEN(1), dst);
     }
-    kstr s = dst->v.str;
+    kstr s = obj_string_raw(dst);
     if (use_dense && hll_to_dense(&s) < 0) {
         dst->v.str = s;
         reply_error(c, ERR_HLL_CORRUPT);
@@ -185,7 +186,7 @@ static int th_debug_todense(client *c, obj *o)
 {
     if ((uint8_t)o->v.str[4] != HLL_SPARSE)
         return 0;
-    kstr s = o->v.str;
+    kstr s = obj_string_raw(o);
     int r = hll_to_dense(&s);
     o->v.str = s;
     if (r < 0) {

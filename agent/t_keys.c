@@ -527,7 +527,7 @@ static const char *keys_encoding_name(srv *s, obj *o)
     case OBJ_STRING:
         if (o->enc == OBJ_ENC_INT)
             return "int";
-        return kstr_len(o->v.str) <= 44 ? "embstr" : "raw";
+        return o->enc == OBJ_ENC_EMBSTR ? "embstr" : "raw";
     case OBJ_LIST: {
         /* Redis 7.0 always reports lists as quicklists. */
         return "quicklist";
