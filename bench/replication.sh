@@ -108,6 +108,10 @@ run_kind() {
     wait "$sp"
     lag="$(cat "$LIB_TMP/lag-$kind")"
     echo "$d1 $d2 $r0 $r2 $(ratio "$r2" "$r0") $(cpu_us_per_op $((c1 - c0))) $(cpu_us_per_op $((c3 - c2))) $lag"
+    # run_kind runs in a $( ) subshell, whose pids the parent's EXIT trap
+    # never learns: stop this run's servers here, by pid.
+    local p
+    for p in "${LIB_PIDS[@]}"; do stop_pid "$p"; done
 }
 
 echo "# keys=$KEYS value=${VALUE_SIZE}B load=SET -P 16 x $REQUESTS"
