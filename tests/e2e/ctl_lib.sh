@@ -14,7 +14,9 @@
 
 CTL_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 : "${KVFLEET_BIN:=$CTL_ROOT/bin}"
-: "${KVFLEET_NODE_SERVER:=/usr/bin/redis-server}"
+# Data nodes are kvfleet-agents by default (the issue: "kvfleetd plus three
+# kvfleet-agents and one Debian redis-server"); node d is always redis-server.
+: "${KVFLEET_NODE_SERVER:=$KVFLEET_BIN/kvfleet-agent}"
 KVFLEETD="$KVFLEET_BIN/kvfleetd"
 
 CTL_TMP="$(mktemp -d "${TMPDIR:-/tmp}/kvfleet-ctl.XXXXXX")" || exit 1
