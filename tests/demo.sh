@@ -120,7 +120,7 @@ cmd_start() {
     cat <<EOF
 
 kvfleet demo is running (files under $DEMO/).
-  Dashboard:   $URL/
+  Dashboard:   $URL/   (the web dashboard is not built yet; the JSON API below is live)
   API:         curl -s $URL/api/v1/health
                curl -s $URL/api/v1/nodes
                curl -s $URL/api/v1/clusters
