@@ -38,15 +38,25 @@ int util_str_to_ll(const char *s, size_t len, long long *out)
     /* First digit 1-9: rules out "01", "-0", "+1", " 1" in one test. */
     if (s[i] < '1' || s[i] > '9')
         return 0;
-    /* Accumulate as unsigned so LLONG_MIN's magnitude fits. */
+    /* Accumulate as unsigned so LLONG_MIN's magnitude fits. Up to 19
+     * digits cannot overflow 64 bits (10^19 < 2^64), so the common short
+     * numbers (bulk lengths, counters) skip the per-digit overflow test. */
     unsigned long long v = 0;
-    for (; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-        unsigned d = (unsigned)(s[i] - '0');
-        if (v > (ULLONG_MAX - d) / 10)
-            return 0;
-        v = v * 10 + d;
+    if (len - i <= 19) {
+        for (; i < len; i++) {
+            if (s[i] < '0' || s[i] > '9')
+                return 0;
+            v = v * 10 + (unsigned)(s[i] - '0');
+        }
+    } else {
+        for (; i < len; i++) {
+            if (s[i] < '0' || s[i] > '9')
+                return 0;
+            unsigned d = (unsigned)(s[i] - '0');
+            if (v > (ULLONG_MAX - d) / 10)
+                return 0;
+            v = v * 10 + d;
+        }
     }
     if (neg) {
         if (v > (unsigned long long)LLONG_MAX + 1)
