@@ -425,6 +425,8 @@ void cmd_call(client *c, const cmd_def *cmd)
         st->calls++;
         st->usec += elapsed;
         cmd_latency_record(cmd, elapsed);
+        if (!(cmd->flags & CMD_SKIP_MONITOR))
+            slowlog_record(c, elapsed);
         if (c->reply_error_count > errors_before)
             st->failed_calls++;
     }

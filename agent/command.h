@@ -103,4 +103,7 @@ const cmd_stats *cmd_get_stats(const cmd_def *cmd);
 /* Latency percentile (usec) of a command's calls, from a log-linear histogram. */
 double cmd_latency_percentile(const cmd_def *cmd, double pct);
 void cmd_reset_stats(void);
+/* Record a command in SLOWLOG if it ran past slowlog-log-slower-than
+ * (t_server.c). */
+void slowlog_record(struct client *c, long long duration_us);
 #endif

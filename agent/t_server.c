@@ -712,29 +712,194 @@ static void cmd_command(client *c)
     }
 }
 
+/* ---- SLOWLOG --------------------------------------------------------- */
+
+/* Commands slower than slowlog-log-slower-than microseconds, newest first,
+ * at most slowlog-max-len entries; arguments trimmed as Redis trims them
+ * (32 arguments, 128 bytes each). */
+#define SLOWLOG_MAX_ARGC 32
+#define SLOWLOG_MAX_ARGLEN 128
+
+typedef struct slowlog_entry {
+    struct slowlog_entry *next;
+    long long id;
+    long long time;
+    long long duration;
+    int argc;
+    kstr *argv;
+    char addr[64];
+    kstr name;
+} slowlog_entry;
+
+static slowlog_entry *slowlog_head;
+static long long slowlog_len;
+static long long slowlog_next_id;
+
+static void slowlog_free_entry(slowlog_entry *e)
+{
+    for (int i = 0; i < e->argc; i++)
+        kstr_free(e->argv[i]);
+    mem_free(e->argv);
+    kstr_free(e->name);
+    mem_free(e);
+}
+
+static void slowlog_trim(long long max)
+{
+    slowlog_entry **pp = &slowlog_head;
+    long long kept = 0;
+    while (*pp && kept < max) {
+        pp = &(*pp)->next;
+        kept++;
+    }
+    while (*pp) {
+        slowlog_entry *e = *pp;
+        *pp = e->next;
+        slowlog_free_entry(e);
+        slowlog_len--;
+    }
+}
+
+static kstr slowlog_arg(const resp_arg *a)
+{
+    if (a->len <= SLOWLOG_MAX_ARGLEN)
+        return kstr_new(a->ptr, a->len);
+    kstr s = kstr_new(a->ptr, SLOWLOG_MAX_ARGLEN);
+    return kstr_catfmt(s, "... (%zu more bytes)", a->len - SLOWLOG_MAX_ARGLEN);
+}
+
+void slowlog_record(client *c, long long duration_us)
+{
+    srv *s = c->srv;
+    long long limit = s->config.slowlog_log_slower_than;
+    if (limit < 0 || duration_us < limit || c->argc == 0)
+        return;
+    slowlog_entry *e = mem_calloc(sizeof(*e));
+    e->id = slowlog_next_id++;
+    e->time = s->mstime / 1000;
+    e->duration = duration_us;
+    int argc = c->argc > SLOWLOG_MAX_ARGC ? SLOWLOG_MAX_ARGC : c->argc;
+    e->argc = argc;
+    e->argv = mem_alloc(sizeof(kstr) * (size_t)argc);
+    for (int i = 0; i < argc; i++) {
+        if (i == argc - 1 && argc < c->argc)
+            e->argv[i] = kstr_catfmt(kstr_empty(32), "... (%d more arguments)", c->argc - argc + 1);
+        else
+            e->argv[i] = slowlog_arg(&c->argv[i]);
+    }
+    snprintf(e->addr, sizeof(e->addr), "%s", c->addr);
+    e->name = c->name ? kstr_dup(c->name) : kstr_empty(0);
+    e->next = slowlog_head;
+    slowlog_head = e;
+    slowlog_len++;
+    slowlog_trim(s->config.slowlog_max_len);
+}
+
+static void slowlog_reply_entry(client *c, const slowlog_entry *e)
+{
+    reply_array(c, 6);
+    reply_int(c, e->id);
+    reply_int(c, e->time);
+    reply_int(c, e->duration);
+    reply_array(c, e->argc);
+    for (int i = 0; i < e->argc; i++)
+        reply_bulk_kstr(c, e->argv[i]);
+    reply_bulk_cstr(c, e->addr);
+    reply_bulk_kstr(c, e->name);
+}
+
 static void cmd_slowlog(client *c)
 {
     const resp_arg *sub = &c->argv[1];
-    if (srvcmd_arg_is(sub, "get"))
-        reply_empty_array(c);
-    else if (srvcmd_arg_is(sub, "len"))
-        reply_int(c, 0);
-    else if (srvcmd_arg_is(sub, "reset"))
+    if (c->argc == 2 && srvcmd_arg_is(sub, "help")) {
+        static const char *help[] = {
+            "GET [<count>]",
+            "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+            "    Entries are made of:",
+            "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+            "    client name",
+            "LEN",
+            "    Return the length of the slowlog.",
+            "RESET",
+            "    Reset the slowlog.",
+            NULL };
+        reply_help(c, "SLOWLOG", help);
+    } else if (c->argc == 2 && srvcmd_arg_is(sub, "reset")) {
+        slowlog_trim(0);
         reply_ok(c);
-    else
+    } else if (c->argc == 2 && srvcmd_arg_is(sub, "len")) {
+        reply_int(c, slowlog_len);
+    } else if ((c->argc == 2 || c->argc == 3) && srvcmd_arg_is(sub, "get")) {
+        long long count = 10;
+        if (c->argc == 3 && (!util_str_to_ll(c->argv[2].ptr, c->argv[2].len, &count) || count < -1)) {
+            reply_error(c, "ERR count should be greater than or equal to -1");
+            return;
+        }
+        if (count == -1 || count > slowlog_len)
+            count = slowlog_len;
+        reply_array(c, count);
+        const slowlog_entry *e = slowlog_head;
+        for (long long i = 0; i < count && e; i++, e = e->next)
+            slowlog_reply_entry(c, e);
+    } else if (srvcmd_arg_is(sub, "get") || srvcmd_arg_is(sub, "len") ||
+               srvcmd_arg_is(sub, "reset") || srvcmd_arg_is(sub, "help")) {
+        char lower[32];
+        size_t n = sub->len < sizeof(lower) - 1 ? sub->len : sizeof(lower) - 1;
+        for (size_t i = 0; i < n; i++)
+            lower[i] = (char)((sub->ptr[i] >= 'A' && sub->ptr[i] <= 'Z') ? sub->ptr[i] + 32 : sub->ptr[i]);
+        lower[n] = '\0';
+        reply_errorf(c, "ERR unknown subcommand or wrong number of arguments for '%s'. Try SLOWLOG HELP.", lower);
+    } else {
         srvcmd_unknown_sub(c, "SLOWLOG");
+    }
 }
+
+/* ---- MEMORY ---------------------------------------------------------- */
 
 static void cmd_memory(client *c)
 {
     const resp_arg *sub = &c->argv[1];
-    if (srvcmd_arg_is(sub, "usage") && c->argc >= 3) {
+    if (c->argc == 2 && srvcmd_arg_is(sub, "help")) {
+        static const char *help[] = {
+            "DOCTOR",
+            "    Return memory problems reports.",
+            "MALLOC-STATS",
+            "    Return internal statistics report from the memory allocator.",
+            "PURGE",
+            "    Attempt to purge dirty pages for reclamation by the allocator.",
+            "STATS",
+            "    Return information about the memory usage of the server.",
+            "USAGE <key> [SAMPLES <count>]",
+            "    Return memory in bytes used by <key> and its value. Nested values are",
+            "    sampled up to <count> times (default: 5, 0 means sample all).",
+            NULL };
+        reply_help(c, "MEMORY", help);
+    } else if (srvcmd_arg_is(sub, "usage") && c->argc >= 3) {
+        if (c->argc == 5 && srvcmd_arg_is(&c->argv[3], "samples")) {
+            long long n;
+            if (!util_str_to_ll(c->argv[4].ptr, c->argv[4].len, &n)) {
+                reply_error(c, ERR_NOT_INT);
+                return;
+            }
+        } else if (c->argc != 3) {
+            reply_error(c, ERR_SYNTAX);
+            return;
+        }
         obj *o = db_lookup_quiet(c->db, c->argv[2].ptr, c->argv[2].len);
-        if (!o) {
+        if (!o || db_key_is_expired(c->db, c->argv[2].ptr, c->argv[2].len)) {
             reply_null(c);
             return;
         }
         reply_int(c, (long long)(obj_mem(o) + c->argv[2].len + 24));
+    } else if (c->argc == 2 && srvcmd_arg_is(sub, "purge")) {
+        reply_ok(c);
+    } else if (c->argc == 2 && srvcmd_arg_is(sub, "doctor")) {
+        if (srv_used_memory(c->srv) < 5 * 1024 * 1024)
+            reply_bulk_cstr(c, "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting.");
+        else
+            reply_bulk_cstr(c, "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.");
+    } else if (c->argc == 2 && srvcmd_arg_is(sub, "malloc-stats")) {
+        reply_bulk_cstr(c, "Stats not supported for the current allocator");
     } else {
         srvcmd_unknown_sub(c, "MEMORY");
     }

@@ -125,6 +125,27 @@ static void test_command_introspection(void **state)
     free(r);
 }
 
+static void test_slowlog(void **state)
+{
+    fixture *f = *state;
+    EXPECT("SLOWLOG RESET", "+OK\r\n");
+    EXPECT("SLOWLOG LEN", ":0\r\n");
+    EXPECT("CONFIG SET slowlog-log-slower-than 0", "+OK\r\n");
+    EXPECT("SET slowkey v", "+OK\r\n");
+    char *r = h_run(f->c, "SLOWLOG GET 1");
+    /* [id, time, duration, [args...], addr, name]: the SET is the newest. */
+    assert_true(strncmp(r, "*1\r\n*6\r\n:", 9) == 0);
+    assert_non_null(strstr(r, "*3\r\n$3\r\nSET\r\n$7\r\nslowkey\r\n$1\r\nv\r\n"));
+    free(r);
+    EXPECT("SLOWLOG GET abc", "-ERR count should be greater than or equal to -1\r\n");
+    EXPECT("SLOWLOG GET 1 x", "-ERR unknown subcommand or wrong number of arguments for 'get'. Try SLOWLOG HELP.\r\n");
+    EXPECT("SLOWLOG FOO", "-ERR unknown subcommand 'FOO'. Try SLOWLOG HELP.\r\n");
+    EXPECT("CONFIG SET slowlog-log-slower-than -1", "+OK\r\n");
+    EXPECT("SLOWLOG RESET", "+OK\r\n");
+    EXPECT("SET other v", "+OK\r\n");
+    EXPECT("SLOWLOG LEN", ":0\r\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -134,6 +155,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_info_sections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_debug_digest_populate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_command_introspection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slowlog, setup, teardown),
     };
     return cmocka_run_group_tests_name("t_server", tests, NULL, NULL);
 }
