@@ -454,6 +454,12 @@ static void zs_out_node(zs_out *h, zset_node *n)
     zs_out_emit(h, m, kstr_len(m), zset_node_score(n));
 }
 
+/* The next node of a walk in either direction. */
+static zset_node *zs_step(const zset_node *x, int reverse)
+{
+    return reverse ? zset_prev(x) : zset_next(x);
+}
+
 static void zs_range_rank(zs_out *h, zset *z, long long start, long long end, int reverse)
 {
     long long llen = (long long)zset_len(z);
@@ -475,7 +481,7 @@ static void zs_range_rank(zs_out *h, zset *z, long long start, long long end, in
     zset_node *x = reverse ? zset_at_rank(z, (size_t)(llen - 1 - start)) : zset_at_rank(z, (size_t)start);
     while (n-- && x) {
         zs_out_node(h, x);
-        x = reverse ? zset_prev(x) : zset_next(x);
+        x = zs_step(x, reverse);
     }
     zs_out_end(h);
 }
@@ -492,13 +498,13 @@ static void zs_range_score(zs_out *h, zset *z, const zset_range *r, long long of
     zset_node *x = reverse ? zset_last_in_range(z, r) : zset_first_in_range(z, r);
     /* A negative offset never reaches 0: it walks off the end, as in Redis. */
     while (x && offset--)
-        x = reverse ? zset_prev(x) : zset_next(x);
+        x = zs_step(x, reverse);
     while (x && limit--) {
         double s = zset_node_score(x);
         if (reverse ? !zset_range_gte_min(s, r) : !zset_range_lte_max(s, r))
             break;
         zs_out_node(h, x);
-        x = reverse ? zset_prev(x) : zset_next(x);
+        x = zs_step(x, reverse);
     }
     zs_out_end(h);
 }
@@ -514,13 +520,13 @@ static void zs_range_lex(zs_out *h, zset *z, const zset_lex_range *r, long long 
     zs_out_begin(h, -1);
     zset_node *x = reverse ? zset_last_in_lex_range(z, r) : zset_first_in_lex_range(z, r);
     while (x && offset--)
-        x = reverse ? zset_prev(x) : zset_next(x);
+        x = zs_step(x, reverse);
     while (x && limit--) {
         kstr m = zset_node_member(x);
         if (reverse ? !zset_lex_gte_min(m, kstr_len(m), r) : !zset_lex_lte_max(m, kstr_len(m), r))
             break;
         zs_out_node(h, x);
-        x = reverse ? zset_prev(x) : zset_next(x);
+        x = zs_step(x, reverse);
     }
     zs_out_end(h);
 }
