@@ -83,6 +83,9 @@ static int cmd_slot_insert(const cmd_def *d)
     return 1;
 }
 
+static int8_t *cmd_member_pos;   /* per cmd_flat entry: see cmd_member_hints */
+static void cmd_member_hints_init(void);
+
 void cmd_table_init(void)
 {
     if (cmd_index_ready)
@@ -105,6 +108,8 @@ void cmd_table_init(void)
     }
     cmd_total = i;
     cmd_index_ready = 1;
+    cmd_member_pos = mem_calloc(n + 1);
+    cmd_member_hints_init();
 }
 
 void cmd_table_free(void)
@@ -116,6 +121,8 @@ void cmd_table_free(void)
     mem_free(cmd_flat);
     mem_free(cmd_stat);
     mem_free(cmd_latency);
+    mem_free(cmd_member_pos);
+    cmd_member_pos = NULL;
     cmd_latency = NULL;
     cmd_flat = NULL;
     cmd_stat = NULL;
@@ -210,6 +217,31 @@ double cmd_latency_percentile(const cmd_def *cmd, double pct)
             return lat_bucket_top(i);
     }
     return lat_bucket_top(LAT_BUCKETS - 1);
+}
+
+/* Commands whose argument at pos names a member or field of the key's set,
+ * hash or zset: the prefetcher warms that second-level lookup too. ZADD's
+ * member is at 3 only without options; a wrong guess costs one prefetch. */
+static const struct { const char *name; int pos; } cmd_member_hints[] = {
+    {"sadd", 2}, {"srem", 2}, {"sismember", 2}, {"smismember", 2},
+    {"hset", 2}, {"hsetnx", 2}, {"hmset", 2}, {"hget", 2}, {"hmget", 2}, {"hdel", 2},
+    {"hexists", 2}, {"hincrby", 2}, {"hincrbyfloat", 2}, {"hstrlen", 2},
+    {"zadd", 3}, {"zincrby", 3}, {"zrem", 2}, {"zscore", 2}, {"zmscore", 2},
+    {"zrank", 2}, {"zrevrank", 2},
+};
+
+static void cmd_member_hints_init(void)
+{
+    for (size_t i = 0; i < sizeof(cmd_member_hints) / sizeof(cmd_member_hints[0]); i++) {
+        const cmd_def *cmd = cmd_lookup(cmd_member_hints[i].name, strlen(cmd_member_hints[i].name));
+        if (cmd != NULL)
+            cmd_member_pos[cmd - cmd_flat] = (int8_t)cmd_member_hints[i].pos;
+    }
+}
+
+static int cmd_member_arg(const cmd_def *cmd)
+{
+    return cmd != NULL && cmd >= cmd_flat && cmd < cmd_flat + cmd_total ? cmd_member_pos[cmd - cmd_flat] : 0;
 }
 
 static cmd_stats *cmd_stats_of(const cmd_def *cmd)
@@ -323,6 +355,76 @@ static int cmd_is_denyoom(const client *c, const cmd_def *cmd)
     return 0;
 }
 
+/* The key positions of one peeked frame, by the command table's
+ * first/last/step; appended to keys/lens up to max. */
+static size_t cmd_frame_keys(const cmd_def *cmd, const resp_peek *f, const char **keys, size_t *lens,
+                             size_t n, size_t max)
+{
+    int last = cmd->last_key < 0 ? f->argc + cmd->last_key : cmd->last_key;
+    for (int k = cmd->first_key; k <= last && k < f->nargs && n < max; k += cmd->key_step) {
+        keys[n] = f->arg[k].ptr;
+        lens[n] = f->arg[k].len;
+        n++;
+    }
+    return n;
+}
+
+static int cmd_same_arg(const resp_arg *a, const resp_arg *b)
+{
+    return a->len == b->len && memcmp(a->ptr, b->ptr, a->len) == 0;
+}
+
+/* Second level: the members/fields named by runs of frames on the same
+ * set, hash or zset key, warmed inside that container. */
+static void cmd_prefetch_members(client *c, const resp_peek *frames, const cmd_def *const *cmds, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        int pos = cmd_member_arg(cmds[i]);
+        if (pos <= 0 || pos >= frames[i].nargs) {
+            i++;
+            continue;
+        }
+        const resp_arg *key = &frames[i].arg[1];
+        const char *members[DICT_PREFETCH_MAX];
+        size_t lens[DICT_PREFETCH_MAX];
+        size_t m = 0, j = i;
+        for (; j < n && m < DICT_PREFETCH_MAX; j++) {
+            int p = cmd_member_arg(cmds[j]);
+            if (p <= 0 || p >= frames[j].nargs || !cmd_same_arg(&frames[j].arg[1], key))
+                break;
+            members[m] = frames[j].arg[p].ptr;
+            lens[m] = frames[j].arg[p].len;
+            m++;
+        }
+        obj *o = db_peek(c->db, key->ptr, key->len);
+        if (o != NULL && m > 1)
+            obj_prefetch_members(o, m, members, lens);
+        i = j > i ? j : i + 1;
+    }
+}
+
+void cmd_prefetch_keys(client *c, const resp_peek *frames, size_t n)
+{
+    const cmd_def *cmds[DICT_PREFETCH_MAX];
+    const char *keys[DICT_PREFETCH_MAX];
+    size_t lens[DICT_PREFETCH_MAX];
+    size_t nkeys = 0;
+    if (n > DICT_PREFETCH_MAX)
+        n = DICT_PREFETCH_MAX;
+    for (size_t i = 0; i < n; i++) {
+        const cmd_def *cmd = cmd_lookup(frames[i].arg[0].ptr, frames[i].arg[0].len);
+        if (cmd != NULL && (cmd->first_key <= 0 || cmd->key_step <= 0 || !cmd_arity_ok(cmd, frames[i].argc)))
+            cmd = NULL;
+        cmds[i] = cmd;
+        if (cmd != NULL)
+            nkeys = cmd_frame_keys(cmd, &frames[i], keys, lens, nkeys, DICT_PREFETCH_MAX);
+    }
+    if (nkeys > 1)
+        db_prefetch(c->db, nkeys, keys, lens);
+    cmd_prefetch_members(c, frames, cmds, n);
+}
+
 void cmd_process(client *c)
 {
     srv *s = c->srv;
@@ -413,9 +515,9 @@ void cmd_call(client *c, const cmd_def *cmd)
     int dbid = c->db->id;
     const cmd_def *saved_cmd = c->cmd;
     c->cmd = cmd;
-    int64_t start = util_mono_us();
+    uint64_t start = util_ticks();
     cmd->proc(c);
-    int64_t elapsed = util_mono_us() - start;
+    int64_t elapsed = util_ticks_to_us(util_ticks() - start);
     c->cmd = saved_cmd ? saved_cmd : cmd;
     c->last_cmd = cmd;
 

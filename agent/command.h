@@ -63,6 +63,9 @@ extern const cmd_def t_dump_commands[];
 void cmd_table_init(void);
 void cmd_table_free(void);
 const cmd_def *cmd_lookup(const char *name, size_t len);
+/* Warms the cache for the keys of the next pipelined commands (peeked, not
+ * yet parsed), in the client's current db. */
+void cmd_prefetch_keys(struct client *c, const resp_peek *frames, size_t n);
 size_t cmd_count(void);
 /* Iterate the table (COMMAND, COMMAND COUNT). */
 const cmd_def *cmd_at(size_t idx);

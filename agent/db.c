@@ -120,6 +120,18 @@ obj *db_lookup_quiet(kvdb *db, const char *key, size_t len)
     return e ? e->v.ptr : NULL;
 }
 
+void db_prefetch(kvdb *db, size_t n, const char *const *keys, const size_t *lens)
+{
+    dict_prefetch(db->keys, n, keys, lens, 1);
+    dict_prefetch(db->expires, n, keys, lens, 0);
+}
+
+obj *db_peek(const kvdb *db, const char *key, size_t len)
+{
+    const dict_entry *e = dict_peek(db->keys, key, len);
+    return e ? e->v.ptr : NULL;
+}
+
 void db_add(kvdb *db, const char *key, size_t len, obj *val)
 {
     dict_entry *existing = NULL;

@@ -36,6 +36,11 @@ obj *db_lookup_read(kvdb *db, const char *key, size_t len);
 obj *db_lookup_write(kvdb *db, const char *key, size_t len);
 /* No side effects at all (no stats, no expiry): for SCAN, KEYS, INFO. */
 obj *db_lookup_quiet(kvdb *db, const char *key, size_t len);
+/* Cache warming for keys that pipelined commands are about to look up. */
+void db_prefetch(kvdb *db, size_t n, const char *const *keys, const size_t *lens);
+/* The value of key without side effects (no expiry, stats or rehash step):
+ * for hints only. */
+obj *db_peek(const kvdb *db, const char *key, size_t len);
 
 /* Add a key that must not exist (takes ownership of val). */
 void db_add(kvdb *db, const char *key, size_t len, obj *val);

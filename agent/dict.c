@@ -395,6 +395,57 @@ dict_entry *dict_find(dict *d, const void *key, size_t len)
     return dict_lookup(d, key, len, dict_hash(key, len), NULL, NULL);
 }
 
+/* A key lives in table[0] or, once its bucket has moved or when it was added
+ * during the rehash, in table[1]: a lookup may have to try both. */
+static dict_entry *const *dict_bucket(const dict *d, int t, uint64_t h)
+{
+    return &d->table[t][h & (d->size[t] - 1)];
+}
+
+const dict_entry *dict_peek(const dict *d, const void *key, size_t len)
+{
+    if (dict_size(d) == 0 || d->size[0] == 0)
+        return NULL;
+    uint64_t h = dict_hash(key, len);
+    for (int t = 0; t <= (dict_is_rehashing(d) ? 1 : 0); t++)
+        for (const dict_entry *e = *dict_bucket(d, t, h); e != NULL; e = e->next)
+            if (kstr_eq_buf(e->key, key, len))
+                return e;
+    return NULL;
+}
+
+void dict_prefetch(const dict *d, size_t n, const char *const *keys, const size_t *lens,
+                   int values_are_pointers)
+{
+    if (dict_size(d) == 0 || d->size[0] == 0)
+        return;
+    if (n > DICT_PREFETCH_MAX)
+        n = DICT_PREFETCH_MAX;
+    dict_entry *const *slot[DICT_PREFETCH_MAX];
+    const dict_entry *head[DICT_PREFETCH_MAX];
+    /* Each stage only touches lines the previous stage asked for, so the
+     * loads of one stage are all in flight together. Mid-rehash the bucket
+     * that holds the old keys is warmed (keys added since are missed). */
+    for (size_t i = 0; i < n; i++) {
+        uint64_t h = dict_hash(keys[i], lens[i]);
+        int moved = dict_is_rehashing(d) && (long)(h & (d->size[0] - 1)) < d->rehash_idx;
+        slot[i] = dict_bucket(d, moved ? 1 : 0, h);
+        __builtin_prefetch(slot[i]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        head[i] = *slot[i];
+        if (head[i] != NULL)
+            __builtin_prefetch(head[i]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (head[i] == NULL)
+            continue;
+        __builtin_prefetch((const char *)head[i]->key - 1); /* header byte(s) precede the data */
+        if (values_are_pointers && head[i]->v.ptr != NULL)
+            __builtin_prefetch(head[i]->v.ptr);
+    }
+}
+
 /* Inserts a new entry for key (which the dict then owns) unless present. */
 static dict_entry *dict_insert(dict *d, const void *key, size_t len, kstr owned,
                                dict_entry **existing)

@@ -40,6 +40,17 @@ size_t dict_buckets(const dict *d);  /* total slots of both tables */
 int dict_is_rehashing(const dict *d);
 
 dict_entry *dict_find(dict *d, const void *key, size_t len);
+/* Cache warming for a batch of lookups about to happen (pipelined commands):
+ * issues prefetches for each key's bucket, then its first chained entry and
+ * that entry's key (and value, when values_are_pointers), so the misses of
+ * n lookups overlap instead of queueing. A hint: changes nothing. At most
+ * DICT_PREFETCH_MAX keys are used. */
+#define DICT_PREFETCH_MAX 64
+/* A lookup that changes nothing (no rehash step): for hints such as the
+ * prefetcher, which must not alter the table it only looks at. */
+const dict_entry *dict_peek(const dict *d, const void *key, size_t len);
+void dict_prefetch(const dict *d, size_t n, const char *const *keys, const size_t *lens,
+                   int values_are_pointers);
 /* Adds key (copied) if absent and returns the new entry with v zeroed;
  * returns NULL and sets *existing when the key is already present. */
 dict_entry *dict_add(dict *d, const void *key, size_t len, dict_entry **existing);

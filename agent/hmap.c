@@ -254,3 +254,9 @@ size_t hmap_mem(const hmap *h)
         total += kstr_alloc_size(h->pairs[i].field) + kstr_alloc_size(h->pairs[i].value);
     return total;
 }
+
+void hmap_prefetch(const hmap *h, size_t n, const char *const *f, const size_t *lens)
+{
+    if (h->d != NULL)
+        dict_prefetch(h->d, n, f, lens, 1);
+}

@@ -43,5 +43,7 @@ uint64_t hmap_scan(hmap *h, uint64_t cursor, hmap_scan_fn *fn, void *priv);
 /* A random field (HRANDFIELD); NULL when empty. */
 int hmap_random(hmap *h, kstr *field, kstr *value);
 size_t hmap_mem(const hmap *h);
+/* Cache warming for fields about to be looked up (see dict_prefetch). */
+void hmap_prefetch(const hmap *h, size_t n, const char *const *f, const size_t *lens);
 
 #endif

@@ -136,6 +136,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     main_seed_hash();
     dict_use_entry_pool(1);
+    util_ticks_init();
 
     srv *s = mem_calloc(sizeof(*s));
     cfg_init(&s->config);

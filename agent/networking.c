@@ -427,15 +427,36 @@ static void client_end_skip(client *c)
         c->flags &= ~(CLIENT_REPLY_SKIP | CLIENT_NO_REPLY);
 }
 
+/* A pipelined batch: warm the cache for the keys of the next few commands
+ * so their lookups miss in parallel rather than one after another. Returns
+ * how many commands the look-ahead covered (1 when it found no batch). */
+#define NET_PEEK_WINDOW 16
+static size_t client_prefetch_ahead(client *c, const char *buf, size_t len)
+{
+    if (c->flags & CLIENT_MASTER)
+        return SIZE_MAX;    /* the stream is applied in order, one by one */
+    resp_peek frames[NET_PEEK_WINDOW];
+    size_t n = resp_peek_frames(buf, len, frames, NET_PEEK_WINDOW);
+    if (n < 2)
+        return 1;
+    cmd_prefetch_keys(c, frames, n);
+    return n;
+}
+
 /* Parse and run every complete command in buf. Returns bytes consumed. */
 static size_t client_run_buffer(client *c, const char *buf, size_t len)
 {
     srv *s = c->srv;
     size_t pos = 0;
+    size_t unpeeked = 0;    /* commands left before the next look-ahead */
     c->flags |= CLIENT_EXECUTING;
     while (pos < len) {
         if (c->flags & (CLIENT_BLOCKED | CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_CLOSING))
             break;
+        if (unpeeked == 0)
+            unpeeked = client_prefetch_ahead(c, buf + pos, len - pos) - 1;
+        else
+            unpeeked--;
         c->parser.auth_required = s->config.requirepass && s->config.requirepass[0] &&
                                   !(c->flags & CLIENT_AUTHENTICATED);
         resp_arg *argv = NULL;

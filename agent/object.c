@@ -246,3 +246,15 @@ obj *obj_dup(const obj *o)
     default: return NULL;
     }
 }
+
+void obj_prefetch_members(const obj *o, size_t n, const char *const *m, const size_t *lens)
+{
+    if (o->enc != OBJ_ENC_CONTAINER)
+        return;
+    switch (o->type) {
+    case OBJ_SET: setobj_prefetch(o->v.ptr, n, m, lens); break;
+    case OBJ_HASH: hmap_prefetch(o->v.ptr, n, m, lens); break;
+    case OBJ_ZSET: zset_prefetch(o->v.ptr, n, m, lens); break;
+    default: break;
+    }
+}

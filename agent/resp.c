@@ -437,3 +437,64 @@ int resp_split_inline(const char *line, size_t len, char *scratch,
         argc++;
     }
 }
+
+/* ------------------------------------------------------------------------
+ * Look-ahead (a hint only: any doubt stops the walk)
+ * ------------------------------------------------------------------------ */
+
+#define RESP_PEEK_MAX_LEN 999999999LL  /* nine digits: no overflow, no huge frames */
+
+/* Reads "<prefix><digits>\r\n" at *pos; 0 when it is not exactly that. */
+static int resp_peek_number(const char *buf, size_t len, size_t *pos, char prefix, long long *out)
+{
+    size_t i = *pos;
+    if (i >= len || buf[i] != prefix)
+        return 0;
+    i++;
+    long long v = 0;
+    size_t digits = 0;
+    while (i < len && buf[i] >= '0' && buf[i] <= '9' && digits < 9) {
+        v = v * 10 + (buf[i] - '0');
+        i++;
+        digits++;
+    }
+    if (digits == 0 || i + 1 >= len || buf[i] != '\r' || buf[i + 1] != '\n')
+        return 0;
+    *pos = i + 2;
+    *out = v;
+    return 1;
+}
+
+/* One frame at *pos; 0 unless it is complete and well formed. */
+static int resp_peek_frame(const char *buf, size_t len, size_t *pos, resp_peek *f)
+{
+    size_t i = *pos;
+    long long argc;
+    if (!resp_peek_number(buf, len, &i, '*', &argc) || argc < 1 || argc > RESP_PEEK_MAX_LEN)
+        return 0;
+    f->argc = (int)argc;
+    f->nargs = 0;
+    for (long long a = 0; a < argc; a++) {
+        long long blen;
+        if (!resp_peek_number(buf, len, &i, '$', &blen) || blen > RESP_PEEK_MAX_LEN)
+            return 0;
+        if ((size_t)blen + 2 > len - i)
+            return 0;
+        if (f->nargs < RESP_PEEK_ARGS) {
+            f->arg[f->nargs].ptr = buf + i;
+            f->arg[f->nargs].len = (size_t)blen;
+            f->nargs++;
+        }
+        i += (size_t)blen + 2;
+    }
+    *pos = i;
+    return 1;
+}
+
+size_t resp_peek_frames(const char *buf, size_t len, resp_peek *out, size_t max)
+{
+    size_t pos = 0, n = 0;
+    while (n < max && pos < len && resp_peek_frame(buf, len, &pos, &out[n]))
+        n++;
+    return n;
+}

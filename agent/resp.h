@@ -77,4 +77,19 @@ size_t resp_parser_needed(const resp_parser *p);
 int resp_split_inline(const char *line, size_t len, char *scratch,
                       resp_arg *out, int max_args);
 
+/* Look-ahead over a pipelined batch, so the server can warm the cache for
+ * the keys of the next commands before running them. Only complete,
+ * well-formed multibulk frames are read (at most max of them, from the
+ * start of buf); the first incomplete, inline or odd frame ends the walk, as
+ * the real parser will judge it. Each peeked frame records its argument
+ * count and its first RESP_PEEK_ARGS arguments (pointers into buf). Nothing
+ * is consumed: resp_parse still reads every byte. Returns frames filled. */
+#define RESP_PEEK_ARGS 24
+typedef struct resp_peek {
+    int argc;                        /* the frame's full argument count */
+    int nargs;                       /* how many of them arg[] holds */
+    resp_arg arg[RESP_PEEK_ARGS];
+} resp_peek;
+size_t resp_peek_frames(const char *buf, size_t len, resp_peek *out, size_t max);
+
 #endif

@@ -57,9 +57,21 @@ void srv_add_info(srv *s, const char *section, srv_info_fn *fn, void *priv)
         srv_infos[srv_info_count++] = (srv_hook){ .info = fn, .section = section, .priv = priv };
 }
 
+/* The wall clock is read at most once a millisecond; in between, "now" is
+ * the last reading plus the ticks elapsed since. A clock step (NTP, date)
+ * shows up within that millisecond, and ticks are never trusted longer. */
+#define SRV_CLOCK_REANCHOR_US 1000
+
 void srv_update_time(srv *s)
 {
-    s->ustime = util_us_now();
+    uint64_t now = util_ticks();
+    int64_t since_us = util_ticks_to_us(now - s->clock_anchor_ticks);
+    if (s->clock_anchor_ticks == 0 || since_us < 0 || since_us >= SRV_CLOCK_REANCHOR_US) {
+        s->clock_anchor_ticks = now;
+        s->clock_anchor_us = util_us_now();
+        since_us = 0;
+    }
+    s->ustime = s->clock_anchor_us + since_us;
     s->mstime = s->ustime / 1000;
     s->lru_clock = (uint32_t)(s->mstime / 1000);
 }

@@ -75,6 +75,8 @@ typedef struct srv {
     int64_t mstime;
     int64_t ustime;
     uint32_t lru_clock;        /* seconds, wraps */
+    uint64_t clock_anchor_ticks; /* util_ticks() when the wall clock was last read */
+    int64_t clock_anchor_us;   /* ... and what it said */
     int64_t start_time_ms;
     char run_id[41];
     char executable[1024];

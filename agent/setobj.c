@@ -226,3 +226,9 @@ size_t setobj_mem(const setobj *s)
         n += s->cap * sizeof(int64_t);
     return n;
 }
+
+void setobj_prefetch(const setobj *s, size_t n, const char *const *m, const size_t *lens)
+{
+    if (s->d != NULL)
+        dict_prefetch(s->d, n, m, lens, 0);
+}

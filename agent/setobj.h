@@ -37,5 +37,7 @@ kstr setobj_random(setobj *s);
 typedef void setobj_scan_fn(void *priv, const char *m, size_t len);
 uint64_t setobj_scan(setobj *s, uint64_t cursor, setobj_scan_fn *fn, void *priv);
 size_t setobj_mem(const setobj *s);
+/* Cache warming for members about to be looked up (see dict_prefetch). */
+void setobj_prefetch(const setobj *s, size_t n, const char *const *m, const size_t *lens);
 
 #endif

@@ -346,6 +346,73 @@ int64_t util_mono_us(void)
     return util_clock_us(CLOCK_MONOTONIC);
 }
 
+static double util_tsc_per_us;   /* 0: ticks are monotonic nanoseconds */
+
+static uint64_t util_mono_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+#if defined(__x86_64__)
+#include <x86intrin.h>
+
+/* The TSC is a usable clock only if it ticks at one rate whatever the
+ * core's frequency or sleep state does. */
+static int util_tsc_invariant(void)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f == NULL)
+        return 0;
+    char line[4096];
+    int ok = 0;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, "flags", 5) == 0) {
+            ok = strstr(line, " constant_tsc") != NULL && strstr(line, " nonstop_tsc") != NULL;
+            break;
+        }
+    }
+    fclose(f);
+    return ok;
+}
+
+void util_ticks_init(void)
+{
+    if (util_tsc_per_us != 0 || !util_tsc_invariant())
+        return;
+    uint64_t ns0 = util_mono_ns(), c0 = __rdtsc();
+    struct timespec nap = {0, 10 * 1000 * 1000};
+    while (nanosleep(&nap, &nap) != 0 && errno == EINTR)
+        ;
+    uint64_t ns1 = util_mono_ns(), c1 = __rdtsc();
+    if (ns1 > ns0 && c1 > c0)
+        util_tsc_per_us = (double)(c1 - c0) * 1000.0 / (double)(ns1 - ns0);
+}
+
+uint64_t util_ticks(void)
+{
+    return util_tsc_per_us != 0 ? __rdtsc() : util_mono_ns();
+}
+#else
+void util_ticks_init(void)
+{
+}
+
+uint64_t util_ticks(void)
+{
+    return util_mono_ns();
+}
+#endif
+
+int64_t util_ticks_to_us(uint64_t ticks)
+{
+    if (util_tsc_per_us != 0)
+        return (int64_t)((double)ticks / util_tsc_per_us);
+    return (int64_t)(ticks / 1000);
+}
+
 /* ---- random ids -------------------------------------------------------- */
 
 static int util_urandom(unsigned char *buf, size_t len)

@@ -742,3 +742,9 @@ uint64_t zset_scan(zset *z, uint64_t cursor, zset_scan_fn *fn, void *priv)
     zset_scan_ctx ctx = {fn, priv};
     return dict_scan(z->d, cursor, zset_scan_entry, &ctx);
 }
+
+void zset_prefetch(const zset *z, size_t n, const char *const *m, const size_t *lens)
+{
+    if (z->d != NULL)
+        dict_prefetch(z->d, n, m, lens, 0);
+}

@@ -29,6 +29,8 @@ zset_node *zset_at_rank(const zset *z, size_t rank);  /* 0-based ascending */
 kstr zset_node_member(const zset_node *n);
 double zset_node_score(const zset_node *n);
 size_t zset_mem(const zset *z);
+/* Cache warming for members about to be looked up (see dict_prefetch). */
+void zset_prefetch(const zset *z, size_t n, const char *const *m, const size_t *lens);
 
 /* Sticky "compact" flag standing in for Redis' listpack encoding: it only
  * decides reply order where Redis' order depends on the encoding (ZSCAN of a

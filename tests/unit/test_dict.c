@@ -497,6 +497,49 @@ static void test_hash_seed(void **state)
     dict_free(d);
 }
 
+/* dict_peek finds what dict_find finds, mid-rehash too, without moving a
+ * bucket; dict_prefetch changes nothing either. */
+static void test_peek_and_prefetch_change_nothing(void **state)
+{
+    (void)state;
+    dict *d = dict_create(&dict_type_plain);
+    char k[32];
+    int n;
+    for (n = 0; n < 600 || !dict_is_rehashing(d); n++) {
+        int len = key_of(k, sizeof(k), n);
+        assert_non_null(dict_add(d, k, (size_t)len, NULL));
+        if (n > 100000)
+            fail();
+    }
+    assert_true(dict_is_rehashing(d));
+    size_t buckets = dict_buckets(d);
+    const char *keys[DICT_PREFETCH_MAX];
+    size_t lens[DICT_PREFETCH_MAX];
+    char store[DICT_PREFETCH_MAX][32];
+    for (int i = 0; i < DICT_PREFETCH_MAX; i++) {
+        lens[i] = (size_t)key_of(store[i], sizeof(store[i]), i * 7);
+        keys[i] = store[i];
+    }
+    dict_prefetch(d, DICT_PREFETCH_MAX, keys, lens, 0);
+    dict_prefetch(d, 1000, keys, lens, 1);    /* more than the max is clipped */
+    for (int i = 0; i < n; i++) {
+        int len = key_of(k, sizeof(k), i);
+        const dict_entry *e = dict_peek(d, k, (size_t)len);
+        assert_non_null(e);
+        assert_memory_equal(e->key, k, (size_t)len);
+    }
+    assert_null(dict_peek(d, "absent", 6));
+    assert_true(dict_is_rehashing(d));
+    assert_int_equal(dict_buckets(d), buckets);
+    assert_int_equal(dict_size(d), (size_t)n);
+    dict_free(d);
+
+    dict *empty = dict_create(&dict_type_plain);
+    assert_null(dict_peek(empty, "a", 1));
+    dict_prefetch(empty, 1, keys, lens, 1);
+    dict_free(empty);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -515,6 +558,7 @@ int main(void)
         cmocka_unit_test(test_clear_calls_val_free),
         cmocka_unit_test(test_add_kstr),
         cmocka_unit_test(test_hash_seed),
+        cmocka_unit_test(test_peek_and_prefetch_change_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -644,6 +644,63 @@ static void test_random_inputs_split_invariant(void **state)
     }
 }
 
+/* ---- look-ahead ------------------------------------------------------------ */
+
+static void test_peek_frames(void **state)
+{
+    (void)state;
+    const char *buf = "*2\r\n$3\r\nGET\r\n$1\r\na\r\n"
+                      "*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$0\r\n\r\n"
+                      "*2\r\n$3\r\nGET\r\n$5\r\nhel";   /* incomplete */
+    resp_peek f[4];
+    size_t n = resp_peek_frames(buf, strlen(buf), f, 4);
+    assert_int_equal(n, 2);
+    assert_int_equal(f[0].argc, 2);
+    assert_int_equal(f[0].nargs, 2);
+    assert_memory_equal(f[0].arg[1].ptr, "a", 1);
+    assert_int_equal(f[1].argc, 3);
+    assert_int_equal(f[1].arg[1].len, 3);
+    assert_memory_equal(f[1].arg[1].ptr, "key", 3);
+    assert_int_equal(f[1].arg[2].len, 0);
+    /* max is respected */
+    assert_int_equal(resp_peek_frames(buf, strlen(buf), f, 1), 1);
+    /* the peek never reads past len: every prefix yields only whole frames */
+    for (size_t len = 0; len <= strlen(buf); len++) {
+        n = resp_peek_frames(buf, len, f, 4);
+        assert_true(n <= 2);
+        if (len < 20)
+            assert_int_equal(n, 0);
+    }
+}
+
+static void test_peek_stops_at_odd_frames(void **state)
+{
+    (void)state;
+    resp_peek f[4];
+    const char *odd[] = {
+        "PING\r\n",                              /* inline */
+        "*1\r\n$4\r\nPING\r",                    /* bulk without its whole CRLF */
+        "*0\r\n",                                /* empty multibulk */
+        "*-1\r\n",
+        "*1\r\n:4\r\nPING\r\n",                  /* not a bulk */
+        "*1\r\n$-1\r\n",
+        "*1\r\n$4x\r\nPING\r\n",
+        "*1\r\n$9999999999\r\n",                 /* ten digits */
+        "*1\r\n$4\rPING\r\n",
+    };
+    for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++)
+        assert_int_equal(resp_peek_frames(odd[i], strlen(odd[i]), f, 4), 0);
+    /* a frame with more arguments than RESP_PEEK_ARGS keeps the first ones */
+    char big[4096];
+    int len = snprintf(big, sizeof(big), "*%d\r\n", RESP_PEEK_ARGS + 6);
+    for (int i = 0; i < RESP_PEEK_ARGS + 6; i++)
+        len += snprintf(big + len, sizeof(big) - (size_t)len, "$2\r\n%02d\r\n", i);
+    assert_int_equal(resp_peek_frames(big, (size_t)len, f, 4), 1);
+    assert_int_equal(f[0].argc, RESP_PEEK_ARGS + 6);
+    assert_int_equal(f[0].nargs, RESP_PEEK_ARGS);
+    assert_memory_equal(f[0].arg[RESP_PEEK_ARGS - 1].ptr, "23", 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -662,6 +719,8 @@ int main(void)
         cmocka_unit_test(test_needed_hint),
         cmocka_unit_test(test_reset_and_master_limit),
         cmocka_unit_test(test_random_inputs_split_invariant),
+        cmocka_unit_test(test_peek_frames),
+        cmocka_unit_test(test_peek_stops_at_odd_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

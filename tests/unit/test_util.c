@@ -9,7 +9,9 @@
 
 #include <limits.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -330,6 +332,33 @@ static void test_clocks_and_random(void **state)
     assert_int_equal(one[0], '\0');
 }
 
+/* Ticks measure elapsed time in either mode (nanoseconds before init, the
+ * TSC after it where the CPU has an invariant one). */
+static void check_ticks_measure_a_sleep(void)
+{
+    uint64_t t0 = util_ticks();
+    int64_t m0 = util_mono_us();
+    struct timespec nap = {0, 20 * 1000 * 1000};
+    nanosleep(&nap, NULL);
+    int64_t elapsed = util_ticks_to_us(util_ticks() - t0);
+    int64_t mono = util_mono_us() - m0;
+    assert_true(elapsed >= 19000);
+    /* within 10% of the monotonic clock over the same span */
+    assert_true(llabs(elapsed - mono) <= mono / 10);
+}
+
+static void test_ticks(void **state)
+{
+    (void)state;
+    check_ticks_measure_a_sleep();
+    util_ticks_init();
+    util_ticks_init();   /* idempotent */
+    check_ticks_measure_a_sleep();
+    uint64_t a = util_ticks(), b = util_ticks();
+    assert_true(b >= a);
+    assert_int_equal(util_ticks_to_us(0), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -343,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_parse_memory),
         cmocka_unit_test(test_strcasecmp_len),
         cmocka_unit_test(test_clocks_and_random),
+        cmocka_unit_test(test_ticks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
