@@ -362,6 +362,9 @@ static size_t cmd_frame_keys(const cmd_def *cmd, const resp_peek *f, const char 
 {
     int last = cmd->last_key < 0 ? f->argc + cmd->last_key : cmd->last_key;
     for (int k = cmd->first_key; k <= last && k < f->nargs && n < max; k += cmd->key_step) {
+        /* A run of commands on one key (RPOP mylist ...) needs it once. */
+        if (n > 0 && lens[n - 1] == f->arg[k].len && memcmp(keys[n - 1], f->arg[k].ptr, lens[n - 1]) == 0)
+            continue;
         keys[n] = f->arg[k].ptr;
         lens[n] = f->arg[k].len;
         n++;

@@ -437,13 +437,23 @@ void dict_prefetch(const dict *d, size_t n, const char *const *keys, const size_
         if (head[i] != NULL)
             __builtin_prefetch(head[i]);
     }
+    /* Chains are short but often two long at load factor 1, and every key
+     * in a chain may need a compare: the second entry is warmed as well. */
+    const dict_entry *second[DICT_PREFETCH_MAX];
     for (size_t i = 0; i < n; i++) {
+        second[i] = NULL;
         if (head[i] == NULL)
             continue;
         __builtin_prefetch((const char *)head[i]->key - 1); /* header byte(s) precede the data */
         if (values_are_pointers && head[i]->v.ptr != NULL)
             __builtin_prefetch(head[i]->v.ptr);
+        second[i] = head[i]->next;
+        if (second[i] != NULL)
+            __builtin_prefetch(second[i]);
     }
+    for (size_t i = 0; i < n; i++)
+        if (second[i] != NULL)
+            __builtin_prefetch((const char *)second[i]->key - 1);
 }
 
 /* Inserts a new entry for key (which the dict then owns) unless present. */

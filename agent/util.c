@@ -347,6 +347,7 @@ int64_t util_mono_us(void)
 }
 
 static double util_tsc_per_us;   /* 0: ticks are monotonic nanoseconds */
+static uint64_t util_us_per_tick_q32;  /* 2^32 / util_tsc_per_us: no division per use */
 
 static uint64_t util_mono_ns(void)
 {
@@ -387,8 +388,10 @@ void util_ticks_init(void)
     while (nanosleep(&nap, &nap) != 0 && errno == EINTR)
         ;
     uint64_t ns1 = util_mono_ns(), c1 = __rdtsc();
-    if (ns1 > ns0 && c1 > c0)
+    if (ns1 > ns0 && c1 > c0) {
         util_tsc_per_us = (double)(c1 - c0) * 1000.0 / (double)(ns1 - ns0);
+        util_us_per_tick_q32 = (uint64_t)(4294967296.0 / util_tsc_per_us);
+    }
 }
 
 uint64_t util_ticks(void)
@@ -406,10 +409,19 @@ uint64_t util_ticks(void)
 }
 #endif
 
+uint64_t util_us_to_ticks(int64_t us)
+{
+    if (us <= 0)
+        return 0;
+    if (util_tsc_per_us != 0)
+        return (uint64_t)((double)us * util_tsc_per_us);
+    return (uint64_t)us * 1000;
+}
+
 int64_t util_ticks_to_us(uint64_t ticks)
 {
     if (util_tsc_per_us != 0)
-        return (int64_t)((double)ticks / util_tsc_per_us);
+        return (int64_t)(((unsigned __int128)ticks * util_us_per_tick_q32) >> 32);
     return (int64_t)(ticks / 1000);
 }
 

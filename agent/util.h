@@ -42,6 +42,7 @@ int64_t util_mono_us(void);
 void util_ticks_init(void);
 uint64_t util_ticks(void);
 int64_t util_ticks_to_us(uint64_t ticks);
+uint64_t util_us_to_ticks(int64_t us);
 /* len is the size of out: writes len-1 random hex characters and a NUL
  * (char id[41]; util_random_hex(id, sizeof id) for replication/run ids). */
 void util_random_hex(char *out, size_t len);

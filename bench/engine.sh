@@ -4,16 +4,24 @@
 #  1. throughput: redis-benchmark -q -n N -r 100000 -c 50 over
 #     set,get,incr,lpush,rpop,sadd,hset,zadd,mset, once with -P 1 and once
 #     with -P 16, against each server; a table of ops/s and kvfleet/redis.
+#     This VM's speed drifts by tens of percent from minute to minute, so
+#     the two servers are measured in alternation, BENCH_ROUNDS times each
+#     (redis, kvfleet, redis, kvfleet, ...), and the table shows the median
+#     of each plus how many rounds kvfleet won. With two or more CPUs the
+#     servers share CPU 1 and redis-benchmark runs on CPU 0, so neither
+#     server competes with the load generator for a core.
 #  2. memory: 1,000,000 keys (key:000000..999999) of 100-byte values loaded
 #     with redis-cli --pipe into each; RSS (VmRSS) and INFO used_memory with
 #     the kvfleet/redis ratio.
-# Env: BENCH_N (requests per test, default 1000000), BENCH_KEYS (keys for the
-# memory test, default 1000000), KVFLEET_AGENT (binary to compare; default
-# bin/kvfleet-agent; use redis-server to compare two Redis instances).
+# Env: BENCH_N (requests per test, default 1000000), BENCH_ROUNDS (default
+# 3), BENCH_KEYS (keys for the memory test, default 1000000), KVFLEET_AGENT
+# (binary to compare; default bin/kvfleet-agent; use redis-server to compare
+# two Redis instances).
 
 . "$(dirname "$0")/lib.sh"
 
 N="${BENCH_N:-1000000}"
+ROUNDS="${BENCH_ROUNDS:-3}"
 KEYS="${BENCH_KEYS:-1000000}"
 TESTS="set,get,incr,lpush,rpop,sadd,hset,zadd,mset"
 
@@ -32,26 +40,55 @@ echo "kvfleet-agent  $KVFLEET_AGENT pid $apid port $aport"
 echo "requests per test: $N, clients: 50, random keyspace: 100000"
 
 # ------------------------------------------------------------ throughput
+BENCH_PIN=()
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+    taskset -pc 1 "$rpid" >/dev/null && taskset -pc 1 "$apid" >/dev/null && BENCH_PIN=(taskset -c 0)
+fi
+echo "rounds: $ROUNDS (alternating), pinned: $([ ${#BENCH_PIN[@]} -gt 0 ] && echo 'servers on CPU 1, redis-benchmark on CPU 0' || echo no)"
+
+# median of the numbers on stdin
+median() {
+    sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
 declare -A rate
 for pipe in 1 16; do
-    for side in redis agent; do
-        port=$rport
-        [ "$side" = agent ] && port=$aport
-        rcli "$port" flushall >/dev/null
-        echo "running -P $pipe against $side..." >&2
-        while read -r name ops; do
-            rate["$side,$pipe,$name"]=$ops
-        done < <(bench_rates "$port" "$pipe" "$N" "$TESTS")
+    for round in $(seq 1 "$ROUNDS"); do
+        for side in redis agent; do
+            port=$rport
+            [ "$side" = agent ] && port=$aport
+            rcli "$port" flushall >/dev/null
+            echo "-P $pipe round $round/$ROUNDS: $side..." >&2
+            while read -r name ops; do
+                rate["$side,$pipe,$name"]+="$ops "
+            done < <(BENCH_RUN_PREFIX="${BENCH_PIN[*]}" bench_rates "$port" "$pipe" "$N" "$TESTS")
+        done
     done
 done
 
+# cell <side> <pipe> <test>: the median rate over the rounds
+cell() {
+    tr ' ' '\n' <<<"${rate["$1,$2,$3"]:-}" | grep . | median
+}
+
+# wins <pipe> <test>: rounds in which kvfleet beat the redis run just before it
+wins() {
+    local -a r=(${rate["redis,$1,$2"]:-}) a=(${rate["agent,$1,$2"]:-})
+    local i w=0
+    for i in "${!a[@]}"; do
+        awk -v a="${a[$i]}" -v r="${r[$i]:-0}" 'BEGIN { exit !(a > r) }' && w=$((w + 1))
+    done
+    echo "$w/${#a[@]}"
+}
+
 echo
-printf '%-16s %14s %14s %7s   %14s %14s %7s\n' "test" "redis -P1" "kvfleet -P1" "ratio" "redis -P16" "kvfleet -P16" "ratio"
+echo "ops/s, median of $ROUNDS alternating rounds; wins = rounds in which kvfleet was faster"
+printf '%-14s %11s %11s %6s %5s   %11s %11s %6s %5s\n' "test" "redis -P1" "kvfleet" "ratio" "wins" "redis -P16" "kvfleet" "ratio" "wins"
 for name in SET GET INCR LPUSH RPOP SADD HSET ZADD "MSET(10keys)"; do
-    r1=${rate["redis,1,$name"]:-} a1=${rate["agent,1,$name"]:-}
-    r16=${rate["redis,16,$name"]:-} a16=${rate["agent,16,$name"]:-}
-    printf '%-16s %14s %14s %7s   %14s %14s %7s\n' "$name" "${r1:--}" "${a1:--}" "$(ratio "$a1" "$r1")" \
-        "${r16:--}" "${a16:--}" "$(ratio "$a16" "$r16")"
+    r1=$(cell redis 1 "$name") a1=$(cell agent 1 "$name")
+    r16=$(cell redis 16 "$name") a16=$(cell agent 16 "$name")
+    printf '%-14s %11s %11s %6s %5s   %11s %11s %6s %5s\n' "$name" "${r1:--}" "${a1:--}" "$(ratio "$a1" "$r1")" "$(wins 1 "$name")" \
+        "${r16:--}" "${a16:--}" "$(ratio "$a16" "$r16")" "$(wins 16 "$name")"
 done
 
 # ------------------------------------------------------------ memory

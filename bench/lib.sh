@@ -17,7 +17,8 @@
 # only the final "requests per second" lines are kept.
 bench_rates() {
     local port="$1" pipe="$2" n="$3" tests="$4"
-    redis-benchmark -h 127.0.0.1 -p "$port" -q -n "$n" -r 100000 -c 50 -P "$pipe" -t "$tests" 2>/dev/null |
+    # BENCH_RUN_PREFIX: e.g. "taskset -c 0" to pin the load generator
+    ${BENCH_RUN_PREFIX:-} redis-benchmark -h 127.0.0.1 -p "$port" -q -n "$n" -r 100000 -c 50 -P "$pipe" -t "$tests" 2>/dev/null |
         tr '\r' '\n' | grep 'requests per second' |
         sed -E 's/^ *([^:]+): ([0-9.]+) requests per second.*/\1 \2/' |
         awk '{ rate = $NF; $NF = ""; name = $0; gsub(/ /, "", name); print name, rate }'
