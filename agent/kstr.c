@@ -173,15 +173,6 @@ void kstr_free(kstr s)
         mem_free(kstr_base(s));
 }
 
-size_t kstr_len(const kstr s)
-{
-    switch (kstr_type(s)) {
-    case KSTR_TINY: return (unsigned char)s[-1] >> 2;
-    case KSTR_SMALL: return (unsigned char)s[-3];
-    default: return kstr_load32(s - 9);
-    }
-}
-
 size_t kstr_cap(const kstr s)
 {
     switch (kstr_type(s)) {

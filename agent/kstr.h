@@ -16,7 +16,19 @@ kstr kstr_from_ll(long long v);
 kstr kstr_empty(size_t capacity);
 kstr kstr_dup(const kstr s);
 void kstr_free(kstr s);
-size_t kstr_len(const kstr s);
+/* Inline: it is on every lookup's path. The layouts are described in
+ * kstr.c: the low two bits of the byte before the data say which. */
+static inline size_t kstr_len(const kstr s)
+{
+    unsigned char flags = (unsigned char)s[-1];
+    if ((flags & 3u) == 0)
+        return flags >> 2;
+    if ((flags & 3u) == 1)
+        return (unsigned char)s[-3];
+    uint32_t len;
+    __builtin_memcpy(&len, s - 9, sizeof(len));
+    return len;
+}
 size_t kstr_cap(const kstr s);
 /* Functions that may grow the string return the (possibly moved) string. */
 kstr kstr_cat(kstr s, const void *ptr, size_t len);

@@ -433,8 +433,6 @@ static void client_end_skip(client *c)
 #define NET_PEEK_WINDOW 16
 static size_t client_prefetch_ahead(client *c, const char *buf, size_t len)
 {
-    if (c->flags & CLIENT_MASTER)
-        return SIZE_MAX;    /* the stream is applied in order, one by one */
     resp_peek frames[NET_PEEK_WINDOW];
     size_t n = resp_peek_frames(buf, len, frames, NET_PEEK_WINDOW);
     if (n < 2)
@@ -480,6 +478,8 @@ static size_t client_run_buffer(client *c, const char *buf, size_t len)
             client_begin_skip(c);
             cmd_process(c);
             client_end_skip(c);
+            if (!(c->flags & CLIENT_MASTER))
+                s->client_commands++;
             s->current_client = NULL;
             c->argc = 0;
             c->argv = NULL;

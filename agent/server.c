@@ -329,7 +329,7 @@ int srv_listen(srv *s, char *err, size_t errlen)
 }
 
 /* Under heavy load the next request arrives within microseconds of the
- * last reply: polling without blocking for that long after an iteration
+ * last reply (a master's stream waits for no reply, so it does not count): polling without blocking for that long after an iteration
  * that did work spares the sleep and the wakeup (costly on a VM, and paid
  * by the client). Spinning is enabled only while recent sleeps were that
  * short, so a lightly loaded or idle server blocks at once. */
@@ -352,10 +352,10 @@ int srv_run(srv *s)
     uint64_t spin_until = 0;
     uint64_t idle_gap = spin_ticks * 4;   /* moving average of blocked sleeps */
     while (!s->shutdown_asap) {
-        long long before = s->stats.total_commands_processed;
+        unsigned long long before = s->client_commands;
         uv_run(s->loop, UV_RUN_NOWAIT);
         uint64_t now = util_ticks();
-        if (s->stats.total_commands_processed != before) {
+        if (s->client_commands != before) {
             if (idle_gap < spin_ticks)
                 spin_until = now + spin_ticks;
             continue;

@@ -70,6 +70,7 @@ typedef struct srv {
     uint64_t next_client_id;
     struct client *pending_writes;
     struct client *current_client;
+    unsigned long long client_commands; /* run for clients other than a master link */
 
     /* time cached at each command so a command sees one "now" */
     int64_t mstime;
