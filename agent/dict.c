@@ -28,6 +28,62 @@
 #include "mem.h"
 
 #define DICT_INITIAL_SIZE 4
+
+/* Entry tags. User-space pointers on x86-64 and arm64 Linux leave the top
+ * 16 bits zero, so each chain link also carries hash bits 16..31 of its
+ * entry's key. A lookup skips entries whose tag differs without touching
+ * their keys, and growing a table of 2^16 buckets or more places entries
+ * from the tag alone, without reading (missing on) every key. */
+#if defined(__x86_64__) || defined(__aarch64__)
+#define DICT_TAGS 1
+#define DICT_TAG_SHIFT 48
+#define DICT_PTR_MASK ((((uintptr_t)1) << DICT_TAG_SHIFT) - 1)
+#else
+#define DICT_TAGS 0
+#define DICT_TAG_SHIFT 0
+#define DICT_PTR_MASK (~(uintptr_t)0)
+#endif
+#define DICT_TAG_LOW_BIT 16          /* hash bit held in the tag's bit 0 */
+#define DICT_TAG_BITS 16
+
+static inline dict_entry *dict_next(const dict_entry *e)
+{
+    return (dict_entry *)(e->link & DICT_PTR_MASK);
+}
+
+static inline void dict_set_next(dict_entry *e, const dict_entry *next)
+{
+    e->link = (e->link & ~DICT_PTR_MASK) | (uintptr_t)next;
+}
+
+static inline unsigned dict_hash_tag(uint64_t h)
+{
+    return DICT_TAGS ? (unsigned)(h >> DICT_TAG_LOW_BIT) & 0xffffu : 0;
+}
+
+static inline unsigned dict_tag(const dict_entry *e)
+{
+    return DICT_TAGS ? (unsigned)((uint64_t)e->link >> DICT_TAG_SHIFT) : 0;
+}
+
+static inline void dict_link_init(dict_entry *e, uint64_t h, const dict_entry *next)
+{
+    e->link = (uintptr_t)((uint64_t)dict_hash_tag(h) << DICT_TAG_SHIFT) | (uintptr_t)next;
+}
+
+/* The bucket of e in a table of new_size buckets, moving from one of
+ * old_size where it sat at old_idx; -1 when the key must be hashed. */
+static inline long dict_rehash_index(const dict_entry *e, size_t old_idx, size_t old_size,
+                                     size_t new_size)
+{
+    if (new_size <= old_size)
+        return (long)(old_idx & (new_size - 1));
+    if (!DICT_TAGS || old_size < ((size_t)1 << DICT_TAG_LOW_BIT) ||
+        new_size > ((size_t)1 << (DICT_TAG_LOW_BIT + DICT_TAG_BITS)))
+        return -1;
+    size_t high = ((size_t)dict_tag(e) << DICT_TAG_LOW_BIT) & (new_size - 1) & ~(old_size - 1);
+    return (long)(old_idx | high);
+}
 #define DICT_MIN_FILL_PERCENT 10
 /* With resizing deferred (fork child alive), grow only past this load. */
 #define DICT_FORCE_RESIZE_RATIO 5
@@ -245,19 +301,27 @@ static void dict_free_entry(dict *d, dict_entry *e)
 
 /* Moves up to n buckets from table[0] to table[1]. Returns 1 if rehashing
  * is still in progress afterwards. */
-/* Rehashing must read every key it moves, bucket after bucket: warm the
- * entry 2*D buckets ahead and the key D buckets ahead (its entry was warmed
- * D buckets ago), so later steps, in this call's loop or on the next
- * commands, find both in cache. A macro, not a function: GCC deems a
- * function that only prefetches free of effects and drops its calls. */
+/* Rehashing reads every entry it moves, bucket after bucket, and writes it
+ * into a random bucket of the new table: warm the entry 2*D buckets ahead
+ * and, D buckets ahead (its entry was warmed D buckets ago), the new bucket
+ * or, when the tag cannot place it, the key to hash. Later steps, in this
+ * call's loop or on the next commands, then find all of it in cache. A
+ * macro, not a function: GCC deems a function that only prefetches free of
+ * effects and drops its calls. */
 #define DICT_REHASH_AHEAD 12
 #define DICT_REHASH_PREFETCH(d, idx)                                                  \
     do {                                                                              \
         size_t far_ = (idx) + 2 * DICT_REHASH_AHEAD, near_ = (idx) + DICT_REHASH_AHEAD; \
         if (far_ < (d)->size[0] && (d)->table[0][far_] != NULL)                       \
             __builtin_prefetch((d)->table[0][far_]);                                  \
-        if (near_ < (d)->size[0] && (d)->table[0][near_] != NULL)                     \
-            __builtin_prefetch((const char *)(d)->table[0][near_]->key - 1);          \
+        const dict_entry *near_e_ = near_ < (d)->size[0] ? (d)->table[0][near_] : NULL; \
+        if (near_e_ != NULL) {                                                        \
+            long to_ = dict_rehash_index(near_e_, near_, (d)->size[0], (d)->size[1]);  \
+            if (to_ >= 0)                                                             \
+                __builtin_prefetch(&(d)->table[1][to_], 1);                           \
+            else                                                                      \
+                __builtin_prefetch((const char *)near_e_->key - 1);                   \
+        }                                                                             \
     } while (0)
 
 static int dict_rehash(dict *d, size_t n)
@@ -275,9 +339,10 @@ static int dict_rehash(dict *d, size_t n)
         DICT_REHASH_PREFETCH(d, (size_t)d->rehash_idx);
         dict_entry *e = d->table[0][d->rehash_idx];
         while (e != NULL) {
-            dict_entry *next = e->next;
-            size_t idx = dict_hash(e->key, kstr_len(e->key)) & mask1;
-            e->next = d->table[1][idx];
+            dict_entry *next = dict_next(e);
+            long tagged = dict_rehash_index(e, (size_t)d->rehash_idx, d->size[0], d->size[1]);
+            size_t idx = tagged >= 0 ? (size_t)tagged : dict_hash(e->key, kstr_len(e->key)) & mask1;
+            dict_set_next(e, d->table[1][idx]);
             d->table[1][idx] = e;
             d->used[0]--;
             d->used[1]++;
@@ -379,19 +444,21 @@ int dict_rehash_ms(dict *d, int ms)
 
 /* ---- lookup and modification ------------------------------------------- */
 
-/* Finds the entry for key; *linkp (if not NULL) receives the link that
- * points at it, so callers can unlink without a second walk. */
+/* Finds the entry for key; *prevp (if not NULL) receives the entry before
+ * it in its chain (NULL for the head) and *tablep its table, so callers can
+ * unlink without a second walk. */
 static dict_entry *dict_lookup(dict *d, const void *key, size_t len, uint64_t h,
-                               dict_entry ***linkp, int *tablep)
+                               dict_entry **prevp, int *tablep)
 {
+    unsigned tag = dict_hash_tag(h);
     for (int t = 0; t <= 1; t++) {
         if (d->size[t] == 0)
             break;
-        dict_entry **link = &d->table[t][h & (d->size[t] - 1)];
-        for (dict_entry *e = *link; e != NULL; link = &e->next, e = e->next) {
-            if (kstr_eq_buf(e->key, key, len)) {
-                if (linkp != NULL)
-                    *linkp = link;
+        dict_entry *prev = NULL;
+        for (dict_entry *e = d->table[t][h & (d->size[t] - 1)]; e != NULL; prev = e, e = dict_next(e)) {
+            if (dict_tag(e) == tag && kstr_eq_buf(e->key, key, len)) {
+                if (prevp != NULL)
+                    *prevp = prev;
                 if (tablep != NULL)
                     *tablep = t;
                 return e;
@@ -423,20 +490,23 @@ const dict_entry *dict_peek(const dict *d, const void *key, size_t len)
     if (dict_size(d) == 0 || d->size[0] == 0)
         return NULL;
     uint64_t h = dict_hash(key, len);
+    unsigned tag = dict_hash_tag(h);
     for (int t = 0; t <= (dict_is_rehashing(d) ? 1 : 0); t++)
-        for (const dict_entry *e = *dict_bucket(d, t, h); e != NULL; e = e->next)
-            if (kstr_eq_buf(e->key, key, len))
+        for (const dict_entry *e = *dict_bucket(d, t, h); e != NULL; e = dict_next(e))
+            if (dict_tag(e) == tag && kstr_eq_buf(e->key, key, len))
                 return e;
     return NULL;
 }
 
 void dict_prefetch(const dict *d, size_t n, const char *const *keys, const size_t *lens,
-                   int values_are_pointers)
+                   const void **values)
 {
-    if (dict_size(d) == 0 || d->size[0] == 0)
-        return;
     if (n > DICT_PREFETCH_MAX)
         n = DICT_PREFETCH_MAX;
+    if (values != NULL)
+        memset(values, 0, n * sizeof(*values));
+    if (dict_size(d) == 0 || d->size[0] == 0)
+        return;
     dict_entry *const *slot[DICT_PREFETCH_MAX];
     const dict_entry *head[DICT_PREFETCH_MAX];
     /* Each stage only touches lines the previous stage asked for, so the
@@ -447,6 +517,10 @@ void dict_prefetch(const dict *d, size_t n, const char *const *keys, const size_
         int moved = dict_is_rehashing(d) && (long)(h & (d->size[0] - 1)) < d->rehash_idx;
         slot[i] = dict_bucket(d, moved ? 1 : 0, h);
         __builtin_prefetch(slot[i]);
+        /* A key not found in the old table is looked for, then added, in
+         * the new one. */
+        if (dict_is_rehashing(d) && !moved)
+            __builtin_prefetch(dict_bucket(d, 1, h));
     }
     for (size_t i = 0; i < n; i++) {
         head[i] = *slot[i];
@@ -461,9 +535,11 @@ void dict_prefetch(const dict *d, size_t n, const char *const *keys, const size_
         if (head[i] == NULL)
             continue;
         __builtin_prefetch((const char *)head[i]->key - 1); /* header byte(s) precede the data */
-        if (values_are_pointers && head[i]->v.ptr != NULL)
-            __builtin_prefetch(head[i]->v.ptr);
-        second[i] = head[i]->next;
+        if (values != NULL && head[i]->v.ptr != NULL) {
+            values[i] = head[i]->v.ptr;
+            __builtin_prefetch(values[i]);
+        }
+        second[i] = dict_next(head[i]);
         if (second[i] != NULL)
             __builtin_prefetch(second[i]);
     }
@@ -490,7 +566,7 @@ static dict_entry *dict_insert(dict *d, const void *key, size_t len, kstr owned,
     e->key = owned != NULL ? owned : kstr_new(key, len);
     e->v.u64 = 0;
     size_t idx = h & (d->size[t] - 1);
-    e->next = d->table[t][idx];
+    dict_link_init(e, h, d->table[t][idx]);
     d->table[t][idx] = e;
     d->used[t]++;
     return e;
@@ -511,13 +587,17 @@ dict_entry *dict_unlink(dict *d, const void *key, size_t len)
     if (dict_size(d) == 0)
         return NULL;
     dict_rehash_step(d);
-    dict_entry **link;
+    dict_entry *prev;
     int t;
-    dict_entry *e = dict_lookup(d, key, len, dict_hash(key, len), &link, &t);
+    uint64_t h = dict_hash(key, len);
+    dict_entry *e = dict_lookup(d, key, len, h, &prev, &t);
     if (e == NULL)
         return NULL;
-    *link = e->next;
-    e->next = NULL;
+    if (prev != NULL)
+        dict_set_next(prev, dict_next(e));
+    else
+        d->table[t][h & (d->size[t] - 1)] = dict_next(e);
+    dict_set_next(e, NULL);
     d->used[t]--;
     return e;
 }
@@ -542,7 +622,7 @@ static void dict_clear_table(dict *d, int t)
     for (size_t i = 0; i < d->size[t] && d->used[t] > 0; i++) {
         dict_entry *e = d->table[t][i];
         while (e != NULL) {
-            dict_entry *next = e->next;
+            dict_entry *next = dict_next(e);
             dict_free_entry(d, e);
             d->used[t]--;
             e = next;
@@ -617,7 +697,7 @@ size_t dict_sample(dict *d, dict_entry **out, size_t count)
                 continue;
             }
             empty_run = 0;
-            for (; e != NULL && stored < count; e = e->next)
+            for (; e != NULL && stored < count; e = dict_next(e))
                 out[stored++] = e;
             if (stored == count)
                 return stored;
@@ -642,11 +722,11 @@ static dict_entry *dict_random_bucket_entry(dict *d)
         }
     }
     size_t chain = 0;
-    for (dict_entry *e = head; e != NULL; e = e->next)
+    for (dict_entry *e = head; e != NULL; e = dict_next(e))
         chain++;
     size_t pick = dict_rand() % chain;
     while (pick--)
-        head = head->next;
+        head = dict_next(head);
     return head;
 }
 
@@ -685,7 +765,7 @@ static uint64_t dict_cursor_next(uint64_t v, uint64_t mask)
 static void dict_scan_bucket(const dict_entry *e, dict_scan_fn *fn, void *priv)
 {
     while (e != NULL) {
-        const dict_entry *next = e->next;
+        const dict_entry *next = dict_next(e);
         fn(priv, e);
         e = next;
     }
@@ -798,7 +878,7 @@ dict_entry *dict_iter_next(dict_iter *it)
             it->entry = it->next_entry;
         }
         if (it->entry != NULL) {
-            it->next_entry = it->entry->next;
+            it->next_entry = dict_next(it->entry);
             return it->entry;
         }
     }

@@ -19,7 +19,9 @@ typedef struct dict_entry {
         uint64_t u64;
         double d;
     } v;
-    struct dict_entry *next;
+    /* The chain link; its top 16 bits hold hash bits 16..31 of the key
+     * (see dict.c), so only dict.c reads it. */
+    uintptr_t link;
 } dict_entry;
 
 typedef struct dict_type {
@@ -42,15 +44,18 @@ int dict_is_rehashing(const dict *d);
 dict_entry *dict_find(dict *d, const void *key, size_t len);
 /* Cache warming for a batch of lookups about to happen (pipelined commands):
  * issues prefetches for each key's bucket, then its first chained entry and
- * that entry's key (and value, when values_are_pointers), so the misses of
- * n lookups overlap instead of queueing. A hint: changes nothing. At most
+ * that entry's key, so the misses of n lookups overlap instead of queueing.
+ * When values is not NULL the entries' values are pointers: the first
+ * chained entry's value is prefetched too and stored in values[i] (NULL for
+ * an empty bucket) so the caller can warm what it points to; it may belong
+ * to another key of the same bucket. A hint: changes nothing. At most
  * DICT_PREFETCH_MAX keys are used. */
 #define DICT_PREFETCH_MAX 64
 /* A lookup that changes nothing (no rehash step): for hints such as the
  * prefetcher, which must not alter the table it only looks at. */
 const dict_entry *dict_peek(const dict *d, const void *key, size_t len);
 void dict_prefetch(const dict *d, size_t n, const char *const *keys, const size_t *lens,
-                   int values_are_pointers);
+                   const void **values);
 /* Adds key (copied) if absent and returns the new entry with v zeroed;
  * returns NULL and sets *existing when the key is already present. */
 dict_entry *dict_add(dict *d, const void *key, size_t len, dict_entry **existing);

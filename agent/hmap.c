@@ -257,6 +257,7 @@ size_t hmap_mem(const hmap *h)
 
 void hmap_prefetch(const hmap *h, size_t n, const char *const *f, const size_t *lens)
 {
+    const void *values[DICT_PREFETCH_MAX];
     if (h->d != NULL)
-        dict_prefetch(h->d, n, f, lens, 1);
+        dict_prefetch(h->d, n, f, lens, values);
 }

@@ -427,18 +427,35 @@ static void client_end_skip(client *c)
         c->flags &= ~(CLIENT_REPLY_SKIP | CLIENT_NO_REPLY);
 }
 
-/* A pipelined batch: warm the cache for the keys of the next few commands
- * so their lookups miss in parallel rather than one after another. Returns
- * how many commands the look-ahead covered (1 when it found no batch). */
+/* A pipelined batch: warm the cache for the keys of the commands ahead so
+ * their lookups miss in parallel rather than one after another. Windows of
+ * NET_PEEK_WINDOW commands are warmed one window before they run, so the
+ * loads have a whole window's work to arrive in. */
 #define NET_PEEK_WINDOW 16
-static size_t client_prefetch_ahead(client *c, const char *buf, size_t len)
+typedef struct prefetch_cursor {
+    size_t pos;      /* where the next look-ahead starts in the buffer */
+    size_t warmed;   /* commands from the current one up to pos */
+    int done;        /* nothing more to look at in this buffer */
+} prefetch_cursor;
+
+static void client_prefetch_ahead(client *c, const char *buf, size_t len, size_t at,
+                                  prefetch_cursor *pc)
 {
-    resp_peek frames[NET_PEEK_WINDOW];
-    size_t n = resp_peek_frames(buf, len, frames, NET_PEEK_WINDOW);
-    if (n < 2)
-        return 1;
-    cmd_prefetch_keys(c, frames, n);
-    return n;
+    if (pc->pos < at) {     /* a command read differently than peeked */
+        pc->pos = at;
+        pc->warmed = 0;
+    }
+    while (!pc->done && pc->warmed <= NET_PEEK_WINDOW) {
+        resp_peek frames[NET_PEEK_WINDOW];
+        size_t n = resp_peek_frames(buf + pc->pos, len - pc->pos, frames, NET_PEEK_WINDOW);
+        if (n < NET_PEEK_WINDOW)
+            pc->done = 1;
+        if (n == 0 || (n == 1 && pc->warmed == 0))
+            return;     /* a lone command: nothing to overlap */
+        cmd_prefetch_keys(c, frames, n);
+        pc->pos += frames[n - 1].end;
+        pc->warmed += n;
+    }
 }
 
 /* Parse and run every complete command in buf. Returns bytes consumed. */
@@ -446,15 +463,14 @@ static size_t client_run_buffer(client *c, const char *buf, size_t len)
 {
     srv *s = c->srv;
     size_t pos = 0;
-    size_t unpeeked = 0;    /* commands left before the next look-ahead */
+    prefetch_cursor ahead = {0, 0, 0};
     c->flags |= CLIENT_EXECUTING;
     while (pos < len) {
         if (c->flags & (CLIENT_BLOCKED | CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_CLOSING))
             break;
-        if (unpeeked == 0)
-            unpeeked = client_prefetch_ahead(c, buf + pos, len - pos) - 1;
-        else
-            unpeeked--;
+        client_prefetch_ahead(c, buf, len, pos, &ahead);
+        if (ahead.warmed > 0)
+            ahead.warmed--;
         c->parser.auth_required = s->config.requirepass && s->config.requirepass[0] &&
                                   !(c->flags & CLIENT_AUTHENTICATED);
         resp_arg *argv = NULL;

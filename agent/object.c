@@ -247,6 +247,14 @@ obj *obj_dup(const obj *o)
     }
 }
 
+void obj_prefetch_payload(const obj *o)
+{
+    if (o->type == OBJ_STRING && o->enc == OBJ_ENC_RAW)
+        __builtin_prefetch(o->v.str - 1); /* kstr_free reads the type byte before the bytes */
+    else if (o->enc == OBJ_ENC_CONTAINER)
+        __builtin_prefetch(o->v.ptr);
+}
+
 void obj_prefetch_members(const obj *o, size_t n, const char *const *m, const size_t *lens)
 {
     if (o->enc != OBJ_ENC_CONTAINER)

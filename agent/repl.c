@@ -85,11 +85,20 @@ void repl_feed_stream(repl_state *st, const char *p, size_t len)
         repl_master_peer_feed(st->peers[i], p, len);
 }
 
-static kstr repl_enc_bulk(kstr o, const char *p, size_t len)
+/* "<prefix><n>\r\n" without printf: this runs for every propagated argument. */
+static kstr repl_enc_header(kstr o, char prefix, long long n)
 {
     char hdr[32];
-    int n = snprintf(hdr, sizeof(hdr), "$%zu\r\n", len);
-    o = kstr_cat(o, hdr, (size_t)n);
+    hdr[0] = prefix;
+    int len = util_ll_to_str(hdr + 1, sizeof(hdr) - 3, n);
+    hdr[1 + len] = '\r';
+    hdr[2 + len] = '\n';
+    return kstr_cat(o, hdr, (size_t)len + 3);
+}
+
+static kstr repl_enc_bulk(kstr o, const char *p, size_t len)
+{
+    o = repl_enc_header(o, '$', (long long)len);
     o = kstr_cat(o, p, len);
     return kstr_cat(o, "\r\n", 2);
 }
@@ -105,9 +114,7 @@ void repl_feed_command(repl_state *st, int dbid, int argc, const resp_arg *argv)
         o = repl_enc_bulk(o, num, (size_t)n);
         st->slaveseldb = dbid;
     }
-    char hdr[32];
-    int n = snprintf(hdr, sizeof(hdr), "*%d\r\n", argc);
-    o = kstr_cat(o, hdr, (size_t)n);
+    o = repl_enc_header(o, '*', argc);
     for (int i = 0; i < argc; i++)
         o = repl_enc_bulk(o, argv[i].ptr, argv[i].len);
     st->encbuf = o;

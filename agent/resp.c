@@ -494,7 +494,9 @@ static int resp_peek_frame(const char *buf, size_t len, size_t *pos, resp_peek *
 size_t resp_peek_frames(const char *buf, size_t len, resp_peek *out, size_t max)
 {
     size_t pos = 0, n = 0;
-    while (n < max && pos < len && resp_peek_frame(buf, len, &pos, &out[n]))
+    while (n < max && pos < len && resp_peek_frame(buf, len, &pos, &out[n])) {
+        out[n].end = pos;
         n++;
+    }
     return n;
 }

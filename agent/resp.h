@@ -88,6 +88,7 @@ int resp_split_inline(const char *line, size_t len, char *scratch,
 typedef struct resp_peek {
     int argc;                        /* the frame's full argument count */
     int nargs;                       /* how many of them arg[] holds */
+    size_t end;                      /* offset in buf just past the frame */
     resp_arg arg[RESP_PEEK_ARGS];
 } resp_peek;
 size_t resp_peek_frames(const char *buf, size_t len, resp_peek *out, size_t max);

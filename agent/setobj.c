@@ -230,5 +230,5 @@ size_t setobj_mem(const setobj *s)
 void setobj_prefetch(const setobj *s, size_t n, const char *const *m, const size_t *lens)
 {
     if (s->d != NULL)
-        dict_prefetch(s->d, n, m, lens, 0);
+        dict_prefetch(s->d, n, m, lens, NULL);
 }

@@ -746,5 +746,5 @@ uint64_t zset_scan(zset *z, uint64_t cursor, zset_scan_fn *fn, void *priv)
 void zset_prefetch(const zset *z, size_t n, const char *const *m, const size_t *lens)
 {
     if (z->d != NULL)
-        dict_prefetch(z->d, n, m, lens, 0);
+        dict_prefetch(z->d, n, m, lens, NULL);
 }

@@ -104,6 +104,47 @@ static void test_add_find_delete_100k(void **state)
     dict_free(d);
 }
 
+/* Tables of 2^16 buckets or more place moved entries by the hash bits kept
+ * in their chain links, not by rehashing their keys: a growth by 8x with
+ * deletions mid-way must leave every key findable and no deleted one. */
+static void test_wide_growth_by_tags(void **state)
+{
+    (void)state;
+    const int n = 70000;
+    dict *d = dict_create(&dict_type_plain);
+    char k[32];
+    for (int i = 0; i < n; i++) {
+        int len = key_of(k, sizeof(k), i);
+        dict_entry *e = dict_add(d, k, (size_t)len, NULL);
+        assert_non_null(e);
+        e->v.i64 = i;
+    }
+    while (dict_is_rehashing(d))
+        dict_rehash_ms(d, 10);
+    assert_true(dict_buckets(d) >= ((size_t)1 << 16));
+    dict_expand(d, (size_t)1 << 20);
+    assert_true(dict_is_rehashing(d));
+    for (int i = 0; i < n; i += 3) {
+        int len = key_of(k, sizeof(k), i);
+        assert_int_equal(dict_delete(d, k, (size_t)len), 1);
+    }
+    while (dict_is_rehashing(d))
+        dict_rehash_ms(d, 10);
+    assert_int_equal(dict_buckets(d), (size_t)1 << 20);
+    for (int i = 0; i < n; i++) {
+        int len = key_of(k, sizeof(k), i);
+        dict_entry *e = dict_find(d, k, (size_t)len);
+        if (i % 3 == 0) {
+            assert_null(e);
+        } else {
+            assert_non_null(e);
+            assert_int_equal(e->v.i64, i);
+        }
+    }
+    assert_int_equal(dict_size(d), (size_t)(n - (n + 2) / 3));
+    dict_free(d);
+}
+
 static void test_rehash_completes_and_shrinks(void **state)
 {
     (void)state;
@@ -520,8 +561,9 @@ static void test_peek_and_prefetch_change_nothing(void **state)
         lens[i] = (size_t)key_of(store[i], sizeof(store[i]), i * 7);
         keys[i] = store[i];
     }
-    dict_prefetch(d, DICT_PREFETCH_MAX, keys, lens, 0);
-    dict_prefetch(d, 1000, keys, lens, 1);    /* more than the max is clipped */
+    dict_prefetch(d, DICT_PREFETCH_MAX, keys, lens, NULL);
+    const void *values[DICT_PREFETCH_MAX];
+    dict_prefetch(d, 1000, keys, lens, values);    /* more than the max is clipped */
     for (int i = 0; i < n; i++) {
         int len = key_of(k, sizeof(k), i);
         const dict_entry *e = dict_peek(d, k, (size_t)len);
@@ -536,8 +578,21 @@ static void test_peek_and_prefetch_change_nothing(void **state)
 
     dict *empty = dict_create(&dict_type_plain);
     assert_null(dict_peek(empty, "a", 1));
-    dict_prefetch(empty, 1, keys, lens, 1);
+    values[0] = keys;
+    dict_prefetch(empty, 1, keys, lens, values);
+    assert_null(values[0]);   /* nothing found, nothing to warm */
     dict_free(empty);
+
+    /* A lone key is its bucket's first entry: its value is handed back. */
+    dict *one = dict_create(&dict_type_plain);
+    dict_entry *e = dict_add(one, "solo", 4, NULL);
+    assert_non_null(e);
+    e->v.ptr = &buckets;
+    keys[0] = "solo";
+    lens[0] = 4;
+    dict_prefetch(one, 1, keys, lens, values);
+    assert_ptr_equal(values[0], &buckets);
+    dict_free(one);
 }
 
 int main(void)
@@ -546,6 +601,7 @@ int main(void)
         cmocka_unit_test(test_entry_is_24_bytes),
         cmocka_unit_test(test_add_find_delete_100k),
         cmocka_unit_test(test_rehash_completes_and_shrinks),
+        cmocka_unit_test(test_wide_growth_by_tags),
         cmocka_unit_test(test_expand_ahead),
         cmocka_unit_test(test_resize_deferred),
         cmocka_unit_test(test_scan_plain),
