@@ -123,12 +123,12 @@ obj *db_lookup_quiet(kvdb *db, const char *key, size_t len)
 void db_prefetch(kvdb *db, size_t n, const char *const *keys, const size_t *lens)
 {
     const void *values[DICT_PREFETCH_MAX];
+    if (n > DICT_PREFETCH_MAX)
+        n = DICT_PREFETCH_MAX;
     dict_prefetch(db->keys, n, keys, lens, values);
     dict_prefetch(db->expires, n, keys, lens, NULL);
     /* Last stage: what the values point to (an overwritten string is read
      * when it is freed). Their objects were asked for above. */
-    if (n > DICT_PREFETCH_MAX)
-        n = DICT_PREFETCH_MAX;
     for (size_t i = 0; i < n; i++)
         if (values[i] != NULL)
             obj_prefetch_payload(values[i]);

@@ -61,11 +61,11 @@ obj *obj_dup(const obj *o);
 const char *obj_type_name(int type);
 /* Approximate bytes held, for MEMORY USAGE-style estimates and eviction. */
 size_t obj_mem(const obj *o);
-/* Cache warming for members/fields of a set, hash or zset that are about to
- * be looked up; nothing for other types. */
 /* Cache warming for the start of a value's payload (a raw string's header,
  * a container's top structure). */
 void obj_prefetch_payload(const obj *o);
+/* Cache warming for members/fields of a set, hash or zset that are about to
+ * be looked up; nothing for other types. */
 void obj_prefetch_members(const obj *o, size_t n, const char *const *m, const size_t *lens);
 
 #endif

@@ -85,15 +85,10 @@ void repl_feed_stream(repl_state *st, const char *p, size_t len)
         repl_master_peer_feed(st->peers[i], p, len);
 }
 
-/* "<prefix><n>\r\n" without printf: this runs for every propagated argument. */
 static kstr repl_enc_header(kstr o, char prefix, long long n)
 {
-    char hdr[32];
-    hdr[0] = prefix;
-    int len = util_ll_to_str(hdr + 1, sizeof(hdr) - 3, n);
-    hdr[1 + len] = '\r';
-    hdr[2 + len] = '\n';
-    return kstr_cat(o, hdr, (size_t)len + 3);
+    char hdr[RESP_LEN_HEADER_MAX];
+    return kstr_cat(o, hdr, resp_len_header(hdr, prefix, n));
 }
 
 static kstr repl_enc_bulk(kstr o, const char *p, size_t len)

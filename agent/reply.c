@@ -68,12 +68,8 @@ void reply_raw(client *c, const void *p, size_t len)
 
 static void reply_prefixed_len(client *c, char prefix, long long n)
 {
-    char buf[32];
-    buf[0] = prefix;
-    int l = util_ll_to_str(buf + 1, sizeof(buf) - 3, n);
-    buf[l + 1] = '\r';
-    buf[l + 2] = '\n';
-    reply_raw(c, buf, (size_t)l + 3);
+    char buf[RESP_LEN_HEADER_MAX];
+    reply_raw(c, buf, resp_len_header(buf, prefix, n));
 }
 
 void reply_ok(client *c)
@@ -223,13 +219,10 @@ void reply_set_deferred_len(client *c, void *handle, long long len)
     reply_block *b = handle;
     if (!b || reply_discarded(c))
         return;
-    char tmp[32];
-    tmp[0] = '*';
-    int l = util_ll_to_str(tmp + 1, sizeof(tmp) - 3, len);
-    tmp[l + 1] = '\r';
-    tmp[l + 2] = '\n';
-    memcpy(b->buf, tmp, (size_t)l + 3);
-    b->used = b->size = (size_t)l + 3;
+    char tmp[RESP_LEN_HEADER_MAX];
+    size_t n = resp_len_header(tmp, '*', len);
+    memcpy(b->buf, tmp, n);
+    b->used = b->size = n;
     c->reply_bytes += b->used;
     client_schedule_write(c);
 }

@@ -500,3 +500,13 @@ size_t resp_peek_frames(const char *buf, size_t len, resp_peek *out, size_t max)
     }
     return n;
 }
+
+size_t resp_len_header(char *buf, char prefix, long long n)
+{
+    buf[0] = prefix;
+    /* util_ll_to_str NUL-terminates; "\r\n" then overwrites the NUL. */
+    int digits = util_ll_to_str(buf + 1, RESP_LEN_HEADER_MAX - 3, n);
+    buf[1 + digits] = '\r';
+    buf[2 + digits] = '\n';
+    return (size_t)digits + 3;
+}

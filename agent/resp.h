@@ -77,6 +77,12 @@ size_t resp_parser_needed(const resp_parser *p);
 int resp_split_inline(const char *line, size_t len, char *scratch,
                       resp_arg *out, int max_args);
 
+/* Writes a length header, "<prefix><n>\r\n" ("*3\r\n", "$5\r\n"), into buf
+ * of at least RESP_LEN_HEADER_MAX bytes (not NUL-terminated); returns its
+ * length. */
+#define RESP_LEN_HEADER_MAX 24
+size_t resp_len_header(char *buf, char prefix, long long n);
+
 /* Look-ahead over a pipelined batch, so the server can warm the cache for
  * the keys of the next commands before running them. Only complete,
  * well-formed multibulk frames are read (at most max of them, from the

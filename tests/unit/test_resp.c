@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 
 #include "resp.h"
@@ -701,6 +702,22 @@ static void test_peek_stops_at_odd_frames(void **state)
     assert_memory_equal(f[0].arg[RESP_PEEK_ARGS - 1].ptr, "23", 2);
 }
 
+static void test_len_header(void **state)
+{
+    (void)state;
+    char buf[RESP_LEN_HEADER_MAX];
+    size_t n = resp_len_header(buf, '*', 3);
+    assert_int_equal(n, 4);
+    assert_memory_equal(buf, "*3\r\n", 4);
+    n = resp_len_header(buf, '$', 0);
+    assert_memory_equal(buf, "$0\r\n", n);
+    n = resp_len_header(buf, '*', -1);
+    assert_memory_equal(buf, "*-1\r\n", n);
+    n = resp_len_header(buf, ':', LLONG_MIN);
+    assert_int_equal(n, 23);
+    assert_memory_equal(buf, ":-9223372036854775808\r\n", n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -721,6 +738,7 @@ int main(void)
         cmocka_unit_test(test_random_inputs_split_invariant),
         cmocka_unit_test(test_peek_frames),
         cmocka_unit_test(test_peek_stops_at_odd_frames),
+        cmocka_unit_test(test_len_header),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
