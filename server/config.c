@@ -40,6 +40,11 @@ void cfg_init(struct cfg *c)
     c->reconcile = 1;
     c->reconcile_min_interval_ms = 2000;
     c->loglevel = CTL_LOG_NOTICE;
+    snprintf(c->sentinel_host, sizeof(c->sentinel_host), "127.0.0.1");
+    c->sentinel_port = 26379;
+    c->on_failover_timeout_ms = 10000;
+    c->failover_webhook_retries = 3;
+    c->failover_webhook_timeout_ms = 5000;
 }
 
 void cfg_free(struct cfg *c)
@@ -49,6 +54,8 @@ void cfg_free(struct cfg *c)
     free(c->node_auth);
     free(c->logfile);
     free(c->pidfile);
+    free(c->on_failover);
+    free(c->failover_webhook);
     memset(c, 0, sizeof(*c));
 }
 
@@ -311,6 +318,46 @@ int cfg_apply(struct cfg *c, int argc, char **argv, char *err, size_t errlen)
     } else if (strcasecmp(name, "pidfile") == 0) {
         NEED(1);
         set_str(&c->pidfile, argv[1]);
+    } else if (strcasecmp(name, "sentinel-bind") == 0) {
+        NEED(1);
+        if (strcasecmp(argv[1], "no") == 0 || strcmp(argv[1], "0") == 0) {
+            c->sentinel_port = 0;
+        } else if (cfg_parse_bind(argv[1], c->sentinel_host, sizeof(c->sentinel_host),
+                                  &c->sentinel_port) != 0) {
+            snprintf(err, errlen, "sentinel-bind: expected host:port with port 1-65535, or 'no'");
+            return -1;
+        }
+    } else if (strcasecmp(name, "on-failover") == 0) {
+        NEED(1);
+        free(c->on_failover);
+        c->on_failover = argv[1][0] ? xstrdup(argv[1]) : NULL;
+    } else if (strcasecmp(name, "on-failover-timeout-ms") == 0) {
+        NEED(1);
+        if (parse_int(argv[1], 100, 3600000, &c->on_failover_timeout_ms) != 0) {
+            snprintf(err, errlen, "on-failover-timeout-ms: expected an integer between 100 and 3600000");
+            return -1;
+        }
+    } else if (strcasecmp(name, "failover-webhook") == 0) {
+        NEED(1);
+        if (argv[1][0] != '\0' && strncasecmp(argv[1], "http://", 7) != 0 &&
+            strncasecmp(argv[1], "https://", 8) != 0) {
+            snprintf(err, errlen, "failover-webhook: expected an http:// or https:// URL");
+            return -1;
+        }
+        free(c->failover_webhook);
+        c->failover_webhook = argv[1][0] ? xstrdup(argv[1]) : NULL;
+    } else if (strcasecmp(name, "failover-webhook-retries") == 0) {
+        NEED(1);
+        if (parse_int(argv[1], 0, 20, &c->failover_webhook_retries) != 0) {
+            snprintf(err, errlen, "failover-webhook-retries: expected an integer between 0 and 20");
+            return -1;
+        }
+    } else if (strcasecmp(name, "failover-webhook-timeout-ms") == 0) {
+        NEED(1);
+        if (parse_int(argv[1], 100, 600000, &c->failover_webhook_timeout_ms) != 0) {
+            snprintf(err, errlen, "failover-webhook-timeout-ms: expected an integer between 100 and 600000");
+            return -1;
+        }
     } else {
         snprintf(err, errlen, "Bad directive or wrong number of arguments: unknown directive '%s'", name);
         return -1;

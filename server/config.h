@@ -28,6 +28,15 @@ struct cfg {
     int loglevel;
     int daemonize;
     char *pidfile;
+    /* Sentinel-compatible RESP port (sentinel.h); port 0: disabled. */
+    char sentinel_host[256];
+    int sentinel_port;
+    /* Failover hooks (hooks.h). */
+    char *on_failover;            /* command run through /bin/sh, NULL: none */
+    int on_failover_timeout_ms;   /* the command is killed after this */
+    char *failover_webhook;       /* http(s) URL receiving a JSON POST, NULL: none */
+    int failover_webhook_retries; /* attempts after the first one */
+    int failover_webhook_timeout_ms;
 };
 
 /* Fill defaults. */

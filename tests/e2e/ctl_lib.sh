@@ -27,6 +27,7 @@ CTL_FAIL=0
 CTL_PID=
 CTL_PORT=
 CTL_URL=
+SENTINEL_PORT=
 TOKEN=
 STATUS=
 BODY=
@@ -161,8 +162,10 @@ node_pid() { eval "echo \${NODE_PID_$1}"; }
 # in $CTL_TMP; waits for /api/v1/health.
 start_ctl() {
     [ -n "$CTL_PORT" ] || alloc_port CTL_PORT
+    [ -n "$SENTINEL_PORT" ] || alloc_port SENTINEL_PORT
     CTL_URL="http://127.0.0.1:$CTL_PORT"
-    "$KVFLEETD" --http-bind "127.0.0.1:$CTL_PORT" --db-path "$CTL_TMP/ctl.db" \
+    "$KVFLEETD" --http-bind "127.0.0.1:$CTL_PORT" --sentinel-bind "127.0.0.1:$SENTINEL_PORT" \
+        --db-path "$CTL_TMP/ctl.db" \
         --logfile "$CTL_TMP/ctl.log" --loglevel verbose "$@" >>"$CTL_TMP/ctl.stdout" 2>&1 &
     CTL_PID=$!
     CTL_PIDS+=("$CTL_PID")
