@@ -10,7 +10,9 @@ BINDIR  ?= bin
 SAN     ?=
 OPT     ?= -O2
 
-CFLAGS_COMMON = -std=gnu11 -Wall -Wextra -Werror -g $(OPT) -D_GNU_SOURCE -MMD -MP -Iagent -Iserver -Iapi
+# -Wmissing-prototypes: a function used from another file must be declared
+# in that module's header, never by a prototype written by hand in a .c file.
+CFLAGS_COMMON = -std=gnu11 -Wall -Wextra -Werror -Wmissing-prototypes -g $(OPT) -D_GNU_SOURCE -MMD -MP
 ifeq ($(SAN),1)
 CFLAGS_COMMON += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS_SAN    = -fsanitize=address,undefined
@@ -23,8 +25,16 @@ CFLAGS_COMMON += -DKV_JEMALLOC
 endif
 
 PKG_AGENT  = libuv libcurl
-PKG_SERVER = libuv hiredis libmicrohttpd jansson sqlite3
-CFLAGS  = $(CFLAGS_COMMON) $(shell pkg-config --cflags $(PKG_AGENT) $(PKG_SERVER) cmocka 2>/dev/null)
+PKG_SERVER = libuv hiredis libmicrohttpd jansson sqlite3 libcurl
+# Each component sees its own headers and common/ only, so agent/config.h
+# and server/config.h (and any other same-named pair) can never be mixed up.
+INC_AGENT   = -Iagent -Icommon
+INC_SERVER  = -Iserver -Iapi -Icommon
+INC_SHARED  = -Icommon
+CFLAGS_AGENT  = $(CFLAGS_COMMON) $(INC_AGENT) $(shell pkg-config --cflags $(PKG_AGENT) 2>/dev/null)
+CFLAGS_SERVER = $(CFLAGS_COMMON) $(INC_SERVER) $(shell pkg-config --cflags $(PKG_SERVER) 2>/dev/null)
+CFLAGS_SHARED = $(CFLAGS_COMMON) $(INC_SHARED)
+CFLAGS_CMOCKA = $(shell pkg-config --cflags cmocka 2>/dev/null)
 LIBS_AGENT  = $(shell pkg-config --libs $(PKG_AGENT) 2>/dev/null) -lm -lpthread
 LIBS_SERVER = $(shell pkg-config --libs $(PKG_SERVER) 2>/dev/null) -lm -lpthread
 LIBS_CMOCKA = $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -33,6 +43,12 @@ LIBS_CMOCKA = $(shell pkg-config --libs cmocka 2>/dev/null)
 DEB_PKGS = build-essential pkg-config libuv1-dev libcurl4-openssl-dev libjemalloc-dev \
            libhiredis-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev libcmocka-dev \
            redis-server redis-tools sqlite3 curl valgrind procps iproute2
+
+# common/: code both daemons build (the RESP request parser and the Redis
+# number and glob rules it and its callers share); its objects go into both
+# libraries.
+COMMON_SRC = $(wildcard common/*.c)
+COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)
 
 AGENT_MAIN = agent/main.c
 AGENT_SRC  = $(filter-out $(AGENT_MAIN),$(wildcard agent/*.c))
@@ -63,15 +79,27 @@ ALL_BINS   = $(AGENT_BIN) $(if $(wildcard $(SERVER_MAIN)),$(SERVER_BIN))
 .PHONY: all deps test unit e2e asan valgrind demo demo-stop clean check-deps
 all: $(ALL_BINS) $(TOOL_BINS)
 
-$(BUILD)/%.o: %.c
+$(BUILD)/agent/%.o: agent/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS_AGENT) -c $< -o $@
 
-$(AGENT_LIB): $(AGENT_OBJ)
+$(BUILD)/server/%.o: server/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_SERVER) -c $< -o $@
+
+$(BUILD)/api/%.o: api/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_SERVER) -c $< -o $@
+
+$(BUILD)/common/%.o: common/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_SHARED) -c $< -o $@
+
+$(AGENT_LIB): $(AGENT_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(SERVER_LIB): $(SERVER_OBJ) $(SERVER_EXTRA_OBJ)
+$(SERVER_LIB): $(SERVER_OBJ) $(COMMON_OBJ) $(SERVER_EXTRA_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
@@ -85,15 +113,15 @@ $(SERVER_BIN): $(BUILD)/$(SERVER_MAIN:.c=.o) $(SERVER_LIB)
 
 $(AGENT_UNIT_BINS): $(BUILD)/tests/%: tests/unit/%.c $(AGENT_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS_SAN) -o $@ $< $(AGENT_LIB) $(LIBS_AGENT) $(LIBS_CMOCKA)
+	$(CC) $(CFLAGS_AGENT) $(CFLAGS_CMOCKA) $(LDFLAGS_SAN) -o $@ $< $(AGENT_LIB) $(LIBS_AGENT) $(LIBS_CMOCKA)
 
 $(SERVER_UNIT_BINS): $(BUILD)/tests/%: tests/unit/%.c $(SERVER_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS_SAN) -o $@ $< $(SERVER_LIB) $(LIBS_SERVER) $(LIBS_CMOCKA)
+	$(CC) $(CFLAGS_SERVER) $(CFLAGS_CMOCKA) $(LDFLAGS_SAN) -o $@ $< $(SERVER_LIB) $(LIBS_SERVER) $(LIBS_CMOCKA)
 
 $(BUILD)/tools/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS_SAN) -o $@ $< $(shell pkg-config --libs hiredis 2>/dev/null) -lpthread
+	$(CC) $(CFLAGS_COMMON) $(shell pkg-config --cflags hiredis 2>/dev/null) $(LDFLAGS_SAN) -o $@ $< $(shell pkg-config --libs hiredis 2>/dev/null) -lpthread
 
 # Install missing Debian packages when root; otherwise print the one line to run.
 deps:

@@ -13,6 +13,7 @@
 #include "pubsub.h"
 
 struct srv;
+struct srv_listener;
 struct kvdb;
 struct cmd_def;
 
@@ -136,5 +137,10 @@ void client_update_addrs(client *c);
 /* One line of CLIENT LIST / CLIENT INFO. */
 kstr client_info_line(client *c, kstr out);
 size_t client_output_bytes(const client *c);
+/* client-output-buffer-limit: disconnect c if its output is over a limit. */
+void client_check_obuf_limits(client *c);
+/* Bind and listen on addr:port into l; 0, or -1 with a reason in err. */
+int net_listen(struct srv *s, struct srv_listener *l, const char *addr, int port, char *err,
+               size_t errlen);
 
 #endif

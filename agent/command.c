@@ -1,7 +1,8 @@
 /* command: the command table and dispatch. cmd_process applies, in Redis'
  * order, every check that can refuse a command (unknown, arity, auth, OOM,
- * guards, read-only replica, pub/sub context, MULTI queueing); cmd_call runs
- * it and is the single place where writes are counted and propagated. */
+ * guards, read-only replica or fenced master, pub/sub context, MULTI
+ * queueing); cmd_call runs it and is the single place where writes are
+ * counted and propagated. */
 #include <ctype.h>
 #include <strings.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "server.h"
 #include "reply.h"
 #include "dict.h"
+#include "fence.h"
 #include "mem.h"
 #include "util.h"
 #include "multi.h"
@@ -468,6 +470,12 @@ void cmd_process(client *c)
         }
         if (s->is_replica && s->config.replica_read_only && is_write) {
             cmd_reject(c, cmd, "READONLY You can't write against a read only replica.");
+            return;
+        }
+        /* A fenced master answers writes as a read-only replica would:
+         * clients re-discover the master (fence.h). */
+        if (s->fence.fenced && is_write) {
+            cmd_reject(c, cmd, FENCE_ERR_WRITE);
             return;
         }
     }

@@ -209,6 +209,9 @@ static const cfg_def cfg_table[] = {
     STR("controller-token", NULL, controller_token, "", IMM),
     STR("node-name", NULL, node_name, "", IMM),
     STR("cluster", NULL, cluster, "", IMM),
+    /* kvfleet's own: fencing (agent/fence.c) */
+    BOOL("fence-on-start", NULL, fence_on_start, "yes", 0),
+    LL("fence-after-stall-ms", NULL, fence_after_stall_ms, 0, IMAX, "500", 0),
     /* misc */
     BOOL("lazyfree-lazy-user-del", NULL, lazyfree_lazy_user_del, "no", 0),
     LL("slowlog-log-slower-than", NULL, slowlog_log_slower_than, -1, LMAX, "10000", 0),

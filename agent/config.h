@@ -96,6 +96,9 @@ typedef struct cfg {
     char *controller_token;
     char *node_name;
     char *cluster;
+    /* fencing (fence.c): only acted on when `controller` is set */
+    int fence_on_start;         /* a master starts fenced */
+    long long fence_after_stall_ms; /* fence after the process stalled this long, 0 = never */
     /* misc */
     int lazyfree_lazy_user_del;
     long long slowlog_log_slower_than;

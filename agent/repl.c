@@ -21,6 +21,7 @@
 #include "client.h"
 #include "command.h"
 #include "config.h"
+#include "fence.h"
 #include "log.h"
 #include "mem.h"
 #include "rdb.h"
@@ -326,6 +327,10 @@ static void cmd_replicaof(client *c)
             repl_replica_unset_master(st);
             repl_client_desc(c, desc, sizeof(desc));
             log_msg(LOG_NOTICE, "MASTER MODE enabled (user request from '%s')", desc);
+        } else if (s->fence.fenced) {
+            /* The controller's confirmation that we are (still) the master. */
+            repl_client_desc(c, desc, sizeof(desc));
+            fence_confirm_master(s, desc);
         }
         reply_ok(c);
         return;
@@ -407,7 +412,7 @@ static void cmd_wait(client *c)
     repl_master_wait(c);
 }
 
-void repl_failover_command(client *c);
+static void repl_failover_command(client *c);
 
 static void cmd_failover(client *c)
 {
@@ -589,6 +594,12 @@ static void repl_failover_cron(repl_state *st)
     srv *s = st->s;
     if (st->failover_state != 1)
         return;
+    /* Fenced by a stall while waiting for the target: handing over now
+     * could end (abort) with us an unfenced master again. */
+    if (s->fence.fenced) {
+        repl_failover_abort(st, "this master got fenced");
+        return;
+    }
     if (st->failover_end_ms && st->failover_end_ms <= s->mstime) {
         if (st->failover_force) {
             log_msg(LOG_NOTICE, "FAILOVER to %s:%d time out exceeded, failing over.", st->failover_host, st->failover_port);
@@ -621,7 +632,7 @@ static void repl_failover_cron(repl_state *st)
     repl_master_request_acks(st);
 }
 
-void repl_failover_command(client *c)
+static void repl_failover_command(client *c)
 {
     srv *s = c->srv;
     repl_state *st = repl_st(s);
@@ -668,6 +679,12 @@ void repl_failover_command(client *c)
     }
     if (s->is_replica) {
         reply_error(c, "ERR FAILOVER is not valid when server is a replica.");
+        return;
+    }
+    /* FAILOVER turns us into a replica and, when it aborts, back into an
+     * unfenced master: only the controller may lift a fence. */
+    if (s->fence.fenced) {
+        reply_error(c, "ERR FAILOVER is not valid while this master is fenced: waiting for the kvfleet controller");
         return;
     }
     if (st->npeers == 0) {

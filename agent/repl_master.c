@@ -34,6 +34,7 @@
 #include "client.h"
 #include "command.h"
 #include "dict.h"
+#include "fence.h"
 #include "log.h"
 #include "mem.h"
 #include "rdb.h"
@@ -291,6 +292,12 @@ void repl_master_sync(client *c, int is_psync)
     }
     if (s->is_replica && st->link_state != LINK_CONNECTED) {
         reply_error(c, "NOMASTERLINK Can't SYNC while not connected with my master");
+        return;
+    }
+    /* A fenced master may be a stale one: a new replica must not copy it.
+     * -NOMASTERLINK makes the replica retry later (fence.h). */
+    if (s->fence.fenced) {
+        reply_error(c, FENCE_ERR_SYNC);
         return;
     }
     if (client_output_bytes(c) != 0) {

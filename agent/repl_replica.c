@@ -30,6 +30,7 @@
 #include "repl_int.h"
 #include "client.h"
 #include "db.h"
+#include "fence.h"
 #include "log.h"
 #include "mem.h"
 #include "rdb.h"
@@ -761,6 +762,8 @@ void repl_replica_set_master(repl_state *st, const char *host, int port)
     s->config.replicaof_host = mem_strdup(host);
     s->config.replicaof_port = port;
     s->is_replica = 1;
+    /* A replica is read-only anyway: only a master is ever fenced. */
+    fence_became_replica(s, host, port);
     log_set_role_char('S');
     repl_unblock_waiters_role_change(st);
     repl_master_disconnect_replicas(st);

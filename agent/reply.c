@@ -13,8 +13,6 @@
 
 #define REPLY_BLOCK_SIZE CLIENT_REPLY_BLOCK_SIZE
 
-void client_check_obuf_limits(client *c);   /* networking.c */
-
 static reply_block *reply_new_block(client *c, size_t min)
 {
     size_t size = min > REPLY_BLOCK_SIZE ? min : REPLY_BLOCK_SIZE;

@@ -12,6 +12,7 @@
 #include "server.h"
 #include "client.h"
 #include "command.h"
+#include "fence.h"
 #include "reply.h"
 #include "mem.h"
 #include "log.h"
@@ -29,8 +30,6 @@
 #define KV_STR(x) KV_STR2(x)
 #define KV_JEMALLOC_VERSION KV_STR(JEMALLOC_VERSION_MAJOR) "." KV_STR(JEMALLOC_VERSION_MINOR) "." KV_STR(JEMALLOC_VERSION_BUGFIX)
 #endif
-
-int net_listen(srv *s, srv_listener *l, const char *addr, int port, char *err, size_t errlen);
 
 typedef struct srv_hook {
     srv_cron_fn *cron;
@@ -189,6 +188,9 @@ static void srv_cron(uv_timer_t *t)
 {
     srv *s = t->data;
     srv_update_time(s);
+    /* First: a stall seen here must fence before expiry, timeouts or the
+     * modules' ticks act as a master. */
+    fence_cron(s);
     s->cron_loops++;
     size_t used = mem_used();
     if (used > s->peak_memory)
@@ -264,6 +266,8 @@ static int srv_config_applied(void *priv, const char *name, char *err, size_t er
         log_set_level(s->config.loglevel);
     if (!strcasecmp(name, "maxmemory") && s->config.maxmemory)
         srv_evict_if_needed(s);
+    if (!strcasecmp(name, "fence-after-stall-ms"))
+        fence_configure(s);
     for (int i = 0; i < srv_apply_count; i++)
         if (srv_apply_fns[i](s, srv_apply_privs[i], name, err, errlen) != 0)
             return -1;
@@ -299,6 +303,7 @@ int srv_init(srv *s, char *err, size_t errlen)
     s->cron_timer.data = s;
     uv_check_init(s->loop, &s->after_io);
     s->after_io.data = s;
+    fence_init(s);
     return 0;
 }
 
@@ -342,6 +347,9 @@ int srv_run(srv *s)
     if (period == 0)
         period = 1;
     uv_timer_start(&s->cron_timer, srv_cron, period, period);
+    /* Anchor stall detection now: loading the RDB before the loop ran is
+     * not a stall. */
+    fence_configure(s);
     uv_check_start(&s->after_io, srv_after_io);
     uv_signal_init(s->loop, &s->sig_term);
     uv_signal_init(s->loop, &s->sig_int);
@@ -836,6 +844,9 @@ static kstr info_one(srv *s, size_t idx, kstr o)
     const char *name = info_sections[idx].name;
     int found = 0;
     o = info_module_section(s, name, o, &found);
+    /* The fence fields end the section, whoever generates it. */
+    if (strcmp(name, "replication") == 0)
+        return fence_info(s, found ? o : info_sections[idx].fn(s, o));
     if (found)
         return o;
     if (strcmp(name, "modules") == 0)

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "db.h"
 #include "resp.h"
+#include "fence.h"
 
 struct client;
 
@@ -105,6 +106,7 @@ typedef struct srv {
     int (*persist_reload)(struct srv *s, char *err, size_t errlen);
     int is_replica;            /* role: replicas don't expire keys, are read-only */
     int loading;               /* an RDB load is in progress */
+    srv_fence fence;           /* a master waiting for its controller (fence.c) */
 
     /* pub/sub */
     dict *pubsub_channels;     /* channel -> client list */

@@ -3,7 +3,8 @@
  * accepts as an integer or a float, how it prints scores and INCRBYFLOAT
  * results), and glob matching follows Redis' KEYS/SCAN MATCH rules including
  * their quirks (unterminated classes, reversed ranges). Also clocks, random
- * ids and the "1gb"-style memory sizes of the configuration. */
+ * ids and the "1gb"-style memory sizes of the configuration. Integer text
+ * and glob matching are in common/ (strconv, strmatch), shared with kvfleetd. */
 #include "util.h"
 
 #include <ctype.h>
@@ -17,81 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ---- integers ---------------------------------------------------------- */
+/* ---- integers and glob matching -------------------------------------- */
 
-int util_str_to_ll(const char *s, size_t len, long long *out)
-{
-    if (len == 0 || len > 20)   /* "-9223372036854775808" is 20 bytes */
-        return 0;
-    if (len == 1 && s[0] == '0') {
-        *out = 0;
-        return 1;
-    }
-    size_t i = 0;
-    int neg = 0;
-    if (s[0] == '-') {
-        neg = 1;
-        i = 1;
-        if (len == 1)
-            return 0;
-    }
-    /* First digit 1-9: rules out "01", "-0", "+1", " 1" in one test. */
-    if (s[i] < '1' || s[i] > '9')
-        return 0;
-    /* Accumulate as unsigned so LLONG_MIN's magnitude fits. Up to 19
-     * digits cannot overflow 64 bits (10^19 < 2^64), so the common short
-     * numbers (bulk lengths, counters) skip the per-digit overflow test. */
-    unsigned long long v = 0;
-    if (len - i <= 19) {
-        for (; i < len; i++) {
-            if (s[i] < '0' || s[i] > '9')
-                return 0;
-            v = v * 10 + (unsigned)(s[i] - '0');
-        }
-    } else {
-        for (; i < len; i++) {
-            if (s[i] < '0' || s[i] > '9')
-                return 0;
-            unsigned d = (unsigned)(s[i] - '0');
-            if (v > (ULLONG_MAX - d) / 10)
-                return 0;
-            v = v * 10 + d;
-        }
-    }
-    if (neg) {
-        if (v > (unsigned long long)LLONG_MAX + 1)
-            return 0;
-        *out = v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)v;
-    } else {
-        if (v > (unsigned long long)LLONG_MAX)
-            return 0;
-        *out = (long long)v;
-    }
-    return 1;
-}
-
-int util_ll_to_str(char *buf, size_t size, long long v)
-{
-    char tmp[24];
-    size_t n = 0;
-    /* Work on the unsigned magnitude so LLONG_MIN needs no special case. */
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        tmp[n++] = '-';
-    if (size < n + 1) {
-        if (size)
-            buf[0] = '\0';
-        return 0;
-    }
-    for (size_t i = 0; i < n; i++)
-        buf[i] = tmp[n - 1 - i];
-    buf[n] = '\0';
-    return (int)n;
-}
+/* util_str_to_ll, util_ll_to_str and util_glob_match live in common/
+ * (strconv.c, strmatch.c), shared with kvfleetd; util.h forwards to them. */
 
 /* ---- floating point ---------------------------------------------------- */
 
@@ -193,132 +123,6 @@ int util_ldouble_to_str(char *buf, size_t size, long double v)
         return 0;
     }
     return n;
-}
-
-/* ---- glob matching ----------------------------------------------------- */
-
-/* Matching state shared by the recursion: `give_up` is set once the rest of
- * a pattern after a '*' failed at every position of the remaining string;
- * an earlier '*' trying longer prefixes cannot succeed either, which keeps
- * patterns like "a*a*a*a*b" linear instead of exponential. */
-typedef struct glob_state {
-    int nocase;
-    int give_up;
-} glob_state;
-
-static int glob_fold(int c, int nocase)
-{
-    return nocase ? tolower(c) : c;
-}
-
-/* Matches one "[...]" class starting just after '[' against character c.
- * Advances *pp and *plen to the closing ']' (or the last pattern byte when the
- * class is unterminated, which Redis treats as ending there). Characters
- * are compared as plain (signed) char, as Redis does. */
-static int glob_class(const char **pp, size_t *plen, char c, int nocase)
-{
-    const char *p = *pp;
-    size_t n = *plen;
-    int negate = 0, hit = 0;
-    if (n > 0 && p[0] == '^') {
-        negate = 1;
-        p++;
-        n--;
-    }
-    for (;;) {
-        if (n == 0) {
-            p--;            /* unterminated: leave p on the last byte */
-            n++;
-            break;
-        }
-        if (p[0] == '\\' && n >= 2) {
-            p++;
-            n--;
-            if (p[0] == c)  /* escaped members compare exactly */
-                hit = 1;
-        } else if (p[0] == ']') {
-            break;
-        } else if (n >= 3 && p[1] == '-') {
-            int lo = p[0], hi = p[2], ch = c;
-            if (lo > hi) {
-                int t = lo;
-                lo = hi;
-                hi = t;
-            }
-            lo = glob_fold(lo, nocase);
-            hi = glob_fold(hi, nocase);
-            ch = glob_fold(ch, nocase);
-            if (ch >= lo && ch <= hi)
-                hit = 1;
-            p += 2;
-            n -= 2;
-        } else if (glob_fold(p[0], nocase) == glob_fold(c, nocase)) {
-            hit = 1;
-        }
-        p++;
-        n--;
-    }
-    *pp = p;
-    *plen = n;
-    return negate ? !hit : hit;
-}
-
-static int glob_match(const char *p, size_t plen, const char *s, size_t slen,
-                      glob_state *st, int depth)
-{
-    if (depth > 1000)   /* Redis' guard against abusive patterns */
-        return 0;
-    while (plen > 0 && slen > 0) {
-        if (p[0] == '*') {
-            while (plen > 1 && p[1] == '*') {
-                p++;
-                plen--;
-            }
-            if (plen == 1)
-                return 1;
-            for (; slen > 0; s++, slen--) {
-                if (glob_match(p + 1, plen - 1, s, slen, st, depth + 1))
-                    return 1;
-                if (st->give_up)
-                    return 0;
-            }
-            st->give_up = 1;
-            return 0;
-        } else if (p[0] == '?') {
-            /* any single byte */
-        } else if (p[0] == '[') {
-            p++;
-            plen--;
-            if (!glob_class(&p, &plen, s[0], st->nocase))
-                return 0;
-        } else {
-            if (p[0] == '\\' && plen >= 2) {
-                p++;
-                plen--;
-            }
-            if (glob_fold(p[0], st->nocase) != glob_fold(s[0], st->nocase))
-                return 0;
-        }
-        s++;
-        slen--;
-        p++;
-        plen--;
-        if (slen == 0) {
-            /* Trailing stars match the empty rest of the string. */
-            while (plen > 0 && p[0] == '*') {
-                p++;
-                plen--;
-            }
-            break;
-        }
-    }
-    return plen == 0 && slen == 0;
-}
-
-int util_glob_match(const char *pat, size_t patlen, const char *str, size_t strlen, int nocase)
-{
-    glob_state st = { nocase, 0 };
-    return glob_match(pat, patlen, str, strlen, &st, 0);
 }
 
 /* ---- clocks ------------------------------------------------------------ */

@@ -5,9 +5,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "strconv.h"
+#include "strmatch.h"
+
 /* Strict integer parse: no spaces, no '+', no leading zeros, fits in long
- * long. Returns 1 on success. */
-int util_str_to_ll(const char *s, size_t len, long long *out);
+ * long. Returns 1 on success. (common/strconv.c; inline so the agent's
+ * callers pay one call, as before the move.) */
+static inline int util_str_to_ll(const char *s, size_t len, long long *out)
+{
+    return strconv_str_to_ll(s, len, out);
+}
 /* Double parse as Redis' getDoubleFromObject: no spaces, no NaN; "inf",
  * "-inf", "+inf" accepted. Returns 1 on success. */
 int util_str_to_double(const char *s, size_t len, double *out);
@@ -19,7 +26,10 @@ int util_str_to_double(const char *s, size_t len, double *out);
 int util_str_to_ldouble(const char *s, size_t len, long double *out);
 /* Writes v in decimal, returns length (buf needs 21 bytes). The formatters
  * below all NUL-terminate and return 0 (empty buf) when size is too small. */
-int util_ll_to_str(char *buf, size_t size, long long v);
+static inline int util_ll_to_str(char *buf, size_t size, long long v)
+{
+    return strconv_ll_to_str(buf, size, v);
+}
 /* Format a double the way Redis replies with it (%.17g, "inf"/"-inf"). */
 int util_double_to_str(char *buf, size_t size, double v);
 /* Format a long double as INCRBYFLOAT/HINCRBYFLOAT do (humanfriendly). */
@@ -27,8 +37,13 @@ int util_ldouble_to_str(char *buf, size_t size, long double v);
 /* Glob-style match as Redis' stringmatchlen ('*', '?', '[...]', '\\').
  * Exactly like Redis, the empty string matches only the empty pattern, not "*": KEYS and
  * the SCAN family must skip matching when the pattern is a lone "*" (as
- * Redis does) so that the empty key is listed. PSUBSCRIBE uses it as is. */
-int util_glob_match(const char *pat, size_t patlen, const char *str, size_t strlen, int nocase);
+ * Redis does) so that the empty key is listed. PSUBSCRIBE uses it as is.
+ * (common/strmatch.c.) */
+static inline int util_glob_match(const char *pat, size_t patlen, const char *str, size_t len,
+                                  int nocase)
+{
+    return strmatch_glob(pat, patlen, str, len, nocase);
+}
 /* Wall clock. */
 int64_t util_ms_now(void);
 int64_t util_us_now(void);

@@ -13,13 +13,17 @@
 
 #include "../server/config.h"
 #include "../server/fleet.h"
+#include "../server/control.h"
 #include "../server/monitor.h"
+#include "../server/state.h"
 #include "../server/store.h"
 
 #define API_BODY_LIMIT (1024 * 1024)
 
 struct api_ctx {
     struct fleet *fleet;
+    struct state *state;      /* observations (lock order: fleet -> state) */
+    struct control *ctl;      /* NULL in unit tests: operations answer 503 */
     struct store *st;
     const struct cfg *cfg;
     struct monitor *mon;      /* NULL in unit tests */
@@ -56,6 +60,14 @@ enum api_route {
     API_R_DISCOVER,
     API_R_EVENTS,
     API_R_MONITOR_RESET,
+    API_R_CLUSTER_SWITCHOVER,
+    API_R_CLUSTER_FAILOVER,
+    API_R_CLUSTER_PLAN,
+    API_R_CLUSTER_FAILOVERS,
+    API_R_FAILOVER,
+    API_R_FAILOVER_ACK,
+    API_R_NODE_PRIMARY,
+    API_R_NODE_REPLICA,
 };
 
 #define API_MAX_PARAMS 2
@@ -94,6 +106,9 @@ json_t *api_parse_object(const struct api_req *req, struct api_resp *r,
 int api_check_fields(json_t *obj, const char *const *allowed, const char *prefix,
                      struct api_resp *r);
 void api_time_iso(int64_t ms, char *buf, size_t len);
+/* Integer milliseconds since the epoch, or ISO 8601 UTC
+ * ("2026-01-31T12:00:00Z", optional .mmm). 0, or -1 when neither. */
+int api_parse_time(const char *s, int64_t *out);
 json_t *api_time_json(int64_t ms);   /* null for 0 */
 void api_fleet_error(struct api_resp *r, const struct fleet_err *e);
 const char *api_query(const struct api_req *req, const char *key);
@@ -112,11 +127,26 @@ void api_h_cluster_replica(struct api_ctx *, const struct api_req *, const struc
 void api_h_discover(struct api_ctx *, const struct api_req *, const struct api_match *, struct api_resp *);
 void api_h_monitor_reset(struct api_ctx *, const struct api_req *, const struct api_match *, struct api_resp *);
 void api_h_events(struct api_ctx *, const struct api_req *, const struct api_match *, struct api_resp *);
+void api_h_switchover(struct api_ctx *, const struct api_req *, const struct api_match *, struct api_resp *);
+void api_h_failover(struct api_ctx *, const struct api_req *, const struct api_match *, struct api_resp *);
+void api_h_failover_plan(struct api_ctx *, const struct api_req *, const struct api_match *, struct api_resp *);
+void api_h_cluster_failovers(struct api_ctx *, const struct api_req *, const struct api_match *, struct api_resp *);
+void api_h_failover_one(struct api_ctx *, const struct api_req *, const struct api_match *, struct api_resp *);
+void api_h_failover_ack(struct api_ctx *, const struct api_req *, const struct api_match *, struct api_resp *);
+void api_h_node_primary(struct api_ctx *, const struct api_req *, const struct api_match *, struct api_resp *);
+void api_h_node_replica(struct api_ctx *, const struct api_req *, const struct api_match *, struct api_resp *);
 
-/* JSON views shared by handlers (caller holds the fleet lock). */
-json_t *api_node_json(struct fleet *f, const struct fleet_node *n);
-json_t *api_cluster_json(struct fleet *f, const struct fleet_cluster *c, int detailed);
+/* JSON views shared by handlers (caller holds the fleet lock and the state
+ * lock, in that order). */
+json_t *api_node_json(struct api_ctx *ctx, const struct fleet_node *n);
+json_t *api_cluster_json(struct api_ctx *ctx, const struct fleet_cluster *c, int detailed);
 struct jbuf;
-void api_cluster_write(struct jbuf *b, struct fleet *f, const struct fleet_cluster *c, int detailed);
+void api_cluster_write(struct jbuf *b, struct api_ctx *ctx, const struct fleet_cluster *c,
+                       int detailed);
+/* Take/release both read locks in order. */
+void api_read_lock(struct api_ctx *ctx);
+void api_read_unlock(struct api_ctx *ctx);
+/* The node's observation (or an "unknown" one); caller holds the locks. */
+const struct node_obs *api_obs(struct api_ctx *ctx, int64_t node_id);
 
 #endif

@@ -22,6 +22,15 @@ static void write_settings(struct jbuf *b, const struct cluster_settings *s)
     jb_raw(b, ",");
     jb_key(b, "lag_threshold_ms");
     jb_int(b, s->lag_threshold_ms);
+    jb_raw(b, ",");
+    jb_key(b, "down_after_ms");
+    jb_int(b, s->down_after_ms);
+    jb_raw(b, ",");
+    jb_key(b, "auto_failover");
+    jb_bool(b, s->auto_failover != 0);
+    jb_raw(b, ",");
+    jb_key(b, "failover_cooldown_ms");
+    jb_int(b, s->failover_cooldown_ms);
     jb_raw(b, "}");
 }
 
@@ -52,35 +61,36 @@ static void write_member(struct jbuf *b, const struct health_member *hm)
     jb_bool(b, hm->maintenance);
 }
 
-void api_cluster_write(struct jbuf *b, struct fleet *f, const struct fleet_cluster *c,
+void api_cluster_write(struct jbuf *b, struct api_ctx *ctx, const struct fleet_cluster *c,
                        int detailed)
 {
-    /* Hot path (GET /clusters/{name}): no heap scratch for usual sizes. */
+    /* Hot path (GET /clusters/{name}): no heap scratch for usual sizes, and
+     * no health derivation: the control loop derived it when it changed. */
     enum { SMALL = 16 };
     struct health_member reps_small[SMALL];
-    struct health_replica views_small[SMALL];
-    struct health_report rep;
+    struct fleet *f = ctx->fleet;
     size_t cap = 0;
     for (size_t i = 0; i < f->nnodes; i++)
         if (f->nodes[i]->cluster_id == c->id)
             cap++;
     struct health_member *reps = reps_small;
-    struct health_replica *views = views_small;
     if (cap > SMALL) {
         reps = malloc(cap * sizeof(*reps));
-        views = malloc(cap * sizeof(*views));
-        if (reps == NULL || views == NULL) {
+        if (reps == NULL) {
             b->failed = 1;
-            goto done;
+            return;
         }
     } else {
         cap = SMALL;
     }
     struct health_member master;
     int has_master = 0;
-    size_t n = fleet_cluster_members(f, c, &master, &has_master, reps, NULL, cap);
-    health_cluster_eval(has_master ? &master : NULL, reps, n, &c->settings, store_now_ms(), &rep,
-                        views);
+    size_t n = fleet_cluster_members(f, ctx->state, c, &master, &has_master, reps, NULL, cap);
+    const struct health_report *rep = state_cluster_health(ctx->state, c->id);
+    static const struct health_report not_yet = {
+        .level = HEALTH_DEGRADED, .nreasons = 1, .reasons = { "not evaluated yet" } };
+    if (rep == NULL)
+        rep = &not_yet;
 
     jb_raw(b, "{");
     jb_key(b, "name");
@@ -91,6 +101,9 @@ void api_cluster_write(struct jbuf *b, struct fleet *f, const struct fleet_clust
         jb_raw(b, "null");
     } else if (detailed) {
         write_member(b, &master);
+        jb_raw(b, ",");
+        jb_key(b, "fenced");
+        jb_bool(b, master.obs->fenced);
         jb_raw(b, "}");
     } else {
         jb_str(b, master.name);
@@ -118,31 +131,31 @@ void api_cluster_write(struct jbuf *b, struct fleet *f, const struct fleet_clust
         }
         jb_raw(b, ",");
         jb_key(b, "link");
-        jb_str(b, health_link_name(views[i].link));
+        jb_str(b, health_link_name(o->role == ROLE_REPLICA ? o->link : LINK_NONE));
         jb_raw(b, ",");
         jb_key(b, "lag_bytes");
-        jb_int_or_null(b, views[i].lag_bytes);
+        jb_int_or_null(b, o->lag_bytes);
         jb_raw(b, ",");
         jb_key(b, "lag_seconds");
-        if (views[i].lag_ms >= 0)
-            jb_double(b, (double)views[i].lag_ms / 1000.0);
+        if (o->lag_ms >= 0)
+            jb_double(b, (double)o->lag_ms / 1000.0);
         else
             jb_raw(b, "null");
         jb_raw(b, ",");
         jb_key(b, "in_sync");
-        jb_bool(b, views[i].in_sync);
+        jb_bool(b, o->in_sync && o->state == NODE_UP);
         jb_raw(b, "}");
     }
     jb_raw(b, "],");
     jb_key(b, "health");
-    jb_str(b, health_level_name(rep.level));
+    jb_str(b, health_level_name(rep->level));
     jb_raw(b, ",");
     jb_key(b, "reasons");
     jb_raw(b, "[");
-    for (int i = 0; i < rep.nreasons; i++) {
+    for (int i = 0; i < rep->nreasons; i++) {
         if (i > 0)
             jb_raw(b, ",");
-        jb_str(b, rep.reasons[i]);
+        jb_str(b, rep->reasons[i]);
     }
     jb_raw(b, "],");
     jb_key(b, "settings");
@@ -151,18 +164,15 @@ void api_cluster_write(struct jbuf *b, struct fleet *f, const struct fleet_clust
     jb_key(b, "created_at");
     jb_time(b, c->created_at);
     jb_raw(b, "}");
-done:
     if (reps != reps_small)
         free(reps);
-    if (views != views_small)
-        free(views);
 }
 
-json_t *api_cluster_json(struct fleet *f, const struct fleet_cluster *c, int detailed)
+json_t *api_cluster_json(struct api_ctx *ctx, const struct fleet_cluster *c, int detailed)
 {
     struct jbuf b;
     jb_init(&b, 1024);
-    api_cluster_write(&b, f, c, detailed);
+    api_cluster_write(&b, ctx, c, detailed);
     char *text = jb_finish(&b);
     json_t *j = text != NULL ? json_loads(text, 0, NULL) : NULL;
     free(text);
@@ -173,11 +183,11 @@ static void reply_cluster(struct api_ctx *ctx, const char *name, int status, str
 {
     struct jbuf b;
     jb_init(&b, 1024);
-    fleet_rdlock(ctx->fleet);
+    api_read_lock(ctx);
     struct fleet_cluster *c = fleet_cluster_by_name(ctx->fleet, name);
     if (c != NULL)
-        api_cluster_write(&b, ctx->fleet, c, 1);
-    fleet_unlock(ctx->fleet);
+        api_cluster_write(&b, ctx, c, 1);
+    api_read_unlock(ctx);
     if (c == NULL) {
         jb_free(&b);
         api_error(r, 404, "not_found", "cluster '%s' not found", name);
@@ -190,7 +200,9 @@ static void reply_cluster(struct api_ctx *ctx, const char *name, int status, str
 static int parse_settings(json_t *js, struct cluster_settings *s, struct api_resp *r)
 {
     static const char *const allowed[] = { "max_lag_on_failover", "min_replicas_to_write",
-                                           "lag_threshold_bytes", "lag_threshold_ms", NULL };
+                                           "lag_threshold_bytes", "lag_threshold_ms",
+                                           "down_after_ms", "failover_cooldown_ms",
+                                           "auto_failover", NULL };
     if (js == NULL)
         return 0;
     if (!json_is_object(js)) {
@@ -200,8 +212,9 @@ static int parse_settings(json_t *js, struct cluster_settings *s, struct api_res
     if (api_check_fields(js, allowed, "settings.", r) != 0)
         return -1;
     int64_t *dst[] = { &s->max_lag_on_failover, &s->min_replicas_to_write,
-                       &s->lag_threshold_bytes, &s->lag_threshold_ms };
-    for (int i = 0; i < 4; i++) {
+                       &s->lag_threshold_bytes, &s->lag_threshold_ms, &s->down_after_ms,
+                       &s->failover_cooldown_ms };
+    for (int i = 0; i < 6; i++) {
         json_t *v = json_object_get(js, allowed[i]);
         if (v == NULL)
             continue;
@@ -211,6 +224,14 @@ static int parse_settings(json_t *js, struct cluster_settings *s, struct api_res
             return -1;
         }
         *dst[i] = json_integer_value(v);
+    }
+    json_t *af = json_object_get(js, "auto_failover");
+    if (af != NULL) {
+        if (!json_is_boolean(af)) {
+            api_error(r, 422, "unprocessable", "settings.auto_failover must be true or false");
+            return -1;
+        }
+        s->auto_failover = json_is_true(af);
     }
     return 0;
 }
@@ -276,13 +297,13 @@ void api_h_clusters(struct api_ctx *ctx, const struct api_req *req, const struct
     struct jbuf b;
     jb_init(&b, 16384);
     jb_raw(&b, "{\"clusters\":[");
-    fleet_rdlock(ctx->fleet);
+    api_read_lock(ctx);
     for (size_t i = 0; i < ctx->fleet->nclusters; i++) {
         if (i > 0)
             jb_raw(&b, ",");
-        api_cluster_write(&b, ctx->fleet, ctx->fleet->clusters[i], 0);
+        api_cluster_write(&b, ctx, ctx->fleet->clusters[i], 0);
     }
-    fleet_unlock(ctx->fleet);
+    api_read_unlock(ctx);
     jb_raw(&b, "]}");
     api_reply_text(r, 200, jb_finish(&b));
 }
@@ -337,13 +358,14 @@ void api_h_cluster_master(struct api_ctx *ctx, const struct api_req *req,
 {
     (void)req;
     const char *name = m->params[0];
-    fleet_rdlock(ctx->fleet);
+    api_read_lock(ctx);
     struct fleet_cluster *c = fleet_cluster_by_name(ctx->fleet, name);
     struct fleet_node *n = c != NULL ? fleet_node_by_id(ctx->fleet, c->master_id) : NULL;
     json_t *j = n != NULL ? json_pack("{s:s,s:i,s:s,s:s}", "host", n->host, "port", n->port,
-                                      "node", n->name, "state", health_state_name(n->obs.state))
+                                      "node", n->name, "state",
+                                      health_state_name(api_obs(ctx, n->id)->state))
                           : NULL;
-    fleet_unlock(ctx->fleet);
+    api_read_unlock(ctx);
     if (c == NULL)
         api_error(r, 404, "not_found", "cluster '%s' not found", name);
     else if (n == NULL)
@@ -390,13 +412,15 @@ void api_h_cluster_replica(struct api_ctx *ctx, const struct api_req *req,
     int detached = discover_detach(host, port, ctx->cfg->node_auth, ctx->node_timeout_ms, err,
                                    sizeof(err)) == 0;
     if (detached)
-        fleet_event(ctx->fleet, cluster, node, "replica.detached", "api", "sent REPLICAOF NO ONE");
+        events_say(ctx->fleet->events, EV_REPLICA_DETACHED, cluster, node, "api",
+                   "sent REPLICAOF NO ONE: OK");
     else
-        fleet_event(ctx->fleet, cluster, node, "replica.detach_failed", "api", "%s", err);
-    fleet_rdlock(ctx->fleet);
+        events_say(ctx->fleet->events, EV_REPLICA_DETACH_FAILED, cluster, node, "api",
+                   "REPLICAOF NO ONE failed: %s", err);
+    api_read_lock(ctx);
     struct fleet_cluster *c = fleet_cluster_by_name(ctx->fleet, cluster);
-    json_t *j = c != NULL ? api_cluster_json(ctx->fleet, c, 1) : json_object();
-    fleet_unlock(ctx->fleet);
+    json_t *j = c != NULL ? api_cluster_json(ctx, c, 1) : json_object();
+    api_read_unlock(ctx);
     if (j != NULL) {
         json_object_set_new(j, "removed", json_string(node));
         json_object_set_new(j, "detached", json_boolean(detached));

@@ -5,10 +5,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-json_t *api_node_json(struct fleet *f, const struct fleet_node *n)
+static const struct node_obs unobserved = {
+    .offset = -1, .lag_bytes = -1, .lag_ms = -1, .master_last_io_s = -1,
+    .link_down_since_s = -1, .replica_priority = -1, .sync_full = -1, .prev_offset = -1,
+};
+
+void api_read_lock(struct api_ctx *ctx)
 {
+    fleet_rdlock(ctx->fleet);
+    state_rdlock(ctx->state);
+}
+
+void api_read_unlock(struct api_ctx *ctx)
+{
+    state_unlock(ctx->state);
+    fleet_unlock(ctx->fleet);
+}
+
+const struct node_obs *api_obs(struct api_ctx *ctx, int64_t node_id)
+{
+    const struct node_obs *o = state_obs(ctx->state, node_id);
+    return o != NULL ? o : &unobserved;
+}
+
+json_t *api_node_json(struct api_ctx *ctx, const struct fleet_node *n)
+{
+    struct fleet *f = ctx->fleet;
     const struct fleet_cluster *c = fleet_cluster_by_id(f, n->cluster_id);
-    const struct node_obs *o = &n->obs;
+    const struct node_obs *o = api_obs(ctx, n->id);
     json_t *tags = json_loads(n->tags, 0, NULL);
     if (tags == NULL)
         tags = json_array();
@@ -23,6 +47,16 @@ json_t *api_node_json(struct fleet *f, const struct fleet_node *n)
         json_object_set_new(status, "last_poll_age_ms",
                             o->last_ok_ms > 0 ? json_integer(store_now_ms() - o->last_ok_ms)
                                               : json_null());
+    if (status != NULL) {
+        json_object_set_new(status, "run_id", o->run_id[0] ? json_string(o->run_id) : json_null());
+        json_object_set_new(status, "fenced", json_boolean(o->fenced));
+        json_object_set_new(status, "loading", json_boolean(o->loading));
+        json_object_set_new(status, "poll_ms", json_real((double)o->poll_us / 1000.0));
+        if (o->failures > 0)
+            json_object_set_new(status, "last_error",
+                                json_pack("{s:s,s:s,s:i}", "kind", state_fail_name(o->fail_kind),
+                                          "message", o->fail_msg, "failures", o->failures));
+    }
     if (status != NULL && o->role == ROLE_REPLICA) {
         char buf[FLEET_HOST_MAX + 16];
         snprintf(buf, sizeof(buf), "%s:%d", o->master_host, o->master_port);
@@ -40,10 +74,10 @@ json_t *api_node_json(struct fleet *f, const struct fleet_node *n)
 
 static void reply_node(struct api_ctx *ctx, const char *name, int status, struct api_resp *r)
 {
-    fleet_rdlock(ctx->fleet);
+    api_read_lock(ctx);
     struct fleet_node *n = fleet_node_by_name(ctx->fleet, name);
-    json_t *j = n != NULL ? api_node_json(ctx->fleet, n) : NULL;
-    fleet_unlock(ctx->fleet);
+    json_t *j = n != NULL ? api_node_json(ctx, n) : NULL;
+    api_read_unlock(ctx);
     if (n == NULL)
         api_error(r, 404, "not_found", "node '%s' not found", name);
     else
@@ -134,6 +168,7 @@ static int state_filter(const char *s, int *state)
     if (s == NULL) { *state = -1; return 0; }
     if (strcmp(s, "up") == 0) { *state = NODE_UP; return 0; }
     if (strcmp(s, "down") == 0) { *state = NODE_DOWN; return 0; }
+    if (strcmp(s, "suspect") == 0) { *state = NODE_SUSPECT; return 0; }
     if (strcmp(s, "unknown") == 0) { *state = NODE_UNKNOWN; return 0; }
     return -1;
 }
@@ -147,11 +182,11 @@ static void node_list(struct api_ctx *ctx, const struct api_req *req, struct api
         return;
     }
     if (state_filter(api_query(req, "state"), &state) != 0) {
-        api_error(r, 400, "bad_request", "state must be up, down or unknown");
+        api_error(r, 400, "bad_request", "state must be up, suspect, down or unknown");
         return;
     }
     json_t *arr = json_array();
-    fleet_rdlock(ctx->fleet);
+    api_read_lock(ctx);
     struct fleet *f = ctx->fleet;
     int64_t cid = -1;
     if (cluster != NULL) {
@@ -162,13 +197,14 @@ static void node_list(struct api_ctx *ctx, const struct api_req *req, struct api
         const struct fleet_node *n = f->nodes[i];
         if (cid != -1 && n->cluster_id != cid)
             continue;
-        if (role >= 0 && n->obs.role != role)
+        const struct node_obs *o = api_obs(ctx, n->id);
+        if (role >= 0 && o->role != role)
             continue;
-        if (state >= 0 && n->obs.state != state)
+        if (state >= 0 && o->state != state)
             continue;
-        json_array_append_new(arr, api_node_json(f, n));
+        json_array_append_new(arr, api_node_json(ctx, n));
     }
-    fleet_unlock(ctx->fleet);
+    api_read_unlock(ctx);
     api_reply(r, 200, json_pack("{s:o}", "nodes", arr));
 }
 

@@ -19,14 +19,23 @@ void api_h_health(struct api_ctx *ctx, const struct api_req *req, const struct a
     if (ctx->mon != NULL) {
         struct monitor_stats s;
         monitor_stats_get(ctx->mon, &s);
-        mon = json_pack("{s:i,s:i,s:i,s:I,s:I,s:I,s:I,s:{s:I,s:f,s:f,s:f}}",
+        struct control_stats cs = { 0 };
+        if (ctx->ctl != NULL)
+            control_stats_get(ctx->ctl, &cs);
+        mon = json_pack("{s:i,s:i,s:i,s:I,s:I,s:I,s:I,s:{s:I,s:f,s:f,s:f},s:{s:f,s:f}}",
                         "nodes", s.nodes, "interval_ms", ctx->cfg->monitor_interval_ms,
                         "timeout_ms", ctx->cfg->monitor_timeout_ms,
                         "polls_ok", (json_int_t)s.polls_ok, "polls_failed", (json_int_t)s.polls_failed,
                         "timeouts", (json_int_t)s.timeouts,
-                        "reconcile_actions", (json_int_t)s.reconcile_actions,
+                        "reconcile_actions", (json_int_t)cs.reconcile_actions,
                         "inter_poll_ms", "samples", (json_int_t)s.gap_samples,
-                        "p50", s.gap_p50_ms, "p99", s.gap_p99_ms, "max", s.gap_max_ms);
+                        "p50", s.gap_p50_ms, "p99", s.gap_p99_ms, "max", s.gap_max_ms,
+                        "poll_duration_ms", "p50", s.poll_p50_ms, "p99", s.poll_p99_ms);
+        if (mon != NULL)
+            json_object_set_new(mon, "failover",
+                                json_pack("{s:I,s:I,s:i}", "completed", (json_int_t)cs.failovers,
+                                          "failed", (json_int_t)cs.failovers_failed, "running",
+                                          cs.operations_running));
     }
     fleet_rdlock(ctx->fleet);
     json_int_t nn = (json_int_t)ctx->fleet->nnodes, nc = (json_int_t)ctx->fleet->nclusters;
@@ -105,10 +114,10 @@ void api_h_discover(struct api_ctx *ctx, const struct api_req *req, const struct
                                                i == 0 ? "master" : "replica", "reachable",
                                                res->reachable[i]));
     }
-    fleet_rdlock(ctx->fleet);
+    api_read_lock(ctx);
     struct fleet_cluster *c = fleet_cluster_by_name(ctx->fleet, cname);
-    json_t *cj = c != NULL ? api_cluster_json(ctx->fleet, c, 1) : json_object();
-    fleet_unlock(ctx->fleet);
+    json_t *cj = c != NULL ? api_cluster_json(ctx, c, 1) : json_object();
+    api_read_unlock(ctx);
     if (cj != NULL)
         json_object_set_new(cj, "discovered", found);
     else
@@ -119,39 +128,6 @@ out:
     json_decref(j);
 }
 
-/* Accept integer milliseconds since the epoch or ISO 8601 UTC. */
-static int parse_time(const char *s, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno == 0 && end != s && *end == '\0' && v >= 0) {
-        *out = v;
-        return 0;
-    }
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (p == NULL)
-        return -1;
-    int ms = 0;
-    if (*p == '.') {
-        p++;
-        int digits = 0;
-        while (*p >= '0' && *p <= '9') {
-            if (digits < 3)
-                ms = ms * 10 + (*p - '0');
-            digits++;
-            p++;
-        }
-        for (; digits < 3; digits++)
-            ms *= 10;
-    }
-    if (strcmp(p, "Z") != 0 && *p != '\0')
-        return -1;
-    *out = (int64_t)timegm(&tm) * 1000 + ms;
-    return 0;
-}
 
 struct ev_acc {
     json_t *arr;
@@ -195,7 +171,7 @@ void api_h_events(struct api_ctx *ctx, const struct api_req *req, const struct a
     const char *since = api_query(req, "since"), *limit = api_query(req, "limit");
     const char *cursor = api_query(req, "cursor");
     long long v;
-    if (since != NULL && parse_time(since, &f.since_ms) != 0) {
+    if (since != NULL && api_parse_time(since, &f.since_ms) != 0) {
         api_error(r, 400, "bad_request",
                   "since must be milliseconds since the epoch or ISO 8601 like 2026-01-31T12:00:00Z");
         return;

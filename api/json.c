@@ -1,6 +1,7 @@
 /* json.c - response and request helpers shared by the handlers. */
 #include "api.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,4 +122,38 @@ const char *api_query(const struct api_req *req, const char *key)
     if (req->query == NULL)
         return NULL;
     return req->query(req->query_arg, key);
+}
+
+/* Accept integer milliseconds since the epoch or ISO 8601 UTC. */
+int api_parse_time(const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno == 0 && end != s && *end == '\0' && v >= 0) {
+        *out = v;
+        return 0;
+    }
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (p == NULL)
+        return -1;
+    int ms = 0;
+    if (*p == '.') {
+        p++;
+        int digits = 0;
+        while (*p >= '0' && *p <= '9') {
+            if (digits < 3)
+                ms = ms * 10 + (*p - '0');
+            digits++;
+            p++;
+        }
+        for (; digits < 3; digits++)
+            ms *= 10;
+    }
+    if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0 && *p != '\0')
+        return -1;
+    *out = (int64_t)timegm(&tm) * 1000 + ms;
+    return 0;
 }

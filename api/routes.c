@@ -31,6 +31,14 @@ static const struct route routes[] = {
     { "/api/v1/discover", M_POST, API_R_DISCOVER, api_h_discover },
     { "/api/v1/events", M_GET, API_R_EVENTS, api_h_events },
     { "/api/v1/monitor/stats/reset", M_POST, API_R_MONITOR_RESET, api_h_monitor_reset },
+    { "/api/v1/clusters/{}/switchover", M_POST | M_DELETE, API_R_CLUSTER_SWITCHOVER, api_h_switchover },
+    { "/api/v1/clusters/{}/failover", M_POST, API_R_CLUSTER_FAILOVER, api_h_failover },
+    { "/api/v1/clusters/{}/failover/plan", M_GET, API_R_CLUSTER_PLAN, api_h_failover_plan },
+    { "/api/v1/clusters/{}/failovers", M_GET, API_R_CLUSTER_FAILOVERS, api_h_cluster_failovers },
+    { "/api/v1/failovers/{}", M_GET | M_DELETE, API_R_FAILOVER, api_h_failover_one },
+    { "/api/v1/failovers/{}/ack", M_POST, API_R_FAILOVER_ACK, api_h_failover_ack },
+    { "/api/v1/nodes/{}/primary", M_GET, API_R_NODE_PRIMARY, api_h_node_primary },
+    { "/api/v1/nodes/{}/replica", M_GET, API_R_NODE_REPLICA, api_h_node_replica },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 

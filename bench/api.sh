@@ -44,7 +44,7 @@ cleanup() {
 trap cleanup EXIT
 
 port=$((20000 + RANDOM % 10000))
-"$BIN/kvfleetd" --http-bind "127.0.0.1:$port" --db-path "$tmp/bench.db" --logfile "$tmp/ctl.log" \
+"$BIN/kvfleetd" --http-bind "127.0.0.1:$port" --sentinel-bind no --db-path "$tmp/bench.db" --logfile "$tmp/ctl.log" \
     --http-threads "$HTTP_THREADS" --monitor-interval-ms "$INTERVAL" --reconcile no --monitor-timeout-ms 1000 &
 pid=$!
 url="http://127.0.0.1:$port"

@@ -79,7 +79,7 @@ done
 
 port=$((26000 + RANDOM % 4000))
 url="http://127.0.0.1:$port"
-"$BIN/kvfleetd" --http-bind "127.0.0.1:$port" --db-path "$tmp/ctl.db" --logfile "$tmp/ctl.log" \
+"$BIN/kvfleetd" --http-bind "127.0.0.1:$port" --sentinel-bind no --db-path "$tmp/ctl.db" --logfile "$tmp/ctl.log" \
     --monitor-interval-ms "$INTERVAL" --monitor-timeout-ms 1000 &
 ctl_pid=$!
 for t in $(seq 1 100); do curl -s -o /dev/null "$url/api/v1/health" && break; sleep 0.1; done

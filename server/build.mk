@@ -1,6 +1,7 @@
 # server/build.mk - controller (kvfleetd) additions to the top Makefile.
 
-SERVER_UNIT_TESTS = test_store test_api_routes test_api_handlers test_health test_ctl_config test_ctl_writer
+SERVER_UNIT_TESTS = test_store test_api_routes test_api_handlers test_health test_ctl_config test_ctl_writer test_hooks test_planner test_state
+SERVER_UNIT_TESTS += test_sentinel
 
 # Numbered SQL migrations are embedded in the binary: a POSIX sh + awk
 # generator turns migrations/*.sql into a C table (no xxd needed).
@@ -13,10 +14,10 @@ $(MIGRATIONS_C): $(MIGRATIONS_SQL) server/gen_migrations.sh server/build.mk
 	@mkdir -p $(dir $@)
 	sh server/gen_migrations.sh $(MIGRATIONS_SQL) > $@.tmp && mv $@.tmp $@
 
-# -iquote: "store.h" must resolve to server/store.h even though -Iagent
-# comes first in CFLAGS.
+# The generated file includes "store.h": server flags put server/ first.
 $(MIGRATIONS_O): $(MIGRATIONS_C)
-	$(CC) -iquote server $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS_SERVER) -c $< -o $@
 
-# The controller's end-to-end tests read JSON with jq.
-DEB_PKGS += jq
+# The controller's end-to-end tests read JSON with jq; the Sentinel port's
+# test drives it with Debian's python3-redis and compares with redis-sentinel.
+DEB_PKGS += jq python3-redis redis-sentinel

@@ -1,6 +1,7 @@
 /* fleet.c - in-memory topology with write-through to the store (see fleet.h). */
 #include "fleet.h"
 #include "log.h"
+#include "clock.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -38,11 +39,6 @@ void fleet_rdlock(struct fleet *f) { pthread_rwlock_rdlock(&f->lock); }
 void fleet_wrlock(struct fleet *f) { pthread_rwlock_wrlock(&f->lock); }
 void fleet_unlock(struct fleet *f) { pthread_rwlock_unlock(&f->lock); }
 
-static void changed(struct fleet *f)
-{
-    if (f->on_change != NULL)
-        f->on_change(f->on_change_arg);
-}
 
 static struct fleet_node *node_new(const struct store_node *n)
 {
@@ -63,7 +59,6 @@ static struct fleet_node *node_new(const struct store_node *n)
     fn->cluster_id = n->cluster_id;
     fn->first_seen = n->first_seen;
     fn->last_seen = n->last_seen;
-    health_obs_init(&fn->obs);
     return fn;
 }
 
@@ -153,15 +148,6 @@ static int load_cluster(void *arg, const struct store_cluster *c)
     return 0;
 }
 
-static int load_status(void *arg, int64_t node_id, const struct node_obs *o)
-{
-    struct fleet *f = arg;
-    struct fleet_node *n = fleet_node_by_id(f, node_id);
-    if (n != NULL)
-        n->obs = *o;
-    return 0;
-}
-
 int fleet_init(struct fleet *f, struct store *st, char *err, size_t errlen)
 {
     memset(f, 0, sizeof(*f));
@@ -170,7 +156,7 @@ int fleet_init(struct fleet *f, struct store *st, char *err, size_t errlen)
         snprintf(err, errlen, "rwlock init failed");
         return -1;
     }
-    int rc = store_load(st, load_node, load_cluster, load_status, f);
+    int rc = store_load(st, load_node, load_cluster, NULL, f);
     if (rc != STORE_OK) {
         snprintf(err, errlen, "cannot load topology: %s", store_errmsg(st));
         fleet_destroy(f);
@@ -276,21 +262,39 @@ static struct store_cluster cluster_to_store(const struct fleet_cluster *c)
     return sc;
 }
 
-static int add_event(struct fleet *f, const char *cluster, const char *node, const char *kind,
+/* Events a mutation journals inside its transaction, announced to the
+ * subscribers once it committed. Per thread: mutations run on API threads
+ * and on the loop, each between its own mut_begin and changed(). */
+#define MAX_PENDING 16
+static __thread struct ev tls_pending[MAX_PENDING];
+static __thread int tls_npending;
+
+static int add_event(struct fleet *f, const char *cluster, const char *node, enum ev_kind kind,
                      const char *actor, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static int add_event(struct fleet *f, const char *cluster, const char *node, const char *kind,
+static int add_event(struct fleet *f, const char *cluster, const char *node, enum ev_kind kind,
                      const char *actor, const char *fmt, ...)
 {
-    char msg[512];
+    struct ev tmp, *e = tls_npending < MAX_PENDING ? &tls_pending[tls_npending++] : &tmp;
+    ev_init(e, kind, cluster, node, actor);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
     va_end(ap);
-    struct store_event ev = { .ts = store_now_ms(), .cluster = cluster, .node = node, .kind = kind,
-                              .message = msg, .actor = actor };
-    ctl_log_notice("event %s%s%s%s%s: %s (by %s)", kind, cluster ? " cluster=" : "",
-                   cluster ? cluster : "", node ? " node=" : "", node ? node : "", msg, actor);
-    return store_event_add(f->st, &ev);
+    struct store_event sev = { .ts = e->ts_ms, .cluster = cluster, .node = node,
+                               .kind = ev_kind_name(kind), .message = e->msg, .actor = actor };
+    return store_event_add(f->st, &sev);
+}
+
+/* After a committed mutation: tell the subscribers what it journalled,
+ * then wake whoever watches the topology. */
+static void changed(struct fleet *f)
+{
+    for (int i = 0; i < tls_npending; i++)
+        if (f->events != NULL)
+            events_notify(f->events, &tls_pending[i]);
+    tls_npending = 0;
+    if (f->on_change != NULL)
+        f->on_change(f->on_change_arg);
 }
 
 /* A mutation opens the store transaction first (it may wait for the SQLite
@@ -299,6 +303,7 @@ static int add_event(struct fleet *f, const char *cluster, const char *node, con
  * order is therefore store -> fleet; nobody takes them the other way round. */
 static int mut_begin(struct fleet *f, struct fleet_err *e)
 {
+    tls_npending = 0;
     int rc = store_begin(f->st);
     if (rc != STORE_OK)
         return store_fail(f, rc, e);
@@ -313,24 +318,6 @@ static void mut_end(struct fleet *f)
     if (store_in_txn(f->st))
         store_rollback(f->st);
     fleet_unlock(f);
-}
-
-int fleet_event(struct fleet *f, const char *cluster, const char *node, const char *kind,
-                const char *actor, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    struct store_event ev = { .ts = store_now_ms(), .cluster = cluster, .node = node, .kind = kind,
-                              .message = msg, .actor = actor };
-    ctl_log_notice("event %s%s%s%s%s: %s (by %s)", kind, cluster ? " cluster=" : "",
-                   cluster ? cluster : "", node ? " node=" : "", node ? node : "", msg, actor);
-    int rc = store_event_log(f->st, &ev);
-    if (rc != STORE_OK)
-        ctl_log_warning("cannot record event %s: %s", kind, store_errmsg(f->st));
-    return rc;
 }
 
 int fleet_node_register(struct fleet *f, const struct fleet_node_spec *spec, const char *actor,
@@ -393,7 +380,7 @@ int fleet_node_register(struct fleet *f, const struct fleet_node_spec *spec, con
     int rc = STORE_OK;
     rc = store_node_insert(f->st, &sn, &fn->id);
     if (rc == STORE_OK)
-        rc = add_event(f, NULL, name, "node.registered", actor, "node registered at %s:%d",
+        rc = add_event(f, NULL, name, EV_NODE_REGISTERED, actor, "node registered at %s:%d",
                        spec->host, spec->port);
     if (rc == STORE_OK)
         rc = store_commit(f->st);
@@ -437,10 +424,10 @@ int fleet_node_patch(struct fleet *f, const char *name, const int *priority, con
     rc = store_node_update(f->st, &sn);
     if (rc == STORE_OK && maintenance != NULL && copy.maintenance != n->maintenance)
         rc = add_event(f, c ? c->name : NULL, name,
-                       copy.maintenance ? "node.maintenance.on" : "node.maintenance.off", actor,
+                       copy.maintenance ? EV_NODE_MAINTENANCE_ON : EV_NODE_MAINTENANCE_OFF, actor,
                        "maintenance %s", copy.maintenance ? "enabled" : "disabled");
     if (rc == STORE_OK && priority != NULL && copy.priority != n->priority)
-        rc = add_event(f, c ? c->name : NULL, name, "node.priority", actor,
+        rc = add_event(f, c ? c->name : NULL, name, EV_NODE_PRIORITY, actor,
                        "priority changed from %d to %d", n->priority, copy.priority);
     if (rc == STORE_OK)
         rc = store_commit(f->st);
@@ -480,7 +467,7 @@ int fleet_node_delete(struct fleet *f, const char *name, const char *actor, stru
     int rc = STORE_OK;
     rc = store_node_delete(f->st, n->id);
     if (rc == STORE_OK)
-        rc = add_event(f, NULL, name, "node.deleted", actor, "node %s:%d unregistered",
+        rc = add_event(f, NULL, name, EV_NODE_DELETED, actor, "node %s:%d unregistered",
                        n->host, n->port);
     if (rc == STORE_OK)
         rc = store_commit(f->st);
@@ -514,6 +501,12 @@ static int settings_valid(const struct cluster_settings *s, struct fleet_err *e)
         return seterr(e, 422, "settings.lag_threshold_bytes must be >= 0"), 0;
     if (s->lag_threshold_ms < 0)
         return seterr(e, 422, "settings.lag_threshold_ms must be >= 0"), 0;
+    if (s->down_after_ms < 100 || s->down_after_ms > 3600000)
+        return seterr(e, 422, "settings.down_after_ms must be between 100 and 3600000"), 0;
+    if (s->auto_failover != 0 && s->auto_failover != 1)
+        return seterr(e, 422, "settings.auto_failover must be true or false"), 0;
+    if (s->failover_cooldown_ms < 0 || s->failover_cooldown_ms > 86400000)
+        return seterr(e, 422, "settings.failover_cooldown_ms must be between 0 and 86400000"), 0;
     return 1;
 }
 
@@ -585,10 +578,10 @@ int fleet_cluster_create(struct fleet *f, const char *name, const char *master,
         rc = store_node_update(f->st, &sn);
     }
     if (rc == STORE_OK)
-        rc = add_event(f, name, master, "cluster.created", actor,
+        rc = add_event(f, name, master, EV_CLUSTER_CREATED, actor,
                        "cluster created with master %s and %zu replica(s)", master, nreplicas);
     for (size_t i = 0; rc == STORE_OK && i < nreplicas; i++)
-        rc = add_event(f, name, replicas[i], "replica.added", actor,
+        rc = add_event(f, name, replicas[i], EV_REPLICA_ADDED, actor,
                        "%s added as replica of %s", replicas[i], master);
     if (rc == STORE_OK)
         rc = store_commit(f->st);
@@ -642,7 +635,7 @@ int fleet_cluster_add_replica(struct fleet *f, const char *cluster, const char *
     int rc = STORE_OK;
     rc = store_node_update(f->st, &sn);
     if (rc == STORE_OK)
-        rc = add_event(f, cluster, node, "replica.added", actor, "%s added as replica of %s",
+        rc = add_event(f, cluster, node, EV_REPLICA_ADDED, actor, "%s added as replica of %s",
                        node, m ? m->name : "(no master)");
     if (rc == STORE_OK)
         rc = store_commit(f->st);
@@ -689,7 +682,7 @@ int fleet_cluster_remove_replica(struct fleet *f, const char *cluster, const cha
     int rc = STORE_OK;
     rc = store_node_update(f->st, &sn);
     if (rc == STORE_OK)
-        rc = add_event(f, cluster, node, "replica.removed", actor, "%s removed from cluster",
+        rc = add_event(f, cluster, node, EV_REPLICA_REMOVED, actor, "%s removed from cluster",
                        node);
     if (rc == STORE_OK)
         rc = store_commit(f->st);
@@ -732,11 +725,14 @@ int fleet_cluster_set_settings(struct fleet *f, const char *cluster,
     int rc = STORE_OK;
     rc = store_cluster_update(f->st, &sc);
     if (rc == STORE_OK)
-        rc = add_event(f, cluster, NULL, "cluster.settings", actor,
+        rc = add_event(f, cluster, NULL, EV_CLUSTER_SETTINGS, actor,
                        "settings: max_lag_on_failover=%lld min_replicas_to_write=%lld"
-                       " lag_threshold_bytes=%lld lag_threshold_ms=%lld",
+                       " lag_threshold_bytes=%lld lag_threshold_ms=%lld down_after_ms=%lld"
+                       " auto_failover=%s failover_cooldown_ms=%lld",
                        (long long)s->max_lag_on_failover, (long long)s->min_replicas_to_write,
-                       (long long)s->lag_threshold_bytes, (long long)s->lag_threshold_ms);
+                       (long long)s->lag_threshold_bytes, (long long)s->lag_threshold_ms,
+                       (long long)s->down_after_ms, s->auto_failover ? "true" : "false",
+                       (long long)s->failover_cooldown_ms);
     if (rc == STORE_OK)
         rc = store_commit(f->st);
     else
@@ -768,7 +764,7 @@ int fleet_cluster_delete(struct fleet *f, const char *cluster, const char *actor
     int rc = STORE_OK;
     rc = store_cluster_delete(f->st, c->id);
     if (rc == STORE_OK)
-        rc = add_event(f, cluster, NULL, "cluster.deleted", actor,
+        rc = add_event(f, cluster, NULL, EV_CLUSTER_DELETED, actor,
                        "cluster deleted; its nodes stay registered and keep replicating");
     if (rc == STORE_OK)
         rc = store_commit(f->st);
@@ -852,7 +848,7 @@ int fleet_adopt(struct fleet *f, const char *cluster, const struct fleet_addr *a
         struct store_node sn = to_store(fresh[i]);
         rc = store_node_insert(f->st, &sn, &fresh[i]->id);
         if (rc == STORE_OK)
-            rc = add_event(f, NULL, fresh[i]->name, "node.registered", actor,
+            rc = add_event(f, NULL, fresh[i]->name, EV_NODE_REGISTERED, actor,
                            "node registered at %s:%d by discovery", fresh[i]->host,
                            fresh[i]->port);
     }
@@ -867,7 +863,7 @@ int fleet_adopt(struct fleet *f, const char *cluster, const struct fleet_addr *a
         rc = store_node_update(f->st, &sn);
     }
     if (rc == STORE_OK)
-        rc = add_event(f, cluster, members[0]->name, "cluster.discovered", actor,
+        rc = add_event(f, cluster, members[0]->name, EV_CLUSTER_DISCOVERED, actor,
                        "adopted running deployment: master %s with %zu replica(s)",
                        members[0]->name, n - 1);
     if (rc == STORE_OK)
@@ -899,19 +895,25 @@ fail:
     return -1;
 }
 
-size_t fleet_cluster_members(struct fleet *f, const struct fleet_cluster *c,
+size_t fleet_cluster_members(struct fleet *f, struct state *st, const struct fleet_cluster *c,
                              struct health_member *master_out, int *has_master,
                              struct health_member *replicas, struct fleet_node **replica_nodes,
                              size_t cap)
 {
+    static const struct node_obs unobserved = { .offset = -1, .lag_bytes = -1, .lag_ms = -1,
+                                                .master_last_io_s = -1, .link_down_since_s = -1,
+                                                .replica_priority = -1, .sync_full = -1,
+                                                .prev_offset = -1 };
     size_t n = 0;
     *has_master = 0;
     for (size_t i = 0; i < f->nnodes; i++) {
         struct fleet_node *fn = f->nodes[i];
         if (fn->cluster_id != c->id)
             continue;
+        const struct node_obs *o = state_obs(st, fn->id);
         struct health_member hm = { .name = fn->name, .host = fn->host, .port = fn->port,
-                                    .maintenance = fn->maintenance, .obs = &fn->obs };
+                                    .maintenance = fn->maintenance,
+                                    .obs = o != NULL ? o : &unobserved };
         if (fn->id == c->master_id) {
             *master_out = hm;
             *has_master = 1;
@@ -922,4 +924,56 @@ size_t fleet_cluster_members(struct fleet *f, const struct fleet_cluster *c,
         }
     }
     return n;
+}
+
+int fleet_cluster_set_master(struct fleet *f, const char *cluster, const char *node,
+                             const char *actor, const char *why, struct fleet_err *e)
+{
+    if (mut_begin(f, e) != 0)
+        return -1;
+    struct fleet_cluster *c = fleet_cluster_by_name(f, cluster);
+    struct fleet_node *n = fleet_node_by_name(f, node);
+    if (c == NULL || n == NULL || n->cluster_id != c->id) {
+        seterr(e, c == NULL ? 404 : 422, c == NULL ? "cluster '%s' not found"
+                                                   : "node is not a member of cluster '%s'",
+               cluster);
+        mut_end(f);
+        return -1;
+    }
+    if (c->master_id == n->id) {
+        mut_end(f);
+        return 0;
+    }
+    struct fleet_node *old = fleet_node_by_id(f, c->master_id);
+    struct fleet_cluster copy = *c;
+    copy.master_id = n->id;
+    struct store_cluster sc = cluster_to_store(&copy);
+    int rc = store_cluster_update(f->st, &sc);
+    if (rc == STORE_OK) {
+        struct ev *slot = tls_npending < MAX_PENDING ? &tls_pending[tls_npending] : NULL;
+        rc = add_event(f, cluster, node, EV_CLUSTER_MASTER, actor, "master is now %s (was %s): %s",
+                       node, old != NULL ? old->name : "none", why);
+        if (slot != NULL) {
+            /* Subscribers (the Sentinel port's +switch-master) need both
+             * addresses. */
+            snprintf(slot->old_host, sizeof(slot->old_host), "%s", old != NULL ? old->host : "");
+            slot->old_port = old != NULL ? old->port : 0;
+            snprintf(slot->new_host, sizeof(slot->new_host), "%s", n->host);
+            slot->new_port = n->port;
+        }
+    }
+    if (rc == STORE_OK)
+        rc = store_commit(f->st);
+    else
+        store_rollback(f->st);
+    if (rc != STORE_OK) {
+        store_fail(f, rc, e);
+        mut_end(f);
+        return -1;
+    }
+    c->master_id = n->id;
+    f->version++;
+    mut_end(f);
+    changed(f);
+    return 0;
 }

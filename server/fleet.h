@@ -6,6 +6,8 @@
  * event), and only after COMMIT applies the change in memory: a failed call
  * changes nothing. One rwlock guards the image; lock order is fleet -> store.
  *
+ * Observations live apart, in state.h: this is only the desired side.
+ *
  * Errors carry an HTTP-like status (404 not found, 409 conflict, 422
  * semantically invalid, 503 database unavailable) and a message a person can
  * act on. */
@@ -16,7 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "events.h"
 #include "health.h"
+#include "state.h"
 #include "store.h"
 
 #define FLEET_NAME_MAX 64
@@ -34,7 +38,6 @@ struct fleet_node {
     int64_t cluster_id;    /* 0: none */
     int64_t first_seen;
     int64_t last_seen;
-    struct node_obs obs;
 };
 
 struct fleet_cluster {
@@ -55,6 +58,7 @@ struct fleet {
     uint64_t version;                 /* bumped on every topology change */
     void (*on_change)(void *arg);     /* called (unlocked) after a change */
     void *on_change_arg;
+    struct events *events;            /* committed events are announced here (may be NULL) */
 };
 
 struct fleet_err {
@@ -125,13 +129,16 @@ struct fleet_addr {
 int fleet_adopt(struct fleet *f, const char *cluster, const struct fleet_addr *nodes, size_t n,
                 const struct cluster_settings *s, const char *actor, struct fleet_err *e);
 
-/* Append an event outside of any mutation (monitor, reconciler). */
-int fleet_event(struct fleet *f, const char *cluster, const char *node, const char *kind,
-                const char *actor, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* The failover engine's topology change: `node` becomes the desired master
+ * of `cluster` (one transaction with its cluster.master event, which carries
+ * the old and new addresses for the Sentinel port). Idempotent. */
+int fleet_cluster_set_master(struct fleet *f, const char *cluster, const char *node,
+                             const char *actor, const char *why, struct fleet_err *e);
 
-/* Gather health inputs of a cluster (caller holds the lock). members/n: the
- * replicas; master may come back NULL. Arrays must hold nnodes entries. */
-size_t fleet_cluster_members(struct fleet *f, const struct fleet_cluster *c,
+/* Gather health inputs of a cluster (caller holds the fleet lock and the
+ * state lock, in that order). members/n: the replicas; master may come back
+ * NULL. A node not observed yet gets an "unknown" observation. */
+size_t fleet_cluster_members(struct fleet *f, struct state *st, const struct fleet_cluster *c,
                              struct health_member *master_out, int *has_master,
                              struct health_member *replicas, struct fleet_node **replica_nodes,
                              size_t cap);

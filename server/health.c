@@ -8,6 +8,9 @@
 void health_settings_default(struct cluster_settings *s)
 {
     s->max_lag_on_failover = 1048576;
+    s->down_after_ms = 1000;
+    s->auto_failover = 1;
+    s->failover_cooldown_ms = 60000;
     s->min_replicas_to_write = 0;
     s->lag_threshold_bytes = 1048576;
     s->lag_threshold_ms = 10000;
@@ -19,6 +22,11 @@ void health_obs_init(struct node_obs *o)
     o->offset = -1;
     o->lag_bytes = -1;
     o->lag_ms = -1;
+    o->master_last_io_s = -1;
+    o->link_down_since_s = -1;
+    o->replica_priority = -1;
+    o->sync_full = -1;
+    o->prev_offset = -1;
 }
 
 void health_ring_push(struct offset_ring *r, int64_t now_ms, int64_t offset)
@@ -131,6 +139,11 @@ void health_cluster_eval(const struct health_member *master, const struct health
         const struct node_obs *mo = master->obs;
         if (mo->state == NODE_DOWN)
             reason(rep, HEALTH_FAILING, "master %s is down", master->name);
+        else if (mo->state == NODE_SUSPECT)
+            reason(rep, HEALTH_DEGRADED, "master %s does not answer (suspect)", master->name);
+        else if (mo->fenced)
+            reason(rep, HEALTH_DEGRADED, "master %s is fenced until the controller confirms it",
+                   master->name);
         else if (mo->state == NODE_UNKNOWN)
             reason(rep, HEALTH_DEGRADED, "master %s not yet observed", master->name);
         else if (mo->role == ROLE_REPLICA)
@@ -154,6 +167,8 @@ void health_cluster_eval(const struct health_member *master, const struct health
             reason(rep, lvl, "replica %s is in maintenance", r->name);
         if (ro->state == NODE_DOWN) {
             reason(rep, lvl, "replica %s is down", r->name);
+        } else if (ro->state == NODE_SUSPECT) {
+            reason(rep, lvl, "replica %s does not answer (suspect)", r->name);
         } else if (ro->state == NODE_UNKNOWN) {
             reason(rep, lvl, "replica %s not yet observed", r->name);
         } else if (ro->role != ROLE_REPLICA) {
@@ -193,6 +208,7 @@ const char *health_state_name(int state)
     switch (state) {
     case NODE_UP: return "up";
     case NODE_DOWN: return "down";
+    case NODE_SUSPECT: return "suspect";
     default: return "unknown";
     }
 }

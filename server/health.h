@@ -10,7 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum node_state { NODE_UNKNOWN = 0, NODE_UP, NODE_DOWN };
+/* up: the last poll answered; suspect: polls fail but for less than the
+ * cluster's down-after-ms; down: polls have failed for down-after-ms. */
+enum node_state { NODE_UNKNOWN = 0, NODE_UP, NODE_DOWN, NODE_SUSPECT };
+/* Why the last poll failed: events and health reasons name it. */
+enum poll_fail { FAIL_NONE = 0, FAIL_TIMEOUT, FAIL_REFUSED, FAIL_LOADING, FAIL_AUTH, FAIL_OTHER };
 enum node_role { ROLE_UNKNOWN = 0, ROLE_MASTER, ROLE_REPLICA };
 enum link_state { LINK_NONE = 0, LINK_UP, LINK_DOWN };
 
@@ -25,10 +29,32 @@ struct offset_ring {
     int count;
 };
 
-/* Last observation of one node. */
+/* Last observation of one node. Times named *_mono are CLOCK_MONOTONIC ms
+ * (durations, timeouts); the others are wall-clock ms for display. */
 struct node_obs {
     int state;              /* enum node_state */
     int64_t state_since;    /* ms: when state last changed (0 unknown) */
+    int64_t last_ok_mono;   /* last successful poll, 0 never */
+    int64_t first_fail_mono;/* first failed poll of the current failure run */
+    int fail_kind;          /* enum poll_fail of the last failed poll */
+    char fail_msg[128];
+    int64_t poll_us;        /* duration of the last successful poll */
+    char run_id[41];        /* INFO server */
+    int64_t uptime_s;
+    int loading;            /* INFO persistence */
+    int fenced;             /* kvfleet_fenced (agents with a controller) */
+    int fence_known;        /* the node reports kvfleet_fenced at all */
+    int64_t master_last_io_s;   /* replicas: -1 unknown */
+    int64_t link_down_since_s;  /* replicas: master_link_down_since_seconds, -1 */
+    int64_t link_up_mono;   /* replicas: last poll that saw the link up */
+    int replica_priority;   /* INFO replication slave/replica priority, -1 unknown */
+    int64_t sync_full;      /* INFO stats sync_full, -1 unknown */
+    int failover_state;     /* masters: 0 none, 1 waiting-for-sync, 2 in progress */
+    char replid[41];
+    char prev_run_id[41];   /* run id before the last restart seen */
+    int64_t prev_offset;    /* offset seen just before that restart */
+    int64_t restart_mono;   /* when a new run id was seen (0: none pending);
+                             * cleared once the controller accepted the node */
     int role;               /* enum node_role */
     char master_host[256];  /* replicas: where they replicate from */
     int master_port;
@@ -38,13 +64,17 @@ struct node_obs {
     int failures;           /* consecutive failed polls */
     int replicas_connected; /* masters: connected_slaves */
     int lag_alert;          /* replicas: lag currently above threshold */
+    int in_sync;            /* replicas: derived with the cluster's health */
     int64_t lag_bytes;      /* replicas: last derived lag, -1 unknown */
     int64_t lag_ms;
     struct offset_ring ring;
 };
 
 struct cluster_settings {
-    int64_t max_lag_on_failover;   /* bytes; used by the failover engine */
+    int64_t max_lag_on_failover;   /* bytes a candidate may lag (0: no limit) */
+    int64_t down_after_ms;         /* failed polls for this long: node down */
+    int64_t auto_failover;         /* 1: fail a dead master over by itself */
+    int64_t failover_cooldown_ms;  /* after an automatic failover, no other */
     int64_t min_replicas_to_write; /* healthy replicas required, else failing */
     int64_t lag_threshold_bytes;   /* replica lag above this: degraded + event */
     int64_t lag_threshold_ms;

@@ -57,6 +57,10 @@ int info_parse_replication(const char *text, size_t len, struct info_repl *out)
     memset(out, 0, sizeof(*out));
     out->offset = -1;
     out->master_last_io_s = -1;
+    out->link_down_since_s = -1;
+    out->replica_priority = -1;
+    out->uptime_s = -1;
+    out->sync_full = -1;
     int64_t master_off = -1, slave_off = -1;
     const char *p = text, *end = text + len;
     while (p < end) {
@@ -89,6 +93,28 @@ int info_parse_replication(const char *text, size_t len, struct info_repl *out)
                 master_off = to_i64(v, vn);
             } else if (KEY("slave_repl_offset")) {
                 slave_off = to_i64(v, vn);
+            } else if (KEY("master_link_down_since_seconds")) {
+                out->link_down_since_s = to_i64(v, vn);
+            } else if (KEY("slave_priority") || KEY("replica_priority")) {
+                out->replica_priority = (int)to_i64(v, vn);
+            } else if (KEY("run_id")) {
+                copy_bounded(out->run_id, sizeof(out->run_id), v, vn);
+            } else if (KEY("master_replid")) {
+                copy_bounded(out->replid, sizeof(out->replid), v, vn);
+            } else if (KEY("uptime_in_seconds")) {
+                out->uptime_s = to_i64(v, vn);
+            } else if (KEY("loading")) {
+                out->loading = to_i64(v, vn) != 0;
+            } else if (KEY("kvfleet_fenced")) {
+                out->fence_known = 1;
+                out->fenced = to_i64(v, vn) != 0;
+            } else if (KEY("sync_full")) {
+                out->sync_full = to_i64(v, vn);
+            } else if (KEY("master_failover_state")) {
+                if (vn == 16 && memcmp(v, "waiting-for-sync", 16) == 0)
+                    out->failover_state = 1;
+                else if (vn == 20 && memcmp(v, "failover-in-progress", 20) == 0)
+                    out->failover_state = 2;
             } else if (KEY("connected_slaves")) {
                 out->connected_slaves = (int)to_i64(v, vn);
             } else if (kn > 5 && memcmp(p, "slave", 5) == 0 && p[5] >= '0' && p[5] <= '9') {

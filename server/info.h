@@ -1,4 +1,7 @@
-/* info.h - parse the text of INFO replication (pure, no I/O). */
+/* info.h - parse the text of INFO (pure, no I/O). The monitor asks for the
+ * server, persistence, stats and replication sections in one call; every
+ * field it does not know is ignored, so redis-server and kvfleet agents of
+ * any version parse. */
 #ifndef KVFLEET_CTL_INFO_H
 #define KVFLEET_CTL_INFO_H
 
@@ -23,6 +26,16 @@ struct info_repl {
     int64_t master_last_io_s;
     int64_t offset;      /* masters: master_repl_offset; replicas: slave_repl_offset */
     int connected_slaves;
+    int64_t link_down_since_s;   /* master_link_down_since_seconds, -1 */
+    int replica_priority;        /* slave_priority / replica_priority, -1 */
+    char run_id[41];             /* server: run_id */
+    int64_t uptime_s;            /* server: uptime_in_seconds, -1 */
+    int loading;                 /* persistence: loading */
+    int fenced;                  /* kvfleet_fenced */
+    int fence_known;             /* kvfleet_fenced present */
+    int64_t sync_full;           /* stats: sync_full, -1 */
+    int failover_state;          /* master_failover_state: 0 no-failover, 1 waiting-for-sync, 2 failover-in-progress */
+    char replid[41];
     int nslaves;
     struct info_slave slaves[INFO_MAX_SLAVES];
 };

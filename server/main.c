@@ -1,15 +1,22 @@
-/* main.c - kvfleetd entry point: configuration, store, monitor, HTTP API.
+/* main.c - kvfleetd entry point: configuration, store, control loop, HTTP API.
  *
  *   kvfleetd [config-file] [--directive value ...]
  *
- * Threads: the main thread runs the libuv loop (monitor, signals);
- * libmicrohttpd runs the API in its own threads. Shutdown on SIGTERM/SIGINT:
- * stop accepting HTTP, stop the monitor (final status flush), close the
- * store. Everything is in SQLite, so a restart resumes where it stopped. */
+ * Threads: the main thread runs the libuv loop (monitor, planner, actor,
+ * failover engine, signals); libmicrohttpd runs the API in its own threads;
+ * the writer thread journals events; the hooks thread runs failover hooks.
+ * Shutdown on SIGTERM/SIGINT: stop accepting HTTP, stop the control loop
+ * (final status flush), drain the writer, close the store. Everything is in
+ * SQLite, so a restart resumes where it stopped, a failover included. */
 #include "config.h"
+#include "control.h"
+#include "events.h"
 #include "fleet.h"
+#include "hooks.h"
 #include "log.h"
-#include "monitor.h"
+#include "sentinel.h"
+#include "sentinel_view.h"
+#include "state.h"
 #include "store.h"
 #include "version.h"
 #include "writer.h"
@@ -30,10 +37,15 @@ struct daemon_ctx {
     struct cfg cfg;
     struct store *st;
     struct fleet fleet;
-    struct monitor mon;
+    struct state state;
+    struct events *events;
+    struct control *ctl;
+    struct hooks *hooks;
     struct writer *writer;
     struct api_ctx api;
     struct api_server http;
+    struct sentinel_view sentinel_view;
+    struct sentinel *sentinel;       /* NULL: sentinel-bind no */
     uv_signal_t sigterm, sigint;
     int stopping;
 };
@@ -46,7 +58,7 @@ static void usage(void)
             "Directives: http-bind, http-threads, db-path, api-token, api-auth-reads,\n"
             "  node-auth, monitor-interval-ms, monitor-timeout-ms,\n"
             "  monitor-down-after-failures, reconcile, reconcile-min-interval-ms,\n"
-            "  logfile, loglevel, daemonize, pidfile\n");
+            "  logfile, loglevel, daemonize, pidfile, sentinel-bind\n");
 }
 
 static int daemonize(void)
@@ -90,7 +102,8 @@ static void on_signal(uv_signal_t *sig, int signum)
     d->stopping = 1;
     ctl_log_warning("Received %s, shutting down", signum == SIGTERM ? "SIGTERM" : "SIGINT");
     api_http_stop(&d->http);         /* joins the HTTP threads */
-    monitor_stop(&d->mon);           /* final flush, closes node handles */
+    sentinel_stop(d->sentinel);      /* closes its clients; later events are dropped */
+    control_stop(d->ctl);            /* final flush, closes node handles */
     uv_signal_stop(&d->sigterm);
     uv_signal_stop(&d->sigint);
     uv_close((uv_handle_t *)&d->sigterm, on_handle_closed);
@@ -99,7 +112,36 @@ static void on_signal(uv_signal_t *sig, int signum)
 
 static void on_fleet_change(void *arg)
 {
-    monitor_wake(arg);
+    control_topology_changed(arg);
+}
+
+/* Hook outcomes become journal events (called on the hooks thread). */
+static void on_hook_result(void *arg, const struct hook_failover *f, const char *hook, int ok,
+                           const char *detail)
+{
+    struct events *es = arg;
+    events_say(es, strcmp(hook, "webhook") == 0 ? EV_HOOK_WEBHOOK : EV_HOOK_COMMAND, f->cluster,
+               f->new_master, "hooks", "failover #%lld: %s hook %s: %s", (long long)f->failover_id,
+               hook, ok ? "succeeded" : "failed", detail);
+}
+
+/* The Sentinel-compatible port (sentinel-bind; port 0: disabled) on the
+ * control loop. A bind failure is fatal, like the API's. */
+static int start_sentinel(struct daemon_ctx *d, uv_loop_t *loop, char *err, size_t errlen)
+{
+    if (d->cfg.sentinel_port == 0)
+        return 0;
+    sentinel_view_init(&d->sentinel_view, &d->fleet, &d->state);
+    struct sentinel_provider p = sentinel_view_provider(&d->sentinel_view);
+    struct sentinel_config sc = { d->cfg.sentinel_host, d->cfg.sentinel_port, KVFLEETD_VERSION };
+    if (events_subscribe(d->events, sentinel_view_on_event, &d->sentinel_view) != 0)
+        return -1;
+    if (sentinel_start(&d->sentinel, loop, &sc, &p, err, errlen) != 0)
+        return -1;
+    d->sentinel_view.port = d->sentinel;
+    ctl_log_notice("Sentinel-compatible port listening on %s:%d", d->cfg.sentinel_host,
+                   d->cfg.sentinel_port);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -158,22 +200,40 @@ int main(int argc, char **argv)
     }
     ctl_log_notice("loaded %zu node(s), %zu cluster(s)", d.fleet.nnodes, d.fleet.nclusters);
 
+    if (state_init(&d.state) != 0) {
+        ctl_log_warning("FATAL: cannot initialise the observed state");
+        goto out_fleet;
+    }
     if (writer_start(&d.writer, d.st) != 0) {
         ctl_log_warning("FATAL: cannot start the journal writer thread");
         goto out_fleet;
     }
+    if ((d.events = events_new(d.writer)) == NULL) {
+        ctl_log_warning("FATAL: out of memory");
+        goto out_fleet;
+    }
+    d.fleet.events = d.events;
+    if (hooks_start(&d.hooks, &d.cfg, on_hook_result, d.events) != 0) {
+        ctl_log_warning("FATAL: cannot start the failover hooks");
+        goto out_fleet;
+    }
     uv_loop_t *loop = uv_default_loop();
-    if (monitor_init(&d.mon, loop, &d.fleet, &d.cfg, d.writer) != 0) {
-        ctl_log_warning("FATAL: cannot start the monitor");
+    struct control_deps deps = { .loop = loop, .cfg = &d.cfg, .fleet = &d.fleet,
+                                 .state = &d.state, .st = d.st, .events = d.events,
+                                 .writer = d.writer, .hooks = d.hooks };
+    if (control_start(&d.ctl, &deps) != 0) {
+        ctl_log_warning("FATAL: cannot start the control loop");
         goto out_fleet;
     }
     d.fleet.on_change = on_fleet_change;
-    d.fleet.on_change_arg = &d.mon;
+    d.fleet.on_change_arg = d.ctl;
 
     d.api.fleet = &d.fleet;
+    d.api.state = &d.state;
+    d.api.ctl = d.ctl;
     d.api.st = d.st;
     d.api.cfg = &d.cfg;
-    d.api.mon = &d.mon;
+    d.api.mon = control_monitor(d.ctl);
     d.api.started_ms = store_now_ms();
     d.api.node_timeout_ms = d.cfg.monitor_timeout_ms;
 
@@ -187,13 +247,15 @@ int main(int argc, char **argv)
         ctl_log_warning("FATAL: cannot install signal handlers");
         goto out_fleet;
     }
-    if (api_http_start(&d.http, &d.api, d.cfg.http_host, d.cfg.http_port, d.cfg.http_threads, err,
+    if (start_sentinel(&d, loop, err, sizeof(err)) != 0 ||
+        api_http_start(&d.http, &d.api, d.cfg.http_host, d.cfg.http_port, d.cfg.http_threads, err,
                        sizeof(err)) != 0) {
         ctl_log_warning("FATAL: %s", err);
         if (d.cfg.logfile != NULL && !d.cfg.daemonize)
             fprintf(stderr, "kvfleetd: FATAL: %s\n", err);
         d.stopping = 1;
-        monitor_stop(&d.mon);
+        sentinel_stop(d.sentinel);
+        control_stop(d.ctl);
         uv_close((uv_handle_t *)&d.sigterm, on_handle_closed);
         uv_close((uv_handle_t *)&d.sigint, on_handle_closed);
         (void)uv_run(loop, UV_RUN_DEFAULT);
@@ -208,9 +270,19 @@ int main(int argc, char **argv)
 out_loop:
     if (uv_loop_close(loop) != 0)
         ctl_log_warning("event loop closed with handles still open");
+    /* The hooks thread emits events the Sentinel port would publish: stop
+     * it before the port goes. */
+    hooks_stop(d.hooks);
+    d.hooks = NULL;
+    d.sentinel_view.port = NULL;
+    sentinel_free(d.sentinel);
 out_fleet:
-    writer_stop(d.writer);            /* drains the monitor's last writes */
+    hooks_stop(d.hooks);              /* bounded: the running hook's timeout at most */
+    control_free(d.ctl);
+    writer_stop(d.writer);            /* drains the loop's last writes */
+    events_free(d.events);
     fleet_destroy(&d.fleet);
+    state_destroy(&d.state);
 out_store:
     store_close(d.st);
 out_cfg:

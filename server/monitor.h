@@ -1,14 +1,16 @@
-/* monitor.h - poll every node over RESP and keep the fleet's observations.
+/* monitor.h - the observe stage: poll every node over RESP.
  *
- * Runs on a libuv loop (the main thread) with hiredis' async API: every node
- * has its own repeating timer and its own deadline timer, so a node that
- * accepts TCP but never answers (SIGSTOPped) only ever costs its own
- * deadline; nobody waits on it. Each poll is `AUTH` (with node-auth) then
- * `INFO replication`. Results update the fleet under its lock; changes become
- * events; the reconciler then corrects nodes that drifted from the desired
- * topology. Statuses and offsets go to the store on every change and every
- * few seconds, through the writer thread (writer.h): the loop never waits for
- * SQLite. */
+ * Connections and polls only. Every node has its own repeating timer and its
+ * own deadline timer on the loop (hiredis async API), so a node that accepts
+ * TCP but never answers (SIGSTOPped) only ever costs its own deadline. A poll
+ * is `AUTH` (with node-auth) then one `INFO server persistence stats
+ * replication`; its result, parsed, timed and classified (timeout, refused,
+ * loading, auth, other), goes to the callback given at init: the monitor
+ * never touches the topology, the store or a node's configuration. While a
+ * node's polls fail it is polled faster (every 100 ms at most), so a dead
+ * master is judged down as soon as its down-after time is up.
+ *
+ * Loop thread only, except monitor_stats_get/reset (any thread). */
 #ifndef KVFLEET_CTL_MONITOR_H
 #define KVFLEET_CTL_MONITOR_H
 
@@ -17,50 +19,67 @@
 #include <uv.h>
 
 #include "config.h"
-#include "fleet.h"
-#include "writer.h"
+#include "info.h"
 
 #define MONITOR_HIST_MS 10000
+#define MONITOR_FAST_MS 100
 
 struct mnode;
+
+struct poll_result {
+    int ok;
+    struct info_repl info;      /* ok */
+    int fail_kind;              /* enum poll_fail (health.h) */
+    char why[160];
+    int64_t duration_us;        /* send to last reply (ok) */
+};
+
+typedef void (*monitor_result_cb)(void *arg, int64_t node_id, const struct poll_result *r);
+
+struct monitor_target {
+    int64_t id;
+    const char *host;
+    int port;
+};
 
 struct monitor_stats {
     uint64_t polls_ok;
     uint64_t polls_failed;
     uint64_t timeouts;
-    uint64_t reconcile_actions;
     uint64_t gap_samples;
     double gap_p50_ms, gap_p99_ms, gap_max_ms;
+    double poll_p50_ms, poll_p99_ms;
     int nodes;
 };
 
 struct monitor {
     uv_loop_t *loop;
-    struct fleet *fleet;
     const struct cfg *cfg;
-    struct writer *writer;
-    uv_async_t wake;
-    uv_timer_t flush;
+    monitor_result_cb on_result;
+    void *arg;
     struct mnode **nodes;
     size_t nnodes, cap;
     int stopping;
     pthread_mutex_t stats_mu;
-    uint64_t polls_ok, polls_failed, timeouts, actions;
+    uint64_t polls_ok, polls_failed, timeouts;
     uint32_t gap_hist[MONITOR_HIST_MS + 1]; /* 1 ms buckets, last = overflow */
     uint64_t gap_samples;
     double gap_max_ms;
+    uint32_t poll_hist[MONITOR_HIST_MS + 1];
+    uint64_t poll_samples;
     int nodes_count;
 };
 
-int monitor_init(struct monitor *m, uv_loop_t *loop, struct fleet *f, const struct cfg *cfg,
-                 struct writer *w);
-/* Thread safe: ask the loop to pick up topology changes now. */
-void monitor_wake(struct monitor *m);
+int monitor_init(struct monitor *m, uv_loop_t *loop, const struct cfg *cfg,
+                 monitor_result_cb on_result, void *arg);
+/* Align the watched set with targets (new nodes start, missing ones stop,
+ * moved ones reconnect). */
+void monitor_set_targets(struct monitor *m, const struct monitor_target *t, size_t n);
+/* Poll these nodes now rather than at their next tick. */
+void monitor_poll_all_now(struct monitor *m);
 /* Close every handle (the loop then exits once they are closed). */
 void monitor_stop(struct monitor *m);
-/* Queue every node's status, offsets and last-seen time for the store. */
-void monitor_flush(struct monitor *m);
-/* Thread safe: restart the counters and the inter-poll histogram. */
+/* Thread safe: restart the counters and the histograms. */
 void monitor_stats_reset(struct monitor *m);
 /* Thread safe. */
 void monitor_stats_get(struct monitor *m, struct monitor_stats *out);

@@ -25,6 +25,11 @@ enum stmt_id {
     S_EVENTS_QUERY,
     S_EVENTS_COUNT,
     S_PING,
+    S_FO_INSERT,
+    S_FO_UPDATE,
+    S_FO_GET,
+    S_FO_QUERY,
+    S_FO_CLAIM,
     S_BEGIN,
     S_COMMIT,
     S_ROLLBACK,
@@ -41,10 +46,12 @@ static const char *stmt_sql[S_COUNT] = {
     [S_NODE_DELETE] = "DELETE FROM nodes WHERE id = ?1",
     [S_CLUSTER_INSERT] =
         "INSERT INTO clusters(name, master_id, max_lag_on_failover, min_replicas_to_write,"
-        " lag_threshold_bytes, lag_threshold_ms, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        " lag_threshold_bytes, lag_threshold_ms, down_after_ms, auto_failover,"
+        " failover_cooldown_ms, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?8, ?9, ?10, ?7)",
     [S_CLUSTER_UPDATE] =
         "UPDATE clusters SET master_id = ?2, max_lag_on_failover = ?3, min_replicas_to_write = ?4,"
-        " lag_threshold_bytes = ?5, lag_threshold_ms = ?6 WHERE id = ?1",
+        " lag_threshold_bytes = ?5, lag_threshold_ms = ?6, down_after_ms = ?7,"
+        " auto_failover = ?8, failover_cooldown_ms = ?9 WHERE id = ?1",
     [S_CLUSTER_DELETE] = "DELETE FROM clusters WHERE id = ?1",
     [S_STATUS_SAVE] =
         "INSERT INTO node_status(node_id, state, role, master_host, master_port, link,"
@@ -63,7 +70,8 @@ static const char *stmt_sql[S_COUNT] = {
         " last_seen FROM nodes ORDER BY id",
     [S_LOAD_CLUSTERS] =
         "SELECT id, name, master_id, max_lag_on_failover, min_replicas_to_write,"
-        " lag_threshold_bytes, lag_threshold_ms, created_at FROM clusters ORDER BY id",
+        " lag_threshold_bytes, lag_threshold_ms, created_at, down_after_ms, auto_failover,"
+        " failover_cooldown_ms FROM clusters ORDER BY id",
     [S_LOAD_STATUS] =
         "SELECT node_id, state, role, master_host, master_port, link, repl_offset, state_since,"
         " lag_bytes, lag_ms FROM node_status",
@@ -73,6 +81,29 @@ static const char *stmt_sql[S_COUNT] = {
         " AND ts >= ?3 AND (?4 = 0 OR id < ?4) ORDER BY id DESC LIMIT ?5",
     [S_EVENTS_COUNT] = "SELECT count(*) FROM events",
     [S_PING] = "SELECT 1",
+    [S_FO_INSERT] =
+        "INSERT INTO failovers(cluster, kind, status, step, reason, old_master, new_master,"
+        " candidates, steps, replicas, error, requested_by, timeout_ms, scheduled_at, created_at,"
+        " started_at, finished_at, acked_at, acked_by, ack_comment)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+        " ?19, ?20)",
+    [S_FO_UPDATE] =
+        "UPDATE failovers SET status = ?3, step = ?4, reason = ?5, old_master = ?6,"
+        " new_master = ?7, candidates = ?8, steps = ?9, replicas = ?10, error = ?11,"
+        " timeout_ms = ?13, scheduled_at = ?14, started_at = ?16, finished_at = ?17,"
+        " acked_at = ?18, acked_by = ?19, ack_comment = ?20"
+        " WHERE id = ?21 AND cluster = ?1 AND kind = ?2 AND requested_by = ?12 AND created_at = ?15",
+    [S_FO_GET] =
+        "SELECT id, cluster, kind, status, step, reason, old_master, new_master, candidates, steps,"
+        " replicas, error, requested_by, timeout_ms, scheduled_at, created_at, started_at,"
+        " finished_at, acked_at, acked_by, ack_comment FROM failovers WHERE id = ?1",
+    [S_FO_CLAIM] = "UPDATE failovers SET status = ?3 WHERE id = ?1 AND status = ?2",
+    [S_FO_QUERY] =
+        "SELECT id, cluster, kind, status, step, reason, old_master, new_master, candidates, steps,"
+        " replicas, error, requested_by, timeout_ms, scheduled_at, created_at, started_at,"
+        " finished_at, acked_at, acked_by, ack_comment FROM failovers"
+        " WHERE (?1 IS NULL OR cluster = ?1) AND (?2 IS NULL OR status = ?2)"
+        " AND (?3 = 0 OR id < ?3) ORDER BY id DESC LIMIT ?4",
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
@@ -482,6 +513,15 @@ static void bind_settings(sqlite3_stmt *s, int first, const struct cluster_setti
     sqlite3_bind_int64(s, first + 3, cs->lag_threshold_ms);
 }
 
+/* The failover columns follow the original four in the UPDATE (?7..?9) but
+ * not in the INSERT, where created_at sits between them (?7, then ?8..?10). */
+static void bind_failover_settings(sqlite3_stmt *s, int first, const struct cluster_settings *cs)
+{
+    sqlite3_bind_int64(s, first, cs->down_after_ms);
+    sqlite3_bind_int64(s, first + 1, cs->auto_failover ? 1 : 0);
+    sqlite3_bind_int64(s, first + 2, cs->failover_cooldown_ms);
+}
+
 int store_cluster_insert(struct store *st, const struct store_cluster *c, int64_t *id)
 {
     sqlite3_stmt *s = stmt_get(st, S_CLUSTER_INSERT);
@@ -489,6 +529,7 @@ int store_cluster_insert(struct store *st, const struct store_cluster *c, int64_
     bind_id_or_null(s, 2, c->master_id);
     bind_settings(s, 3, &c->settings);
     sqlite3_bind_int64(s, 7, c->created_at);
+    bind_failover_settings(s, 8, &c->settings);
     int ret = stmt_exec(st, s);
     if (ret == STORE_OK && id != NULL)
         *id = sqlite3_last_insert_rowid(st->db);
@@ -501,6 +542,7 @@ int store_cluster_update(struct store *st, const struct store_cluster *c)
     sqlite3_bind_int64(s, 1, c->id);
     bind_id_or_null(s, 2, c->master_id);
     bind_settings(s, 3, &c->settings);
+    bind_failover_settings(s, 7, &c->settings);
     return changed_or_notfound(st, stmt_exec(st, s));
 }
 
@@ -620,6 +662,9 @@ int store_load(struct store *st, store_node_cb ncb, store_cluster_cb ccb, store_
                 .min_replicas_to_write = sqlite3_column_int64(s, 4),
                 .lag_threshold_bytes = sqlite3_column_int64(s, 5),
                 .lag_threshold_ms = sqlite3_column_int64(s, 6),
+                .down_after_ms = sqlite3_column_int64(s, 8),
+                .auto_failover = sqlite3_column_int64(s, 9),
+                .failover_cooldown_ms = sqlite3_column_int64(s, 10),
             },
             .created_at = sqlite3_column_int64(s, 7),
         };
@@ -714,4 +759,174 @@ int64_t store_events_count(struct store *st)
     sqlite3_reset(s);
     pthread_mutex_unlock(&st->mu);
     return n;
+}
+
+/* ---- failovers ----------------------------------------------------------- */
+
+static void bind_i64_or_null(sqlite3_stmt *s, int i, int64_t v)
+{
+    if (v > 0)
+        sqlite3_bind_int64(s, i, v);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+static void bind_failover(sqlite3_stmt *s, const struct store_failover *f)
+{
+    sqlite3_bind_text(s, 1, f->cluster, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, f->kind, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 3, f->status, -1, SQLITE_TRANSIENT);
+    bind_text_or_null(s, 4, f->step);
+    sqlite3_bind_text(s, 5, f->reason != NULL ? f->reason : "", -1, SQLITE_TRANSIENT);
+    bind_text_or_null(s, 6, f->old_master);
+    bind_text_or_null(s, 7, f->new_master);
+    sqlite3_bind_text(s, 8, f->candidates != NULL ? f->candidates : "[]", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 9, f->steps != NULL ? f->steps : "[]", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 10, f->replicas != NULL ? f->replicas : "[]", -1, SQLITE_TRANSIENT);
+    bind_text_or_null(s, 11, f->error);
+    sqlite3_bind_text(s, 12, f->requested_by, -1, SQLITE_TRANSIENT);
+    bind_i64_or_null(s, 13, f->timeout_ms);
+    bind_i64_or_null(s, 14, f->scheduled_at);
+    sqlite3_bind_int64(s, 15, f->created_at);
+    bind_i64_or_null(s, 16, f->started_at);
+    bind_i64_or_null(s, 17, f->finished_at);
+    bind_i64_or_null(s, 18, f->acked_at);
+    bind_text_or_null(s, 19, f->acked_by);
+    bind_text_or_null(s, 20, f->ack_comment);
+}
+
+int store_failover_insert(struct store *st, const struct store_failover *f, int64_t *id)
+{
+    sqlite3_stmt *s = stmt_get(st, S_FO_INSERT);
+    bind_failover(s, f);
+    int ret = stmt_exec(st, s);
+    if (ret == STORE_OK && id != NULL)
+        *id = sqlite3_last_insert_rowid(st->db);
+    return ret;
+}
+
+int store_failover_update(struct store *st, const struct store_failover *f)
+{
+    sqlite3_stmt *s = stmt_get(st, S_FO_UPDATE);
+    bind_failover(s, f);
+    sqlite3_bind_int64(s, 21, f->id);
+    return changed_or_notfound(st, stmt_exec(st, s));
+}
+
+static int64_t col_i64_or_zero(sqlite3_stmt *s, int i)
+{
+    return sqlite3_column_type(s, i) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, i);
+}
+
+static void failover_from_row(sqlite3_stmt *s, struct store_failover *f)
+{
+    f->id = sqlite3_column_int64(s, 0);
+    f->cluster = col_text(s, 1);
+    f->kind = col_text(s, 2);
+    f->status = col_text(s, 3);
+    f->step = col_text(s, 4);
+    f->reason = col_text(s, 5);
+    f->old_master = col_text(s, 6);
+    f->new_master = col_text(s, 7);
+    f->candidates = col_text(s, 8);
+    f->steps = col_text(s, 9);
+    f->replicas = col_text(s, 10);
+    f->error = col_text(s, 11);
+    f->requested_by = col_text(s, 12);
+    f->timeout_ms = col_i64_or_zero(s, 13);
+    f->scheduled_at = col_i64_or_zero(s, 14);
+    f->created_at = col_i64_or_zero(s, 15);
+    f->started_at = col_i64_or_zero(s, 16);
+    f->finished_at = col_i64_or_zero(s, 17);
+    f->acked_at = col_i64_or_zero(s, 18);
+    f->acked_by = col_text(s, 19);
+    f->ack_comment = col_text(s, 20);
+}
+
+static int failover_rows(struct store *st, sqlite3_stmt *s, store_failover_cb cb, void *arg)
+{
+    int ret = STORE_OK, rc;
+    while (ret == STORE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_failover f;
+        failover_from_row(s, &f);
+        ret = cb(arg, &f);
+    }
+    if (ret == STORE_OK && rc != SQLITE_DONE)
+        ret = map_rc(st, rc);
+    sqlite3_reset(s);
+    return ret;
+}
+
+int store_failover_get(struct store *st, int64_t id, store_failover_cb cb, void *arg)
+{
+    pthread_mutex_lock(&st->mu);
+    sqlite3_stmt *s = stmt_get(st, S_FO_GET);
+    sqlite3_bind_int64(s, 1, id);
+    int found = 0;
+    int rc, ret = STORE_OK;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_failover f;
+        failover_from_row(s, &f);
+        found = 1;
+        ret = cb(arg, &f);
+        break;
+    }
+    if (!found && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        ret = map_rc(st, rc);
+    else if (!found)
+        ret = STORE_ENOTFOUND;
+    sqlite3_reset(s);
+    pthread_mutex_unlock(&st->mu);
+    return ret;
+}
+
+static int failovers_query_locked(struct store *st, const char *cluster, const char *status,
+                                  int64_t before_id, int limit, store_failover_cb cb, void *arg);
+
+int store_failovers_query(struct store *st, const char *cluster, const char *status,
+                          int64_t before_id, int limit, store_failover_cb cb, void *arg)
+{
+    pthread_mutex_lock(&st->mu);
+    return failovers_query_locked(st, cluster, status, before_id, limit, cb, arg);
+}
+
+int store_failovers_query_nowait(struct store *st, const char *cluster, const char *status,
+                                 int64_t before_id, int limit, store_failover_cb cb, void *arg)
+{
+    if (pthread_mutex_trylock(&st->mu) != 0) {
+        set_err(st, "the database is busy");
+        return STORE_EUNAVAIL;
+    }
+    return failovers_query_locked(st, cluster, status, before_id, limit, cb, arg);
+}
+
+/* Called with st->mu held; releases it. */
+static int failovers_query_locked(struct store *st, const char *cluster, const char *status,
+                                  int64_t before_id, int limit, store_failover_cb cb, void *arg)
+{
+    sqlite3_stmt *s = stmt_get(st, S_FO_QUERY);
+    bind_text_or_null(s, 1, cluster);
+    bind_text_or_null(s, 2, status);
+    sqlite3_bind_int64(s, 3, before_id);
+    sqlite3_bind_int(s, 4, limit > 0 ? limit : 100);
+    int ret = failover_rows(st, s, cb, arg);
+    pthread_mutex_unlock(&st->mu);
+    return ret;
+}
+
+int store_failover_claim(struct store *st, int64_t id, const char *from, const char *to)
+{
+    int ret = store_begin(st);
+    if (ret != STORE_OK)
+        return ret;
+    sqlite3_stmt *s = stmt_get(st, S_FO_CLAIM);
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_text(s, 2, from, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 3, to, -1, SQLITE_TRANSIENT);
+    ret = changed_or_notfound(st, stmt_exec(st, s));
+    if (ret != STORE_OK) {
+        store_rollback(st);
+        return ret;
+    }
+    return store_commit(st);
 }

@@ -128,4 +128,52 @@ int64_t store_events_count(struct store *st);
 
 int64_t store_now_ms(void);
 
+/* One failover or switchover (table failovers). Text fields may be NULL;
+ * candidates, steps and replicas are JSON documents owned by the failover
+ * engine. Times are wall-clock ms, 0 for none. */
+struct store_failover {
+    int64_t id;
+    const char *cluster;
+    const char *kind;          /* automatic | manual | switchover */
+    const char *status;        /* scheduled | running | done | failed | aborted | cancelled */
+    const char *step;
+    const char *reason;
+    const char *old_master;
+    const char *new_master;
+    const char *candidates;
+    const char *steps;
+    const char *replicas;
+    const char *error;
+    const char *requested_by;
+    int64_t timeout_ms;
+    int64_t scheduled_at;
+    int64_t created_at;
+    int64_t started_at;
+    int64_t finished_at;
+    int64_t acked_at;
+    const char *acked_by;
+    const char *ack_comment;
+};
+typedef int (*store_failover_cb)(void *arg, const struct store_failover *f);
+
+/* Writes (inside store_begin/commit). A second running row for a cluster is
+ * STORE_ECONSTRAINT: one recovery per cluster at a time. Update matches the
+ * row by id (cluster, kind, requested_by and created_at never change). */
+int store_failover_insert(struct store *st, const struct store_failover *f, int64_t *id);
+int store_failover_update(struct store *st, const struct store_failover *f);
+/* Move row id from status `from` to `to` in its own transaction: the one
+ * atomic step between a scheduled switchover's start and its cancellation.
+ * STORE_ENOTFOUND when the row is not (or no longer) in `from`;
+ * STORE_ECONSTRAINT when `to` is running and another operation runs. */
+int store_failover_claim(struct store *st, int64_t id, const char *from, const char *to);
+/* Reads: STORE_ENOTFOUND for an unknown id. Not inside a transaction. */
+int store_failover_get(struct store *st, int64_t id, store_failover_cb cb, void *arg);
+/* Newest first; cluster/status NULL: any; before_id 0: from the newest. */
+int store_failovers_query(struct store *st, const char *cluster, const char *status,
+                          int64_t before_id, int limit, store_failover_cb cb, void *arg);
+/* The same, but STORE_EUNAVAIL at once instead of waiting when another
+ * thread holds the store (an event loop that must not stall). */
+int store_failovers_query_nowait(struct store *st, const char *cluster, const char *status,
+                                 int64_t before_id, int limit, store_failover_cb cb, void *arg);
+
 #endif

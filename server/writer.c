@@ -81,8 +81,6 @@ void writer_event(struct writer *w, int64_t ts, const char *cluster, const char 
     snprintf(it->kind, sizeof(it->kind), "%s", kind);
     snprintf(it->actor, sizeof(it->actor), "%s", actor);
     snprintf(it->msg, sizeof(it->msg), "%s", msg);
-    ctl_log_notice("event %s%s%s%s%s: %s (by %s)", kind, cluster ? " cluster=" : "",
-                   cluster ? cluster : "", node ? " node=" : "", node ? node : "", msg, actor);
     enqueue(w, it);
 }
 

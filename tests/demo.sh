@@ -94,7 +94,7 @@ cmd_start() {
         [ -e "$p" ] && ours "$p" >/dev/null && die "a demo is already running ($p); run 'tests/demo.sh stop' first"
     done
     local ports=("$MASTER" "${REPLICAS[@]}")
-    [ -x "$BIN/kvfleetd" ] && ports+=("${HTTP##*:}")
+    [ -x "$BIN/kvfleetd" ] && ports+=("${HTTP##*:}" 26379)
     for port in "${ports[@]}"; do
         if listening "$port"; then
             die "port $port is already in use ($(ss -Hltnp "( sport = :$port )" 2>/dev/null | grep -o 'users:.*' | head -n1)); stop whatever uses it and retry"
@@ -128,6 +128,12 @@ kvfleet demo is running (files under $DEMO/).
   Master:      redis-cli -p $MASTER set greeting hello
   Replicas:    redis-cli -p ${REPLICAS[0]} get greeting
                redis-cli -p ${REPLICAS[1]} info replication
+  Sentinel:    redis-cli -p 26379 sentinel get-master-addr-by-name demo
+  Failover:    curl -s $URL/api/v1/clusters/demo/failover/plan      (dry run: why, and who)
+               kill -9 \$(cat $DEMO/agent-$MASTER.pid)              (then, about a second later:)
+               curl -s $URL/api/v1/clusters/demo/master
+               curl -s $URL/api/v1/clusters/demo/failovers
+  Switchover:  curl -s -X POST $URL/api/v1/clusters/demo/switchover -d '{"candidate":"node2"}'
   Stop:        make demo-stop   (or tests/demo.sh stop)
 EOF
 }

@@ -33,9 +33,15 @@ node_registered() {
 }
 
 # 1. The controller is down: the agent still answers its clients at once.
+# It started fenced (fence-on-start yes): reads are served, writes wait for
+# the controller to confirm it as master.
 start_agent_reg "$P1" agent-a || { fail "agent a starts"; finish; }
 t0=$(date +%s%N)
-if [ "$(redis-cli -p "$P1" set k v)" = OK ]; then pass "agent serves clients while the controller is down"; else fail "agent serves clients while the controller is down"; fi
+if [ "$(redis-cli -p "$P1" get k)" = "" ] && redis-cli -p "$P1" set k v | grep -q '^READONLY.*fenced'; then
+    pass "agent serves clients while the controller is down (reads; writes fenced)"
+else
+    fail "agent serves clients while the controller is down (reads; writes fenced)"
+fi
 t1=$(date +%s%N)
 [ $(((t1 - t0) / 1000000)) -lt 1000 ] && pass "no client waited on registration" || fail "no client waited on registration"
 
@@ -43,6 +49,8 @@ t1=$(date +%s%N)
 sleep 1.5
 start_ctl --api-token "$TOKEN" || { fail "kvfleetd starts"; finish; }
 if wait_until 20 node_registered agent-a; then pass "agent registered after the controller came up"; else fail "agent registered after the controller came up"; fi
+writable() { [ "$(redis-cli -p "$1" set k v)" = OK ]; }
+if wait_until 10 writable "$P1"; then pass "the controller confirmed the stand-alone agent: writes accepted"; else fail "the controller confirmed the stand-alone agent: writes accepted"; fi
 api GET /api/v1/nodes/agent-a
 case "$BODY" in *"\"port\":$P1"*|*"\"port\": $P1"*) pass "registered with its port" ;; *) fail "registered with its port: $BODY" ;; esac
 grep -q "Registered with controller" "$CTL_TMP/agent-agent-a.log" && pass "agent logged the registration" || fail "agent logged the registration"

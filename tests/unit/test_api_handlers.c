@@ -21,6 +21,7 @@ struct env {
     struct cfg cfg;
     struct store *st;
     struct fleet fleet;
+    struct state state;
     struct api_ctx ctx;
 };
 
@@ -39,7 +40,10 @@ static int setup(void **state)
         return -1;
     if (fleet_init(&e->fleet, e->st, err, sizeof(err)) != 0)
         return -1;
+    if (state_init(&e->state) != 0)
+        return -1;
     e->ctx.fleet = &e->fleet;
+    e->ctx.state = &e->state;
     e->ctx.st = e->st;
     e->ctx.cfg = &e->cfg;
     e->ctx.node_timeout_ms = 200;
@@ -51,6 +55,7 @@ static int teardown(void **state)
 {
     struct env *e = *state;
     fleet_destroy(&e->fleet);
+    state_destroy(&e->state);
     store_close(e->st);
     cfg_free(&e->cfg);
     char p[200];

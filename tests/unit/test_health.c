@@ -1,5 +1,6 @@
 /* test_health.c - lag and health derivation, INFO replication parsing and
- * reconcile decisions: all pure functions. */
+ * its new fields: all pure functions (the reconcile rules moved to the
+ * planner, tests/unit/test_planner.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +12,6 @@
 
 #include "../../server/health.h"
 #include "../../server/info.h"
-#include "../../server/reconcile.h"
 
 static void test_lag_bytes(void **state)
 {
@@ -215,65 +215,52 @@ static void test_info_parse(void **state)
     assert_int_equal(in.offset, 12);
 }
 
-static void test_reconcile(void **state)
+/* The monitor's one INFO call carries four sections. */
+static void test_info_parse_sections(void **state)
 {
     (void)state;
-    struct node_obs o = obs_up(ROLE_MASTER, NULL, 0, LINK_NONE, 0);
-    struct reconcile_input in = { .is_member = 1, .obs = &o, .master_host = "10.0.0.1",
-                                  .master_port = 6379 };
-    struct reconcile_plan p;
-
-    /* Replica restarted without config: role master -> REPLICAOF. */
-    reconcile_plan(&in, &p);
-    assert_int_equal(p.action, RC_REPLICAOF);
-
-    /* Right master: nothing. */
-    o = obs_up(ROLE_REPLICA, "10.0.0.1", 6379, LINK_DOWN, 0);
-    reconcile_plan(&in, &p);
-    assert_int_equal(p.action, RC_NONE);
-
-    /* Wrong master. */
-    o = obs_up(ROLE_REPLICA, "10.0.0.9", 6379, LINK_UP, 0);
-    reconcile_plan(&in, &p);
-    assert_int_equal(p.action, RC_REPLICAOF);
-    assert_non_null(strstr(p.reason, "10.0.0.9"));
-
-    /* Maintenance, down or unknown nodes are left alone. */
-    in.maintenance = 1;
-    reconcile_plan(&in, &p);
-    assert_int_equal(p.action, RC_NONE);
-    in.maintenance = 0;
-    o.state = NODE_DOWN;
-    reconcile_plan(&in, &p);
-    assert_int_equal(p.action, RC_NONE);
-    o.state = NODE_UP;
-    in.is_member = 0;
-    reconcile_plan(&in, &p);
-    assert_int_equal(p.action, RC_NONE);
-
-    /* The desired master replicating from someone: promote. */
-    in.is_member = 1;
-    in.is_desired_master = 1;
-    reconcile_plan(&in, &p);
-    assert_int_equal(p.action, RC_PROMOTE);
-    o = obs_up(ROLE_MASTER, NULL, 0, LINK_NONE, 0);
-    reconcile_plan(&in, &p);
-    assert_int_equal(p.action, RC_NONE);
-
-    assert_true(reconcile_allowed(0, 1000, 2000));
-    assert_false(reconcile_allowed(1000, 2500, 2000));
-    assert_true(reconcile_allowed(1000, 3000, 2000));
+    const char text[] =
+        "# Server\r\nredis_version:7.0.15\r\nrun_id:0123456789abcdef0123456789abcdef01234567\r\n"
+        "uptime_in_seconds:42\r\n\r\n# Persistence\r\nloading:1\r\n\r\n"
+        "# Stats\r\nsync_full:3\r\nsync_partial_ok:7\r\n\r\n"
+        "# Replication\r\nrole:slave\r\nmaster_host:10.0.0.1\r\nmaster_port:6379\r\n"
+        "master_link_status:down\r\nmaster_last_io_seconds_ago:-1\r\n"
+        "master_link_down_since_seconds:5\r\nslave_priority:0\r\n"
+        "master_failover_state:waiting-for-sync\r\n"
+        "master_replid:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n"
+        "slave_repl_offset:100\r\nkvfleet_fenced:1\r\nkvfleet_fence_reason:start\r\n";
+    struct info_repl in;
+    assert_int_equal(info_parse_replication(text, strlen(text), &in), 0);
+    assert_string_equal(in.run_id, "0123456789abcdef0123456789abcdef01234567");
+    assert_int_equal(in.uptime_s, 42);
+    assert_int_equal(in.loading, 1);
+    assert_int_equal(in.sync_full, 3);
+    assert_int_equal(in.link, LINK_DOWN);
+    assert_int_equal(in.link_down_since_s, 5);
+    assert_int_equal(in.replica_priority, 0);
+    assert_int_equal(in.failover_state, 1);
+    assert_string_equal(in.replid, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    assert_int_equal(in.fence_known, 1);
+    assert_int_equal(in.fenced, 1);
+    assert_int_equal(in.offset, 100);
+    /* A node without the kvfleet fields (redis-server) is not fenced. */
+    assert_int_equal(info_parse_replication(info_replica, strlen(info_replica), &in), 0);
+    assert_int_equal(in.fence_known, 0);
+    assert_int_equal(in.fenced, 0);
+    assert_int_equal(in.replica_priority, 100);
+    assert_int_equal(in.sync_full, -1);
+    assert_string_equal(in.run_id, "");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_info_parse_sections),
         cmocka_unit_test(test_lag_bytes),
         cmocka_unit_test(test_lag_ms),
         cmocka_unit_test(test_cluster_healthy_and_degraded),
         cmocka_unit_test(test_cluster_failing),
         cmocka_unit_test(test_info_parse),
-        cmocka_unit_test(test_reconcile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -103,6 +103,8 @@ static void test_info_and_offset(void **state)
                                  "master_repl_offset:0\r\nsecond_repl_offset:-1\r\n"
                                  "repl_backlog_active:0\r\nrepl_backlog_size:1048576\r\n"
                                  "repl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n"));
+    /* Without `controller` the section is redis-server's, no kvfleet fence fields. */
+    assert_null(strstr(info, "kvfleet_"));
     kstr_free(info);
     char id[41];
     long long off = -1;

@@ -1,4 +1,4 @@
-/* Unit tests for the RESP2 request parser (agent/resp.c): every protocol
+/* Unit tests for the RESP2 request parser (common/resp.c): every protocol
  * error path with Redis 7.0.15's exact reply text (checked against a real
  * redis-server), inline quoting, and the incremental contract: a pipeline
  * fed byte by byte or in random chunks, with the buffer moved before every
@@ -718,6 +718,81 @@ static void test_len_header(void **state)
     assert_memory_equal(buf, ":-9223372036854775808\r\n", n);
 }
 
+/* A counting allocator that can be told to fail after n more allocations:
+ * the parser must route every allocation through it, free all of it, and
+ * turn a failure into a protocol error, never a crash. */
+static struct {
+    long live;       /* blocks allocated and not freed */
+    int fail_after;  /* -1: never fail */
+} fake_heap;
+
+static void *fake_realloc(void *ptr, size_t size)
+{
+    if (fake_heap.fail_after == 0)
+        return NULL;
+    if (fake_heap.fail_after > 0)
+        fake_heap.fail_after--;
+    void *n = realloc(ptr, size);
+    if (n != NULL && ptr == NULL)
+        fake_heap.live++;
+    return n;
+}
+
+static void fake_free(void *ptr)
+{
+    if (ptr != NULL)
+        fake_heap.live--;
+    free(ptr);
+}
+
+static const resp_allocator fake_alloc = { fake_realloc, fake_free };
+
+static void test_allocator_and_mem(void **state)
+{
+    (void)state;
+    resp_parser p;
+    resp_arg *argv;
+    int argc;
+    size_t consumed;
+
+    fake_heap.live = 0;
+    fake_heap.fail_after = -1;
+    resp_parser_init_with(&p, MB512, &fake_alloc);
+    assert_int_equal(resp_parser_mem(&p), 0);
+    assert_int_equal(resp_parse(&p, S("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"), &argv, &argc, &consumed),
+                     RESP_PARSE_DONE);
+    assert_int_equal(fake_heap.live, 3);            /* offsets, lengths, argv */
+    size_t mb = resp_parser_mem(&p);
+    assert_true(mb >= 2 * (2 * sizeof(size_t) + sizeof(resp_arg)));
+    assert_int_equal(resp_parse(&p, S("GET k\r\n"), &argv, &argc, &consumed), RESP_PARSE_DONE);
+    assert_int_equal(fake_heap.live, 4);            /* + inline scratch */
+    assert_true(resp_parser_mem(&p) > mb);
+    resp_parser_free(&p);
+    assert_int_equal(fake_heap.live, 0);
+    assert_int_equal(resp_parser_mem(&p), 0);
+
+    /* Each allocation in turn fails: an error with a text, then the same
+     * parser still parses the next command and frees everything. */
+    for (int n = 0; n < 4; n++) {
+        resp_parser_init_with(&p, MB512, &fake_alloc);
+        fake_heap.fail_after = n;
+        int rc = resp_parse(&p, S("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"), &argv, &argc, &consumed);
+        if (n < 3) {
+            assert_int_equal(rc, RESP_PARSE_ERROR);
+            assert_string_equal(p.errstr, "ERR Protocol error: out of memory");
+        } else {
+            assert_int_equal(rc, RESP_PARSE_DONE);
+            rc = resp_parse(&p, S("GET k\r\n"), &argv, &argc, &consumed);
+            assert_int_equal(rc, RESP_PARSE_ERROR);     /* the scratch */
+        }
+        fake_heap.fail_after = -1;
+        assert_int_equal(resp_parse(&p, S("PING\r\n"), &argv, &argc, &consumed), RESP_PARSE_DONE);
+        assert_int_equal(argc, 1);
+        resp_parser_free(&p);
+        assert_int_equal(fake_heap.live, 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -739,6 +814,7 @@ int main(void)
         cmocka_unit_test(test_peek_frames),
         cmocka_unit_test(test_peek_stops_at_odd_frames),
         cmocka_unit_test(test_len_header),
+        cmocka_unit_test(test_allocator_and_mem),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -213,6 +213,16 @@ static struct store *open_ok(void)
     return st;
 }
 
+static int64_t loaded_down_after, loaded_auto = -1, loaded_cooldown;
+static int check_cluster_settings(void *arg, const struct store_cluster *c)
+{
+    (void)arg;
+    loaded_down_after = c->settings.down_after_ms;
+    loaded_auto = c->settings.auto_failover;
+    loaded_cooldown = c->settings.failover_cooldown_ms;
+    return 0;
+}
+
 static void test_node_constraints(void **state)
 {
     (void)state;
@@ -383,6 +393,131 @@ static void test_unwritable(void **state)
     store_close(st);
 }
 
+struct fo_seen {
+    int n;
+    int64_t ids[8];
+    char status[8][16];
+    char steps[256];
+};
+
+static int fo_collect(void *arg, const struct store_failover *f)
+{
+    struct fo_seen *s = arg;
+    if (s->n < 8) {
+        s->ids[s->n] = f->id;
+        snprintf(s->status[s->n], sizeof(s->status[0]), "%s", f->status);
+        snprintf(s->steps, sizeof(s->steps), "%s", f->steps ? f->steps : "");
+        s->n++;
+    }
+    return 0;
+}
+
+static int fo_insert(struct store *st, struct store_failover *f, int64_t *id)
+{
+    int rc = store_begin(st);
+    if (rc != STORE_OK)
+        return rc;
+    rc = store_failover_insert(st, f, id);
+    if (rc != STORE_OK) {
+        store_rollback(st);
+        return rc;
+    }
+    return store_commit(st);
+}
+
+/* One running recovery per cluster is the database's rule, not only the
+ * loop's; a scheduled row moves to running or cancelled exactly once. */
+static void test_failovers(void **state)
+{
+    (void)state;
+    struct store *st = open_ok();
+    struct store_failover f = { .cluster = "c1", .kind = "automatic", .status = "running",
+                                .step = "promote", .reason = "master down", .old_master = "a",
+                                .new_master = "b", .steps = "[{\"step\":\"promote\"}]",
+                                .requested_by = "planner", .created_at = 1000 };
+    int64_t id1 = 0, id2 = 0, id3 = 0;
+    assert_int_equal(fo_insert(st, &f, &id1), STORE_OK);
+    assert_true(id1 > 0);
+    /* A second running row of the same cluster is refused... */
+    f.kind = "manual";
+    assert_int_equal(fo_insert(st, &f, &id2), STORE_ECONSTRAINT);
+    /* ...another cluster's is not. */
+    f.cluster = "c2";
+    assert_int_equal(fo_insert(st, &f, &id2), STORE_OK);
+    /* Finishing the first frees the slot. */
+    f.cluster = "c1";
+    f.kind = "automatic";
+    f.id = id1;
+    f.status = "done";
+    f.steps = "[{\"step\":\"promote\",\"outcome\":\"ok\"}]";
+    f.finished_at = 2000;
+    assert_int_equal(store_begin(st), STORE_OK);
+    assert_int_equal(store_failover_update(st, &f), STORE_OK);
+    assert_int_equal(store_commit(st), STORE_OK);
+    struct fo_seen seen = { 0 };
+    assert_int_equal(store_failover_get(st, id1, fo_collect, &seen), STORE_OK);
+    assert_int_equal(seen.n, 1);
+    assert_string_equal(seen.status[0], "done");
+    assert_non_null(strstr(seen.steps, "outcome"));
+    assert_int_equal(store_failover_get(st, 9999, fo_collect, &seen), STORE_ENOTFOUND);
+
+    /* Scheduled switchover: claimed once. */
+    struct store_failover sch = { .cluster = "c1", .kind = "switchover", .status = "scheduled",
+                                  .reason = "later", .requested_by = "api", .created_at = 3000,
+                                  .scheduled_at = 5000, .timeout_ms = 2000 };
+    assert_int_equal(fo_insert(st, &sch, &id3), STORE_OK);
+    assert_int_equal(store_failover_claim(st, id3, "scheduled", "cancelled"), STORE_OK);
+    assert_int_equal(store_failover_claim(st, id3, "scheduled", "running"), STORE_ENOTFOUND);
+
+    /* History, newest first, filtered by cluster and status. */
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_failovers_query(st, "c1", NULL, 0, 10, fo_collect, &seen), STORE_OK);
+    assert_int_equal(seen.n, 2);
+    assert_int_equal(seen.ids[0], id3);
+    assert_int_equal(seen.ids[1], id1);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_failovers_query(st, NULL, "running", 0, 10, fo_collect, &seen),
+                     STORE_OK);
+    assert_int_equal(seen.n, 1);
+    assert_int_equal(seen.ids[0], id2);
+    /* Paging: before_id. */
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_failovers_query(st, "c1", NULL, id3, 10, fo_collect, &seen), STORE_OK);
+    assert_int_equal(seen.n, 1);
+    assert_int_equal(seen.ids[0], id1);
+    /* CHECK constraints hold. */
+    struct store_failover bad = f;
+    bad.id = 0;
+    bad.cluster = "c3";
+    bad.kind = "whatever";
+    assert_int_equal(fo_insert(st, &bad, NULL), STORE_ECONSTRAINT);
+    store_close(st);
+}
+
+/* Cluster failover settings survive a reload. */
+static void test_cluster_failover_settings(void **state)
+{
+    (void)state;
+    struct store *st = open_ok();
+    struct cluster_settings cs;
+    health_settings_default(&cs);
+    cs.down_after_ms = 2500;
+    cs.auto_failover = 0;
+    cs.failover_cooldown_ms = 123;
+    struct store_cluster c = { .name = "c9", .settings = cs, .created_at = 1 };
+    int64_t id = 0;
+    assert_int_equal(store_begin(st), STORE_OK);
+    assert_int_equal(store_cluster_insert(st, &c, &id), STORE_OK);
+    assert_int_equal(store_commit(st), STORE_OK);
+    store_close(st);
+    st = open_ok();
+    assert_int_equal(store_load(st, NULL, check_cluster_settings, NULL, NULL), STORE_OK);
+    assert_int_equal(loaded_down_after, 2500);
+    assert_int_equal(loaded_auto, 0);
+    assert_int_equal(loaded_cooldown, 123);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -397,6 +532,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unwritable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failovers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cluster_failover_settings, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,15 +11,19 @@
  *    without being checked; a bulk's two trailing bytes are skipped unchecked;
  *  - Redis looks for line ends with strchr, so a NUL before the line end hides
  *    it and the client waits until the size limit ends the connection;
- *  - counts accept exactly string2ll's grammar (util_str_to_ll: no '+', no
- *    spaces, no leading zeros, no "-0"). */
+ *  - counts accept exactly string2ll's grammar (strconv_str_to_ll: no '+',
+ *    no spaces, no leading zeros, no "-0").
+ * The only allocations are the argument arrays and the inline scratch, made
+ * when a command needs more than the arrays hold (not per command), through
+ * the parser's allocator; a failed allocation is a protocol error, never a
+ * crash, so the controller can refuse a client instead of aborting. */
 #include "resp.h"
-#include "mem.h"
-#include "util.h"
+#include "strconv.h"
 
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define RESP_UNAUTH_MAX_ARGS 10
@@ -52,18 +56,38 @@ static int resp_error_expected_dollar(resp_parser *p, char got)
     return RESP_PARSE_ERROR;
 }
 
-static void resp_grow_args(resp_parser *p, int want)
+static const resp_allocator resp_libc_allocator = { realloc, free };
+
+static int resp_error_oom(resp_parser *p)
+{
+    return resp_error(p, "out of memory");
+}
+
+/* Grows the three argument arrays to at least want entries; 0, or -1 when an
+ * allocation failed. argv_cap only moves once all three succeeded, so after a
+ * failure every array still holds argv_cap entries (some maybe more) and the
+ * parser stays consistent. Callers test want > argv_cap first, keeping this
+ * call off the per-argument path. */
+static int resp_grow_args(resp_parser *p, int want)
 {
     int cap = p->argv_cap ? p->argv_cap : 16;
+    void *n;
 
     if (want <= p->argv_cap)
-        return;
+        return 0;
     while (cap < want)
         cap = cap > INT_MAX / 2 ? INT_MAX : cap * 2;
-    p->offs = mem_realloc(p->offs, (size_t)cap * sizeof(*p->offs));
-    p->lens = mem_realloc(p->lens, (size_t)cap * sizeof(*p->lens));
-    p->argv = mem_realloc(p->argv, (size_t)cap * sizeof(*p->argv));
+    if ((n = p->alloc->realloc_fn(p->offs, (size_t)cap * sizeof(*p->offs))) == NULL)
+        return -1;
+    p->offs = n;
+    if ((n = p->alloc->realloc_fn(p->lens, (size_t)cap * sizeof(*p->lens))) == NULL)
+        return -1;
+    p->lens = n;
+    if ((n = p->alloc->realloc_fn(p->argv, (size_t)cap * sizeof(*p->argv))) == NULL)
+        return -1;
+    p->argv = n;
     p->argv_cap = cap;
+    return 0;
 }
 
 /* Between commands: give back the arrays a huge command made us grow, so one
@@ -71,16 +95,16 @@ static void resp_grow_args(resp_parser *p, int want)
 static void resp_shrink(resp_parser *p)
 {
     if (p->argv_cap > RESP_ARGV_KEEP) {
-        mem_free(p->offs);
-        mem_free(p->lens);
-        mem_free(p->argv);
+        p->alloc->free_fn(p->offs);
+        p->alloc->free_fn(p->lens);
+        p->alloc->free_fn(p->argv);
         p->offs = NULL;
         p->lens = NULL;
         p->argv = NULL;
         p->argv_cap = 0;
     }
     if (p->scratch_cap > RESP_INLINE_MAX + 1) {
-        mem_free(p->scratch);
+        p->alloc->free_fn(p->scratch);
         p->scratch = NULL;
         p->scratch_cap = 0;
     }
@@ -135,7 +159,7 @@ static int resp_parse_count(resp_parser *p, const char *buf, size_t len, size_t 
             return resp_error(p, "too big mbulk count string");
         return RESP_PARSE_MORE;
     }
-    if (!util_str_to_ll(buf + 1, cr - 1, &ll) || ll > INT_MAX)
+    if (!strconv_str_to_ll(buf + 1, cr - 1, &ll) || ll > INT_MAX)
         return resp_error(p, "invalid multibulk length");
     if (ll > RESP_UNAUTH_MAX_ARGS && p->auth_required)
         return resp_error(p, "unauthenticated multibulk length");
@@ -146,7 +170,8 @@ static int resp_parse_count(resp_parser *p, const char *buf, size_t len, size_t 
         return RESP_PARSE_EMPTY;
     }
     p->mbulk_left = ll;
-    resp_grow_args(p, ll < RESP_ARGV_INITIAL ? (int)ll : RESP_ARGV_INITIAL);
+    if (resp_grow_args(p, ll < RESP_ARGV_INITIAL ? (int)ll : RESP_ARGV_INITIAL) != 0)
+        return resp_error_oom(p);
     return RESP_PARSE_DONE;     /* internal: count read, go on with bulks */
 }
 
@@ -162,7 +187,7 @@ static int resp_parse_bulk_len(resp_parser *p, const char *buf, size_t len)
     }
     if (buf[p->pos] != '$')
         return resp_error_expected_dollar(p, buf[p->pos]);
-    if (!util_str_to_ll(buf + p->pos + 1, cr - p->pos - 1, &ll) || ll < 0 ||
+    if (!strconv_str_to_ll(buf + p->pos + 1, cr - p->pos - 1, &ll) || ll < 0 ||
         (unsigned long long)ll > (unsigned long long)p->max_bulk_len)
         return resp_error(p, "invalid bulk length");
     if (ll > RESP_UNAUTH_MAX_BULK && p->auth_required)
@@ -193,7 +218,8 @@ static int resp_parse_multibulk(resp_parser *p, const char *buf, size_t len,
         p->need = p->pos + (size_t)p->bulk_len + 2;
         if (len < p->need)
             return RESP_PARSE_MORE;
-        resp_grow_args(p, p->argc + 1);
+        if (p->argc >= p->argv_cap && resp_grow_args(p, p->argc + 1) != 0)
+            return resp_error_oom(p);
         p->offs[p->argc] = p->pos;
         p->lens[p->argc] = (size_t)p->bulk_len;
         p->argc++;
@@ -241,13 +267,16 @@ static int resp_parse_inline(resp_parser *p, const char *buf, size_t len,
     }
     linelen = (i > 0 && buf[i - 1] == '\r') ? i - 1 : i;
     if (p->scratch_cap < linelen + 1) {
-        mem_free(p->scratch);
-        p->scratch = mem_alloc(linelen + 1);
+        p->alloc->free_fn(p->scratch);
+        p->scratch_cap = 0;
+        if ((p->scratch = p->alloc->realloc_fn(NULL, linelen + 1)) == NULL)
+            return resp_error_oom(p);
         p->scratch_cap = linelen + 1;
     }
     n = resp_split_inline(buf, linelen, p->scratch, p->argv, p->argv_cap);
     if (n == -2) {
-        resp_grow_args(p, (int)(linelen / 2 + 1));
+        if (resp_grow_args(p, (int)(linelen / 2 + 1)) != 0)
+            return resp_error_oom(p);
         n = resp_split_inline(buf, linelen, p->scratch, p->argv, p->argv_cap);
     }
     if (n < 0)
@@ -267,17 +296,23 @@ static int resp_parse_inline(resp_parser *p, const char *buf, size_t len,
 
 void resp_parser_init(resp_parser *p, size_t max_bulk_len)
 {
+    resp_parser_init_with(p, max_bulk_len, &resp_libc_allocator);
+}
+
+void resp_parser_init_with(resp_parser *p, size_t max_bulk_len, const resp_allocator *alloc)
+{
     memset(p, 0, sizeof(*p));
     p->max_bulk_len = max_bulk_len;
+    p->alloc = alloc;
     resp_parser_reset(p);
 }
 
 void resp_parser_free(resp_parser *p)
 {
-    mem_free(p->offs);
-    mem_free(p->lens);
-    mem_free(p->argv);
-    mem_free(p->scratch);
+    p->alloc->free_fn(p->offs);
+    p->alloc->free_fn(p->lens);
+    p->alloc->free_fn(p->argv);
+    p->alloc->free_fn(p->scratch);
     p->offs = NULL;
     p->lens = NULL;
     p->argv = NULL;
@@ -311,6 +346,12 @@ int resp_parse(resp_parser *p, const char *buf, size_t len,
     if (p->kind == KIND_MULTIBULK)
         return resp_parse_multibulk(p, buf, len, argv, argc, consumed);
     return resp_parse_inline(p, buf, len, argv, argc, consumed);
+}
+
+size_t resp_parser_mem(const resp_parser *p)
+{
+    return (size_t)p->argv_cap * (sizeof(*p->offs) + sizeof(*p->lens) + sizeof(*p->argv)) +
+           p->scratch_cap;
 }
 
 size_t resp_parser_needed(const resp_parser *p)
@@ -504,8 +545,8 @@ size_t resp_peek_frames(const char *buf, size_t len, resp_peek *out, size_t max)
 size_t resp_len_header(char *buf, char prefix, long long n)
 {
     buf[0] = prefix;
-    /* util_ll_to_str NUL-terminates; "\r\n" then overwrites the NUL. */
-    int digits = util_ll_to_str(buf + 1, RESP_LEN_HEADER_MAX - 3, n);
+    /* strconv_ll_to_str NUL-terminates; "\r\n" then overwrites the NUL. */
+    int digits = strconv_ll_to_str(buf + 1, RESP_LEN_HEADER_MAX - 3, n);
     buf[1 + digits] = '\r';
     buf[2 + digits] = '\n';
     return (size_t)digits + 3;

@@ -5,10 +5,24 @@
  * (or into the parser's scratch space for inline arguments).
  *
  * Both request forms are accepted: multibulk (*N\r\n$len\r\n...) and inline
- * ("SET a b\r\n", as telnet users type), inline quoting as redis-cli does. */
+ * ("SET a b\r\n", as telnet users type), inline quoting as redis-cli does.
+ *
+ * Shared (common/) by kvfleet-agent's clients and replication link and by
+ * kvfleetd's Sentinel-compatible port. The few allocations it makes (its
+ * argument arrays, grown rarely and kept between commands) go through a
+ * caller-chosen allocator, so the agent counts them in used_memory while the
+ * controller uses plain malloc and survives its failure. */
 #ifndef KV_RESP_H
 #define KV_RESP_H
 #include <stddef.h>
+
+/* realloc/free pair for the parser's arrays. realloc_fn may return NULL (the
+ * parse then fails with "ERR Protocol error: out of memory" and the parser
+ * stays usable) or abort, as the agent's mem_realloc does. */
+typedef struct resp_allocator {
+    void *(*realloc_fn)(void *ptr, size_t size);
+    void (*free_fn)(void *ptr);
+} resp_allocator;
 
 typedef struct resp_arg {
     const char *ptr;
@@ -28,6 +42,7 @@ typedef struct resp_parser {
     /* settings */
     size_t max_bulk_len;      /* proto-max-bulk-len, default 512MB */
     int auth_required;        /* limits multibulk/bulk sizes as Redis 7.0 does */
+    const resp_allocator *alloc;
     /* state, private */
     int kind;                 /* 0 none yet, 1 multibulk, 2 inline */
     long long mbulk_left;
@@ -47,8 +62,15 @@ typedef struct resp_parser {
     char errstr[160];         /* "ERR Protocol error: ..." without '-' and CRLF */
 } resp_parser;
 
+/* With malloc's realloc/free. */
 void resp_parser_init(resp_parser *p, size_t max_bulk_len);
+/* With the given allocator, which must outlive the parser. */
+void resp_parser_init_with(resp_parser *p, size_t max_bulk_len, const resp_allocator *alloc);
 void resp_parser_free(resp_parser *p);
+/* Bytes of heap the parser holds now (its arrays and inline scratch), for a
+ * caller that bounds a client's memory (query buffer plus parser, as Redis
+ * counts querybuf plus argv) or reports it. */
+size_t resp_parser_mem(const resp_parser *p);
 /* Forget the current command, to restart. The parser also resets itself
  * after DONE, EMPTY and ERROR, so calling this then is harmless (it keeps the
  * argv of a DONE valid). */
