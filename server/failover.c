@@ -119,6 +119,13 @@ struct op {
     uv_timer_t timer;
     struct waiter *w;
     int ending;
+    /* Lifetime: the operation is freed when its timer is closed and no
+     * actor command it sent is still to be answered (the actor always calls
+     * back, even for a dropped connection), so no callback ever sees it
+     * freed. */
+    int inflight;
+    int timer_closed;
+    int role_inflight;          /* ST_WAIT: one ROLE at a time */
 };
 
 static void op_next(struct op *op, int step);
@@ -237,12 +244,31 @@ static void say_step(struct op *op, const char *fmt, ...)
 
 /* ---- life cycle ----------------------------------------------------------- */
 
-static void op_free(uv_handle_t *h)
+static void op_maybe_free(struct op *op)
 {
-    struct op *op = h->data;
+    if (!op->timer_closed || op->inflight > 0)
+        return;
     json_decref(op->candidates);
     json_decref(op->steps);
     free(op);
+}
+
+static void op_free(uv_handle_t *h)
+{
+    struct op *op = h->data;
+    op->timer_closed = 1;
+    op_maybe_free(op);
+}
+
+/* First thing in every actor callback: 1 when the operation has ended and
+ * the answer is to be ignored (the operation may be freed by then). */
+static int cmd_answered(struct op *op)
+{
+    op->inflight--;
+    if (!op->ending)
+        return 0;
+    op_maybe_free(op);
+    return 1;
 }
 
 static void fire_hooks(struct op *op)
@@ -349,7 +375,10 @@ static void op_end(struct op *op, const char *status, const char *fmt, ...)
 static int op_cmd(struct op *op, const struct op_member *m, int timeout_ms, act_cb cb,
                   int argc, const char **argv)
 {
-    return actor_cmd_argv(op->c->actor, m->id, m->host, m->port, timeout_ms, cb, op, argc, argv);
+    if (actor_cmd_argv(op->c->actor, m->id, m->host, m->port, timeout_ms, cb, op, argc, argv) != 0)
+        return -1;
+    op->inflight++;
+    return 0;
 }
 
 static int node_timeout(const struct op *op)
@@ -381,7 +410,7 @@ static const char *role_of(const redisReply *r)
 static void on_promote(void *arg, const struct act_result *r)
 {
     struct op *op = arg;
-    if (op->ending)
+    if (cmd_answered(op))
         return;
     if (!r->ok) {
         op_end(op, "failed", "promote %s: %s (nothing changed: rolled back)", op->cand.name, r->err);
@@ -394,7 +423,7 @@ static void on_promote(void *arg, const struct act_result *r)
 static void on_confirm_stats(void *arg, const struct act_result *r)
 {
     struct op *op = arg;
-    if (op->ending)
+    if (cmd_answered(op))
         return;
     if (r->ok && r->reply->type == REDIS_REPLY_STRING) {
         op->sync_full_before = info_field(r->reply->str, "sync_full");
@@ -406,7 +435,7 @@ static void on_confirm_stats(void *arg, const struct act_result *r)
 static void on_confirm_role(void *arg, const struct act_result *r)
 {
     struct op *op = arg;
-    if (op->ending)
+    if (cmd_answered(op))
         return;
     const char *role = r->ok ? role_of(r->reply) : "";
     if (strcmp(role, "master") != 0) {
@@ -446,10 +475,12 @@ static void on_repoint(void *arg, const struct act_result *r)
     struct op *op = x->op;
     struct op_replica *rep = x->rep;
     free(x);
+    if (cmd_answered(op))
+        return;
     rep->done = 1;
     rep->ok = r->ok;
     snprintf(rep->result, sizeof(rep->result), "%.199s", r->ok ? "REPLICAOF OK" : r->err);
-    if (--op->pending == 0 && !op->ending)
+    if (--op->pending == 0)
         op_next(op, ST_VERIFY);
 }
 
@@ -482,6 +513,8 @@ static void do_repoint(struct op *op)
             op->pending--;
             free(x);
             snprintf(rep->result, sizeof(rep->result), "cannot reach the node");
+        } else {
+            op->inflight++;
         }
     }
     if (--op->pending == 0)
@@ -491,7 +524,7 @@ static void do_repoint(struct op *op)
 static void on_verify_stats(void *arg, const struct act_result *r)
 {
     struct op *op = arg;
-    if (op->ending)
+    if (cmd_answered(op))
         return;
     if (r->ok && r->reply->type == REDIS_REPLY_STRING) {
         op->sync_full_after = info_field(r->reply->str, "sync_full");
@@ -540,7 +573,7 @@ static void on_verify_tick(uv_timer_t *t)
 static void on_handoff(void *arg, const struct act_result *r)
 {
     struct op *op = arg;
-    if (op->ending)
+    if (cmd_answered(op))
         return;
     if (!r->ok) {
         op_end(op, "aborted", "FAILOVER on %s refused: %s (nothing changed)", op->old.name, r->err);
@@ -554,7 +587,7 @@ static void on_handoff(void *arg, const struct act_result *r)
 static void on_wait_info(void *arg, const struct act_result *r)
 {
     struct op *op = arg;
-    if (op->ending)
+    if (cmd_answered(op))
         return;
     const char *text = r->ok && r->reply->type == REDIS_REPLY_STRING ? r->reply->str : "";
     if (strstr(text, "master_failover_state:no-failover") != NULL &&
@@ -571,7 +604,8 @@ static void on_wait_info(void *arg, const struct act_result *r)
 static void on_wait_role(void *arg, const struct act_result *r)
 {
     struct op *op = arg;
-    if (op->ending)
+    op->role_inflight = 0;
+    if (cmd_answered(op))
         return;
     const char *role = r->ok ? role_of(r->reply) : "";
     if (strcmp(role, "slave") == 0 && r->reply->elements >= 3 &&
@@ -596,9 +630,12 @@ static void on_wait_tick(uv_timer_t *t)
     struct op *op = t->data;
     if (op->ending)
         return;
+    if (op->role_inflight)
+        return;
     const char *argv[] = { "ROLE" };
-    if (op_cmd(op, &op->old, node_timeout(op), on_wait_role, 1, argv) != 0 &&
-        clock_mono_ms() > op->deadline_mono + 5000)
+    if (op_cmd(op, &op->old, node_timeout(op), on_wait_role, 1, argv) == 0)
+        op->role_inflight = 1;
+    else if (clock_mono_ms() > op->deadline_mono + 5000)
         op_end(op, "failed", "%s unreachable during the hand-off", op->old.name);
 }
 
