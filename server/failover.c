@@ -432,6 +432,18 @@ static void on_confirm_stats(void *arg, const struct act_result *r)
     op_next(op, ST_TOPOLOGY);
 }
 
+static void on_confirm_role(void *arg, const struct act_result *r);
+
+static void on_confirm_tick(uv_timer_t *t)
+{
+    struct op *op = t->data;
+    if (op->ending)
+        return;
+    const char *argv[] = { "ROLE" };
+    if (op_cmd(op, &op->cand, node_timeout(op), on_confirm_role, 1, argv) != 0)
+        op_end(op, "failed", "cannot reach %s to confirm", op->cand.name);
+}
+
 static void on_confirm_role(void *arg, const struct act_result *r)
 {
     struct op *op = arg;
@@ -439,6 +451,12 @@ static void on_confirm_role(void *arg, const struct act_result *r)
         return;
     const char *role = r->ok ? role_of(r->reply) : "";
     if (strcmp(role, "master") != 0) {
+        /* After a hand-off the old master reports itself a replica before
+         * the candidate has taken its PSYNC FAILOVER: ask again shortly. */
+        if (clock_mono_ms() < op->deadline_mono) {
+            (void)uv_timer_start(&op->timer, on_confirm_tick, WAIT_POLL_MS, 0);
+            return;
+        }
         op_end(op, "failed", "confirm %s: ROLE answered %s%s", op->cand.name,
                r->ok ? role : "an error: ", r->ok ? "" : r->err);
         return;
@@ -672,6 +690,7 @@ static void op_next(struct op *op, int step)
         break;
     }
     case ST_CONFIRM: {
+        op->deadline_mono = clock_mono_ms() + 3000;
         const char *argv[] = { "ROLE" };
         if (op_cmd(op, &op->cand, node_timeout(op), on_confirm_role, 1, argv) != 0)
             op_end(op, "failed", "cannot reach %s to confirm", op->cand.name);
