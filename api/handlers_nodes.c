@@ -5,10 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct node_obs unobserved = {
-    .offset = -1, .lag_bytes = -1, .lag_ms = -1, .master_last_io_s = -1,
-    .link_down_since_s = -1, .replica_priority = -1, .sync_full = -1, .prev_offset = -1,
-};
 
 void api_read_lock(struct api_ctx *ctx)
 {
@@ -25,7 +21,7 @@ void api_read_unlock(struct api_ctx *ctx)
 const struct node_obs *api_obs(struct api_ctx *ctx, int64_t node_id)
 {
     const struct node_obs *o = state_obs(ctx->state, node_id);
-    return o != NULL ? o : &unobserved;
+    return o != NULL ? o : health_obs_unobserved();
 }
 
 json_t *api_node_json(struct api_ctx *ctx, const struct fleet_node *n)

@@ -295,17 +295,13 @@ static void run_reconcile(struct control *c, const char *cluster, const struct e
 
 /* ---- planning -------------------------------------------------------------- */
 
-static const struct node_obs unobserved_obs = {
-    .offset = -1, .lag_bytes = -1, .lag_ms = -1, .master_last_io_s = -1,
-    .link_down_since_s = -1, .replica_priority = -1, .sync_full = -1, .prev_offset = -1,
-};
 
 static struct plan_member to_member(struct control *c, const struct fleet_node *fn)
 {
     const struct node_obs *o = state_obs(c->d.state, fn->id);
     struct plan_member m = { .id = fn->id, .name = fn->name, .host = fn->host, .port = fn->port,
                              .priority = fn->priority, .maintenance = fn->maintenance,
-                             .obs = o != NULL ? o : &unobserved_obs };
+                             .obs = o != NULL ? o : health_obs_unobserved() };
     return m;
 }
 

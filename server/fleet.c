@@ -900,10 +900,6 @@ size_t fleet_cluster_members(struct fleet *f, struct state *st, const struct fle
                              struct health_member *replicas, struct fleet_node **replica_nodes,
                              size_t cap)
 {
-    static const struct node_obs unobserved = { .offset = -1, .lag_bytes = -1, .lag_ms = -1,
-                                                .master_last_io_s = -1, .link_down_since_s = -1,
-                                                .replica_priority = -1, .sync_full = -1,
-                                                .prev_offset = -1 };
     size_t n = 0;
     *has_master = 0;
     for (size_t i = 0; i < f->nnodes; i++) {
@@ -913,7 +909,7 @@ size_t fleet_cluster_members(struct fleet *f, struct state *st, const struct fle
         const struct node_obs *o = state_obs(st, fn->id);
         struct health_member hm = { .name = fn->name, .host = fn->host, .port = fn->port,
                                     .maintenance = fn->maintenance,
-                                    .obs = o != NULL ? o : &unobserved };
+                                    .obs = o != NULL ? o : health_obs_unobserved() };
         if (fn->id == c->master_id) {
             *master_out = hm;
             *has_master = 1;

@@ -29,6 +29,15 @@ void health_obs_init(struct node_obs *o)
     o->prev_offset = -1;
 }
 
+const struct node_obs *health_obs_unobserved(void)
+{
+    static const struct node_obs unobserved = {
+        .offset = -1, .lag_bytes = -1, .lag_ms = -1, .master_last_io_s = -1,
+        .link_down_since_s = -1, .replica_priority = -1, .sync_full = -1, .prev_offset = -1,
+    };
+    return &unobserved;
+}
+
 void health_ring_push(struct offset_ring *r, int64_t now_ms, int64_t offset)
 {
     if (r->count > 0) {

@@ -82,6 +82,8 @@ struct cluster_settings {
 
 void health_settings_default(struct cluster_settings *s);
 void health_obs_init(struct node_obs *o);
+/* What a node never polled looks like (shared, read-only). */
+const struct node_obs *health_obs_unobserved(void);
 
 void health_ring_push(struct offset_ring *r, int64_t now_ms, int64_t offset);
 

@@ -351,18 +351,27 @@ static int failover_allowed(const struct plan_input *in, struct plan_output *out
     return 1;
 }
 
+/* The chosen candidate becomes a PLAN_FAILOVER action; NULL (and blocked)
+ * when there is none. */
+static struct plan_action *promote_choice(const struct plan_input *in, struct plan_output *out,
+                                          const struct plan_candidate **chosen)
+{
+    const struct plan_candidate *c = choose(in, out);
+    struct plan_action *a = c != NULL ? add_action(out, PLAN_FAILOVER, c->m) : NULL;
+    if (a == NULL)
+        out->failover_blocked = 1;
+    *chosen = c;
+    return a;
+}
+
 static void plan_failover(const struct plan_input *in, struct plan_output *out)
 {
     if (!failover_allowed(in, out)) {
         out->failover_blocked = 1;
         return;
     }
-    const struct plan_candidate *c = choose(in, out);
-    if (c == NULL) {
-        out->failover_blocked = 1;
-        return;
-    }
-    struct plan_action *a = add_action(out, PLAN_FAILOVER, c->m);
+    const struct plan_candidate *c;
+    struct plan_action *a = promote_choice(in, out, &c);
     if (a != NULL)
         say(a->reason, sizeof(a->reason), "%s; promote %s (%s)", out->verdict, c->m->name,
             c->reason);
@@ -425,12 +434,8 @@ static void plan_switchover(const struct plan_input *in, struct plan_output *out
         out->failover_blocked = 1;
         return;
     }
-    const struct plan_candidate *c = choose(in, out);
-    if (c == NULL) {
-        out->failover_blocked = 1;
-        return;
-    }
-    struct plan_action *a = add_action(out, PLAN_FAILOVER, c->m);
+    const struct plan_candidate *c;
+    struct plan_action *a = promote_choice(in, out, &c);
     if (a != NULL)
         say(a->reason, sizeof(a->reason), "planned switchover from %s to %s (%s)",
             in->master->name, c->m->name, c->reason);
