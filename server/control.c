@@ -18,9 +18,6 @@
 #define FLUSH_INTERVAL_MS 5000
 #define SCHEDULE_CHECK_MS 500
 #define FAILED_RETRY_MS 1000
-/* Masters ping their replicas this often once configured, so a replica's
- * master_last_io_seconds_ago tells a dead master from an idle one. */
-#define PING_PERIOD_S 1
 #define REDIS_DEFAULT_PING_MS 10000
 
 /* ---- small tables ------------------------------------------------------- */
@@ -211,7 +208,7 @@ static void configure_node(struct control *c, const struct node_ref *r, const st
     if (c->d.cfg->node_auth != NULL)
         send_config(c, r, 0, "masterauth", c->d.cfg->node_auth);
     char period[16];
-    snprintf(period, sizeof(period), "%d", PING_PERIOD_S);
+    snprintf(period, sizeof(period), "%d", CTL_PING_PERIOD_S);
     send_config(c, r, 1, "repl-ping-replica-period", period);
 }
 
@@ -308,7 +305,7 @@ static struct plan_member to_member(struct control *c, const struct fleet_node *
 static int64_t ping_period_of(struct control *c, int64_t master_id)
 {
     struct cnode *n = ctl_node(c, master_id);
-    return n != NULL && n->ping_period_ok ? PING_PERIOD_S * 1000 : REDIS_DEFAULT_PING_MS;
+    return n != NULL && n->ping_period_ok ? CTL_PING_PERIOD_S * 1000 : REDIS_DEFAULT_PING_MS;
 }
 
 int ctl_with_plan(struct control *c, int64_t cluster_id, const char *cluster_name, int manual,

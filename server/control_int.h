@@ -10,6 +10,9 @@
 
 #define CTL_NAME_MAX 64
 #define CTL_HOST_MAX 255
+/* Masters ping their replicas this often once configured, so a replica's
+ * master_last_io_seconds_ago tells a dead master from an idle one. */
+#define CTL_PING_PERIOD_S 1
 
 /* A node as the loop knows it besides its observation: what we already
  * configured on it and when we last corrected it. */

@@ -20,6 +20,13 @@
  *               by itself and writes resume) -> wait (ROLE on the old master
  *               until it is a replica of the candidate, or the timeout says
  *               it aborted) -> confirm -> topology -> repoint -> verify.
+ *   switchover on a master without FAILOVER (renamed away, or older than
+ *   Redis 6.2): pause (heartbeats off, CLIENT PAUSE WRITE, then the master's
+ *   offset is the target: no write can move it any more) -> catchup (the
+ *   candidate's offset reaches the target, or the timeout aborts: writes
+ *   resume, nothing changed) -> promote -> confirm -> topology -> repoint
+ *   (the old master becomes a replica while still paused, so its paused
+ *   writers are answered READONLY, never accepted) -> verify.
  *
  * Invariants: the cluster's gate (ccluster.op) is set from the moment the
  * row is inserted until the operation ends, and the database enforces the
@@ -43,10 +50,19 @@
 #define VERIFY_POLL_MS 50
 #define VERIFY_TIMEOUT_MS 5000
 #define DEFAULT_SWITCHOVER_TIMEOUT_MS 5000
+/* A paused master must stay paused until it is a replica: the pause outlasts
+ * the catch-up timeout by the time promote, confirm and repoint may take. */
+#define PAUSE_MARGIN_MS 10000
+/* While paused the old master must not send heartbeats: each PING moves its
+ * offset past the candidate's, and the old master could then only rejoin
+ * with a full resync. */
+#define PAUSE_PING_PERIOD "3600"
 
 enum step {
     ST_HANDOFF = 1,
     ST_WAIT,
+    ST_PAUSE,
+    ST_CATCHUP,
     ST_PROMOTE,
     ST_CONFIRM,
     ST_TOPOLOGY,
@@ -59,6 +75,8 @@ static const char *step_name(int st)
     switch (st) {
     case ST_HANDOFF: return "handoff";
     case ST_WAIT: return "wait";
+    case ST_PAUSE: return "pause";
+    case ST_CATCHUP: return "catchup";
     case ST_PROMOTE: return "promote";
     case ST_CONFIRM: return "confirm";
     case ST_TOPOLOGY: return "topology";
@@ -125,10 +143,14 @@ struct op {
      * freed. */
     int inflight;
     int timer_closed;
-    int role_inflight;          /* ST_WAIT: one ROLE at a time */
+    int role_inflight;          /* ST_WAIT, ST_CATCHUP: one query at a time */
+    int paused;                 /* the old master's writes are paused by us */
+    int promoted;               /* the candidate answered REPLICAOF NO ONE */
+    int64_t pause_target;       /* the old master's offset once paused */
 };
 
 static void op_next(struct op *op, int step);
+static void release_pause(struct op *op);
 static void op_end(struct op *op, const char *status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -305,6 +327,13 @@ static void op_end(struct op *op, const char *status, const char *fmt, ...)
     step_close(op, done ? "ok" : op->error);
     if (done)
         op->error[0] = '\0';
+    if (op->paused && !op->promoted)
+        release_pause(op);
+    else if (op->paused)
+        /* The candidate is a master: unpausing the old one now would give the
+         * cluster two writable masters until the reconciler demotes one. */
+        ctl_log_warning("switchover of %s: %s stays paused until its pause expires", op->cluster,
+                        op->old.name);
     (void)op_persist(op, status, clock_wall_ms());
     int64_t took = clock_mono_ms() - op->started_mono;
 
@@ -416,6 +445,7 @@ static void on_promote(void *arg, const struct act_result *r)
         op_end(op, "failed", "promote %s: %s (nothing changed: rolled back)", op->cand.name, r->err);
         return;
     }
+    op->promoted = 1;
     say_step(op, "%s answered REPLICAOF NO ONE in %lld ms", op->cand.name, (long long)r->elapsed_ms);
     op_next(op, ST_CONFIRM);
 }
@@ -497,6 +527,8 @@ static void on_repoint(void *arg, const struct act_result *r)
         return;
     rep->done = 1;
     rep->ok = r->ok;
+    if (r->ok && rep->m.id == op->old.id)
+        release_pause(op);     /* a replica now: its paused writers get READONLY */
     snprintf(rep->result, sizeof(rep->result), "%.199s", r->ok ? "REPLICAOF OK" : r->err);
     if (--op->pending == 0)
         op_next(op, ST_VERIFY);
@@ -588,11 +620,22 @@ static void on_verify_tick(uv_timer_t *t)
 
 /* ---- switchover ------------------------------------------------------------ */
 
+static int is_unknown_command(const char *err)
+{
+    return strncmp(err, "ERR unknown command", 19) == 0;
+}
+
+
 static void on_handoff(void *arg, const struct act_result *r)
 {
     struct op *op = arg;
     if (cmd_answered(op))
         return;
+    if (!r->ok && is_unknown_command(r->err)) {
+        say_step(op, "%s has no FAILOVER (%s): pausing its writes instead", op->old.name, r->err);
+        op_next(op, ST_PAUSE);
+        return;
+    }
     if (!r->ok) {
         op_end(op, "aborted", "FAILOVER on %s refused: %s (nothing changed)", op->old.name, r->err);
         return;
@@ -657,6 +700,157 @@ static void on_wait_tick(uv_timer_t *t)
         op_end(op, "failed", "%s unreachable during the hand-off", op->old.name);
 }
 
+/* ---- switchover by pausing writes (the master has no FAILOVER) -------------- */
+
+static void on_detached_reply(void *arg, const struct act_result *r)
+{
+    char *what = arg;
+    if (!r->ok)
+        ctl_log_warning("switchover: %s: %s", what, r->err);
+    free(what);
+}
+
+/* A command whose answer the operation does not wait for (it may end first):
+ * the callback owns a copy of the description, not the operation. */
+static void send_detached(struct op *op, const struct op_member *m, int argc, const char **argv)
+{
+    char what[200];
+    snprintf(what, sizeof(what), "%s on %s", argv[0], m->name);
+    char *copy = strdup(what);
+    if (copy == NULL)
+        return;
+    if (actor_cmd_argv(op->c->actor, m->id, m->host, m->port, node_timeout(op),
+                       on_detached_reply, copy, argc, argv) != 0)
+        free(copy);
+}
+
+/* Undo what the pause changed on the old master: its writers resume (or, once
+ * it is a replica, are answered READONLY) and its heartbeat returns. */
+static void release_pause(struct op *op)
+{
+    if (!op->paused)
+        return;
+    op->paused = 0;
+    char period[16];
+    snprintf(period, sizeof(period), "%d", CTL_PING_PERIOD_S);
+    const char *unpause[] = { "CLIENT", "UNPAUSE" };
+    const char *ping[] = { "CONFIG", "SET", "repl-ping-replica-period", period };
+    send_detached(op, &op->old, 2, unpause);
+    send_detached(op, &op->old, 4, ping);
+}
+
+static void on_pause_ping(void *arg, const struct act_result *r)
+{
+    struct op *op = arg;
+    if (cmd_answered(op))
+        return;
+    if (!r->ok)   /* only a heartbeat may then cost a full resync: go on */
+        say_step(op, "%s kept its heartbeat (%s)", op->old.name, r->err);
+}
+
+static void on_pause(void *arg, const struct act_result *r)
+{
+    struct op *op = arg;
+    if (cmd_answered(op))
+        return;
+    if (!r->ok) {
+        release_pause(op);
+        op_end(op, "aborted", "%s offers neither FAILOVER nor CLIENT PAUSE WRITE (%s); "
+               "nothing changed", op->old.name, r->err);
+        return;
+    }
+    say_step(op, "%s paused its writes for at most %lld ms", op->old.name,
+             (long long)(op->timeout_ms + PAUSE_MARGIN_MS));
+}
+
+static void on_pause_info(void *arg, const struct act_result *r)
+{
+    struct op *op = arg;
+    if (cmd_answered(op))
+        return;
+    const char *text = r->ok && r->reply->type == REDIS_REPLY_STRING ? r->reply->str : "";
+    int64_t offset = info_field(text, "master_repl_offset");
+    if (strstr(text, "role:master") == NULL || offset < 0) {
+        release_pause(op);
+        op_end(op, "aborted", "%s: no master offset after the pause (%s); writes resumed, "
+               "nothing changed", op->old.name, r->ok ? "not a master" : r->err);
+        return;
+    }
+    op->pause_target = offset;
+    say_step(op, "%s stands at offset %lld", op->old.name, (long long)offset);
+    op_next(op, ST_CATCHUP);
+}
+
+/* Pipelined on the old master's connection, answered in order: heartbeat
+ * off, writes paused, then the offset that no write can move any more. */
+static void do_pause(struct op *op)
+{
+    char ms[24];
+    snprintf(ms, sizeof(ms), "%lld", (long long)(op->timeout_ms + PAUSE_MARGIN_MS));
+    const char *ping[] = { "CONFIG", "SET", "repl-ping-replica-period", PAUSE_PING_PERIOD };
+    const char *pause[] = { "CLIENT", "PAUSE", ms, "WRITE" };
+    const char *info[] = { "INFO", "replication" };
+    op->paused = 1;            /* from here on, every way out releases it */
+    if (op_cmd(op, &op->old, node_timeout(op), on_pause_ping, 4, ping) != 0 ||
+        op_cmd(op, &op->old, node_timeout(op), on_pause, 4, pause) != 0 ||
+        op_cmd(op, &op->old, node_timeout(op), on_pause_info, 2, info) != 0) {
+        release_pause(op);
+        op_end(op, "aborted", "cannot reach %s", op->old.name);
+    }
+}
+
+static void catchup_abort(struct op *op, int64_t offset)
+{
+    uv_timer_stop(&op->timer);
+    release_pause(op);
+    char where[80];
+    if (offset >= 0)
+        snprintf(where, sizeof(where), "offset %lld of %lld", (long long)offset,
+                 (long long)op->pause_target);
+    else
+        snprintf(where, sizeof(where), "it did not answer in time");
+    op_end(op, "aborted", "%s could not catch up with %s within %lld ms (%s): writes resumed "
+           "on %s; nothing changed", op->cand.name, op->old.name, (long long)op->timeout_ms,
+           where, op->old.name);
+}
+
+static void on_catchup_info(void *arg, const struct act_result *r)
+{
+    struct op *op = arg;
+    op->role_inflight = 0;
+    if (cmd_answered(op))
+        return;
+    const char *text = r->ok && r->reply->type == REDIS_REPLY_STRING ? r->reply->str : "";
+    int64_t offset = info_field(text, "slave_repl_offset");
+    if (offset >= op->pause_target && strstr(text, "master_link_status:up") != NULL) {
+        uv_timer_stop(&op->timer);
+        say_step(op, "%s caught up: offset %lld", op->cand.name, (long long)offset);
+        op_next(op, ST_PROMOTE);
+        return;
+    }
+    if (clock_mono_ms() > op->deadline_mono)
+        catchup_abort(op, offset);
+}
+
+static void on_catchup_tick(uv_timer_t *t)
+{
+    struct op *op = t->data;
+    if (op->ending)
+        return;
+    if (op->role_inflight) {
+        /* A candidate too slow to answer is too slow to catch up: the
+         * master's writers must not wait for its answer past the timeout. */
+        if (clock_mono_ms() > op->deadline_mono)
+            catchup_abort(op, -1);
+        return;
+    }
+    const char *argv[] = { "INFO", "replication" };
+    if (op_cmd(op, &op->cand, node_timeout(op), on_catchup_info, 2, argv) == 0)
+        op->role_inflight = 1;
+    else if (clock_mono_ms() > op->deadline_mono)
+        catchup_abort(op, -1);
+}
+
 /* ---- the step machine ------------------------------------------------------- */
 
 static void op_next(struct op *op, int step)
@@ -682,6 +876,13 @@ static void op_next(struct op *op, int step)
     case ST_WAIT:
         op->deadline_mono = clock_mono_ms() + op->timeout_ms;
         (void)uv_timer_start(&op->timer, on_wait_tick, WAIT_POLL_MS, WAIT_POLL_MS);
+        break;
+    case ST_PAUSE:
+        do_pause(op);
+        break;
+    case ST_CATCHUP:
+        op->deadline_mono = clock_mono_ms() + op->timeout_ms;
+        (void)uv_timer_start(&op->timer, on_catchup_tick, 0, WAIT_POLL_MS);
         break;
     case ST_PROMOTE: {
         const char *argv[] = { "REPLICAOF", "NO", "ONE" };
