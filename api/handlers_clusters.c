@@ -1,5 +1,6 @@
 /* handlers_clusters.c - /api/v1/clusters... : replication groups. */
 #include "api.h"
+#include "../server/metrics.h"
 #include "jbuf.h"
 #include "../server/discover.h"
 #include "../server/log.h"
@@ -236,8 +237,9 @@ static int parse_settings(json_t *js, struct cluster_settings *s, struct api_res
     return 0;
 }
 
-static void cluster_create(struct api_ctx *ctx, const struct api_req *req, struct api_resp *r)
+API_HANDLER(api_h_clusters_post)
 {
+    (void)m;
     static const char *const allowed[] = { "name", "master", "replicas", "settings", NULL };
     json_t *j = api_parse_object(req, r, allowed);
     if (j == NULL)
@@ -286,14 +288,10 @@ out:
     json_decref(j);
 }
 
-void api_h_clusters(struct api_ctx *ctx, const struct api_req *req, const struct api_match *m,
-                    struct api_resp *r)
+API_HANDLER(api_h_clusters_get)
 {
+    (void)req;
     (void)m;
-    if (strcmp(req->method, "POST") == 0) {
-        cluster_create(ctx, req, r);
-        return;
-    }
     struct jbuf b;
     jb_init(&b, 16384);
     jb_raw(&b, "{\"clusters\":[");
@@ -308,9 +306,9 @@ void api_h_clusters(struct api_ctx *ctx, const struct api_req *req, const struct
     api_reply_text(r, 200, jb_finish(&b));
 }
 
-static void cluster_patch(struct api_ctx *ctx, const struct api_req *req, const char *name,
-                          struct api_resp *r)
+API_HANDLER(api_h_cluster_patch)
 {
+    const char *name = m->params[0];
     static const char *const allowed[] = { "settings", NULL };
     json_t *j = api_parse_object(req, r, allowed);
     if (j == NULL)
@@ -336,21 +334,24 @@ out:
     json_decref(j);
 }
 
-void api_h_cluster(struct api_ctx *ctx, const struct api_req *req, const struct api_match *m,
-                   struct api_resp *r)
+API_HANDLER(api_h_cluster_get)
 {
+    (void)req;
+    reply_cluster(ctx, m->params[0], 200, r);
+}
+
+API_HANDLER(api_h_cluster_delete)
+{
+    (void)req;
     const char *name = m->params[0];
-    if (strcmp(req->method, "PATCH") == 0) {
-        cluster_patch(ctx, req, name, r);
-    } else if (strcmp(req->method, "DELETE") == 0) {
-        struct fleet_err e;
-        if (fleet_cluster_delete(ctx->fleet, name, "api", &e) != 0)
-            api_fleet_error(r, &e);
-        else
-            api_reply(r, 200, json_pack("{s:s}", "deleted", name));
-    } else {
-        reply_cluster(ctx, name, 200, r);
+    struct fleet_err e;
+    if (fleet_cluster_delete(ctx->fleet, name, "api", &e) != 0) {
+        api_fleet_error(r, &e);
+        return;
     }
+    /* A cluster created later under this name starts its counters at 0. */
+    metrics_forget_cluster(ctx->metrics, name);
+    api_reply(r, 200, json_pack("{s:s}", "deleted", name));
 }
 
 void api_h_cluster_master(struct api_ctx *ctx, const struct api_req *req,

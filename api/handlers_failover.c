@@ -1,8 +1,8 @@
 /* handlers_failover.c - operator actions on masters, failover history and
  * load-balancer checks:
- *   POST/DELETE /api/v1/clusters/{name}/switchover, POST .../failover,
+ *   POST and DELETE /api/v1/clusters/{name}/switchover, POST .../failover,
  *   GET .../failover/plan (the planner's dry run), GET .../failovers,
- *   GET/DELETE /api/v1/failovers/{id}, POST /api/v1/failovers/{id}/ack,
+ *   GET and DELETE /api/v1/failovers/{id}, POST /api/v1/failovers/{id}/ack,
  *   GET /api/v1/nodes/{name}/primary and .../replica?max_lag_bytes=N.
  * Operations run on the control loop; these handlers only ask and wait. */
 #include "api.h"
@@ -165,16 +165,9 @@ static int parse_when(json_t *v, int64_t *out)
     return json_is_string(v) ? api_parse_time(json_string_value(v), out) : -1;
 }
 
-static void cancel_scheduled(struct api_ctx *ctx, const char *cluster, struct api_resp *r);
-
-void api_h_switchover(struct api_ctx *ctx, const struct api_req *req, const struct api_match *m,
-                      struct api_resp *r)
+API_HANDLER(api_h_switchover_post)
 {
     const char *cluster = m->params[0];
-    if (strcmp(req->method, "DELETE") == 0) {
-        cancel_scheduled(ctx, cluster, r);
-        return;
-    }
     static const char *const allowed[] = { "candidate", "timeout_ms", "scheduled_at", NULL };
     json_t *j = req->body_len > 0 ? api_parse_object(req, r, allowed) : json_object();
     if (j == NULL)
@@ -227,8 +220,11 @@ static int take_first_id(void *arg, const struct store_failover *f)
     return 0;
 }
 
-static void cancel_scheduled(struct api_ctx *ctx, const char *cluster, struct api_resp *r)
+/* DELETE /clusters/{name}/switchover: cancel its scheduled switchover. */
+API_HANDLER(api_h_switchover_delete)
 {
+    (void)req;
+    const char *cluster = m->params[0];
     struct sched_find s = { 0 };
     if (store_failovers_query(ctx->st, cluster, "scheduled", 0, 1, take_first_id, &s) !=
         STORE_OK) {
@@ -404,18 +400,29 @@ void api_h_cluster_failovers(struct api_ctx *ctx, const struct api_req *req,
     api_reply(r, 200, json_pack("{s:o,s:o}", "failovers", a.arr, "next_cursor", next));
 }
 
-void api_h_failover_one(struct api_ctx *ctx, const struct api_req *req,
-                        const struct api_match *m, struct api_resp *r)
+/* The id in the path, or a 404 (a non-number names no failover). */
+static int path_id(const struct api_match *m, int64_t *id, struct api_resp *r)
 {
+    if (parse_id(m->params[0], id) == 0)
+        return 0;
+    api_error(r, 404, "not_found", "failover '%s' not found", m->params[0]);
+    return -1;
+}
+
+API_HANDLER(api_h_failover_one_get)
+{
+    (void)req;
     int64_t id;
-    if (parse_id(m->params[0], &id) != 0) {
-        api_error(r, 404, "not_found", "failover '%s' not found", m->params[0]);
-        return;
-    }
-    if (strcmp(req->method, "DELETE") != 0) {
+    if (path_id(m, &id, r) == 0)
         reply_failover(ctx, id, 200, r);
+}
+
+API_HANDLER(api_h_failover_one_delete)
+{
+    (void)req;
+    int64_t id;
+    if (path_id(m, &id, r) != 0)
         return;
-    }
     if (failover_cancel(ctx->st, id) != STORE_OK) {
         api_error(r, 409, "conflict", "failover %lld is not a scheduled switchover (only those "
                   "can be cancelled)", (long long)id);
@@ -467,10 +474,8 @@ void api_h_failover_ack(struct api_ctx *ctx, const struct api_req *req,
 {
     static const char *const allowed[] = { "comment", NULL };
     int64_t id;
-    if (parse_id(m->params[0], &id) != 0) {
-        api_error(r, 404, "not_found", "failover '%s' not found", m->params[0]);
+    if (path_id(m, &id, r) != 0)
         return;
-    }
     json_t *j = req->body_len > 0 ? api_parse_object(req, r, allowed) : json_object();
     if (j == NULL)
         return;

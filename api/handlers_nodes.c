@@ -1,4 +1,5 @@
-/* handlers_nodes.c - /api/v1/nodes and /api/v1/nodes/{name}. */
+/* handlers_nodes.c - /api/v1/nodes (GET, POST) and /api/v1/nodes/{name} (GET,
+ * PATCH, DELETE). */
 #include "api.h"
 
 #include <stdio.h>
@@ -80,8 +81,9 @@ static void reply_node(struct api_ctx *ctx, const char *name, int status, struct
         api_reply(r, status, j);
 }
 
-static void node_create(struct api_ctx *ctx, const struct api_req *req, struct api_resp *r)
+API_HANDLER(api_h_nodes_post)
 {
+    (void)m;
     static const char *const allowed[] = { "host", "port", "name", "priority", "tags", NULL };
     json_t *j = api_parse_object(req, r, allowed);
     if (j == NULL)
@@ -169,8 +171,9 @@ static int state_filter(const char *s, int *state)
     return -1;
 }
 
-static void node_list(struct api_ctx *ctx, const struct api_req *req, struct api_resp *r)
+API_HANDLER(api_h_nodes_get)
 {
+    (void)m;
     const char *cluster = api_query(req, "cluster");
     int role, state;
     if (role_filter(api_query(req, "role"), &role) != 0) {
@@ -204,19 +207,9 @@ static void node_list(struct api_ctx *ctx, const struct api_req *req, struct api
     api_reply(r, 200, json_pack("{s:o}", "nodes", arr));
 }
 
-void api_h_nodes(struct api_ctx *ctx, const struct api_req *req, const struct api_match *m,
-                 struct api_resp *r)
+API_HANDLER(api_h_node_patch)
 {
-    (void)m;
-    if (strcmp(req->method, "POST") == 0)
-        node_create(ctx, req, r);
-    else
-        node_list(ctx, req, r);
-}
-
-static void node_patch(struct api_ctx *ctx, const struct api_req *req, const char *name,
-                       struct api_resp *r)
-{
+    const char *name = m->params[0];
     static const char *const allowed[] = { "priority", "maintenance", NULL };
     json_t *j = api_parse_object(req, r, allowed);
     if (j == NULL)
@@ -247,19 +240,19 @@ out:
     json_decref(j);
 }
 
-void api_h_node(struct api_ctx *ctx, const struct api_req *req, const struct api_match *m,
-                struct api_resp *r)
+API_HANDLER(api_h_node_get)
 {
+    (void)req;
+    reply_node(ctx, m->params[0], 200, r);
+}
+
+API_HANDLER(api_h_node_delete)
+{
+    (void)req;
     const char *name = m->params[0];
-    if (strcmp(req->method, "PATCH") == 0) {
-        node_patch(ctx, req, name, r);
-    } else if (strcmp(req->method, "DELETE") == 0) {
-        struct fleet_err e;
-        if (fleet_node_delete(ctx->fleet, name, "api", &e) != 0)
-            api_fleet_error(r, &e);
-        else
-            api_reply(r, 200, json_pack("{s:s}", "deleted", name));
-    } else {
-        reply_node(ctx, name, 200, r);
-    }
+    struct fleet_err e;
+    if (fleet_node_delete(ctx->fleet, name, "api", &e) != 0)
+        api_fleet_error(r, &e);
+    else
+        api_reply(r, 200, json_pack("{s:s}", "deleted", name));
 }

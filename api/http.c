@@ -1,5 +1,8 @@
-/* http.c - libmicrohttpd glue for api_handle() (see http.h). */
+/* http.c - libmicrohttpd glue for api_handle() (see http.h): collects the
+ * body, hands the request to the transport-free core, sends its answer with
+ * the headers it asked for, and times every request for the metrics. */
 #include "http.h"
+#include "reqstats.h"
 #include "../server/log.h"
 
 #include <arpa/inet.h>
@@ -10,11 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 struct conn_state {
     char *buf;
     size_t len, cap;
     int too_large;
+    struct timespec start;    /* CLOCK_MONOTONIC at the first callback */
 };
 
 static const char *query_get(void *arg, const char *key)
@@ -22,21 +27,115 @@ static const char *query_get(void *arg, const char *key)
     return MHD_lookup_connection_value(arg, MHD_GET_ARGUMENT_KIND, key);
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *c, int status, char *body)
+static const char *header_get(struct MHD_Connection *c, const char *name)
 {
-    size_t len = body != NULL ? strlen(body) : 0;
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+/* Seconds since start on the monotonic clock (clock.h's milliseconds are
+ * too coarse for the 0.5 ms histogram bucket). */
+static double elapsed_since(const struct timespec *start)
+{
+    struct timespec now;
+    if (clock_gettime(CLOCK_MONOTONIC, &now) != 0)
+        return 0;
+    return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* The headers api_handle() asked for; -1 when MHD cannot add one (out of
+ * memory, or a value it refuses), and the connection is then dropped. */
+static int add_headers(struct MHD_Response *resp, const struct api_resp *r)
+{
+    const struct {
+        const char *name, *value;
+    } h[] = {
+        { MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type },
+        { MHD_HTTP_HEADER_CACHE_CONTROL, r->cache_control },
+        { MHD_HTTP_HEADER_ETAG, r->etag[0] != '\0' ? r->etag : NULL },
+        { MHD_HTTP_HEADER_ALLOW, r->allow[0] != '\0' ? r->allow : NULL },
+        { MHD_HTTP_HEADER_WWW_AUTHENTICATE, r->status == 401 ? "Bearer" : NULL },
+    };
+    for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++)
+        if (h[i].value != NULL && MHD_add_response_header(resp, h[i].name, h[i].value) != MHD_YES)
+            return -1;
+    return 0;
+}
+
+/* Queue r. An owned body passes to MHD (freed with free() when sent);
+ * static data is sent in place. HEAD and 304 bodies are never sent: MHD
+ * drops them and keeps the Content-Length of the GET. */
+static enum MHD_Result send_resp(struct MHD_Connection *c, struct api_resp *r)
+{
+    enum MHD_ResponseMemoryMode mode =
+        r->owned != NULL ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT;
+    struct MHD_Response *resp = MHD_create_response_from_buffer(r->len, (void *)r->body, mode);
     if (resp == NULL) {
-        free(body);
+        api_resp_release(r);
         return MHD_NO;
     }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    if (status == 401)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-    enum MHD_Result ret = MHD_queue_response(c, (unsigned int)status, resp);
+    r->owned = NULL;
+    if (add_headers(resp, r) != 0) {
+        ctl_log_warning("http: cannot add response headers (out of memory?)");
+        MHD_destroy_response(resp);
+        return MHD_NO;
+    }
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned int)r->status, resp);
     MHD_destroy_response(resp);
     return ret;
+}
+
+/* First callback of a request: its state, its start time, and an early
+ * look at Content-Length so a huge body is never buffered. */
+static enum MHD_Result request_begin(struct MHD_Connection *c, void **con_cls)
+{
+    struct conn_state *st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return MHD_NO;
+    if (clock_gettime(CLOCK_MONOTONIC, &st->start) != 0)
+        memset(&st->start, 0, sizeof(st->start));
+    *con_cls = st;
+    const char *cl = header_get(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl != NULL && strtoull(cl, NULL, 10) > API_BODY_LIMIT)
+        st->too_large = 1;
+    return MHD_YES;
+}
+
+/* One chunk of the body; past the limit the rest is drained, not kept. */
+static enum MHD_Result request_chunk(struct conn_state *st, const char *data, size_t n)
+{
+    if (st->too_large)
+        return MHD_YES;                     /* drain, answer 413 at the end */
+    if (st->len + n > API_BODY_LIMIT) {
+        st->too_large = 1;
+        free(st->buf);
+        st->buf = NULL;
+        st->len = st->cap = 0;
+        return MHD_YES;
+    }
+    if (st->len + n + 1 > st->cap) {
+        size_t cap = st->cap ? st->cap : 4096;
+        while (cap < st->len + n + 1)
+            cap *= 2;
+        char *p = realloc(st->buf, cap);
+        if (p == NULL)
+            return MHD_NO;
+        st->buf = p;
+        st->cap = cap;
+    }
+    memcpy(st->buf + st->len, data, n);
+    st->len += n;
+    st->buf[st->len] = '\0';
+    return MHD_YES;
+}
+
+static void answer_too_large(const char *method, const char *url, struct api_resp *resp)
+{
+    struct api_match m;
+    api_resp_init(resp);
+    api_route_match(method, url, &m);
+    resp->row = m.row;                      /* counted under its route all the same */
+    api_error(resp, 413, "payload_too_large", "request body is larger than %d bytes",
+              API_BODY_LIMIT);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -47,48 +146,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)version;
     struct api_ctx *ctx = cls;
     struct conn_state *st = *con_cls;
-    if (st == NULL) {
-        st = calloc(1, sizeof(*st));
-        if (st == NULL)
-            return MHD_NO;
-        *con_cls = st;
-        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl != NULL && strtoull(cl, NULL, 10) > API_BODY_LIMIT)
-            st->too_large = 1;
-        return MHD_YES;
-    }
+    if (st == NULL)
+        return request_begin(c, con_cls);
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (st->too_large)
-            return MHD_YES;                 /* drain, answer 413 at the end */
-        if (st->len + n > API_BODY_LIMIT) {
-            st->too_large = 1;
-            free(st->buf);
-            st->buf = NULL;
-            st->len = st->cap = 0;
-            return MHD_YES;
-        }
-        if (st->len + n + 1 > st->cap) {
-            size_t cap = st->cap ? st->cap : 4096;
-            while (cap < st->len + n + 1)
-                cap *= 2;
-            char *p = realloc(st->buf, cap);
-            if (p == NULL)
-                return MHD_NO;
-            st->buf = p;
-            st->cap = cap;
-        }
-        memcpy(st->buf + st->len, upload_data, n);
-        st->len += n;
-        st->buf[st->len] = '\0';
-        return MHD_YES;
+        return request_chunk(st, upload_data, n);
     }
-    struct api_resp resp = { 0, NULL };
+    struct api_resp resp;
     if (st->too_large) {
-        api_error(&resp, 413, "payload_too_large", "request body is larger than %d bytes",
-                  API_BODY_LIMIT);
+        answer_too_large(method, url, &resp);
     } else {
         struct api_req req = {
             .method = method,
@@ -97,14 +164,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             .query_arg = c,
             .body = st->buf,
             .body_len = st->len,
-            .authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                         MHD_HTTP_HEADER_AUTHORIZATION),
+            .authorization = header_get(c, MHD_HTTP_HEADER_AUTHORIZATION),
+            .if_none_match = header_get(c, MHD_HTTP_HEADER_IF_NONE_MATCH),
         };
         api_handle(ctx, &req, &resp);
     }
     if (resp.status >= 500)
         ctl_log_verbose("http: %s %s -> %d", method, url, resp.status);
-    return send_json(c, resp.status, resp.body);
+    api_reqstats_record(ctx->reqstats, resp.row, method, resp.status, elapsed_since(&st->start));
+    return send_resp(c, &resp);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,

@@ -8,25 +8,70 @@
 #include <string.h>
 #include <time.h>
 
+static const char oom_body[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+
+void api_resp_init(struct api_resp *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->content_type = API_CT_JSON;
+    r->row = -1;
+}
+
+void api_resp_release(struct api_resp *r)
+{
+    free(r->owned);
+    r->owned = NULL;
+    r->body = NULL;
+    r->len = 0;
+}
+
+/* A failed allocation still answers: a static JSON 500 needs no memory. */
+static void reply_oom(struct api_resp *r)
+{
+    api_reply_static(r, 500, API_CT_JSON, oom_body, sizeof(oom_body) - 1);
+}
+
+void api_reply_static(struct api_resp *r, int status, const char *content_type,
+                      const void *data, size_t len)
+{
+    api_resp_release(r);
+    r->status = status;
+    r->content_type = content_type;
+    r->body = data;
+    r->len = len;
+}
+
+/* Every reply replaces an earlier one, so a handler that writes an error
+ * after a partial reply neither leaks nor sends a mix. */
+void api_reply_owned(struct api_resp *r, int status, char *data, size_t len)
+{
+    api_resp_release(r);
+    if (data == NULL) {
+        reply_oom(r);
+        return;
+    }
+    r->status = status;
+    r->owned = data;
+    r->body = data;
+    r->len = len;
+}
+
+static void reply_owned(struct api_resp *r, int status, char *text)
+{
+    api_reply_owned(r, status, text, text != NULL ? strlen(text) : 0);
+}
+
 void api_reply(struct api_resp *r, int status, json_t *j)
 {
-    r->status = status;
-    r->body = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+    char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
-    if (r->body == NULL) {
-        r->status = 500;
-        r->body = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}");
-    }
+    r->content_type = API_CT_JSON;
+    reply_owned(r, status, text);
 }
 
 void api_reply_text(struct api_resp *r, int status, char *text)
 {
-    r->status = status;
-    r->body = text;
-    if (r->body == NULL) {
-        r->status = 500;
-        r->body = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}");
-    }
+    reply_owned(r, status, text);
 }
 
 void api_error(struct api_resp *r, int status, const char *code, const char *fmt, ...)
@@ -36,6 +81,9 @@ void api_error(struct api_resp *r, int status, const char *code, const char *fmt
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    /* An error is JSON whatever the route serves, and never cached. */
+    r->etag[0] = '\0';
+    r->cache_control = NULL;
     json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
     api_reply(r, status, j);
 }

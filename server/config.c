@@ -262,6 +262,13 @@ int cfg_apply(struct cfg *c, int argc, char **argv, char *err, size_t errlen)
             return -1;
         }
         c->api_auth_reads = yn;
+    } else if (strcasecmp(name, "metrics-auth") == 0) {
+        NEED(1);
+        if ((yn = parse_yesno(argv[1])) < 0) {
+            snprintf(err, errlen, "metrics-auth: argument must be 'yes' or 'no'");
+            return -1;
+        }
+        c->metrics_auth = yn;
     } else if (strcasecmp(name, "node-auth") == 0) {
         NEED(1);
         free(c->node_auth);

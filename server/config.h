@@ -18,6 +18,7 @@ struct cfg {
     char *db_path;
     char *api_token;          /* NULL: no auth */
     int api_auth_reads;
+    int metrics_auth;         /* GET /metrics needs the token too (metrics-auth yes) */
     char *node_auth;          /* NULL: no AUTH towards nodes */
     int monitor_interval_ms;
     int monitor_timeout_ms;

@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "hooks.h"
 #include "log.h"
+#include "metrics.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -405,6 +406,7 @@ struct round {
     char cluster[CTL_NAME_MAX + 1];
     int master_verdict;
     int blocked;
+    int block_reason;          /* enum plan_block */
     int restart_accepted;
     int64_t master_id;
     char master_name[CTL_NAME_MAX + 1];
@@ -442,6 +444,7 @@ static void take_round(struct control *c, void *arg, const struct fleet_cluster 
     snprintf(r->cluster, sizeof(r->cluster), "%s", fc->name);
     r->master_verdict = out->master;
     r->blocked = out->failover_blocked;
+    r->block_reason = out->block_reason;
     r->restart_accepted = out->restart_accepted;
     r->master_id = in->master != NULL ? in->master->id : 0;
     if (in->master != NULL) {
@@ -485,6 +488,7 @@ static void announce_verdict(struct control *c, struct round *r)
     }
     if (r->blocked && strncmp(cl->last_verdict, r->verdict, sizeof(cl->last_verdict) - 1) != 0) {
         snprintf(cl->last_verdict, sizeof(cl->last_verdict), "%.199s", r->verdict);
+        metrics_recovery_blocked(c->d.metrics, r->cluster, r->block_reason);
         events_say(c->d.events, EV_FAILOVER_BLOCKED, r->cluster, NULL, "planner", "%s",
                    r->verdict);
     }
@@ -612,6 +616,10 @@ static void on_poll(void *arg, int64_t node_id, const struct poll_result *pr)
     c->d.state->version++;
     state_unlock(c->d.state);
 
+    if (pr->ok)
+        metrics_poll_ok(c->d.metrics, (double)pr->duration_us / 1e6);
+    else
+        metrics_poll_failed(c->d.metrics, pr->fail_kind);
     emit_changes(c, &ref, &ch);
     if (ch.persist)
         writer_status(c->d.writer, node_id, &snap, 0);
@@ -742,6 +750,7 @@ struct req_plan {
     size_t nothers;
     json_t *candidates;
     char verdict[PLAN_REASON_LEN * 2];
+    int block_reason;
 };
 
 static void take_request_plan(struct control *c, void *arg, const struct fleet_cluster *fc,
@@ -750,6 +759,7 @@ static void take_request_plan(struct control *c, void *arg, const struct fleet_c
     struct req_plan *p = arg;
     p->cl = ctl_cluster(c, fc->id, fc->name);
     snprintf(p->verdict, sizeof(p->verdict), "%s", out->verdict);
+    p->block_reason = out->block_reason;
     for (size_t i = 0; i < out->nact; i++) {
         if (out->act[i].type != PLAN_FAILOVER)
             continue;
@@ -817,6 +827,7 @@ static void handle_request(struct control *c, struct request *rq)
                          rc == 404 ? "cluster '%s' not found" : "cannot plan for '%s'",
                          rq->cluster);
     } else if (!p->have_action) {
+        metrics_recovery_blocked(c->d.metrics, rq->cluster, p->block_reason);
         ctl_waiter_reply(rq->w, 409, "conflict", "%s", p->verdict);
     } else {
         int kind = sw ? OP_SWITCHOVER : OP_MANUAL;

@@ -40,6 +40,7 @@ struct control_deps {
     struct events *events;
     struct writer *writer;
     struct hooks *hooks;          /* may be NULL */
+    struct metrics *metrics;      /* may be NULL */
 };
 
 int control_start(struct control **out, const struct control_deps *d);

@@ -40,6 +40,7 @@
 #include "failover.h"
 #include "hooks.h"
 #include "log.h"
+#include "metrics.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -336,6 +337,8 @@ static void op_end(struct op *op, const char *status, const char *fmt, ...)
                         op->old.name);
     (void)op_persist(op, status, clock_wall_ms());
     int64_t took = clock_mono_ms() - op->started_mono;
+    metrics_failover_ended(c->d.metrics, op->cluster, failover_kind_name(op->kind), status,
+                           (double)took / 1000.0);
 
     struct ev e;
     int sw = op->kind == OP_SWITCHOVER;

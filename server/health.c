@@ -27,13 +27,21 @@ void health_obs_init(struct node_obs *o)
     o->replica_priority = -1;
     o->sync_full = -1;
     o->prev_offset = -1;
+    o->stats.connected_clients = o->stats.used_memory = o->stats.commands_processed = -1;
+    for (int i = 0; i < INFO_MAX_DBS; i++)
+        o->stats.db_keys[i] = -1;
 }
+
+/* The initializer below spells out one -1 per database. */
+_Static_assert(INFO_MAX_DBS == 16, "update the db_keys initializer");
 
 const struct node_obs *health_obs_unobserved(void)
 {
     static const struct node_obs unobserved = {
         .offset = -1, .lag_bytes = -1, .lag_ms = -1, .master_last_io_s = -1,
         .link_down_since_s = -1, .replica_priority = -1, .sync_full = -1, .prev_offset = -1,
+        .stats = { .connected_clients = -1, .used_memory = -1, .commands_processed = -1,
+                   .db_keys = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 } },
     };
     return &unobserved;
 }

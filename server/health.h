@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "info.h"
+
 /* up: the last poll answered; suspect: polls fail but for less than the
  * cluster's down-after-ms; down: polls have failed for down-after-ms. */
 enum node_state { NODE_UNKNOWN = 0, NODE_UP, NODE_DOWN, NODE_SUSPECT };
@@ -31,6 +33,9 @@ struct offset_ring {
 
 /* Last observation of one node. Times named *_mono are CLOCK_MONOTONIC ms
  * (durations, timeouts); the others are wall-clock ms for display. */
+/* Replicas of a master kept for /metrics (bounded label cardinality). */
+#define OBS_MAX_SLAVES 8
+
 struct node_obs {
     int state;              /* enum node_state */
     int64_t state_since;    /* ms: when state last changed (0 unknown) */
@@ -68,6 +73,13 @@ struct node_obs {
     int64_t lag_bytes;      /* replicas: last derived lag, -1 unknown */
     int64_t lag_ms;
     struct offset_ring ring;
+    /* For /metrics: the server's version, the last clients/memory/keyspace
+     * figures (polled every few seconds, kept between), and a master's
+     * replicas as it reports them (at most OBS_MAX_SLAVES). */
+    char version[32];
+    struct info_stats stats;
+    int nslaves;
+    struct info_slave slaves[OBS_MAX_SLAVES];
 };
 
 struct cluster_settings {

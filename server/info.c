@@ -52,6 +52,27 @@ static void parse_slave(const char *v, size_t vn, struct info_slave *sl)
     }
 }
 
+/* "db3:keys=10,expires=0,avg_ttl=0": db_keys[3] = 10. */
+static void parse_keyspace(const char *key, size_t kn, const char *v, size_t vn,
+                           struct info_stats *st)
+{
+    int64_t db = to_i64(key + 2, kn - 2);
+    if (db < 0 || db >= INFO_MAX_DBS || vn < 5 || memcmp(v, "keys=", 5) != 0)
+        return;
+    const char *comma = memchr(v, ',', vn);
+    st->db_keys[db] = to_i64(v + 5, (size_t)((comma != NULL ? comma : v + vn) - v - 5));
+}
+
+static int is_db_key(const char *k, size_t kn)
+{
+    if (kn < 3 || k[0] != 'd' || k[1] != 'b')
+        return 0;
+    for (size_t i = 2; i < kn; i++)
+        if (k[i] < '0' || k[i] > '9')
+            return 0;
+    return 1;
+}
+
 int info_parse_replication(const char *text, size_t len, struct info_repl *out)
 {
     memset(out, 0, sizeof(*out));
@@ -61,6 +82,11 @@ int info_parse_replication(const char *text, size_t len, struct info_repl *out)
     out->replica_priority = -1;
     out->uptime_s = -1;
     out->sync_full = -1;
+    out->stats.connected_clients = -1;
+    out->stats.used_memory = -1;
+    out->stats.commands_processed = -1;
+    for (int i = 0; i < INFO_MAX_DBS; i++)
+        out->stats.db_keys[i] = -1;
     int64_t master_off = -1, slave_off = -1;
     const char *p = text, *end = text + len;
     while (p < end) {
@@ -115,6 +141,17 @@ int info_parse_replication(const char *text, size_t len, struct info_repl *out)
                     out->failover_state = 1;
                 else if (vn == 20 && memcmp(v, "failover-in-progress", 20) == 0)
                     out->failover_state = 2;
+            } else if (KEY("redis_version")) {
+                copy_bounded(out->version, sizeof(out->version), v, vn);
+            } else if (KEY("connected_clients")) {
+                out->stats.connected_clients = to_i64(v, vn);
+            } else if (KEY("used_memory")) {
+                out->stats.used_memory = to_i64(v, vn);
+                out->stats.present = 1;
+            } else if (KEY("total_commands_processed")) {
+                out->stats.commands_processed = to_i64(v, vn);
+            } else if (is_db_key(p, kn)) {
+                parse_keyspace(p, kn, v, vn, &out->stats);
             } else if (KEY("connected_slaves")) {
                 out->connected_slaves = (int)to_i64(v, vn);
             } else if (kn > 5 && memcmp(p, "slave", 5) == 0 && p[5] >= '0' && p[5] <= '9') {

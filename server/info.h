@@ -1,7 +1,8 @@
 /* info.h - parse the text of INFO (pure, no I/O). The monitor asks for the
- * server, persistence, stats and replication sections in one call; every
- * field it does not know is ignored, so redis-server and kvfleet agents of
- * any version parse. */
+ * server, persistence, stats and replication sections in one call, and every
+ * few seconds for clients, memory and keyspace too (the node figures of
+ * /metrics); every field it does not know is ignored, so redis-server and
+ * kvfleet agents of any version parse. */
 #ifndef KVFLEET_CTL_INFO_H
 #define KVFLEET_CTL_INFO_H
 
@@ -16,6 +17,18 @@ struct info_slave {
     char state[32];
     int64_t offset;
     int64_t lag;       /* seconds since the last ack, -1 unknown */
+};
+
+#define INFO_MAX_DBS 16
+
+/* What /metrics shows of a node besides replication. `present` only when
+ * the poll asked for the clients, memory and keyspace sections. */
+struct info_stats {
+    int present;                 /* memory section seen */
+    int64_t connected_clients;   /* -1 unknown */
+    int64_t used_memory;         /* bytes, -1 unknown */
+    int64_t commands_processed;  /* stats: total_commands_processed, -1 */
+    int64_t db_keys[INFO_MAX_DBS];  /* keyspace dbN keys=, -1: no such line */
 };
 
 struct info_repl {
@@ -36,6 +49,8 @@ struct info_repl {
     int64_t sync_full;           /* stats: sync_full, -1 */
     int failover_state;          /* master_failover_state: 0 no-failover, 1 waiting-for-sync, 2 failover-in-progress */
     char replid[41];
+    char version[32];            /* server: redis_version */
+    struct info_stats stats;
     int nslaves;
     struct info_slave slaves[INFO_MAX_SLAVES];
 };

@@ -13,6 +13,7 @@
 #include "events.h"
 #include "fleet.h"
 #include "hooks.h"
+#include "metrics.h"
 #include "log.h"
 #include "sentinel.h"
 #include "sentinel_view.h"
@@ -22,6 +23,7 @@
 #include "writer.h"
 #include "../api/api.h"
 #include "../api/http.h"
+#include "../api/reqstats.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +44,7 @@ struct daemon_ctx {
     struct control *ctl;
     struct hooks *hooks;
     struct writer *writer;
+    struct metrics *metrics;
     struct api_ctx api;
     struct api_server http;
     struct sentinel_view sentinel_view;
@@ -58,7 +61,9 @@ static void usage(void)
             "Directives: http-bind, http-threads, db-path, api-token, api-auth-reads,\n"
             "  node-auth, monitor-interval-ms, monitor-timeout-ms,\n"
             "  monitor-down-after-failures, reconcile, reconcile-min-interval-ms,\n"
-            "  logfile, loglevel, daemonize, pidfile, sentinel-bind\n");
+            "  logfile, loglevel, daemonize, pidfile, sentinel-bind, metrics-auth,\n"
+            "  on-failover, on-failover-timeout-ms, failover-webhook,\n"
+            "  failover-webhook-retries, failover-webhook-timeout-ms\n");
 }
 
 static int daemonize(void)
@@ -217,10 +222,14 @@ int main(int argc, char **argv)
         ctl_log_warning("FATAL: cannot start the failover hooks");
         goto out_fleet;
     }
+    if ((d.metrics = metrics_new()) == NULL) {
+        ctl_log_warning("FATAL: out of memory");
+        goto out_fleet;
+    }
     uv_loop_t *loop = uv_default_loop();
     struct control_deps deps = { .loop = loop, .cfg = &d.cfg, .fleet = &d.fleet,
                                  .state = &d.state, .st = d.st, .events = d.events,
-                                 .writer = d.writer, .hooks = d.hooks };
+                                 .writer = d.writer, .hooks = d.hooks, .metrics = d.metrics };
     if (control_start(&d.ctl, &deps) != 0) {
         ctl_log_warning("FATAL: cannot start the control loop");
         goto out_fleet;
@@ -234,8 +243,15 @@ int main(int argc, char **argv)
     d.api.st = d.st;
     d.api.cfg = &d.cfg;
     d.api.mon = control_monitor(d.ctl);
+    d.api.metrics = d.metrics;
+    d.api.writer = d.writer;
     d.api.started_ms = store_now_ms();
     d.api.node_timeout_ms = d.cfg.monitor_timeout_ms;
+    /* Request counters for /metrics; freed after the HTTP threads joined. */
+    if ((d.api.reqstats = api_reqstats_new()) == NULL) {
+        ctl_log_warning("FATAL: out of memory");
+        goto out_fleet;
+    }
 
     if (uv_signal_init(loop, &d.sigterm) != 0 || uv_signal_init(loop, &d.sigint) != 0) {
         ctl_log_warning("FATAL: cannot install signal handlers");
@@ -283,6 +299,8 @@ out_fleet:
     events_free(d.events);
     fleet_destroy(&d.fleet);
     state_destroy(&d.state);
+    api_reqstats_free(d.api.reqstats);
+    metrics_free(d.metrics);
 out_store:
     store_close(d.st);
 out_cfg:

@@ -4,7 +4,8 @@
  * own deadline timer on the loop (hiredis async API), so a node that accepts
  * TCP but never answers (SIGSTOPped) only ever costs its own deadline. A poll
  * is `AUTH` (with node-auth) then one `INFO server persistence stats
- * replication`; its result, parsed, timed and classified (timeout, refused,
+ * replication` (every 5 s with `clients memory keyspace` added, for the node
+ * figures of /metrics); its result, parsed, timed and classified (timeout, refused,
  * loading, auth, other), goes to the callback given at init: the monitor
  * never touches the topology, the store or a node's configuration. While a
  * node's polls fail it is polled faster (every 100 ms at most), so a dead

@@ -338,6 +338,7 @@ static int failover_allowed(const struct plan_input *in, struct plan_output *out
         return 1;
     if (!in->manual && !in->settings->auto_failover) {
         append_verdict(out, "; automatic failover is disabled for this cluster");
+        out->block_reason = PLAN_BLOCK_DISABLED;
         return 0;
     }
     int64_t cd = in->settings->failover_cooldown_ms;
@@ -346,6 +347,7 @@ static int failover_allowed(const struct plan_input *in, struct plan_output *out
         append_verdict(out, "; cooldown: the last automatic failover was %lld ms ago "
                             "(failover_cooldown_ms %lld; acknowledge it or force)",
                        (long long)(in->now_mono - in->last_failover_mono), (long long)cd);
+        out->block_reason = PLAN_BLOCK_COOLDOWN;
         return 0;
     }
     return 1;
@@ -358,8 +360,10 @@ static struct plan_action *promote_choice(const struct plan_input *in, struct pl
 {
     const struct plan_candidate *c = choose(in, out);
     struct plan_action *a = c != NULL ? add_action(out, PLAN_FAILOVER, c->m) : NULL;
-    if (a == NULL)
+    if (a == NULL) {
         out->failover_blocked = 1;
+        out->block_reason = PLAN_BLOCK_NO_CANDIDATE;
+    }
     *chosen = c;
     return a;
 }
@@ -432,6 +436,7 @@ static void plan_switchover(const struct plan_input *in, struct plan_output *out
         in->master->obs->state != NODE_UP) {
         append_verdict(out, "; a switchover needs a master that is up (use failover)");
         out->failover_blocked = 1;
+        out->block_reason = PLAN_BLOCK_MASTER_DOWN;
         return;
     }
     const struct plan_candidate *c;
@@ -449,6 +454,7 @@ void planner_run(const struct plan_input *in, struct plan_output *out)
     if (in->op_in_progress) {
         append_verdict(out, "; a failover or switchover is in progress: nothing else is planned");
         out->failover_blocked = in->manual || in->switchover;
+        out->block_reason = out->failover_blocked ? PLAN_BLOCK_BUSY : PLAN_BLOCK_NONE;
         return;
     }
     if (in->switchover) {
@@ -460,6 +466,7 @@ void planner_run(const struct plan_input *in, struct plan_output *out)
         if (in->manual && !in->force && out->master != PLAN_MASTER_FAILED) {
             append_verdict(out, "; the master has not failed: use a switchover, or force");
             out->failover_blocked = 1;
+            out->block_reason = PLAN_BLOCK_NOT_FAILED;
             return;
         }
         plan_failover(in, out);
@@ -473,4 +480,17 @@ void planner_run(const struct plan_input *in, struct plan_output *out)
         return;
     reconcile_master(in, out);
     reconcile_replicas(in, out);
+}
+
+const char *planner_block_name(int reason)
+{
+    switch (reason) {
+    case PLAN_BLOCK_NO_CANDIDATE: return "no_candidate";
+    case PLAN_BLOCK_DISABLED: return "auto_failover_disabled";
+    case PLAN_BLOCK_COOLDOWN: return "cooldown";
+    case PLAN_BLOCK_NOT_FAILED: return "master_not_failed";
+    case PLAN_BLOCK_MASTER_DOWN: return "master_not_up";
+    case PLAN_BLOCK_BUSY: return "operation_running";
+    default: return "none";
+    }
 }

@@ -108,12 +108,25 @@ enum plan_master_verdict {
     PLAN_MASTER_NONE,          /* cluster has no master */
 };
 
+/* Why a failover or switchover that was called for is not planned. */
+enum plan_block {
+    PLAN_BLOCK_NONE = 0,
+    PLAN_BLOCK_NO_CANDIDATE,   /* every replica excluded (see the candidates) */
+    PLAN_BLOCK_DISABLED,       /* auto_failover is off for the cluster */
+    PLAN_BLOCK_COOLDOWN,       /* an automatic failover happened too recently */
+    PLAN_BLOCK_NOT_FAILED,     /* operator failover while the master is fine */
+    PLAN_BLOCK_MASTER_DOWN,    /* switchover without a master that is up */
+    PLAN_BLOCK_BUSY,           /* another operation runs on the cluster */
+    PLAN_BLOCK__COUNT
+};
+
 struct plan_output {
     int master;                /* enum plan_master_verdict */
     int restart_accepted;      /* a restarted master kept its data: forget the restart */
     int restart_pending;       /* restarted, no replica to compare with yet */
     char verdict[PLAN_REASON_LEN * 2];  /* why (not) fail over, for people */
     int failover_blocked;      /* failed, but no failover: see verdict */
+    int block_reason;          /* enum plan_block, set with failover_blocked */
     size_t ncand;
     struct plan_candidate cand[PLAN_MAX_MEMBERS];
     size_t nact;
@@ -124,5 +137,7 @@ void planner_run(const struct plan_input *in, struct plan_output *out);
 
 const char *planner_action_name(int type);
 const char *planner_master_verdict_name(int v);
+/* "no_candidate", "cooldown"...: label values of /metrics. */
+const char *planner_block_name(int reason);
 
 #endif

@@ -191,6 +191,17 @@ static void restart_check(struct node_obs *o, const struct info_repl *in, int64_
     snprintf(o->run_id, sizeof(o->run_id), "%s", in->run_id);
 }
 
+/* The figures only /metrics shows: the stats sections come every few polls
+ * and are kept between them. */
+static void copy_metrics(struct node_obs *o, const struct info_repl *in)
+{
+    snprintf(o->version, sizeof(o->version), "%s", in->version);
+    if (in->stats.present)
+        o->stats = in->stats;
+    o->nslaves = in->nslaves < OBS_MAX_SLAVES ? in->nslaves : OBS_MAX_SLAVES;
+    memcpy(o->slaves, in->slaves, (size_t)o->nslaves * sizeof(o->slaves[0]));
+}
+
 void state_apply_ok(struct node_obs *o, const struct info_repl *in, int64_t wall_ms,
                     int64_t mono_ms, int64_t poll_us, struct state_changes *out)
 {
@@ -232,6 +243,7 @@ void state_apply_ok(struct node_obs *o, const struct info_repl *in, int64_t wall
     o->link_down_since_s = in->role == ROLE_REPLICA ? in->link_down_since_s : -1;
     o->replica_priority = in->replica_priority;
     o->sync_full = in->sync_full;
+    copy_metrics(o, in);
     o->failover_state = in->failover_state;
     snprintf(o->replid, sizeof(o->replid), "%s", in->replid);
     if (in->role == ROLE_MASTER && in->offset >= 0)

@@ -40,6 +40,7 @@ struct writer {
     int busy;
     int stopping;
     uint64_t dropped;
+    uint64_t write_errors;     /* batches the database refused */
 };
 
 static void enqueue(struct writer *w, struct witem *it)
@@ -163,6 +164,7 @@ static void *writer_main(void *arg)
             free_list(batch);
             pthread_mutex_lock(&w->mu);
         } else {
+            w->write_errors++;
             if (failures++ == 0 || failures % 20 == 0)
                 ctl_log_warning("writer: cannot write %zu queued item(s): %s; will retry", n,
                                 store_errmsg(w->st));
@@ -241,4 +243,13 @@ void writer_stop(struct writer *w)
     pthread_cond_destroy(&w->idle);
     pthread_mutex_destroy(&w->mu);
     free(w);
+}
+
+void writer_stats_get(struct writer *w, struct writer_stats *out)
+{
+    pthread_mutex_lock(&w->mu);
+    out->queued = w->queued;
+    out->dropped = w->dropped;
+    out->write_errors = w->write_errors;
+    pthread_mutex_unlock(&w->mu);
 }

@@ -24,6 +24,13 @@ void writer_event(struct writer *w, int64_t ts, const char *cluster, const char 
                   const char *kind, const char *actor, const char *msg);
 /* last_seen 0: leave nodes.last_seen alone. */
 void writer_status(struct writer *w, int64_t node_id, const struct node_obs *o, int64_t last_seen);
+/* Thread safe: for /metrics. */
+struct writer_stats {
+    uint64_t queued;           /* items waiting for the next batch */
+    uint64_t dropped;          /* status snapshots dropped on a full queue */
+    uint64_t write_errors;     /* batches the database refused (each retried) */
+};
+void writer_stats_get(struct writer *w, struct writer_stats *out);
 /* Block until everything queued so far is written or dropped (tests). */
 void writer_sync(struct writer *w);
 

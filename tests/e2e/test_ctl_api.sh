@@ -2,10 +2,29 @@
 # test_ctl_api.sh - kvfleetd process and REST API end to end: configuration
 # errors, loopback-only without a token, every endpoint, every error status
 # (400 with line/column, 401, 404, 405, 409, 413, 422, 503), bearer auth,
-# idempotent registration and events paging. Data nodes are real Redis 7 (or
-# KVFLEET_NODE_SERVER).
+# idempotent registration and events paging; the HTTP layer: Allow on 405,
+# ETag / If-None-Match / 304, HEAD, the embedded dashboard (GET / is HTML,
+# unknown files are JSON 404s), /metrics and metrics-auth. Data nodes are real
+# Redis 7 (or KVFLEET_NODE_SERVER).
 set -u
 . "$(dirname "$0")/ctl_lib.sh"
+
+# hget <METHOD> <path> [curl args...]: like api, also keeps the response
+# headers in $CTL_TMP/headers (HDRS) for header checks.
+hget() {
+    local method="$1" path="$2"
+    shift 2
+    local args=(-s -o "$CTL_TMP/body" -D "$CTL_TMP/headers" -w '%{http_code}' --max-time 10)
+    [ -n "$TOKEN" ] && args+=(-H "Authorization: Bearer $TOKEN")
+    if [ "$method" = HEAD ]; then args+=(-I); else args+=(-X "$method"); fi
+    : >"$CTL_TMP/body"               # curl writes nothing for a 304: no stale body
+    STATUS="$(curl "${args[@]}" "$@" "$CTL_URL$path")"
+    BODY="$(cat "$CTL_TMP/body" 2>/dev/null)"
+    HDRS="$(tr -d '\r' <"$CTL_TMP/headers" 2>/dev/null)"
+}
+# header <name>: value of a header of the last hget (case-insensitive name).
+header() { printf '%s\n' "$HDRS" | awk -v n="$1" 'BEGIN { n = tolower(n) ": " }
+    index(tolower($0), n) == 1 { print substr($0, length(n) + 1); exit }'; }
 
 # ---- process and configuration
 cat >"$CTL_TMP/bad.conf" <<'CONF'
@@ -102,6 +121,60 @@ expect_status "PATCH with a wrong type" 422
 api PATCH /api/v1/nodes/n3 '{"maintenance":false}'
 expect_status "PATCH maintenance off" 200
 if wait_until 5 node_is n1 .status.state up; then pass "monitor sees n1 up"; else fail "monitor sees n1 up"; fi
+
+# ---- HTTP layer: 405 + Allow, HEAD, ETag / 304, dashboard files, /metrics
+hget DELETE /api/v1/nodes
+expect_status "405 on a known path" 405
+expect_eq "405 lists the methods in Allow" "GET, HEAD, POST" "$(header Allow)"
+check "405 lists the methods in the JSON body" grep -q "GET, HEAD, POST" <<<"$(jbody .error.message)"
+hget FROB /api/v1/nodes/n1
+expect_status "an unknown method is a JSON 405" 405
+expect_eq "unknown method: Allow" "GET, HEAD, PATCH, DELETE" "$(header Allow)"
+expect_eq "unknown method: JSON error" method_not_allowed "$(jbody .error.code)"
+# (no cluster yet: the list does not change between these calls, unlike a
+# node, whose last_poll_age_ms moves every millisecond)
+hget GET /api/v1/clusters
+expect_status "GET clusters" 200
+etag="$(header ETag)"
+len="$(header Content-Length)"
+check "JSON GET has an ETag" test -n "$etag"
+expect_eq "JSON GET is revalidated each time" no-cache "$(header Cache-Control)"
+hget GET /api/v1/clusters -H "If-None-Match: $etag"
+expect_status "If-None-Match with the current ETag" 304
+expect_eq "304 has no body" "" "$BODY"
+expect_eq "304 repeats the ETag" "$etag" "$(header ETag)"
+hget GET /api/v1/clusters -H 'If-None-Match: "0000000000000000"'
+expect_status "If-None-Match with another ETag" 200
+hget HEAD /api/v1/clusters
+expect_status "HEAD on a GET route" 200
+check "HEAD: no body" bash -c "! grep -q '{' '$CTL_TMP/body'"
+expect_eq "HEAD: Content-Length of the GET" "$len" "$(header Content-Length)"
+expect_eq "HEAD: same ETag" "$etag" "$(header ETag)"
+hget GET /
+expect_status "GET / serves the dashboard" 200
+check "GET / is text/html" grep -q '^text/html' <<<"$(header Content-Type)"
+check "GET / is the dashboard's index.html" cmp -s "$CTL_TMP/body" "$CTL_ROOT/web/index.html"
+check "dashboard file has an ETag" test -n "$(header ETag)"
+expect_eq "dashboard file: Cache-Control" no-cache "$(header Cache-Control)"
+hget GET / -H "If-None-Match: $(header ETag)"
+expect_status "dashboard file revalidated" 304
+hget GET /nope.js
+expect_status "unknown dashboard file" 404
+expect_eq "unknown file: JSON error" not_found "$(jbody .error.code)"
+check "unknown file: JSON content type" grep -q '^application/json' <<<"$(header Content-Type)"
+hget GET /js/../index.html --path-as-is
+expect_status "dot segments refused" 400
+hget GET /api/v1/index.html
+expect_status "API paths never fall back to files" 404
+check "unknown API path: JSON error" grep -q "no such endpoint" <<<"$(jbody .error.message)"
+hget POST /
+expect_status "POST on a dashboard file" 405
+expect_eq "dashboard files: Allow" "GET, HEAD" "$(header Allow)"
+TOKEN=
+hget GET /metrics
+expect_status "/metrics is open by default" 200
+check "/metrics content type" grep -q '^text/plain; version=0.0.4' <<<"$(header Content-Type)"
+TOKEN="$TOKEN_VALUE"
 
 # ---- clusters
 api POST /api/v1/clusters '{"name":"c1","master":"n1","replicas":["n2","ghost"]}'
@@ -202,13 +275,21 @@ expect_status "writes work again once the lock is gone" 201
 # ---- api-auth-reads
 stop_ctl
 expect_eq "SIGTERM: clean exit" 0 "$?"
-start_ctl --api-token "$TOKEN_VALUE" --api-auth-reads yes || { fail "restart"; finish; }
+start_ctl --api-token "$TOKEN_VALUE" --api-auth-reads yes --metrics-auth yes || { fail "restart"; finish; }
 TOKEN=
 api GET /api/v1/clusters
 expect_status "reads need the token with api-auth-reads" 401
+hget GET /
+expect_status "dashboard files need no token" 200
+hget GET /metrics
+expect_status "/metrics needs the token with metrics-auth" 401
+expect_eq "/metrics 401 is JSON" unauthorized "$(jbody .error.code)"
+expect_eq "401 asks for a bearer token" Bearer "$(header WWW-Authenticate)"
 TOKEN="$TOKEN_VALUE"
 api GET /api/v1/clusters
 expect_status "reads with the token" 200
+hget GET /metrics
+expect_status "/metrics with the token" 200
 
 # ---- delete cluster
 api DELETE /api/v1/clusters/c1

@@ -75,6 +75,30 @@ static void test_defaults_and_apply(void **state)
     cfg_free(&c);
 }
 
+/* metrics-auth: /metrics is open by default (scrapers rarely carry a
+ * token); yes puts it behind api-token. */
+static void test_metrics_auth(void **state)
+{
+    (void)state;
+    struct cfg c;
+    char err[256];
+    cfg_init(&c);
+    assert_int_equal(c.metrics_auth, 0);
+    char *on[] = { "metrics-auth", "yes" };
+    assert_int_equal(cfg_apply(&c, 2, on, err, sizeof(err)), 0);
+    assert_int_equal(c.metrics_auth, 1);
+    char *off[] = { "Metrics-Auth", "no" };
+    assert_int_equal(cfg_apply(&c, 2, off, err, sizeof(err)), 0);
+    assert_int_equal(c.metrics_auth, 0);
+    char *bad[] = { "metrics-auth", "sometimes" };
+    assert_int_equal(cfg_apply(&c, 2, bad, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "metrics-auth"));
+    assert_int_equal(c.metrics_auth, 0);
+    char *missing[] = { "metrics-auth" };
+    assert_int_equal(cfg_apply(&c, 1, missing, err, sizeof(err)), -1);
+    cfg_free(&c);
+}
+
 static void test_bind_and_loopback(void **state)
 {
     (void)state;
@@ -156,6 +180,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split),
         cmocka_unit_test(test_defaults_and_apply),
+        cmocka_unit_test(test_metrics_auth),
         cmocka_unit_test(test_bind_and_loopback),
         cmocka_unit_test(test_file_and_overrides),
     };

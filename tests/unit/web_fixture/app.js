@@ -1,0 +1,2 @@
+// app.js - fixture script
+console.log("ok");
