@@ -81,6 +81,7 @@ SERVER_BIN = $(BINDIR)/kvfleetd
 ALL_BINS   = $(AGENT_BIN) $(if $(wildcard $(SERVER_MAIN)),$(SERVER_BIN))
 
 .PHONY: all deps test unit e2e asan valgrind demo demo-stop clean check-deps
+.PHONY: demo-failover
 .PHONY: tsan
 all: $(ALL_BINS) $(TOOL_BINS)
 
@@ -186,9 +187,18 @@ tsan: deps
 	  KVFLEET_NODE_SERVER=$(TSAN_NODE_SERVER) bash tests/e2e/run.sh ctl || fail=1; \
 	if ls $(TSAN_LOG_DIR)/tsan.* >/dev/null 2>&1; then echo "TSan reports:"; ls $(TSAN_LOG_DIR); fail=1; fi; exit $$fail
 
-demo: deps
+# The demo: controller + three agents on 127.0.0.1 (state, logs and pids in
+# build/demo-run/ or $DEMO_DIR; see tests/demo.sh). It installs what building
+# and running need, plus jq for the commands it prints, not the test-only
+# packages (valgrind, cmocka, Sentinel, Prometheus, Chromium).
+DEMO_PKGS = $(sort $(filter-out valgrind libcmocka-dev python3-redis redis-sentinel prometheus chromium,$(DEB_PKGS)) jq)
+demo:
+	$(MAKE) deps DEB_PKGS="$(DEMO_PKGS)"
 	$(MAKE) all
-	bash tests/demo.sh start
+	KVFLEET_BIN=$(abspath $(BINDIR)) bash tests/demo.sh start
+
+demo-failover:
+	bash tests/demo.sh failover
 
 demo-stop:
 	bash tests/demo.sh stop
