@@ -262,3 +262,20 @@ events_have() {     # events_have <kind> [node]
     curl -s --max-time 5 "$CTL_URL/api/v1/events?$q" |
         jq -e --arg k "$1" '[.events[] | select(.kind == $k)] | length > 0' >/dev/null 2>&1
 }
+
+# writer_checks <writer-output> <port of the master now>: what
+# tests/e2e/py/writer.py acknowledged must all be on that master. Passes or
+# fails "writer had acknowledged writes" and "zero acknowledged writes lost";
+# sets WRITE_PAUSE_MS (first failed write to the next success, -1: none).
+writer_checks() {
+    local out="$1" port="$2" k ff fo
+    for k in $(awk '/^ack/ {print $2}' "$out"); do echo "EXISTS w:$k"; done |
+        redis-cli -p "$port" > "$out.exists"
+    check "writer had acknowledged writes" test "$(grep -c '^ack' "$out")" -gt 10
+    expect_eq "zero acknowledged writes lost" 0 "$(grep -c '^0' "$out.exists")"
+    ff="$(sed -n 's/^first_fail_ms //p' "$out")"
+    fo="$(sed -n 's/^first_ok_after_fail_ms //p' "$out")"
+    WRITE_PAUSE_MS=-1
+    [ "${ff:--1}" -ge 0 ] && [ "${fo:--1}" -ge 0 ] && WRITE_PAUSE_MS=$((fo - ff))
+    note "write pause seen by the writer: $([ "$WRITE_PAUSE_MS" -ge 0 ] && echo "$WRITE_PAUSE_MS ms" || echo none)"
+}

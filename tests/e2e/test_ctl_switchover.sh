@@ -70,12 +70,7 @@ wait "$WPID"
 expect_eq "b is the master" b "$(master_of s1)"
 if wait_until 10 replica_linked_to "$PA" "$PB"; then pass "old master a follows b"; else fail "old master a follows b"; fi
 if wait_until 10 replica_linked_to "$PC" "$PB"; then pass "c follows b"; else fail "c follows b"; fi
-for k in $(awk '/^ack/ {print $2}' "$CTL_TMP/writer"); do echo "EXISTS w:$k"; done |
-    redis-cli -p "$PB" > "$CTL_TMP/exists"
-check "writer had acknowledged writes" test "$(grep -c '^ack' "$CTL_TMP/writer")" -gt 10
-expect_eq "zero acknowledged writes lost" 0 "$(grep -c '^0' "$CTL_TMP/exists")"
-ff="$(sed -n 's/^first_fail_ms //p' "$CTL_TMP/writer")"; fo="$(sed -n 's/^first_ok_after_fail_ms //p' "$CTL_TMP/writer")"
-note "write pause seen by the writer: $([ "$ff" -ge 0 ] && echo "$((fo - ff)) ms" || echo none)"
+writer_checks "$CTL_TMP/writer" "$PB"
 expect_eq "no full resync on b" 0 "$(info_field "$PB" stats sync_full)"
 if wait_until 5 grep -q "s1 127.0.0.1 $PA 127.0.0.1 $PB" "$CTL_TMP/sub.out"; then
     pass "+switch-master published"; else fail "+switch-master published"; note "$(cat "$CTL_TMP/sub.out")"; fi

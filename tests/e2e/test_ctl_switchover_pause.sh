@@ -56,12 +56,7 @@ wait "$WPID"
 expect_eq "b is the master" b "$(master_of p1)"
 if wait_until 10 replica_linked_to "$PA" "$PB"; then pass "old master a follows b"; else fail "old master a follows b"; fi
 if wait_until 10 replica_linked_to "$PC" "$PB"; then pass "c follows b"; else fail "c follows b"; fi
-for k in $(awk '/^ack/ {print $2}' "$CTL_TMP/writer"); do echo "EXISTS w:$k"; done |
-    redis-cli -p "$PB" > "$CTL_TMP/exists"
-check "writer had acknowledged writes" test "$(grep -c '^ack' "$CTL_TMP/writer")" -gt 10
-expect_eq "zero acknowledged writes lost" 0 "$(grep -c '^0' "$CTL_TMP/exists")"
-ff="$(sed -n 's/^first_fail_ms //p' "$CTL_TMP/writer")"; fo="$(sed -n 's/^first_ok_after_fail_ms //p' "$CTL_TMP/writer")"
-note "write pause seen by the writer: $([ "$ff" -ge 0 ] && echo "$((fo - ff)) ms" || echo none)"
+writer_checks "$CTL_TMP/writer" "$PB"
 expect_eq "no full resync on b (the old master rejoined partially)" 0 "$(info_field "$PB" stats sync_full)"
 check "the old master answers writes READONLY at once" \
     bash -c "[ \"\$(timeout 1 redis-cli -p $PA set late 1 2>&1 | cut -c1-8)\" = READONLY ]"
