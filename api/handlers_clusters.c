@@ -62,8 +62,11 @@ static void write_member(struct jbuf *b, const struct health_member *hm)
     jb_bool(b, hm->maintenance);
 }
 
-void api_cluster_write(struct jbuf *b, struct api_ctx *ctx, const struct fleet_cluster *c,
-                       int detailed)
+/* One cluster object. last_failover: NULL leaves the field out (the
+ * single-cluster views), otherwise raw JSON text ("null" or an object)
+ * written as "last_failover" (GET /clusters?detail=full). */
+static void write_cluster(struct jbuf *b, struct api_ctx *ctx, const struct fleet_cluster *c,
+                          int detailed, const char *last_failover)
 {
     /* Hot path (GET /clusters/{name}): no heap scratch for usual sizes, and
      * no health derivation: the control loop derived it when it changed. */
@@ -164,9 +167,20 @@ void api_cluster_write(struct jbuf *b, struct api_ctx *ctx, const struct fleet_c
     jb_raw(b, ",");
     jb_key(b, "created_at");
     jb_time(b, c->created_at);
+    if (last_failover != NULL) {
+        jb_raw(b, ",");
+        jb_key(b, "last_failover");
+        jb_raw(b, last_failover);
+    }
     jb_raw(b, "}");
     if (reps != reps_small)
         free(reps);
+}
+
+void api_cluster_write(struct jbuf *b, struct api_ctx *ctx, const struct fleet_cluster *c,
+                       int detailed)
+{
+    write_cluster(b, ctx, c, detailed, NULL);
 }
 
 json_t *api_cluster_json(struct api_ctx *ctx, const struct fleet_cluster *c, int detailed)
@@ -288,21 +302,179 @@ out:
     json_decref(j);
 }
 
+/* ---- GET /clusters?detail=full: every card of the dashboard at once ---- */
+
+/* A cluster's newest failover, rendered before the fleet lock is taken. */
+struct last_fo {
+    char *cluster;
+    char *json;
+};
+
+struct last_fos {
+    struct last_fo *v;
+    size_t n, cap;
+    int failed;              /* out of memory: the request answers 500 */
+};
+
+/* The summary of one failover row: the fields of GET .../failovers without
+ * the candidates, steps and replicas documents, which a card does not show
+ * and which make up most of a row's bytes. duration_ms is null until it
+ * finished (the history omits it), so every object has the same keys. */
+static char *last_fo_json(const struct store_failover *f)
+{
+    struct jbuf b;
+    jb_init(&b, 512);
+    jb_raw(&b, "{");
+    jb_key(&b, "id");
+    jb_int(&b, f->id);
+    const struct { const char *k, *v; } texts[] = {
+        { "kind", f->kind }, { "status", f->status }, { "step", f->step },
+        { "reason", f->reason != NULL ? f->reason : "" }, { "error", f->error },
+        { "old_master", f->old_master }, { "new_master", f->new_master },
+        { "requested_by", f->requested_by != NULL ? f->requested_by : "" },
+    };
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        jb_raw(&b, ",");
+        jb_key(&b, texts[i].k);
+        jb_str(&b, texts[i].v);
+    }
+    const struct { const char *k; int64_t ms; } times[] = {
+        { "created_at", f->created_at }, { "scheduled_at", f->scheduled_at },
+        { "started_at", f->started_at }, { "finished_at", f->finished_at },
+    };
+    for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+        jb_raw(&b, ",");
+        jb_key(&b, times[i].k);
+        jb_time(&b, times[i].ms);
+    }
+    jb_raw(&b, ",");
+    jb_key(&b, "duration_ms");
+    if (f->started_at > 0 && f->finished_at > 0)
+        jb_int(&b, f->finished_at - f->started_at);
+    else
+        jb_raw(&b, "null");
+    jb_raw(&b, ",");
+    jb_key(&b, "timeout_ms");
+    jb_int_or_null(&b, f->timeout_ms > 0 ? f->timeout_ms : -1);
+    jb_raw(&b, ",");
+    jb_key(&b, "acknowledged");
+    if (f->acked_at > 0) {
+        jb_raw(&b, "{");
+        jb_key(&b, "at");
+        jb_time(&b, f->acked_at);
+        jb_raw(&b, ",");
+        jb_key(&b, "by");
+        jb_str(&b, f->acked_by);
+        jb_raw(&b, ",");
+        jb_key(&b, "comment");
+        jb_str(&b, f->ack_comment);
+        jb_raw(&b, "}");
+    } else {
+        jb_raw(&b, "null");
+    }
+    jb_raw(&b, "}");
+    return jb_finish(&b);
+}
+
+static int take_last_fo(void *arg, const struct store_failover *f)
+{
+    struct last_fos *a = arg;
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 64;
+        struct last_fo *v = realloc(a->v, cap * sizeof(*v));
+        if (v == NULL) {
+            a->failed = 1;
+            return 0;        /* keep reading: the store's statement must finish */
+        }
+        a->v = v;
+        a->cap = cap;
+    }
+    char *name = strdup(f->cluster != NULL ? f->cluster : "");
+    char *json = last_fo_json(f);
+    if (name == NULL || json == NULL) {
+        free(name);
+        free(json);
+        a->failed = 1;
+        return 0;
+    }
+    a->v[a->n++] = (struct last_fo){ name, json };
+    return 0;
+}
+
+static int last_fo_cmp(const void *x, const void *y)
+{
+    return strcmp(((const struct last_fo *)x)->cluster, ((const struct last_fo *)y)->cluster);
+}
+
+static const char *last_fo_find(const struct last_fos *a, const char *cluster)
+{
+    struct last_fo key = { (char *)cluster, NULL };
+    const struct last_fo *hit = a->n > 0 ? bsearch(&key, a->v, a->n, sizeof(*a->v), last_fo_cmp)
+                                          : NULL;
+    return hit != NULL ? hit->json : "null";
+}
+
+static void last_fos_free(struct last_fos *a)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        free(a->v[i].cluster);
+        free(a->v[i].json);
+    }
+    free(a->v);
+}
+
+/* detail: absent or "summary" -> 0, "full" -> 1, anything else -1. */
+static int parse_detail(const char *v)
+{
+    if (v == NULL || strcmp(v, "summary") == 0)
+        return 0;
+    if (strcmp(v, "full") == 0)
+        return 1;
+    return -1;
+}
+
 API_HANDLER(api_h_clusters_get)
 {
-    (void)req;
     (void)m;
+    int full = parse_detail(api_query(req, "detail"));
+    if (full < 0) {
+        api_error(r, 400, "bad_request", "detail must be summary or full");
+        return;
+    }
+    struct last_fos fos = { 0 };
+    if (full) {
+        /* One statement for every cluster's newest failover, read before the
+         * fleet lock: SQLite may wait on the journal writer, and topology
+         * writers must not queue behind that wait. A cluster created in
+         * between simply shows no failover yet. */
+        if (store_failovers_latest(ctx->st, take_last_fo, &fos) != STORE_OK) {
+            last_fos_free(&fos);
+            api_error(r, 503, "unavailable", "cannot read failovers: %s",
+                      store_errmsg(ctx->st));
+            return;
+        }
+        if (fos.failed) {
+            last_fos_free(&fos);
+            api_error(r, 500, "internal", "out of memory");
+            return;
+        }
+        if (fos.n > 1)
+            qsort(fos.v, fos.n, sizeof(*fos.v), last_fo_cmp);
+    }
     struct jbuf b;
-    jb_init(&b, 16384);
-    jb_raw(&b, "{\"clusters\":[");
     api_read_lock(ctx);
+    /* A detailed card is about 1.5 KiB: size the buffer once. */
+    jb_init(&b, full ? 1024 + ctx->fleet->nclusters * 2048 : 16384);
+    jb_raw(&b, "{\"clusters\":[");
     for (size_t i = 0; i < ctx->fleet->nclusters; i++) {
+        const struct fleet_cluster *c = ctx->fleet->clusters[i];
         if (i > 0)
             jb_raw(&b, ",");
-        api_cluster_write(&b, ctx, ctx->fleet->clusters[i], 0);
+        write_cluster(&b, ctx, c, full, full ? last_fo_find(&fos, c->name) : NULL);
     }
     api_read_unlock(ctx);
     jb_raw(&b, "]}");
+    last_fos_free(&fos);
     api_reply_text(r, 200, jb_finish(&b));
 }
 

@@ -30,6 +30,7 @@ enum stmt_id {
     S_FO_GET,
     S_FO_QUERY,
     S_FO_CLAIM,
+    S_FO_LATEST,
     S_BEGIN,
     S_COMMIT,
     S_ROLLBACK,
@@ -104,6 +105,17 @@ static const char *stmt_sql[S_COUNT] = {
         " finished_at, acked_at, acked_by, ack_comment FROM failovers"
         " WHERE (?1 IS NULL OR cluster = ?1) AND (?2 IS NULL OR status = ?2)"
         " AND (?3 = 0 OR id < ?3) ORDER BY id DESC LIMIT ?4",
+    /* One row per cluster: the correlated max(id) is a seek on the
+     * failovers_cluster(cluster, id) index, so the cost grows with the number
+     * of clusters, not with the length of the history (a GROUP BY over the
+     * table would scan every row ever written). Only clusters that exist. */
+    [S_FO_LATEST] =
+        "SELECT f.id, f.cluster, f.kind, f.status, f.step, f.reason, f.old_master, f.new_master,"
+        " f.candidates, f.steps, f.replicas, f.error, f.requested_by, f.timeout_ms,"
+        " f.scheduled_at, f.created_at, f.started_at, f.finished_at, f.acked_at, f.acked_by,"
+        " f.ack_comment FROM clusters c"
+        " JOIN failovers f ON f.id = (SELECT max(id) FROM failovers WHERE cluster = c.name)"
+        " ORDER BY c.id",
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
@@ -910,6 +922,14 @@ static int failovers_query_locked(struct store *st, const char *cluster, const c
     sqlite3_bind_int64(s, 3, before_id);
     sqlite3_bind_int(s, 4, limit > 0 ? limit : 100);
     int ret = failover_rows(st, s, cb, arg);
+    pthread_mutex_unlock(&st->mu);
+    return ret;
+}
+
+int store_failovers_latest(struct store *st, store_failover_cb cb, void *arg)
+{
+    pthread_mutex_lock(&st->mu);
+    int ret = failover_rows(st, stmt_get(st, S_FO_LATEST), cb, arg);
     pthread_mutex_unlock(&st->mu);
     return ret;
 }

@@ -175,5 +175,10 @@ int store_failovers_query(struct store *st, const char *cluster, const char *sta
  * thread holds the store (an event loop that must not stall). */
 int store_failovers_query_nowait(struct store *st, const char *cluster, const char *status,
                                  int64_t before_id, int limit, store_failover_cb cb, void *arg);
+/* The newest row (any kind, any status) of every cluster in the clusters
+ * table that has one, ordered by cluster id: per cluster, the row
+ * store_failovers_query(cluster, NULL, 0, 1) gives, in one statement (the
+ * dashboard asks for all of them every second). Not inside a transaction. */
+int store_failovers_latest(struct store *st, store_failover_cb cb, void *arg);
 
 #endif

@@ -12,8 +12,7 @@ const EVENTS = 50;
 
 const $ = (id) => document.getElementById(id);
 const state = {
-  clusters: [],          // detailed GET /clusters/{name} bodies
-  failovers: new Map(),  // cluster -> newest failover or null
+  clusters: [],          // GET /clusters?detail=full: detailed views, each with last_failover
   nodes: [],
   events: [],
   history: new Map(),    // "cluster/node" -> {bytes: [], secs: []}
@@ -89,20 +88,17 @@ function remember(cluster, m) {
   return key;
 }
 
+// One poll is three requests whatever the size of the fleet: every cluster's
+// detailed view with its last failover comes in one answer (detail=full),
+// instead of a GET per cluster and another for its failovers.
 async function fetchAll() {
-  const list = await get('/clusters');
-  const names = list.clusters.map((c) => c.name);
   const q = `?limit=${EVENTS}${state.filter ? `&cluster=${enc(state.filter)}` : ''}`;
-  // A cluster deleted between the two calls answers 404: drop it quietly.
-  const gone = (e) => { if (e instanceof ApiError && e.status === 404) return null; throw e; };
-  const [details, fos, nodes, events] = await Promise.all([
-    Promise.all(names.map((n) => get(`/clusters/${enc(n)}`).catch(gone))),
-    Promise.all(names.map((n) => get(`/clusters/${enc(n)}/failovers?limit=1`).then((d) => d.failovers[0] || null).catch(gone))),
+  const [list, nodes, events] = await Promise.all([
+    get('/clusters?detail=full'),
     get('/nodes'),
     get(`/events${q}`),
   ]);
-  state.clusters = details.filter(Boolean);
-  state.failovers = new Map(names.map((n, i) => [n, fos[i]]));
+  state.clusters = list.clusters;
   state.nodes = nodes.nodes;
   state.events = events.events;
   const seen = new Set();
@@ -150,7 +146,7 @@ function render() {
 
   const hist = (c) => (n) => state.history.get(`${c}/${n}`) || { bytes: [], secs: [] };
   const cards = h('div', {}, state.clusters.length
-    ? state.clusters.map((c) => clusterCard(c, state.failovers.get(c.name), hist(c.name)))
+    ? state.clusters.map((c) => clusterCard(c, c.last_failover, hist(c.name)))
     : h('p', { class: 'empty', 'data-key': 'empty' }, state.lastOk ? 'No clusters yet. Register nodes, then create a cluster with POST /api/v1/clusters.' : 'Loading…'));
   morphChildren($('clusters'), cards);
 

@@ -139,17 +139,23 @@ await step('cards show the right roles: a master, b and c replicas, all up', asy
   await shot('roles');
 });
 
-await step('polls about once a second; the server answers 304 when it sends ETags', async () => {
+await step('polls about once a second with three requests (clusters in one detail=full call); 304s with ETags', async () => {
   const from = Date.now();
   await sleep(4000);
-  const gets = apiLog.filter((r) => r.t >= from && r.method === 'GET' && r.path.startsWith(`/api/v1/clusters/${CLUSTER}`) && !r.path.includes('/fail'));
-  if (gets.length < 3 || gets.length > 8) throw new Error(`${gets.length} GETs of the cluster in 4 s`);
+  const win = apiLog.filter((r) => r.t >= from && r.method === 'GET');
+  const polls = win.filter((r) => r.path === '/api/v1/clusters?detail=full');
+  if (polls.length < 3 || polls.length > 8) throw new Error(`${polls.length} GETs of /clusters?detail=full in 4 s`);
+  // No request per cluster any more: the cards come from the one list call.
+  const perCluster = win.filter((r) => r.path.startsWith('/api/v1/clusters/'));
+  if (perCluster.length) throw new Error(`per-cluster requests while polling: ${perCluster.map((r) => r.path).join(', ')}`);
+  const paths = new Set(win.map((r) => r.path.replace(/\?.*$/, '')));
+  if (paths.size !== 3 || win.length > polls.length * 3 + 3) throw new Error(`${win.length} GETs over ${polls.length} polls: ${[...paths].join(', ')}`);
   const all = apiLog.filter((r) => r.t >= from).length;
   const withEtag = apiLog.filter((r) => r.t >= from && r.etag).length;
   const notModified = api304(from);
-  console.log(`#   ${gets.length} cluster GETs in 4 s; of ${all} API responses ${withEtag} had an ETag and ${notModified} were 304 Not Modified`);
-  // Events and failovers do not change while nothing happens: once kvfleetd
-  // sends ETags, the browser's conditional GETs must come back 304.
+  console.log(`#   ${polls.length} polls in 4 s, ${win.length} GETs (${[...paths].join(', ')}); of ${all} API responses ${withEtag} had an ETag and ${notModified} were 304 Not Modified`);
+  // Events do not change while nothing happens: once kvfleetd sends ETags,
+  // the browser's conditional GETs must come back 304.
   if (withEtag > 0 && notModified === 0) throw new Error('ETags are sent but no 304 was seen');
 });
 

@@ -2,7 +2,8 @@
 # test_ctl_api.sh - kvfleetd process and REST API end to end: configuration
 # errors, loopback-only without a token, every endpoint, every error status
 # (400 with line/column, 401, 404, 405, 409, 413, 422, 503), bearer auth,
-# idempotent registration and events paging; the HTTP layer: Allow on 405,
+# idempotent registration and events paging; GET /clusters?detail=full (with
+# the last failover, after a switchover); the HTTP layer: Allow on 405,
 # ETag / If-None-Match / 304, HEAD, the embedded dashboard (GET / is HTML,
 # unknown files are JSON 404s), /metrics and metrics-auth. Data nodes are real
 # Redis 7 (or KVFLEET_NODE_SERVER).
@@ -201,6 +202,22 @@ check "redis agrees: n2 is a replica" bash -c "redis-cli -p $P2 info replication
 api GET /api/v1/clusters
 expect_status "list clusters" 200
 expect_eq "one cluster listed" 1 "$(jbody '.clusters | length')"
+# detail=full: every cluster's detailed view and its last failover, in one
+# request (what the dashboard polls)
+hget GET "/api/v1/clusters?detail=full"
+expect_status "list clusters with detail=full" 200
+check "detail=full has an ETag" test -n "$(header ETag)"
+expect_eq "detail=full: master object" n1 "$(jbody '.clusters[0].master.node')"
+expect_eq "detail=full: replicas with their link" "up up" "$(jbody '[.clusters[0].replicas[].link] | join(" ")')"
+expect_eq "detail=full: no failover yet is null" null "$(jbody '.clusters[0].last_failover')"
+full_keys="$(jbody '.clusters[0] | del(.last_failover) | keys | join(",")')"
+api GET /api/v1/clusters/c1
+expect_eq "detail=full: the keys of GET /clusters/{name}" "$(jbody 'keys | join(",")')" "$full_keys"
+api GET "/api/v1/clusters?detail=fulll"
+expect_status "detail: unknown value" 400
+expect_eq "detail: unknown value is a JSON bad_request" bad_request "$(jbody .error.code)"
+api GET "/api/v1/clusters?detail=summary"
+expect_eq "detail=summary: the master's name" n1 "$(jbody '.clusters[0].master')"
 api GET /api/v1/clusters/c1/master
 expect_status "master lookup" 200
 expect_eq "master lookup port" "$P1" "$(jbody .port)"
@@ -290,6 +307,24 @@ api GET /api/v1/clusters
 expect_status "reads with the token" 200
 hget GET /metrics
 expect_status "/metrics with the token" 200
+
+# ---- a switchover shows up as the cluster's last failover in detail=full
+# (reads need the token now, which cluster_is does not send)
+c1_health() { curl -s --max-time 5 -H "Authorization: Bearer $TOKEN" "$CTL_URL/api/v1/clusters/c1" | jq -r .health; }
+c1_healthy() { [ "$(c1_health)" = healthy ]; }
+if wait_until 20 c1_healthy; then pass "c1 healthy again after the restart"; else
+    fail "c1 healthy again after the restart"; note "$(c1_health)"; fi
+api POST /api/v1/clusters/c1/switchover '{"candidate":"n2"}'
+expect_status "switchover c1 to n2" 200
+fo_id="$(jbody .id)"
+api GET "/api/v1/clusters?detail=full"
+expect_status "detail=full after the switchover" 200
+expect_eq "last_failover is the switchover" "$fo_id switchover done n1 n2" \
+    "$(jbody '.clusters[0].last_failover | "\(.id) \(.kind) \(.status) \(.old_master) \(.new_master)"')"
+check "last_failover has its duration" test "$(jbody '.clusters[0].last_failover.duration_ms')" -ge 0
+check "last_failover leaves the steps out" test "$(jbody '.clusters[0].last_failover | has("steps")')" = false
+api GET "/api/v1/clusters/c1/failovers?limit=1"
+expect_eq "the same row as failovers?limit=1" "$fo_id" "$(jbody '.failovers[0].id')"
 
 # ---- delete cluster
 api DELETE /api/v1/clusters/c1

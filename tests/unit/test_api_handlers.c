@@ -296,6 +296,139 @@ static void test_clusters(void **state)
     assert_int_equal(fleet_node_by_name(&e->fleet, "r1")->cluster_id, 0);
 }
 
+static void fo_add(struct env *e, const struct store_failover *f)
+{
+    assert_int_equal(store_begin(e->st), STORE_OK);
+    assert_int_equal(store_failover_insert(e->st, f, NULL), STORE_OK);
+    assert_int_equal(store_commit(e->st), STORE_OK);
+}
+
+/* GET /clusters?detail=full: every cluster's detailed view (the same object
+ * as GET /clusters/{name}) plus its newest failover, in one answer. */
+static void test_clusters_detail_full(void **state)
+{
+    struct env *e = *state;
+    json_t *j, *one;
+    add_node(e, "m", 1);
+    add_node(e, "r1", 2);
+    add_node(e, "r2", 3);
+    add_node(e, "x", 4);
+    assert_int_equal(call(e, "POST", "/api/v1/clusters",
+                          "{\"name\":\"c\",\"master\":\"m\",\"replicas\":[\"r1\",\"r2\"]}",
+                          NULL, NULL, NULL), 201);
+    assert_int_equal(call(e, "POST", "/api/v1/clusters", "{\"name\":\"d\",\"master\":\"x\"}",
+                          NULL, NULL, NULL), 201);
+    /* Two rows for c: the newer one is shown; a row of a cluster that no
+     * longer exists is not. */
+    struct store_failover f = { .cluster = "c", .kind = "automatic", .status = "done",
+                                .reason = "master down", .old_master = "m", .new_master = "r1",
+                                .candidates = "[{\"node\":\"r1\"}]", .steps = "[]",
+                                .requested_by = "planner", .created_at = 1000,
+                                .started_at = 1000, .finished_at = 1850 };
+    fo_add(e, &f);
+    f.kind = "switchover";
+    f.old_master = "r1";
+    f.new_master = "m";
+    f.requested_by = "api";
+    f.created_at = f.started_at = 5000;
+    f.finished_at = 5063;
+    fo_add(e, &f);
+    f.cluster = "ghost";
+    fo_add(e, &f);
+
+    /* The parameter is validated. */
+    const char *bad[] = { "", "FULL", "detailed", "full,summary" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct kv q[] = { { "detail", bad[i] }, { NULL, NULL } };
+        assert_int_equal(call(e, "GET", "/api/v1/clusters", NULL, NULL, q, &j), 400);
+        assert_string_equal(err_code(j), "bad_request");
+        assert_non_null(strstr(err_msg(j), "detail"));
+        json_decref(j);
+    }
+    /* summary (the default): names only, no failover. */
+    struct kv qs[] = { { "detail", "summary" }, { NULL, NULL } };
+    assert_int_equal(call(e, "GET", "/api/v1/clusters", NULL, NULL, qs, &j), 200);
+    json_t *c0 = json_array_get(json_object_get(j, "clusters"), 0);
+    assert_true(json_is_string(json_object_get(c0, "master")));
+    assert_null(json_object_get(c0, "last_failover"));
+    json_decref(j);
+
+    struct kv qf[] = { { "detail", "full" }, { NULL, NULL } };
+    assert_int_equal(call(e, "GET", "/api/v1/clusters", NULL, NULL, qf, &j), 200);
+    json_t *list = json_object_get(j, "clusters");
+    assert_int_equal(json_array_size(list), 2);
+    json_t *c = NULL, *d = NULL;
+    size_t i;
+    json_t *it;
+    json_array_foreach(list, i, it) {
+        const char *n = json_string_value(json_object_get(it, "name"));
+        if (strcmp(n, "c") == 0)
+            c = it;
+        else if (strcmp(n, "d") == 0)
+            d = it;
+    }
+    assert_non_null(c);
+    assert_non_null(d);
+    /* Apart from last_failover, each entry is exactly GET /clusters/{name}. */
+    json_t *lf = json_incref(json_object_get(c, "last_failover"));
+    assert_true(json_is_object(lf));
+    assert_int_equal(json_object_del(c, "last_failover"), 0);
+    assert_int_equal(call(e, "GET", "/api/v1/clusters/c", NULL, NULL, NULL, &one), 200);
+    assert_true(json_equal(c, one));
+    json_decref(one);
+    assert_true(json_is_object(json_object_get(c, "master")));
+    assert_true(json_is_object(json_array_get(json_object_get(c, "replicas"), 0)));
+    /* The newest row, with the history's field names; no bulky documents. */
+    assert_string_equal(json_string_value(json_object_get(lf, "kind")), "switchover");
+    assert_string_equal(json_string_value(json_object_get(lf, "status")), "done");
+    assert_string_equal(json_string_value(json_object_get(lf, "old_master")), "r1");
+    assert_string_equal(json_string_value(json_object_get(lf, "new_master")), "m");
+    assert_string_equal(json_string_value(json_object_get(lf, "reason")), "master down");
+    assert_int_equal(json_integer_value(json_object_get(lf, "duration_ms")), 63);
+    assert_string_equal(json_string_value(json_object_get(lf, "started_at")),
+                        "1970-01-01T00:00:05.000Z");
+    assert_string_equal(json_string_value(json_object_get(lf, "finished_at")),
+                        "1970-01-01T00:00:05.063Z");
+    assert_true(json_is_null(json_object_get(lf, "acknowledged")));
+    assert_true(json_is_integer(json_object_get(lf, "id")));
+    assert_null(json_object_get(lf, "candidates"));
+    assert_null(json_object_get(lf, "steps"));
+    /* Its id is the one GET .../failovers?limit=1 gives. */
+    struct kv ql[] = { { "limit", "1" }, { NULL, NULL } };
+    assert_int_equal(call(e, "GET", "/api/v1/clusters/c/failovers", NULL, NULL, ql, &one), 200);
+    json_t *h0 = json_array_get(json_object_get(one, "failovers"), 0);
+    assert_int_equal(json_integer_value(json_object_get(h0, "id")),
+                     json_integer_value(json_object_get(lf, "id")));
+    json_decref(one);
+    json_decref(lf);
+    /* A cluster without any failover has an explicit null. */
+    assert_true(json_is_null(json_object_get(d, "last_failover")));
+    json_decref(j);
+
+    /* Nothing changed: same body, same ETag, and a 304 for the poller. */
+    struct api_req req = { .method = "GET", .path = "/api/v1/clusters", .query = qget,
+                           .query_arg = qf };
+    struct api_resp r1, r2;
+    api_handle(&e->ctx, &req, &r1);
+    assert_int_equal(r1.status, 200);
+    assert_int_equal(strlen(r1.etag), 18);
+    api_handle(&e->ctx, &req, &r2);
+    assert_string_equal(r1.etag, r2.etag);
+    api_resp_release(&r2);
+    req.if_none_match = r1.etag;
+    api_handle(&e->ctx, &req, &r2);
+    assert_int_equal(r2.status, 304);
+    api_resp_release(&r2);
+    /* A new failover changes the answer. */
+    f.cluster = "d";
+    fo_add(e, &f);
+    api_handle(&e->ctx, &req, &r2);
+    assert_int_equal(r2.status, 200);
+    assert_string_not_equal(r2.etag, r1.etag);
+    api_resp_release(&r2);
+    api_resp_release(&r1);
+}
+
 static void test_auth(void **state)
 {
     struct env *e = *state;
@@ -629,6 +762,7 @@ int main(void)
         T(test_node_register_and_idempotence),
         T(test_validation_errors),
         T(test_clusters),
+        T(test_clusters_detail_full),
         T(test_auth),
         T(test_db_unavailable),
         T(test_events_paging),

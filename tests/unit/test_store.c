@@ -412,6 +412,13 @@ static int fo_collect(void *arg, const struct store_failover *f)
     return 0;
 }
 
+static int fo_stop(void *arg, const struct store_failover *f)
+{
+    (void)arg;
+    (void)f;
+    return 7;
+}
+
 static int fo_insert(struct store *st, struct store_failover *f, int64_t *id)
 {
     int rc = store_begin(st);
@@ -494,6 +501,73 @@ static void test_failovers(void **state)
     store_close(st);
 }
 
+/* store_failovers_latest: per existing cluster, the newest row whatever its
+ * kind or status (what GET .../failovers?limit=1 shows); rows of a deleted
+ * cluster and clusters without any row are left out. */
+static void test_failovers_latest(void **state)
+{
+    (void)state;
+    struct store *st = open_ok();
+    struct cluster_settings cs;
+    health_settings_default(&cs);
+    const char *names[] = { "c1", "c2", "c3" };
+    int64_t cid[3];
+    assert_int_equal(store_begin(st), STORE_OK);
+    for (int i = 0; i < 3; i++) {
+        struct store_cluster c = { .name = names[i], .settings = cs, .created_at = 1 };
+        assert_int_equal(store_cluster_insert(st, &c, &cid[i]), STORE_OK);
+    }
+    assert_int_equal(store_commit(st), STORE_OK);
+    /* Empty history: no row, no error. */
+    struct fo_seen seen = { 0 };
+    assert_int_equal(store_failovers_latest(st, fo_collect, &seen), STORE_OK);
+    assert_int_equal(seen.n, 0);
+
+    struct store_failover f = { .cluster = "c2", .kind = "automatic", .status = "done",
+                                .reason = "master down", .old_master = "a", .new_master = "b",
+                                .requested_by = "planner", .created_at = 1000,
+                                .started_at = 1000, .finished_at = 1900 };
+    int64_t c2_old = 0, c2_new = 0, c1_only = 0, gone = 0;
+    assert_int_equal(fo_insert(st, &f, &c2_old), STORE_OK);
+    f.cluster = "c1";
+    assert_int_equal(fo_insert(st, &f, &c1_only), STORE_OK);
+    f.cluster = "gone";             /* a cluster deleted since: not listed */
+    assert_int_equal(fo_insert(st, &f, &gone), STORE_OK);
+    /* c2's newest row is a scheduled switchover: it is the one shown. */
+    struct store_failover sch = { .cluster = "c2", .kind = "switchover", .status = "scheduled",
+                                  .reason = "later", .requested_by = "api", .created_at = 3000,
+                                  .scheduled_at = 9000 };
+    assert_int_equal(fo_insert(st, &sch, &c2_new), STORE_OK);
+    assert_true(c2_new > gone && gone > c1_only && c1_only > c2_old);
+
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_failovers_latest(st, fo_collect, &seen), STORE_OK);
+    assert_int_equal(seen.n, 2);                      /* c3 has none, "gone" is no cluster */
+    assert_int_equal(seen.ids[0], c1_only);           /* ordered by cluster id */
+    assert_string_equal(seen.status[0], "done");
+    assert_int_equal(seen.ids[1], c2_new);
+    assert_string_equal(seen.status[1], "scheduled");
+    /* The same rows as the per-cluster history with limit 1. */
+    for (int i = 0; i < 2; i++) {
+        struct fo_seen one = { 0 };
+        assert_int_equal(store_failovers_query(st, names[i], NULL, 0, 1, fo_collect, &one),
+                         STORE_OK);
+        assert_int_equal(one.n, 1);
+        assert_int_equal(one.ids[0], seen.ids[i]);
+    }
+    /* A callback's non-zero answer stops the walk and is returned. */
+    assert_int_equal(store_failovers_latest(st, fo_stop, NULL), 7);
+    /* A deleted cluster's rows drop out. */
+    assert_int_equal(store_begin(st), STORE_OK);
+    assert_int_equal(store_cluster_delete(st, cid[0]), STORE_OK);
+    assert_int_equal(store_commit(st), STORE_OK);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_failovers_latest(st, fo_collect, &seen), STORE_OK);
+    assert_int_equal(seen.n, 1);
+    assert_int_equal(seen.ids[0], c2_new);
+    store_close(st);
+}
+
 /* Cluster failover settings survive a reload. */
 static void test_cluster_failover_settings(void **state)
 {
@@ -534,6 +608,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unwritable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failovers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cluster_failover_settings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failovers_latest, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
