@@ -187,8 +187,12 @@ API_HANDLER(api_h_nodes_get)
     json_t *arr = json_array();
     api_read_lock(ctx);
     struct fleet *f = ctx->fleet;
+    /* cid -1: any; 0: none (cluster= empty: the nodes a cluster could take,
+     * which the dashboard polls every second); -2: no such cluster. */
     int64_t cid = -1;
-    if (cluster != NULL) {
+    if (cluster != NULL && cluster[0] == '\0') {
+        cid = 0;
+    } else if (cluster != NULL) {
         struct fleet_cluster *c = fleet_cluster_by_name(f, cluster);
         cid = c != NULL ? c->id : -2;
     }

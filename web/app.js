@@ -95,7 +95,7 @@ async function fetchAll() {
   const q = `?limit=${EVENTS}${state.filter ? `&cluster=${enc(state.filter)}` : ''}`;
   const [list, nodes, events] = await Promise.all([
     get('/clusters?detail=full'),
-    get('/nodes'),
+    get('/nodes?cluster='),          // only the nodes outside any cluster
     get(`/events${q}`),
   ]);
   state.clusters = list.clusters;

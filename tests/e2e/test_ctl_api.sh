@@ -288,6 +288,10 @@ api GET /api/v1/nodes/late
 expect_status "failed registration changed nothing" 404
 api POST /api/v1/nodes "{\"host\":\"127.0.0.1\",\"port\":$P4,\"name\":\"late\"}"
 expect_status "writes work again once the lock is gone" 201
+# late is in no cluster, n1..n3 are in c1: cluster= (empty) lists late only.
+api GET "/api/v1/nodes?cluster="
+expect_status "nodes outside any cluster" 200
+expect_eq "cluster= lists the nodes outside any cluster" late "$(jbody '[.nodes[].name] | join(",")')"
 
 # ---- api-auth-reads
 stop_ctl
