@@ -24,15 +24,18 @@ static char log_role = 'M';
 
 static const char *const log_names[] = { "debug", "verbose", "notice", "warning" };
 
+/* log_level and log_role are set by the main thread (CONFIG SET loglevel,
+ * REPLICAOF, the fork child) and read by every thread that logs (the
+ * registration thread): relaxed atomics, no ordering needed. */
 void log_set_level(int level)
 {
     if (level >= LOG_DEBUG && level <= LOG_WARNING)
-        log_level = level;
+        __atomic_store_n(&log_level, level, __ATOMIC_RELAXED);
 }
 
 int log_get_level(void)
 {
-    return log_level;
+    return __atomic_load_n(&log_level, __ATOMIC_RELAXED);
 }
 
 int log_set_file(const char *path)
@@ -51,7 +54,7 @@ int log_set_file(const char *path)
 
 void log_set_role_char(char c)
 {
-    log_role = c;
+    __atomic_store_n(&log_role, c, __ATOMIC_RELAXED);
 }
 
 /* Writes all of buf, retrying on EINTR and short writes. Failures are
@@ -89,14 +92,16 @@ static size_t log_timestamp(char *buf, size_t size)
 void log_msg(int level, const char *fmt, ...)
 {
     static const char level_chars[] = ".-*#";
-    if (level < log_level || level < LOG_DEBUG || level > LOG_WARNING)
+    if (level < __atomic_load_n(&log_level, __ATOMIC_RELAXED) || level < LOG_DEBUG ||
+        level > LOG_WARNING)
         return;
 
     int saved_errno = errno;   /* callers often log then inspect errno */
     char line[LOG_LINE_MAX];
     char ts[64];
     log_timestamp(ts, sizeof(ts));
-    int off = snprintf(line, sizeof(line), "%d:%c %s %c ", (int)getpid(), log_role, ts,
+    int off = snprintf(line, sizeof(line), "%d:%c %s %c ", (int)getpid(),
+                       __atomic_load_n(&log_role, __ATOMIC_RELAXED), ts,
                        level_chars[level]);
     if (off < 0 || (size_t)off >= sizeof(line) - 1)
         off = 0;

@@ -23,7 +23,7 @@ typedef struct reg_ctx {
 
 static pthread_t reg_thread;
 static int reg_running;
-static volatile int reg_stop_flag;
+static int reg_stop_flag;        /* written under reg_lock; read atomically */
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t reg_cond = PTHREAD_COND_INITIALIZER;
 
@@ -180,7 +180,7 @@ static void *reg_main(void *arg)
 {
     reg_ctx *r = arg;
     int delay = 1000;
-    while (!reg_stop_flag) {
+    while (!__atomic_load_n(&reg_stop_flag, __ATOMIC_ACQUIRE)) {
         if (reg_attempt(r) == 0) {
             log_msg(LOG_NOTICE, "Registered with controller %s as node '%s'%s%s", r->base, r->name,
                     r->cluster ? " in cluster " : "", r->cluster ? r->cluster : "");
@@ -248,7 +248,7 @@ void register_stop(void)
     if (!reg_running)
         return;
     pthread_mutex_lock(&reg_lock);
-    reg_stop_flag = 1;
+    __atomic_store_n(&reg_stop_flag, 1, __ATOMIC_RELEASE);
     pthread_cond_signal(&reg_cond);
     pthread_mutex_unlock(&reg_lock);
     pthread_join(reg_thread, NULL);

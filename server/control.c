@@ -1086,9 +1086,12 @@ static void on_tick(uv_timer_t *t)
     }
 }
 
+/* Called by store_load with the store's (read) mutex held: the state lock
+ * is taken here, under it, so the order stays store -> (fleet ->) state. */
 static int load_status(void *arg, int64_t node_id, const struct node_obs *o)
 {
     struct state *s = arg;
+    state_wrlock(s);
     struct node_obs *dst = state_obs_get_or_add(s, node_id);
     if (dst != NULL) {
         *dst = *o;
@@ -1099,6 +1102,7 @@ static int load_status(void *arg, int64_t node_id, const struct node_obs *o)
         if (dst->state != NODE_UNKNOWN)
             dst->state = NODE_UNKNOWN;
     }
+    state_unlock(s);
     return 0;
 }
 
@@ -1118,9 +1122,10 @@ int control_start(struct control **out, const struct control_deps *d)
         goto fail;
     if (monitor_init(&c->mon, d->loop, d->cfg, on_poll, c) != 0)
         goto fail;
-    state_wrlock(d->state);
+    /* Not under the state lock: store_load takes the store mutex, and the
+     * lock order everywhere else is store -> fleet -> state (load_status
+     * takes the state lock per row). */
     int rc = store_load(d->st, NULL, NULL, load_status, d->state);
-    state_unlock(d->state);
     if (rc != STORE_OK)
         ctl_log_warning("cannot load the last observed status: %s", store_errmsg(d->st));
     if (uv_async_init(d->loop, &c->wake, on_wake) != 0)
