@@ -5,6 +5,8 @@
  * Threads: the main thread runs the libuv loop (monitor, planner, actor,
  * failover engine, signals); libmicrohttpd runs the API in its own threads;
  * the writer thread journals events; the hooks thread runs failover hooks.
+ * Start-up opens the store first, which refuses a database another kvfleetd
+ * has open (its lock file): nothing else starts, not even the pidfile.
  * Shutdown on SIGTERM/SIGINT: stop accepting HTTP, stop the control loop
  * (final status flush), drain the writer, close the store. Everything is in
  * SQLite, so a restart resumes where it stopped, a failover included. */
@@ -185,12 +187,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "kvfleetd: cannot open logfile %s: %s\n", d.cfg.logfile, strerror(errno));
         return 1;
     }
-    if (d.cfg.pidfile != NULL && write_pidfile(d.cfg.pidfile) != 0)
-        ctl_log_warning("cannot write pidfile %s: %s", d.cfg.pidfile, strerror(errno));
     signal(SIGPIPE, SIG_IGN);
 
     ctl_log_notice("kvfleetd %s starting, pid=%d", KVFLEETD_VERSION, (int)getpid());
-    int rc = 1;
+    int rc = 1, own_pidfile = 0;
     if (store_open(&d.st, d.cfg.db_path, err, sizeof(err)) != STORE_OK) {
         ctl_log_warning("FATAL: %s", err);
         if (d.cfg.logfile != NULL && !d.cfg.daemonize)
@@ -199,6 +199,15 @@ int main(int argc, char **argv)
     }
     ctl_log_notice("database %s open, schema version %d", d.cfg.db_path,
                    store_schema_version(d.st));
+    /* Only once the store is ours: store_open() refuses a second kvfleetd
+     * on the same database, which must not overwrite the pidfile of the
+     * one that runs. */
+    if (d.cfg.pidfile != NULL) {
+        if (write_pidfile(d.cfg.pidfile) == 0)
+            own_pidfile = 1;
+        else
+            ctl_log_warning("cannot write pidfile %s: %s", d.cfg.pidfile, strerror(errno));
+    }
     if (fleet_init(&d.fleet, d.st, err, sizeof(err)) != 0) {
         ctl_log_warning("FATAL: %s", err);
         goto out_store;
@@ -302,10 +311,14 @@ out_fleet:
     api_reqstats_free(d.api.reqstats);
     metrics_free(d.metrics);
 out_store:
+    /* Ours to remove whenever we wrote it, a failed start included (a
+     * refused start never wrote it: it belongs to the running kvfleetd);
+     * before store_close() releases the database to a successor, which
+     * then writes its own. */
+    if (own_pidfile)
+        (void)unlink(d.cfg.pidfile);
     store_close(d.st);
 out_cfg:
-    if (d.cfg.pidfile != NULL && rc == 0)
-        (void)unlink(d.cfg.pidfile);
     ctl_log_close();
     cfg_free(&d.cfg);
     return rc;

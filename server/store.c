@@ -1,13 +1,19 @@
 /* store.c - SQLite topology store (see store.h). */
 #include "store.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 enum stmt_id {
     S_NODE_INSERT,
@@ -81,7 +87,9 @@ static const char *stmt_sql[S_COUNT] = {
         " WHERE (?1 IS NULL OR cluster = ?1) AND (?2 IS NULL OR node = ?2)"
         " AND ts >= ?3 AND (?4 = 0 OR id < ?4) ORDER BY id DESC LIMIT ?5",
     [S_EVENTS_COUNT] = "SELECT count(*) FROM events",
-    [S_PING] = "SELECT 1",
+    /* A read of the file, not "SELECT 1", which SQLite answers without
+     * touching the database: health must say whether it can be read. */
+    [S_PING] = "SELECT max(version) FROM schema_migrations",
     [S_FO_INSERT] =
         "INSERT INTO failovers(cluster, kind, status, step, reason, old_master, new_master,"
         " candidates, steps, replicas, error, requested_by, timeout_ms, scheduled_at, created_at,"
@@ -121,18 +129,56 @@ static const char *stmt_sql[S_COUNT] = {
     [S_ROLLBACK] = "ROLLBACK",
 };
 
+/* The statements the read helpers run, prepared on the read-only
+ * connection too. */
+static int stmt_is_read(enum stmt_id id)
+{
+    switch (id) {
+    case S_LOAD_NODES:
+    case S_LOAD_CLUSTERS:
+    case S_LOAD_STATUS:
+    case S_EVENTS_QUERY:
+    case S_EVENTS_COUNT:
+    case S_PING:
+    case S_FO_GET:
+    case S_FO_QUERY:
+    case S_FO_LATEST:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+#define READ_BUSY_TIMEOUT_MS 500
+
 struct store {
-    sqlite3 *db;
+    sqlite3 *db;              /* read-write: migrations and every write */
     sqlite3_stmt *stmt[S_COUNT];
-    pthread_mutex_t mu;
+    pthread_mutex_t mu;       /* held from store_begin to commit/rollback */
+    /* Reads go through their own read-only connection and mutex, so that
+     * they never wait for mu, which a writer holds while SQLite waits (up
+     * to the busy timeout) for a write lock another process has. A database
+     * that is not a file (":memory:", "") cannot be shared by two
+     * connections: then rstmt and rmu point at stmt and mu. */
+    sqlite3 *rdb;             /* NULL: reads use db */
+    sqlite3_stmt *rstmt_own[S_COUNT];
+    pthread_mutex_t rmu_own;
+    sqlite3_stmt **rstmt;
+    pthread_mutex_t *rmu;
     int version;
-    int in_txn;               /* between store_begin and commit/rollback */
+    int lock_fd;              /* <path>.lock, flock'ed; -1: none */
+    char lock_path[PATH_MAX + 8];
     char path[1024];
 };
 
 /* Last failure, per thread: the store is shared by the API threads, the
  * writer thread and start-up code, each reading its own error. */
 static __thread char tls_errmsg[512];
+/* The store whose transaction this thread has open (between store_begin and
+ * commit/rollback), NULL: none. Per thread, never shared: another thread's
+ * open transaction (the writer's) must not look like ours, or mut_end would
+ * roll it back and unlock a mutex this thread does not hold. */
+static __thread struct store *tls_txn;
 
 int64_t store_now_ms(void)
 {
@@ -156,12 +202,12 @@ const char *store_errmsg(struct store *st)
     (void)st;
     return tls_errmsg;
 }
-int store_in_txn(struct store *st) { return st->in_txn; }
+int store_in_txn(struct store *st) { return tls_txn == st; }
 const char *store_path(struct store *st) { return st->path; }
 int store_schema_version(struct store *st) { return st->version; }
 
-/* Map an SQLite result code to a store error. */
-static int map_rc(struct store *st, int rc)
+/* Map an SQLite result code of connection db to a store error. */
+static int map_db_rc(sqlite3 *db, int rc)
 {
     switch (rc & 0xff) {
     case SQLITE_OK:
@@ -169,21 +215,41 @@ static int map_rc(struct store *st, int rc)
     case SQLITE_ROW:
         return STORE_OK;
     case SQLITE_CONSTRAINT:
-        set_err(st, "%s", sqlite3_errmsg(st->db));
+        set_err(NULL, "%s", sqlite3_errmsg(db));
         return STORE_ECONSTRAINT;
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
-        set_err(st, "database corrupt: %s", sqlite3_errmsg(st->db));
+        set_err(NULL, "database corrupt: %s", sqlite3_errmsg(db));
         return STORE_EUNAVAIL;
     default:
-        set_err(st, "database unavailable: %s", sqlite3_errmsg(st->db));
+        set_err(NULL, "database unavailable: %s", sqlite3_errmsg(db));
         return STORE_EUNAVAIL;
     }
+}
+
+static int map_rc(struct store *st, int rc)
+{
+    return map_db_rc(st->db, rc);
+}
+
+/* A read statement's rc: the message comes from the connection it ran on. */
+static int map_stmt_rc(sqlite3_stmt *s, int rc)
+{
+    return map_db_rc(sqlite3_db_handle(s), rc);
 }
 
 static sqlite3_stmt *stmt_get(struct store *st, enum stmt_id id)
 {
     sqlite3_stmt *s = st->stmt[id];
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return s;
+}
+
+/* A read statement, with *st->rmu held. */
+static sqlite3_stmt *rstmt_get(struct store *st, enum stmt_id id)
+{
+    sqlite3_stmt *s = st->rstmt[id];
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
     return s;
@@ -336,6 +402,172 @@ static int migrate(sqlite3 *db, const char *path, const struct store_migration *
     return STORE_OK;
 }
 
+/* ---- one process per database -------------------------------------------- */
+
+/* A database SQLite keeps in memory ("" is a private temporary one): no
+ * file to lock, and a second connection would see another database. */
+static int is_file_db(const char *path)
+{
+    return path[0] != '\0' && strcmp(path, ":memory:") != 0;
+}
+
+/* <path>.lock by the database's real path, so that every spelling of one
+ * file (relative to any directory, absolute, through a symlink) names the
+ * same lock file. A database not created yet: its directory's real path. */
+static int lock_file_path(const char *path, char *out, size_t outlen)
+{
+    char real[PATH_MAX];
+    int n;
+    if (realpath(path, real) != NULL) {
+        n = snprintf(out, outlen, "%s.lock", real);
+    } else {
+        char dir[PATH_MAX];
+        const char *slash = strrchr(path, '/'), *base = slash != NULL ? slash + 1 : path;
+        if (slash == NULL)
+            snprintf(dir, sizeof(dir), ".");
+        else if (slash == path)
+            snprintf(dir, sizeof(dir), "/");
+        else
+            snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+        if (realpath(dir, real) != NULL)
+            n = snprintf(out, outlen, "%s%s%s.lock", real, strcmp(real, "/") == 0 ? "" : "/",
+                         base);
+        else    /* no such directory: opening the lock file says so */
+            n = snprintf(out, outlen, "%s.lock", path);
+    }
+    return n > 0 && (size_t)n < outlen ? 0 : -1;
+}
+
+/* The pid another process wrote into the lock file; 0 when unknown (it may
+ * be between its flock and its write). */
+static long lock_holder_pid(int fd)
+{
+    char buf[32];
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    char *end;
+    long pid = strtol(buf, &end, 10);
+    return pid > 0 && end != buf && (*end == '\n' || *end == '\0') ? pid : 0;
+}
+
+/* Take <path>.lock for the life of the store: flock(LOCK_EX|LOCK_NB) on a
+ * file of its own. Not fcntl locks: SQLite uses those on the database, they
+ * belong to the process (a second open in the same process would succeed
+ * and closing any descriptor of the file would drop them), while a flock
+ * belongs to this open file description, which the kernel closes when the
+ * process dies, kill -9 included. O_CLOEXEC so no child (hook commands)
+ * keeps it past an exec; O_NOFOLLOW so a symlink planted at the lock path
+ * cannot make us truncate another file. */
+static int lock_acquire(struct store *st, const char *path, char *err, size_t errlen)
+{
+    if (lock_file_path(path, st->lock_path, sizeof(st->lock_path)) != 0) {
+        snprintf(err, errlen, "database path too long: %s", path);
+        return STORE_EUNAVAIL;
+    }
+    for (int attempt = 0;; attempt++) {
+        int fd = open(st->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0) {
+            snprintf(err, errlen, "cannot open database %s: lock file %s: %s", path, st->lock_path,
+                     strerror(errno));
+            return STORE_EUNAVAIL;
+        }
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            int e = errno;
+            if (e == EWOULDBLOCK) {
+                long pid = lock_holder_pid(fd);
+                char who[48];
+                if (pid > 0)
+                    snprintf(who, sizeof(who), "pid %ld", pid);
+                else
+                    snprintf(who, sizeof(who), "pid unknown");
+                snprintf(err, errlen, "database %s is in use by another kvfleetd (%s holds the lock %s); refusing to start a second controller on it, both would monitor, reconcile and fail over the same fleet",
+                         path, who, st->lock_path);
+            } else {
+                snprintf(err, errlen, "cannot lock database %s: %s: %s", path, st->lock_path,
+                         strerror(e));
+            }
+            (void)close(fd);    /* read-only use: nothing to flush */
+            return e == EWOULDBLOCK ? STORE_ELOCKED : STORE_EUNAVAIL;
+        }
+        /* store_close() unlinks the file while holding the lock: if that
+         * happened between our open and our flock, we locked a file nobody
+         * else will ever see; start again on the current one. */
+        struct stat held, now;
+        if (fstat(fd, &held) == 0 && stat(st->lock_path, &now) == 0 &&
+            held.st_dev == now.st_dev && held.st_ino == now.st_ino) {
+            st->lock_fd = fd;
+            break;
+        }
+        (void)close(fd);
+        if (attempt >= 20) {
+            snprintf(err, errlen, "cannot lock database %s: %s keeps being replaced", path,
+                     st->lock_path);
+            return STORE_EUNAVAIL;
+        }
+    }
+    /* Our pid, for the message a second process prints. Only a hint: the
+     * flock is the lock, so a failed write (disk full) is not fatal; the
+     * other process then says "pid unknown". */
+    char pid[32];
+    int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    if (ftruncate(st->lock_fd, 0) != 0 || pwrite(st->lock_fd, pid, (size_t)n, 0) != n)
+        set_err(st, "cannot write the pid into %s: %s", st->lock_path, strerror(errno));
+    return STORE_OK;
+}
+
+/* Called by store_close() after the database is closed, so a successor
+ * cannot start before our last checkpoint. The file is removed (with the
+ * lock still held, see the inode check above) rather than left behind. */
+static void lock_release(struct store *st)
+{
+    if (st->lock_fd < 0)
+        return;
+    /* Nothing to do if it is gone already (someone removed it by hand). */
+    (void)unlink(st->lock_path);
+    (void)close(st->lock_fd);   /* releases the flock; nothing was buffered */
+    st->lock_fd = -1;
+}
+
+/* The read-only connection of the read helpers (see struct store). Opened
+ * after the migrations, on the schema they left. */
+static int open_reader(struct store *st, const char *path, char *err, size_t errlen)
+{
+    if (!is_file_db(path)) {
+        st->rstmt = st->stmt;
+        st->rmu = &st->mu;
+        return STORE_OK;
+    }
+    int rc = sqlite3_open_v2(path, &st->rdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open database %s for reading: %s", path,
+                 st->rdb != NULL ? sqlite3_errmsg(st->rdb) : sqlite3_errstr(rc));
+        return STORE_EUNAVAIL;
+    }
+    sqlite3_extended_result_codes(st->rdb, 0);
+    /* In WAL mode a reader does not wait for writers; this only bounds the
+     * rare waits that remain (another process recovering the WAL) so that
+     * an API thread answers 503 rather than sitting there. */
+    if (sqlite3_busy_timeout(st->rdb, READ_BUSY_TIMEOUT_MS) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: busy_timeout: %s", path, sqlite3_errmsg(st->rdb));
+        return STORE_EUNAVAIL;
+    }
+    for (int i = 0; i < S_COUNT; i++) {
+        if (!stmt_is_read((enum stmt_id)i))
+            continue;
+        if (sqlite3_prepare_v3(st->rdb, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                               &st->rstmt_own[i], NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "%s: cannot prepare read statement %d: %s", path, i,
+                     sqlite3_errmsg(st->rdb));
+            return STORE_ESCHEMA;
+        }
+    }
+    st->rstmt = st->rstmt_own;
+    st->rmu = &st->rmu_own;
+    return STORE_OK;
+}
+
 int store_open_with(struct store **out, const char *path, const struct store_migration *migs,
                     size_t nmigs, char *err, size_t errlen)
 {
@@ -345,13 +577,24 @@ int store_open_with(struct store **out, const char *path, const struct store_mig
         snprintf(err, errlen, "out of memory");
         return STORE_EUNAVAIL;
     }
+    st->lock_fd = -1;
     snprintf(st->path, sizeof(st->path), "%s", path);
     if (pthread_mutex_init(&st->mu, NULL) != 0) {
         free(st);
         snprintf(err, errlen, "mutex init failed");
         return STORE_EUNAVAIL;
     }
+    if (pthread_mutex_init(&st->rmu_own, NULL) != 0) {
+        pthread_mutex_destroy(&st->mu);
+        free(st);
+        snprintf(err, errlen, "mutex init failed");
+        return STORE_EUNAVAIL;
+    }
     int ret;
+    /* Before anything opens, creates, migrates or writes the file: a
+     * second controller must leave the first one's database alone. */
+    if (is_file_db(path) && (ret = lock_acquire(st, path, err, errlen)) != STORE_OK)
+        goto fail;
     int rc = sqlite3_open_v2(path, &st->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
     if (rc != SQLITE_OK) {
@@ -389,6 +632,8 @@ int store_open_with(struct store **out, const char *path, const struct store_mig
             goto fail;
         }
     }
+    if ((ret = open_reader(st, path, err, errlen)) != STORE_OK)
+        goto fail;
     *out = st;
     return STORE_OK;
 fail:
@@ -405,22 +650,30 @@ void store_close(struct store *st)
 {
     if (st == NULL)
         return;
-    for (int i = 0; i < S_COUNT; i++)
+    for (int i = 0; i < S_COUNT; i++) {
         sqlite3_finalize(st->stmt[i]);
-    if (st->db != NULL)
-        sqlite3_close(st->db);
+        sqlite3_finalize(st->rstmt_own[i]);
+    }
+    /* The read-only connection first: the last connection to close
+     * checkpoints the WAL and removes it, which only a writer can do. */
+    if (st->rdb != NULL && sqlite3_close(st->rdb) != SQLITE_OK)
+        fprintf(stderr, "store: closing %s (reader): %s\n", st->path, sqlite3_errmsg(st->rdb));
+    if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
+        fprintf(stderr, "store: closing %s: %s\n", st->path, sqlite3_errmsg(st->db));
+    lock_release(st);
+    pthread_mutex_destroy(&st->rmu_own);
     pthread_mutex_destroy(&st->mu);
     free(st);
 }
 
 int store_ping(struct store *st)
 {
-    pthread_mutex_lock(&st->mu);
-    sqlite3_stmt *s = stmt_get(st, S_PING);
+    pthread_mutex_lock(st->rmu);
+    sqlite3_stmt *s = rstmt_get(st, S_PING);
     int rc = sqlite3_step(s);
-    int ret = rc == SQLITE_ROW ? STORE_OK : map_rc(st, rc);
+    int ret = rc == SQLITE_ROW ? STORE_OK : map_stmt_rc(s, rc);
     sqlite3_reset(s);
-    pthread_mutex_unlock(&st->mu);
+    pthread_mutex_unlock(st->rmu);
     return ret;
 }
 
@@ -441,7 +694,7 @@ int store_begin(struct store *st)
     if (ret != STORE_OK)
         pthread_mutex_unlock(&st->mu);
     else
-        st->in_txn = 1;
+        tls_txn = st;
     return ret;
 }
 
@@ -454,7 +707,7 @@ int store_commit(struct store *st)
         if (!sqlite3_get_autocommit(st->db))
             (void)stmt_exec(st, stmt_get(st, S_ROLLBACK));
     }
-    st->in_txn = 0;
+    tls_txn = NULL;
     pthread_mutex_unlock(&st->mu);
     return ret;
 }
@@ -467,7 +720,7 @@ void store_rollback(struct store *st)
         (void)stmt_exec(st, stmt_get(st, S_ROLLBACK));
         memcpy(tls_errmsg, saved, sizeof(saved));
     }
-    st->in_txn = 0;
+    tls_txn = NULL;
     pthread_mutex_unlock(&st->mu);
 }
 
@@ -662,8 +915,8 @@ int store_load(struct store *st, store_node_cb ncb, store_cluster_cb ccb, store_
                void *arg)
 {
     int ret = STORE_OK, rc = SQLITE_DONE;
-    pthread_mutex_lock(&st->mu);
-    sqlite3_stmt *s = stmt_get(st, S_LOAD_CLUSTERS);
+    pthread_mutex_lock(st->rmu);
+    sqlite3_stmt *s = rstmt_get(st, S_LOAD_CLUSTERS);
     while (ret == STORE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct store_cluster c = {
             .id = sqlite3_column_int64(s, 0),
@@ -684,10 +937,10 @@ int store_load(struct store *st, store_node_cb ncb, store_cluster_cb ccb, store_
             ret = ccb(arg, &c);
     }
     if (ret == STORE_OK && rc != SQLITE_DONE)
-        ret = map_rc(st, rc);
+        ret = map_stmt_rc(s, rc);
     sqlite3_reset(s);
 
-    s = stmt_get(st, S_LOAD_NODES);
+    s = rstmt_get(st, S_LOAD_NODES);
     while (ret == STORE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct store_node n = {
             .id = sqlite3_column_int64(s, 0),
@@ -705,10 +958,10 @@ int store_load(struct store *st, store_node_cb ncb, store_cluster_cb ccb, store_
             ret = ncb(arg, &n);
     }
     if (ret == STORE_OK && rc != SQLITE_DONE)
-        ret = map_rc(st, rc);
+        ret = map_stmt_rc(s, rc);
     sqlite3_reset(s);
 
-    s = stmt_get(st, S_LOAD_STATUS);
+    s = rstmt_get(st, S_LOAD_STATUS);
     while (ret == STORE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct node_obs o;
         health_obs_init(&o);
@@ -727,9 +980,9 @@ int store_load(struct store *st, store_node_cb ncb, store_cluster_cb ccb, store_
             ret = scb(arg, sqlite3_column_int64(s, 0), &o);
     }
     if (ret == STORE_OK && rc != SQLITE_DONE)
-        ret = map_rc(st, rc);
+        ret = map_stmt_rc(s, rc);
     sqlite3_reset(s);
-    pthread_mutex_unlock(&st->mu);
+    pthread_mutex_unlock(st->rmu);
     return ret;
 }
 
@@ -737,8 +990,8 @@ int store_events_query(struct store *st, const struct store_event_filter *f, sto
                        void *arg)
 {
     int ret = STORE_OK, rc = SQLITE_DONE;
-    pthread_mutex_lock(&st->mu);
-    sqlite3_stmt *s = stmt_get(st, S_EVENTS_QUERY);
+    pthread_mutex_lock(st->rmu);
+    sqlite3_stmt *s = rstmt_get(st, S_EVENTS_QUERY);
     bind_text_or_null(s, 1, f->cluster);
     bind_text_or_null(s, 2, f->node);
     sqlite3_bind_int64(s, 3, f->since_ms);
@@ -757,19 +1010,19 @@ int store_events_query(struct store *st, const struct store_event_filter *f, sto
         ret = cb(arg, &ev);
     }
     if (ret == STORE_OK && rc != SQLITE_DONE)
-        ret = map_rc(st, rc);
+        ret = map_stmt_rc(s, rc);
     sqlite3_reset(s);
-    pthread_mutex_unlock(&st->mu);
+    pthread_mutex_unlock(st->rmu);
     return ret;
 }
 
 int64_t store_events_count(struct store *st)
 {
-    pthread_mutex_lock(&st->mu);
-    sqlite3_stmt *s = stmt_get(st, S_EVENTS_COUNT);
+    pthread_mutex_lock(st->rmu);
+    sqlite3_stmt *s = rstmt_get(st, S_EVENTS_COUNT);
     int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
     sqlite3_reset(s);
-    pthread_mutex_unlock(&st->mu);
+    pthread_mutex_unlock(st->rmu);
     return n;
 }
 
@@ -855,7 +1108,7 @@ static void failover_from_row(sqlite3_stmt *s, struct store_failover *f)
     f->ack_comment = col_text(s, 20);
 }
 
-static int failover_rows(struct store *st, sqlite3_stmt *s, store_failover_cb cb, void *arg)
+static int failover_rows(sqlite3_stmt *s, store_failover_cb cb, void *arg)
 {
     int ret = STORE_OK, rc;
     while (ret == STORE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -864,15 +1117,15 @@ static int failover_rows(struct store *st, sqlite3_stmt *s, store_failover_cb cb
         ret = cb(arg, &f);
     }
     if (ret == STORE_OK && rc != SQLITE_DONE)
-        ret = map_rc(st, rc);
+        ret = map_stmt_rc(s, rc);
     sqlite3_reset(s);
     return ret;
 }
 
 int store_failover_get(struct store *st, int64_t id, store_failover_cb cb, void *arg)
 {
-    pthread_mutex_lock(&st->mu);
-    sqlite3_stmt *s = stmt_get(st, S_FO_GET);
+    pthread_mutex_lock(st->rmu);
+    sqlite3_stmt *s = rstmt_get(st, S_FO_GET);
     sqlite3_bind_int64(s, 1, id);
     int found = 0;
     int rc, ret = STORE_OK;
@@ -884,11 +1137,11 @@ int store_failover_get(struct store *st, int64_t id, store_failover_cb cb, void 
         break;
     }
     if (!found && rc != SQLITE_DONE && rc != SQLITE_ROW)
-        ret = map_rc(st, rc);
+        ret = map_stmt_rc(s, rc);
     else if (!found)
         ret = STORE_ENOTFOUND;
     sqlite3_reset(s);
-    pthread_mutex_unlock(&st->mu);
+    pthread_mutex_unlock(st->rmu);
     return ret;
 }
 
@@ -898,39 +1151,39 @@ static int failovers_query_locked(struct store *st, const char *cluster, const c
 int store_failovers_query(struct store *st, const char *cluster, const char *status,
                           int64_t before_id, int limit, store_failover_cb cb, void *arg)
 {
-    pthread_mutex_lock(&st->mu);
+    pthread_mutex_lock(st->rmu);
     return failovers_query_locked(st, cluster, status, before_id, limit, cb, arg);
 }
 
 int store_failovers_query_nowait(struct store *st, const char *cluster, const char *status,
                                  int64_t before_id, int limit, store_failover_cb cb, void *arg)
 {
-    if (pthread_mutex_trylock(&st->mu) != 0) {
+    if (pthread_mutex_trylock(st->rmu) != 0) {
         set_err(st, "the database is busy");
         return STORE_EUNAVAIL;
     }
     return failovers_query_locked(st, cluster, status, before_id, limit, cb, arg);
 }
 
-/* Called with st->mu held; releases it. */
+/* Called with *st->rmu held; releases it. */
 static int failovers_query_locked(struct store *st, const char *cluster, const char *status,
                                   int64_t before_id, int limit, store_failover_cb cb, void *arg)
 {
-    sqlite3_stmt *s = stmt_get(st, S_FO_QUERY);
+    sqlite3_stmt *s = rstmt_get(st, S_FO_QUERY);
     bind_text_or_null(s, 1, cluster);
     bind_text_or_null(s, 2, status);
     sqlite3_bind_int64(s, 3, before_id);
     sqlite3_bind_int(s, 4, limit > 0 ? limit : 100);
-    int ret = failover_rows(st, s, cb, arg);
-    pthread_mutex_unlock(&st->mu);
+    int ret = failover_rows(s, cb, arg);
+    pthread_mutex_unlock(st->rmu);
     return ret;
 }
 
 int store_failovers_latest(struct store *st, store_failover_cb cb, void *arg)
 {
-    pthread_mutex_lock(&st->mu);
-    int ret = failover_rows(st, stmt_get(st, S_FO_LATEST), cb, arg);
-    pthread_mutex_unlock(&st->mu);
+    pthread_mutex_lock(st->rmu);
+    int ret = failover_rows(rstmt_get(st, S_FO_LATEST), cb, arg);
+    pthread_mutex_unlock(st->rmu);
     return ret;
 }
 

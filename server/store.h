@@ -7,11 +7,21 @@
  * schema_migrations. A database newer than this binary, or a file that is not
  * a healthy SQLite database, is refused and left untouched.
  *
- * One connection, guarded by a mutex: writers call store_begin() (takes the
- * mutex, BEGIN IMMEDIATE), any number of write calls, then store_commit() or
- * store_rollback() (releases it). Read helpers take the mutex themselves.
+ * One process per database: store_open() first takes an exclusive lock on
+ * <path>.lock (flock, held until store_close() or the process dies, the pid
+ * written inside) and refuses with STORE_ELOCKED, naming the holder, when
+ * another process has it; nothing is opened or written before that.
+ *
+ * Two connections, each guarded by its own mutex. Writes use the read-write
+ * one: writers call store_begin() (takes its mutex, BEGIN IMMEDIATE), any
+ * number of write calls, then store_commit() or store_rollback() (releases
+ * it). The read helpers use a read-only connection and mutex of their own,
+ * so a read never queues behind a writer waiting out the busy timeout, and
+ * WAL lets them read the last committed state while anyone (this process or
+ * another) holds the write lock. Reads therefore see committed data only.
  * Every statement is prepared once at open time. WAL mode, foreign keys on,
- * synchronous=NORMAL, busy_timeout 2 s (then 503). */
+ * synchronous=NORMAL, busy_timeout 2 s for writes (then 503), 500 ms for
+ * reads (they only wait in rare cases, e.g. a WAL recovery). */
 #ifndef KVFLEET_CTL_STORE_H
 #define KVFLEET_CTL_STORE_H
 
@@ -35,6 +45,7 @@ enum {
     STORE_ENOTFOUND = -3,
     STORE_ESCHEMA = -4,     /* schema newer than the binary, or migration failed */
     STORE_ECORRUPT = -5,    /* not a (healthy) kvfleet database */
+    STORE_ELOCKED = -6,     /* another process has the database open (store_open) */
 };
 
 struct store;
@@ -84,7 +95,7 @@ int store_open_with(struct store **out, const char *path, const struct store_mig
 void store_close(struct store *st);
 int store_schema_version(struct store *st);
 const char *store_path(struct store *st);
-/* 0 when the database answers a read. */
+/* 0 when the database answers a read (of the read-only connection). */
 int store_ping(struct store *st);
 /* Test hook: make every write fail (PRAGMA query_only). */
 int store_set_query_only(struct store *st, int on);
@@ -172,7 +183,7 @@ int store_failover_get(struct store *st, int64_t id, store_failover_cb cb, void 
 int store_failovers_query(struct store *st, const char *cluster, const char *status,
                           int64_t before_id, int limit, store_failover_cb cb, void *arg);
 /* The same, but STORE_EUNAVAIL at once instead of waiting when another
- * thread holds the store (an event loop that must not stall). */
+ * thread is reading (an event loop that must not stall). */
 int store_failovers_query_nowait(struct store *st, const char *cluster, const char *status,
                                  int64_t before_id, int limit, store_failover_cb cb, void *arg);
 /* The newest row (any kind, any status) of every cluster in the clusters

@@ -1,16 +1,23 @@
 /* test_store.c - SQLite store: migrations (fresh, upgrade, newer-schema and
- * corrupt-file refusal), constraints, events journal, unavailable database. */
+ * corrupt-file refusal), constraints, events journal, unavailable database,
+ * one process per database (the lock file), reads that do not wait for a
+ * writer stuck behind another process's write lock. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../server/store.h"
@@ -32,8 +39,8 @@ static int teardown(void **state)
 {
     (void)state;
     char p[400];
-    const char *sfx[] = { "", "-wal", "-shm", "-journal" };
-    for (int i = 0; i < 4; i++) {
+    const char *sfx[] = { "", "-wal", "-shm", "-journal", ".lock" };
+    for (int i = 0; i < 5; i++) {
         snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
         unlink(p);
     }
@@ -592,6 +599,217 @@ static void test_cluster_failover_settings(void **state)
     store_close(st);
 }
 
+/* ---- one process per database --------------------------------------------- */
+
+static void lock_path(char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s.lock", path);
+}
+
+static void read_lock_file(char *buf, size_t len)
+{
+    char lp[400];
+    lock_path(lp, sizeof(lp));
+    FILE *fp = fopen(lp, "r");
+    assert_non_null(fp);
+    size_t n = fread(buf, 1, len - 1, fp);
+    buf[n] = '\0';
+    fclose(fp);
+}
+
+/* A second store_open of the same database, however it is spelt, is refused
+ * while the first is open, with a message naming the database, the lock file
+ * and the pid of its holder; allowed again after store_close(), which also
+ * removes the lock file. */
+static void test_second_open_refused(void **state)
+{
+    (void)state;
+    struct store *st = open_ok(), *st2 = (struct store *)1;
+    char err[1024], mine[32], holder[48], lp[400], content[64];
+    lock_path(lp, sizeof(lp));
+    snprintf(mine, sizeof(mine), "%ld\n", (long)getpid());
+    snprintf(holder, sizeof(holder), "pid %ld holds", (long)getpid());
+    read_lock_file(content, sizeof(content));
+    assert_string_equal(content, mine);
+
+    assert_int_equal(store_open(&st2, path, err, sizeof(err)), STORE_ELOCKED);
+    assert_null(st2);
+    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, lp));
+    assert_non_null(strstr(err, holder));
+    assert_non_null(strstr(err, "in use"));
+
+    /* Relative to another directory, and with a detour: same file, same lock. */
+    char cwd[PATH_MAX], other[400];
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    assert_int_equal(chdir(dir), 0);
+    int rc = store_open(&st2, "t.db", err, sizeof(err));
+    assert_int_equal(chdir(cwd), 0);
+    assert_int_equal(rc, STORE_ELOCKED);
+    snprintf(other, sizeof(other), "%s/./../%s/t.db", dir, strrchr(dir, '/') + 1);
+    assert_int_equal(store_open(&st2, other, err, sizeof(err)), STORE_ELOCKED);
+
+    /* The refusals changed nothing: the first store still works. */
+    struct store_event ev = { .ts = 1, .kind = "k", .message = "m", .actor = "a" };
+    assert_int_equal(store_event_log(st, &ev), STORE_OK);
+    read_lock_file(content, sizeof(content));
+    assert_string_equal(content, mine);
+
+    store_close(st);
+    assert_int_not_equal(access(lp, F_OK), 0);       /* removed with the lock */
+    assert_int_equal(store_open(&st2, path, err, sizeof(err)), STORE_OK);
+    assert_int_equal(store_events_count(st2), 1);
+    store_close(st2);
+}
+
+/* The lock comes before anything touches the database: a database another
+ * process holds is not even created. A lock file left by a process that died
+ * (kill -9 leaves it, without the lock) does not stop the next start. */
+static void test_lock_taken_first(void **state)
+{
+    (void)state;
+    char lp[400], err[1024], content[64];
+    lock_path(lp, sizeof(lp));
+    int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+    assert_int_equal(write(fd, "4242\n", 5), 5);
+
+    struct store *st = NULL;
+    assert_int_equal(store_open(&st, path, err, sizeof(err)), STORE_ELOCKED);
+    assert_null(st);
+    assert_non_null(strstr(err, "pid 4242"));
+    assert_int_equal(file_size(path), -1);            /* not created */
+    read_lock_file(content, sizeof(content));
+    assert_string_equal(content, "4242\n");           /* not the refused one's to write */
+
+    /* A holder that has not written its pid yet. */
+    assert_int_equal(ftruncate(fd, 0), 0);
+    assert_int_equal(store_open(&st, path, err, sizeof(err)), STORE_ELOCKED);
+    assert_non_null(strstr(err, "pid unknown"));
+
+    /* The holder dies: its stale file stays, the lock goes with it. */
+    assert_int_equal(write(fd, "99999999\n", 9), 9);
+    assert_int_equal(close(fd), 0);
+    assert_int_equal(store_open(&st, path, err, sizeof(err)), STORE_OK);
+    char want[32];
+    snprintf(want, sizeof(want), "%ld\n", (long)getpid());
+    read_lock_file(content, sizeof(content));
+    assert_string_equal(content, want);
+    store_close(st);
+}
+
+/* ---- reads while another process holds the write lock --------------------- */
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+struct begin_arg {
+    struct store *st;
+    int rc;
+    char msg[256];                        /* store_errmsg is per thread */
+    int done;                             /* atomic: read while the thread runs */
+};
+
+/* A writer (the journal writer thread, an API call) that runs into the
+ * other process's lock: store_begin waits out the busy timeout. */
+static void *begin_thread(void *p)
+{
+    struct begin_arg *a = p;
+    a->rc = store_begin(a->st);
+    snprintf(a->msg, sizeof(a->msg), "%s", store_errmsg(a->st));
+    if (a->rc == STORE_OK)
+        store_rollback(a->st);
+    __atomic_store_n(&a->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static int count_cb(void *arg, const struct store_event *ev)
+{
+    (void)ev;
+    (*(int *)arg)++;
+    return 0;
+}
+
+static int fo_count_cb(void *arg, const struct store_failover *f)
+{
+    (void)f;
+    (*(int *)arg)++;
+    return 0;
+}
+
+/* The regression: every read helper used to queue on the store mutex that a
+ * writer holds for the whole busy timeout (2 s) while another process (the
+ * sqlite3 shell, a backup script) holds the write lock. Now each answers at
+ * once, from the last committed state. */
+static void test_reads_while_write_locked(void **state)
+{
+    (void)state;
+    struct store *st = open_ok();
+    struct store_event ev = { .ts = 1, .kind = "k", .message = "m", .actor = "a" };
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(store_event_log(st, &ev), STORE_OK);
+
+    sqlite3 *other;
+    assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other,
+                                  "BEGIN IMMEDIATE; INSERT INTO events(ts, kind, message, actor)"
+                                  " VALUES (2, 'other', 'uncommitted', 'sqlite3')",
+                                  NULL, NULL, NULL), SQLITE_OK);
+
+    struct begin_arg a = { .st = st };
+    pthread_t t;
+    double t0 = now_ms();
+    assert_int_equal(pthread_create(&t, NULL, begin_thread, &a), 0);
+    usleep(100 * 1000);                   /* the writer is now waiting, holding the store */
+
+    /* Every read helper, each timed. */
+    double t1 = now_ms(), worst = 0;
+#define TIMED(expr)                                   \
+    do {                                              \
+        t1 = now_ms();                                \
+        expr;                                         \
+        if (now_ms() - t1 > worst)                    \
+            worst = now_ms() - t1;                    \
+    } while (0)
+    int n = 0;
+    struct store_event_filter f = { .limit = 10 };
+    TIMED(assert_int_equal(store_ping(st), STORE_OK));
+    TIMED(assert_int_equal(store_events_query(st, &f, count_cb, &n), STORE_OK));
+    assert_int_equal(n, 3);               /* the other process's row is not committed */
+    TIMED(assert_int_equal(store_events_count(st), 3));
+    n = 0;
+    TIMED(assert_int_equal(store_failovers_latest(st, fo_count_cb, &n), STORE_OK));
+    TIMED(assert_int_equal(store_failovers_query(st, NULL, NULL, 0, 10, fo_count_cb, &n),
+                           STORE_OK));
+    TIMED(assert_int_equal(store_failovers_query_nowait(st, NULL, NULL, 0, 10, fo_count_cb, &n),
+                           STORE_OK));
+    TIMED(assert_int_equal(store_failover_get(st, 1, fo_count_cb, &n), STORE_ENOTFOUND));
+    TIMED(assert_int_equal(store_load(st, NULL, NULL, NULL, NULL), STORE_OK));
+#undef TIMED
+    printf("# slowest read while a writer waits for the lock: %.1f ms\n", worst);
+    assert_int_equal(n, 0);
+    /* All of it while the writer was still waiting. */
+    assert_false(__atomic_load_n(&a.done, __ATOMIC_ACQUIRE));
+    assert_true(worst < 200);
+
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(a.rc, STORE_EUNAVAIL);  /* busy timeout */
+    assert_true(now_ms() - t0 >= 1500);
+    assert_non_null(strstr(a.msg, "locked"));
+
+    assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_close(other), SQLITE_OK);
+    assert_int_equal(store_events_count(st), 4);   /* committed now: seen */
+    assert_int_equal(store_event_log(st, &ev), STORE_OK);
+    assert_int_equal(store_events_count(st), 5);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -609,6 +827,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failovers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cluster_failover_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failovers_latest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_open_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_taken_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reads_while_write_locked, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
