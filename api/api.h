@@ -53,15 +53,30 @@ struct api_ctx {
     int node_timeout_ms;      /* blocking RESP calls (discover, detach) */
 };
 
+/* Limits kvfleetd applies itself, so that the answer is a JSON 414 / 431
+ * rather than libmicrohttpd's HTML page; http.c gives MHD a connection
+ * buffer (API_CONN_MEMORY) well above them. */
+#define API_URL_MAX 8192          /* request target: path and query */
+#define API_HEADERS_MAX 16384     /* header fields, names and values */
+#define API_CONN_MEMORY (64 * 1024)
+
 struct api_req {
     const char *method;
+    /* The path as sent, still percent-encoded: routing splits it into
+     * segments first and decodes each one, so an escaped '/' or NUL can
+     * never turn into another route (routes.c). */
     const char *path;
+    const char *query_string;   /* raw, after '?'; NULL: none (or not checked) */
     const char *(*query)(void *arg, const char *key);  /* may be NULL */
     void *query_arg;
     const char *body;
     size_t body_len;
     const char *authorization;                          /* header or NULL */
     const char *if_none_match;                          /* header or NULL */
+    /* Transport facts (http.c); NULL / 0 in unit tests that do not care. */
+    const char *version;        /* "HTTP/1.1", "HTTP/1.0"; NULL: not checked */
+    int host_headers;           /* number of Host header fields */
+    size_t header_bytes;        /* names and values of every header field */
 };
 
 #define API_ETAG_MAX 48
@@ -125,14 +140,25 @@ enum api_auth {
 struct api_match {
     int route;                /* enum api_route; API_R_NONE when status != 0 */
     int row;                  /* index in the route table, -1 when status != 0 */
-    int status;               /* 0 matched, 404 no such path, 405 wrong method */
+    /* 0 matched, 400 the path cannot be decoded (why says how), 404 no such
+     * path, 405 wrong method */
+    int status;
+    const char *why;          /* static text for a 400, else NULL */
     int nparams;
-    char params[API_MAX_PARAMS][API_PARAM_MAX + 1];
+    char params[API_MAX_PARAMS][API_PARAM_MAX + 1];   /* decoded */
     char allow[64];           /* methods allowed on the path (405) */
 };
 
-/* Pure: match method + path against the route table. */
+/* Pure: match method + raw (percent-encoded) path against the route table.
+ * The path is split at its '/' first and each segment decoded alone; a
+ * segment that decodes to a control character (NUL included) or to
+ * invalid UTF-8, a malformed escape or a byte that must be escaped is a
+ * 400 whatever the route. */
 void api_route_match(const char *method, const char *path, struct api_match *m);
+
+/* Pure: NULL when a raw query string is acceptable (well-formed escapes,
+ * no control character, UTF-8 once decoded), else why not (static text). */
+const char *api_query_check(const char *query_string);
 
 /* The route table, for the request counters (reqstats.c): the number of
  * rows, and a row's method and its name in metrics (the pattern, or
@@ -177,9 +203,23 @@ json_t *api_parse_object(const struct api_req *req, struct api_resp *r,
 int api_check_fields(json_t *obj, const char *const *allowed, const char *prefix,
                      struct api_resp *r);
 void api_time_iso(int64_t ms, char *buf, size_t len);
-/* Integer milliseconds since the epoch, or ISO 8601 UTC
- * ("2026-01-31T12:00:00Z", optional .mmm). 0, or -1 when neither. */
+/* Integer milliseconds since the epoch, or ISO 8601: a date alone
+ * ("2026-12-05", midnight UTC) or date 'T' time with optional fraction and
+ * zone ("Z", "+02:00", "-0530", "+02"; none: UTC). 0, or -1 when neither. */
 int api_parse_time(const char *s, int64_t *out);
+
+/* One page of a newest-first listing (events, failovers). The caller asks
+ * the store for limit + 1 rows and adds each; the page keeps `limit` and
+ * next_cursor is set only when a further row proved there is more. */
+struct api_page {
+    json_t *arr;              /* the items shown (owned; NULL out of memory) */
+    int limit, count;
+    int64_t last_id;          /* id of the last item shown */
+    int more;
+};
+void api_page_init(struct api_page *p, int limit);
+void api_page_add(struct api_page *p, int64_t id, json_t *item);   /* steals item */
+json_t *api_page_cursor(const struct api_page *p);   /* string id, or null */
 json_t *api_time_json(int64_t ms);   /* null for 0 */
 void api_fleet_error(struct api_resp *r, const struct fleet_err *e);
 const char *api_query(const struct api_req *req, const char *key);

@@ -128,7 +128,7 @@ static void write_cluster(struct jbuf *b, struct api_ctx *ctx, const struct flee
         jb_key(b, "replicating_from");
         if (o->role == ROLE_REPLICA) {
             char buf[FLEET_HOST_MAX + 16];
-            snprintf(buf, sizeof(buf), "%s:%d", o->master_host, o->master_port);
+            fleet_addr_format(buf, sizeof(buf), o->master_host, o->master_port);
             jb_str(b, buf);
         } else {
             jb_raw(b, "null");

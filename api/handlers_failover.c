@@ -274,7 +274,7 @@ static json_t *action_json(const struct plan_action *a)
                           a->node, "reason", a->reason);
     if (j != NULL && a->type == PLAN_REPLICAOF) {
         char target[300];
-        snprintf(target, sizeof(target), "%s:%d", a->target_host, a->target_port);
+        fleet_addr_format(target, sizeof(target), a->target_host, a->target_port);
         json_object_set_new(j, "target", json_string(target));
     }
     if (j != NULL) {
@@ -348,20 +348,9 @@ void api_h_failover_plan(struct api_ctx *ctx, const struct api_req *req,
 
 /* ---- history ---------------------------------------------------------------- */
 
-struct list_acc {
-    json_t *arr;
-    int64_t last_id;
-    int count;
-};
-
 static int take_list(void *arg, const struct store_failover *f)
 {
-    struct list_acc *a = arg;
-    json_t *j = failover_json(f);
-    if (j != NULL)
-        json_array_append_new(a->arr, j);
-    a->last_id = f->id;
-    a->count++;
+    api_page_add(arg, f->id, failover_json(f));
     return 0;
 }
 
@@ -384,20 +373,17 @@ void api_h_cluster_failovers(struct api_ctx *ctx, const struct api_req *req,
         api_error(r, 404, "not_found", "cluster '%s' not found", cluster);
         return;
     }
-    struct list_acc a = { .arr = json_array() };
-    if (store_failovers_query(ctx->st, cluster, status, before, (int)lim, take_list, &a) !=
+    struct api_page page;
+    api_page_init(&page, (int)lim);
+    /* One more row than shown: next_cursor only when there is a next page. */
+    if (store_failovers_query(ctx->st, cluster, status, before, (int)lim + 1, take_list, &page) !=
         STORE_OK) {
-        json_decref(a.arr);
+        json_decref(page.arr);
         api_error(r, 503, "unavailable", "cannot read failovers: %s", store_errmsg(ctx->st));
         return;
     }
-    json_t *next = json_null();
-    if (a.count == lim && a.last_id > 1) {
-        char buf[32];
-        snprintf(buf, sizeof(buf), "%lld", (long long)a.last_id);
-        next = json_string(buf);
-    }
-    api_reply(r, 200, json_pack("{s:o,s:o}", "failovers", a.arr, "next_cursor", next));
+    api_reply(r, 200, json_pack("{s:o,s:o}", "failovers", page.arr, "next_cursor",
+                                api_page_cursor(&page)));
 }
 
 /* The id in the path, or a 404 (a non-number names no failover). */

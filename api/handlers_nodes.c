@@ -2,9 +2,11 @@
  * PATCH, DELETE). */
 #include "api.h"
 
+#include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
 
 void api_read_lock(struct api_ctx *ctx)
@@ -56,7 +58,7 @@ json_t *api_node_json(struct api_ctx *ctx, const struct fleet_node *n)
     }
     if (status != NULL && o->role == ROLE_REPLICA) {
         char buf[FLEET_HOST_MAX + 16];
-        snprintf(buf, sizeof(buf), "%s:%d", o->master_host, o->master_port);
+        fleet_addr_format(buf, sizeof(buf), o->master_host, o->master_port);
         json_object_set_new(status, "replicating_from", json_string(buf));
     }
     return json_pack("{s:s,s:s,s:i,s:i,s:b,s:o,s:o,s:o,s:o,s:o}",
@@ -79,6 +81,57 @@ static void reply_node(struct api_ctx *ctx, const char *name, int status, struct
         api_error(r, 404, "not_found", "node '%s' not found", name);
     else
         api_reply(r, status, j);
+}
+
+/* The run_id line of an INFO server reply into out ("" when absent). */
+static void run_id_of(const char *info, size_t len, char *out, size_t outlen)
+{
+    static const char key[] = "run_id:";
+    out[0] = '\0';
+    for (const char *p = info, *end = info + len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+        if (n > sizeof(key) - 1 && memcmp(p, key, sizeof(key) - 1) == 0) {
+            size_t v = n - (sizeof(key) - 1);
+            while (v > 0 && (p[sizeof(key) - 2 + v] == '\r'))
+                v--;
+            snprintf(out, outlen, "%.*s", (int)v, p + sizeof(key) - 1);
+            return;
+        }
+        p += n + 1;
+    }
+}
+
+/* Ask the server being registered for its run id, which tells one server
+ * from another whatever address reaches it. It is asked at its first
+ * resolved address (numeric: hiredis does no second, unbounded lookup),
+ * within the node timeout; "" when it cannot be asked (not running yet,
+ * wrong password...): the registration then relies on addresses. */
+static void probe_run_id(struct api_ctx *ctx, const struct fleet_ident *id, int port, char *out,
+                         size_t outlen)
+{
+    char addr[64];
+    out[0] = '\0';
+    fleet_ident_addr(id, 0, addr, sizeof(addr));
+    if (addr[0] == '\0')
+        return;
+    int ms = ctx->node_timeout_ms > 0 ? ctx->node_timeout_ms : 1000;
+    struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+    redisContext *c = redisConnectWithTimeout(addr, port, tv);
+    if (c == NULL || c->err != 0 || redisSetTimeout(c, tv) != REDIS_OK) {
+        redisFree(c);
+        return;
+    }
+    redisReply *r = NULL;
+    if (ctx->cfg->node_auth != NULL)
+        r = redisCommand(c, "AUTH %s", ctx->cfg->node_auth);
+    int ok = ctx->cfg->node_auth == NULL || (r != NULL && r->type != REDIS_REPLY_ERROR);
+    freeReplyObject(r);
+    r = ok ? redisCommand(c, "INFO server") : NULL;
+    if (r != NULL && r->type == REDIS_REPLY_STRING)
+        run_id_of(r->str, r->len, out, outlen);
+    freeReplyObject(r);
+    redisFree(c);
 }
 
 API_HANDLER(api_h_nodes_post)
@@ -133,12 +186,25 @@ API_HANDLER(api_h_nodes_post)
             goto out;
         }
     }
+    /* Who the server is (resolved address, run id), found out here before
+     * any lock: the fleet compares it with every registered node. */
+    struct fleet_ident ident;
+    char run_id[48] = "";
+    if (fleet_host_valid(json_string_value(host)) &&
+        fleet_ident_resolve(json_string_value(host), ctx->node_timeout_ms, &ident) == 0)
+        probe_run_id(ctx, &ident, (int)json_integer_value(port), run_id, sizeof(run_id));
+    else
+        memset(&ident, 0, sizeof(ident));
     struct fleet_node_spec spec = {
         .name = name != NULL ? json_string_value(name) : NULL,
         .host = json_string_value(host),
         .port = (int)json_integer_value(port),
         .priority = prio != NULL ? (int)json_integer_value(prio) : 100,
         .tags = tags_txt,
+        .ident = &ident,
+        .run_id = run_id,
+        .observed = ctx->state,
+        .resolve_ms = ctx->node_timeout_ms,
     };
     struct fleet_err e;
     int created = 0;

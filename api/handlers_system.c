@@ -98,7 +98,7 @@ void api_h_discover(struct api_ctx *ctx, const struct api_req *req, const struct
     if (name != NULL)
         snprintf(cname, sizeof(cname), "%s", json_string_value(name));
     else
-        snprintf(cname, sizeof(cname), "%s:%d", res->nodes[0].host, res->nodes[0].port);
+        fleet_addr_format(cname, sizeof(cname), res->nodes[0].host, res->nodes[0].port);
     struct cluster_settings s;
     health_settings_default(&s);
     struct fleet_err e;
@@ -109,7 +109,7 @@ void api_h_discover(struct api_ctx *ctx, const struct api_req *req, const struct
     json_t *found = json_array();
     for (size_t i = 0; i < res->n; i++) {
         char addr[FLEET_HOST_MAX + 16];
-        snprintf(addr, sizeof(addr), "%s:%d", res->nodes[i].host, res->nodes[i].port);
+        fleet_addr_format(addr, sizeof(addr), res->nodes[i].host, res->nodes[i].port);
         json_array_append_new(found, json_pack("{s:s,s:s,s:b}", "address", addr, "role",
                                                i == 0 ? "master" : "replica", "reachable",
                                                res->reachable[i]));
@@ -129,25 +129,15 @@ out:
 }
 
 
-struct ev_acc {
-    json_t *arr;
-    int64_t last_id;
-    int count;
-};
-
 static int ev_cb(void *arg, const struct store_event *ev)
 {
-    struct ev_acc *a = arg;
     json_t *e = json_pack("{s:I,s:o,s:I,s:o,s:o,s:s,s:s,s:s}", "id", (json_int_t)ev->id,
                           "time", api_time_json(ev->ts), "ts_ms", (json_int_t)ev->ts,
                           "cluster", ev->cluster ? json_string(ev->cluster) : json_null(),
                           "node", ev->node ? json_string(ev->node) : json_null(),
                           "kind", ev->kind ? ev->kind : "", "message", ev->message ? ev->message : "",
                           "actor", ev->actor ? ev->actor : "");
-    if (e != NULL)
-        json_array_append_new(a->arr, e);
-    a->last_id = ev->id;
-    a->count++;
+    api_page_add(arg, ev->id, e);
     return 0;
 }
 
@@ -173,7 +163,8 @@ void api_h_events(struct api_ctx *ctx, const struct api_req *req, const struct a
     long long v;
     if (since != NULL && api_parse_time(since, &f.since_ms) != 0) {
         api_error(r, 400, "bad_request",
-                  "since must be milliseconds since the epoch or ISO 8601 like 2026-01-31T12:00:00Z");
+                  "since must be milliseconds since the epoch or ISO 8601 like 2026-01-31T12:00:00Z, "
+                  "2026-01-31T14:00:00+02:00 or 2026-01-31");
         return;
     }
     if (limit != NULL) {
@@ -190,19 +181,15 @@ void api_h_events(struct api_ctx *ctx, const struct api_req *req, const struct a
         }
         f.before_id = v;
     }
-    struct ev_acc a = { .arr = json_array() };
-    int rc = store_events_query(ctx->st, &f, ev_cb, &a);
+    struct api_page page;
+    api_page_init(&page, f.limit);
+    f.limit++;                          /* one more row: is there a next page? */
+    int rc = store_events_query(ctx->st, &f, ev_cb, &page);
     if (rc != STORE_OK) {
-        json_decref(a.arr);
+        json_decref(page.arr);
         api_error(r, 503, "unavailable", "cannot read events: %s", store_errmsg(ctx->st));
         return;
     }
-    json_t *next = json_null();
-    if (a.count == f.limit && a.last_id > 1) {
-        char buf[32];
-        snprintf(buf, sizeof(buf), "%lld", (long long)a.last_id);
-        json_decref(next);
-        next = json_string(buf);
-    }
-    api_reply(r, 200, json_pack("{s:o,s:o}", "events", a.arr, "next_cursor", next));
+    api_reply(r, 200, json_pack("{s:o,s:o}", "events", page.arr, "next_cursor",
+                                api_page_cursor(&page)));
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -19,7 +20,13 @@ struct conn_state {
     char *buf;
     size_t len, cap;
     int too_large;
-    struct timespec start;    /* CLOCK_MONOTONIC at the first callback */
+    int begun;                /* the access handler has seen the request */
+    struct timespec start;    /* CLOCK_MONOTONIC when the request line was read */
+    /* The request target as sent, percent-encoding intact, cut at '?' into
+     * path and query. MHD's own url argument is decoded into a C string: a
+     * %00 would cut it short and route to another endpoint. */
+    char *target;
+    const char *query;        /* inside target, or NULL */
 };
 
 static const char *query_get(void *arg, const char *key)
@@ -84,19 +91,57 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, struct api_resp *r)
     return ret;
 }
 
-/* First callback of a request: its state, its start time, and an early
- * look at Content-Length so a huge body is never buffered. */
-static enum MHD_Result request_begin(struct MHD_Connection *c, void **con_cls)
+/* MHD_OPTION_URI_LOG_CALLBACK: called with the raw request target before
+ * MHD parses it, once per request. Its result becomes the request's
+ * *con_cls (freed by on_completed, which MHD calls for every request this
+ * was called for); NULL (out of memory) drops the connection. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
+    (void)cls;
+    (void)c;
     struct conn_state *st = calloc(1, sizeof(*st));
     if (st == NULL)
-        return MHD_NO;
+        return NULL;
     if (clock_gettime(CLOCK_MONOTONIC, &st->start) != 0)
         memset(&st->start, 0, sizeof(st->start));
-    *con_cls = st;
+    if ((st->target = strdup(uri)) == NULL) {
+        free(st);
+        return NULL;
+    }
+    char *q = strchr(st->target, '?');
+    if (q != NULL) {
+        *q = '\0';
+        st->query = q + 1;
+    }
+    return st;
+}
+
+/* First call of the access handler: an early look at Content-Length so a
+ * huge body is never buffered. */
+static enum MHD_Result request_begin(struct MHD_Connection *c, struct conn_state *st)
+{
+    st->begun = 1;
     const char *cl = header_get(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl != NULL && strtoull(cl, NULL, 10) > API_BODY_LIMIT)
         st->too_large = 1;
+    return MHD_YES;
+}
+
+/* What api_handle() checks of the header block: the number of Host
+ * fields and the size of them all. */
+struct header_facts {
+    int hosts;
+    size_t bytes;
+};
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    (void)kind;
+    struct header_facts *h = cls;
+    h->bytes += strlen(key) + (value != NULL ? strlen(value) : 0) + 4;   /* ": ", CRLF */
+    if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
+        h->hosts++;
     return MHD_YES;
 }
 
@@ -138,39 +183,55 @@ static void answer_too_large(const char *method, const char *url, struct api_res
               API_BODY_LIMIT);
 }
 
+/* The request as api_handle() takes it: the raw target, the transport
+ * facts it checks (version, Host, header size) and the body. */
+static void handle(struct api_ctx *ctx, struct MHD_Connection *c, const char *method,
+                   const char *version, struct conn_state *st, struct api_resp *resp)
+{
+    struct header_facts h = { 0, 0 };
+    if (MHD_get_connection_values(c, MHD_HEADER_KIND, count_header, &h) < 0)
+        h.hosts = 1;                    /* cannot tell: let the request through */
+    struct api_req req = {
+        .method = method,
+        .path = st->target,
+        .query_string = st->query,
+        .query = query_get,
+        .query_arg = c,
+        .body = st->buf,
+        .body_len = st->len,
+        .authorization = header_get(c, MHD_HTTP_HEADER_AUTHORIZATION),
+        .if_none_match = header_get(c, MHD_HTTP_HEADER_IF_NONE_MATCH),
+        .version = version,
+        .host_headers = h.hosts,
+        .header_bytes = h.bytes,
+    };
+    api_handle(ctx, &req, resp);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
 {
-    (void)version;
+    (void)url;                          /* decoded and NUL-truncated: st->target instead */
     struct api_ctx *ctx = cls;
     struct conn_state *st = *con_cls;
     if (st == NULL)
-        return request_begin(c, con_cls);
+        return MHD_NO;                  /* on_uri ran out of memory */
+    if (!st->begun)
+        return request_begin(c, st);
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
         return request_chunk(st, upload_data, n);
     }
     struct api_resp resp;
-    if (st->too_large) {
-        answer_too_large(method, url, &resp);
-    } else {
-        struct api_req req = {
-            .method = method,
-            .path = url,
-            .query = query_get,
-            .query_arg = c,
-            .body = st->buf,
-            .body_len = st->len,
-            .authorization = header_get(c, MHD_HTTP_HEADER_AUTHORIZATION),
-            .if_none_match = header_get(c, MHD_HTTP_HEADER_IF_NONE_MATCH),
-        };
-        api_handle(ctx, &req, &resp);
-    }
+    if (st->too_large)
+        answer_too_large(method, st->target, &resp);
+    else
+        handle(ctx, c, method, version, st, &resp);
     if (resp.status >= 500)
-        ctl_log_verbose("http: %s %s -> %d", method, url, resp.status);
+        ctl_log_verbose("http: %s %s -> %d", method, st->target, resp.status);
     api_reqstats_record(ctx->reqstats, resp.row, method, resp.status, elapsed_since(&st->start));
     return send_resp(c, &resp);
 }
@@ -184,6 +245,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     struct conn_state *st = *con_cls;
     if (st != NULL) {
         free(st->buf);
+        free(st->target);
         free(st);
     }
     *con_cls = NULL;
@@ -229,6 +291,11 @@ int api_http_start(struct api_server *s, struct api_ctx *ctx, const char *host, 
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000,
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                                 MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+                                 /* Room above API_URL_MAX and API_HEADERS_MAX, so
+                                  * that kvfleetd, not MHD, refuses what is over
+                                  * them, in JSON (MHD's default is 32 KiB). */
+                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY,
                                  MHD_OPTION_END);
     if (s->daemon == NULL) {
         snprintf(err, errlen, "cannot listen on %s:%d (address in use or not available)", host,

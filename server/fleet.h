@@ -26,6 +26,17 @@
 #define FLEET_NAME_MAX 64
 #define FLEET_HOST_MAX 255
 #define FLEET_TAGS_MAX 4096
+#define FLEET_IDENT_MAX 8
+
+/* What a host resolves to: the addresses behind one spelling of a server's
+ * address, so that "127.0.0.1", "localhost" and "127.1" at one port are
+ * seen as the one server they are. Kept in memory only (resolved again
+ * after a restart, when a registration needs it). */
+struct fleet_ident {
+    int resolved;                              /* 1: addrs is the answer */
+    int naddrs;
+    unsigned char addrs[FLEET_IDENT_MAX][16];  /* IPv6; IPv4 as ::ffff:a.b.c.d */
+};
 
 struct fleet_node {
     int64_t id;
@@ -38,6 +49,7 @@ struct fleet_node {
     int64_t cluster_id;    /* 0: none */
     int64_t first_seen;
     int64_t last_seen;
+    struct fleet_ident ident;   /* resolved host (memory only; see above) */
 };
 
 struct fleet_cluster {
@@ -64,6 +76,7 @@ struct fleet {
 struct fleet_err {
     int status;
     char msg[300];
+    char node[FLEET_NAME_MAX + 1];   /* a conflict's registered node, "" when none */
 };
 
 int fleet_init(struct fleet *f, struct store *st, char *err, size_t errlen);
@@ -80,22 +93,46 @@ struct fleet_node *fleet_node_by_addr(struct fleet *f, const char *host, int por
 struct fleet_cluster *fleet_cluster_by_name(struct fleet *f, const char *name);
 struct fleet_cluster *fleet_cluster_by_id(struct fleet *f, int64_t id);
 
-/* Valid names: 1-64 of [A-Za-z0-9._:-]. */
+/* Valid names (nodes and clusters): 1-64 of [A-Za-z0-9._:-], the host part
+ * of a default node name may be an IPv6 address in brackets ("[::1]:6379"),
+ * and never "." or "..": clients normalise those out of a URL, so such a
+ * node or cluster could not be read, changed or deleted. */
 int fleet_name_valid(const char *s);
 int fleet_host_valid(const char *s);
 
+/* "host:port", or "[host]:port" for an IPv6 address, so that the port can
+ * always be told apart (a default node name, and addresses in messages). */
+void fleet_addr_format(char *buf, size_t len, const char *host, int port);
+
+/* Resolve host: a numeric address as it is, a name through getaddrinfo
+ * waiting at most timeout_ms (the lookup is left to finish on its own
+ * thread after that). 0, or -1 when it did not resolve (out->resolved 0). */
+int fleet_ident_resolve(const char *host, int timeout_ms, struct fleet_ident *out);
+/* Address i of a resolved identity as text (IPv4 dotted), for connecting
+ * without a second name lookup. */
+void fleet_ident_addr(const struct fleet_ident *id, int i, char *buf, size_t len);
+
 struct fleet_node_spec {
-    const char *name;      /* NULL: "host:port" */
+    const char *name;      /* NULL: "host:port" ("[v6]:port") */
     const char *host;
     int port;
     int priority;          /* default 100 */
     const char *tags;      /* JSON array text or NULL */
+    /* Evidence of the server's identity, all optional. */
+    const struct fleet_ident *ident;   /* host already resolved; NULL: resolve here */
+    const char *run_id;    /* run id the server gave at this address; NULL/"": unknown */
+    struct state *observed;   /* observations to compare run ids with; NULL: none */
+    int resolve_ms;        /* bound of a name lookup; <= 0: 1000 */
 };
 
 /* Register a node. Idempotent: the same name at the same host:port (or the
  * same host:port without a name) returns the existing node with *created = 0.
  * A name taken at another address, or an address taken by another name, is a
- * 409. out_name receives the node's name. */
+ * 409. So is the same server under another spelling of its address: a
+ * registered node at the same port whose host resolves to a common
+ * address (or differs only in case), or, once the monitor has seen it, a
+ * node with the run id spec->run_id; e->node names that node. out_name
+ * receives the node's name. */
 int fleet_node_register(struct fleet *f, const struct fleet_node_spec *spec, const char *actor,
                         int *created, char *out_name, size_t out_len, struct fleet_err *e);
 int fleet_node_patch(struct fleet *f, const char *name, const int *priority, const int *maintenance,
@@ -120,8 +157,10 @@ int fleet_cluster_delete(struct fleet *f, const char *cluster, const char *actor
                          struct fleet_err *e);
 
 /* Adopt a running deployment: nodes[0] is the master, the rest replicas.
- * Unregistered addresses are registered as "host:port"; registered ones must
- * not belong to another cluster. One transaction. */
+ * An address that is a registered node, spelled alike or resolving to the
+ * same address at the same port, is that node; the others are registered as
+ * "host:port" ("[v6]:port"). Members must not belong to another cluster.
+ * One transaction. */
 struct fleet_addr {
     char host[FLEET_HOST_MAX + 1];
     int port;

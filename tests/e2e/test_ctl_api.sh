@@ -5,8 +5,14 @@
 # idempotent registration and events paging; GET /clusters?detail=full (with
 # the last failover, after a switchover); the HTTP layer: Allow on 405,
 # ETag / If-None-Match / 304, HEAD, the embedded dashboard (GET / is HTML,
-# unknown files are JSON 404s), /metrics and metrics-auth. Data nodes are real
-# Redis 7 (or KVFLEET_NODE_SERVER).
+# unknown files are JSON 404s), /metrics and metrics-auth. The reliability
+# issue's defects: an escaped NUL or control character in a path is a JSON
+# 400 and never runs another route; one server under two spellings of its
+# address (or two addresses, same run id) is a 409 naming the node; '.' and
+# '..' names are 422; `since` takes offsets and bare dates; next_cursor only
+# when a next page exists; IPv6 default names in brackets; HTTP/1.1 without
+# Host is a 400; oversize URL and headers are JSON 414 / 431. Data nodes are
+# real Redis 7 (or KVFLEET_NODE_SERVER).
 set -u
 . "$(dirname "$0")/ctl_lib.sh"
 
@@ -96,6 +102,58 @@ expect_status "register without a name" 201
 expect_eq "default name is host:port" "127.0.0.1:$P4" "$(jbody .name)"
 api POST /api/v1/nodes '{"host":"127.0.0.1","port":70000}'
 expect_status "port out of range" 422
+
+# One server, registered under another spelling of its address: a 409
+# naming the node it already is (two clusters would fight over it).
+api POST /api/v1/nodes "{\"host\":\"localhost\",\"port\":$P1,\"name\":\"n1-again\"}"
+expect_status "the same server as localhost" 409
+expect_eq "the 409 names the registered node" n1 "$(jbody .error.node)"
+check "the 409 says why" grep -q "node 'n1'" <<<"$(jbody .error.message)"
+api POST /api/v1/nodes "{\"host\":\"localhost\",\"port\":$P1}"
+expect_status "the same server as localhost, no name" 409
+api POST /api/v1/nodes "{\"host\":\"127.1\",\"port\":$P1,\"name\":\"n1-short\"}"
+expect_status "the same server as 127.1" 409
+api GET /api/v1/nodes
+expect_eq "no second node for that server" 4 "$(jbody '.nodes | length')"
+# Two addresses that resolve apart but reach one server (it listens on both):
+# the run id the monitor has seen tells.
+alloc_port P5
+if start_redis "$P5" --bind "127.0.0.1 127.0.0.2"; then
+    api POST /api/v1/nodes "{\"host\":\"127.0.0.1\",\"port\":$P5,\"name\":\"twin\"}"
+    expect_status "register twin" 201
+    if wait_until 5 bash -c "curl -s '$CTL_URL/api/v1/nodes/twin' | jq -e '.status.run_id != null'"; then
+        api POST /api/v1/nodes "{\"host\":\"127.0.0.2\",\"port\":$P5,\"name\":\"twin2\"}"
+        expect_status "the same server at another address (same run id)" 409
+        expect_eq "run id conflict names the node" twin "$(jbody .error.node)"
+        check "run id conflict says so" grep -q "run id" <<<"$(jbody .error.message)"
+    else
+        fail "monitor sees twin's run id"
+    fi
+    api DELETE /api/v1/nodes/twin
+    expect_status "delete twin" 200
+else
+    fail "redis-server on 127.0.0.1 and 127.0.0.2"
+fi
+# '.' and '..' cannot be managed (clients normalise them out of URLs).
+api POST /api/v1/nodes "{\"host\":\"127.0.0.1\",\"port\":$P4,\"name\":\".\"}"
+expect_status "node named '.'" 422
+api POST /api/v1/nodes "{\"host\":\"127.0.0.1\",\"port\":$P4,\"name\":\"..\"}"
+expect_status "node named '..'" 422
+api POST /api/v1/clusters '{"name":"..","master":"n1"}'
+expect_status "cluster named '..'" 422
+api POST /api/v1/clusters '{"name":".","master":"n1"}'
+expect_status "cluster named '.'" 422
+# An IPv6 node's default name has its address in brackets.
+alloc_port P6
+api POST /api/v1/nodes "{\"host\":\"::1\",\"port\":$P6}"
+expect_status "register an IPv6 node without a name" 201
+expect_eq "IPv6 default name in brackets" "[::1]:$P6" "$(jbody .name)"
+api GET "/api/v1/nodes/%5B::1%5D:$P6"
+expect_status "the bracketed name is an address a client can use" 200
+api GET "/api/v1/events?node=%5B::1%5D:$P6"
+expect_eq "events print it in brackets" "node registered at [::1]:$P6" "$(jbody '.events[-1].message')"
+api DELETE "/api/v1/nodes/%5B::1%5D:$P6"
+expect_status "delete the IPv6 node" 200
 api POST /api/v1/nodes '{"host":"127.0.0.1",
   "port": 1,,}'
 expect_status "malformed JSON" 400
@@ -171,6 +229,34 @@ check "unknown API path: JSON error" grep -q "no such endpoint" <<<"$(jbody .err
 hget POST /
 expect_status "POST on a dashboard file" 405
 expect_eq "dashboard files: Allow" "GET, HEAD" "$(header Allow)"
+
+# ---- request hygiene: escapes, Host, sizes; every answer JSON
+for bad in "n3%00anything" "n3%01" "n3%0d%0aX:1" "%ff" "n3%zz"; do
+    hget GET "/api/v1/nodes/$bad"
+    expect_status "GET /nodes/$bad" 400
+    check "GET /nodes/$bad: JSON error" grep -q '^application/json' <<<"$(header Content-Type)"
+done
+api PATCH /api/v1/nodes/n3%00anything '{"maintenance":true}'
+expect_status "PATCH a name with an escaped NUL" 400
+expect_eq "...which did not reach n3" false "$(node_field n3 .maintenance)"
+api DELETE /api/v1/nodes/n3%00anything
+expect_status "DELETE a name with an escaped NUL" 400
+api GET /api/v1/nodes/n3
+expect_status "...and n3 is still registered" 200
+api GET "/api/v1/nodes?cluster=c1%00x"
+expect_status "an escaped NUL in the query string" 400
+hget GET /api/v1/health -H 'Host:'
+expect_status "HTTP/1.1 without Host" 400
+expect_eq "HTTP/1.1 without Host: JSON" bad_request "$(jbody .error.code)"
+hget GET /api/v1/health -H 'Host:' --http1.0
+expect_status "HTTP/1.0 without Host is fine" 200
+long="$(head -c 9000 /dev/zero | tr '\0' a)"
+hget GET "/api/v1/nodes/$long"
+expect_status "URL over 8 KiB" 414
+expect_eq "414 is JSON" uri_too_long "$(jbody .error.code)"
+hget GET /api/v1/health -H "X-Big: $(head -c 20000 /dev/zero | tr '\0' a)"
+expect_status "headers over 16 KiB" 431
+expect_eq "431 is JSON" headers_too_large "$(jbody .error.code)"
 TOKEN=
 hget GET /metrics
 expect_status "/metrics is open by default" 200
@@ -195,6 +281,14 @@ if wait_until 20 cluster_is c1 .health healthy; then pass "c1 becomes healthy (R
     fail "c1 becomes healthy"; note "$(cluster_field c1 .)"; fi
 expect_eq "replica n2 replicates from n1" "127.0.0.1:$P1" "$(cluster_field c1 '.replicas[] | select(.node=="n2") | .replicating_from')"
 expect_eq "replica link up" up "$(cluster_field c1 '.replicas[0].link')"
+# The reliability issue: a %00 cut the path, so this deleted cluster c1.
+api DELETE /api/v1/clusters/c1%00/replicas/n3
+expect_status "DELETE /clusters/c1%00/replicas/n3" 400
+api GET /api/v1/clusters/c1
+expect_status "...and cluster c1 still exists" 200
+expect_eq "...with n3 still a replica" 2 "$(jbody '.replicas | length')"
+api DELETE /api/v1/clusters/c1%2Freplicas%2Fn3
+expect_status "an escaped '/' is part of the name, not a route" 404
 check "lag in bytes reported" test "$(cluster_field c1 '.replicas[0].lag_bytes')" != null
 check "lag in seconds reported" test "$(cluster_field c1 '.replicas[0].lag_seconds')" != null
 check "redis agrees: n2 is a replica" bash -c "redis-cli -p $P2 info replication | grep -q role:slave"
@@ -267,6 +361,29 @@ check "cluster.created recorded with actor api" test "$(jbody '[.events[] | sele
 check "REPLICAOF recorded by the reconciler" test "$(jbody '[.events[] | select(.kind=="reconcile.replicaof")] | length')" -ge 2
 api GET "/api/v1/events?since=2999-01-01T00:00:00Z"
 expect_eq "since filter" 0 "$(jbody '.events | length')"
+for since in 2999-01-01 "2999-01-01T00:00:00%2B02:00" "2999-01-01T00:00:00+02:00" "2999-01-01T00:00:00-0530"; do
+    api GET "/api/v1/events?since=$since"
+    expect_status "since=$since" 200
+    expect_eq "since=$since filters" 0 "$(jbody '.events | length')"
+done
+api GET "/api/v1/events?since=2001-01-01T00:00:00-05:30"
+check "since with an offset in the past keeps events" test "$(jbody '.events | length')" -gt 0
+api GET "/api/v1/events?since=2026-13-01"
+expect_status "since: no 13th month" 400
+# next_cursor only when a next page exists: the deleted node's events no
+# longer change.
+gone="127.0.0.1:$P4"
+api GET "/api/v1/events?node=$gone&limit=1000"
+k="$(jbody '.events | length')"
+check "the deleted node has events ($k)" test "$k" -ge 2
+api GET "/api/v1/events?node=$gone&limit=$k"
+expect_eq "a page exactly full with nothing after: no next_cursor" null "$(jbody .next_cursor)"
+api GET "/api/v1/events?node=$gone&limit=$((k - 1))"
+cursor="$(jbody .next_cursor)"
+check "one short of all: next_cursor" test "$cursor" != null
+api GET "/api/v1/events?node=$gone&limit=$((k - 1))&cursor=$cursor"
+expect_eq "the last page holds the rest" 1 "$(jbody '.events | length')"
+expect_eq "the last page has no next_cursor" null "$(jbody .next_cursor)"
 api GET "/api/v1/events?limit=abc"
 expect_status "bad limit" 400
 
@@ -329,6 +446,7 @@ check "last_failover has its duration" test "$(jbody '.clusters[0].last_failover
 check "last_failover leaves the steps out" test "$(jbody '.clusters[0].last_failover | has("steps")')" = false
 api GET "/api/v1/clusters/c1/failovers?limit=1"
 expect_eq "the same row as failovers?limit=1" "$fo_id" "$(jbody '.failovers[0].id')"
+expect_eq "the only failover: no next_cursor" null "$(jbody .next_cursor)"
 
 # ---- delete cluster
 api DELETE /api/v1/clusters/c1

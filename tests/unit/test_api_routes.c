@@ -1,7 +1,9 @@
 /* test_api_routes.c - route matching (pure): one row per method, HEAD on
  * GET rows, 405 with the methods of every row of a pattern, the dashboard
- * catch-all losing to every API route; bearer token comparison; entity tags
- * and If-None-Match parsing. */
+ * catch-all losing to every API route; percent-decoding per segment (an
+ * escaped NUL or control character is a 400, never another route); the
+ * query string check; bearer token comparison; entity tags and
+ * If-None-Match parsing; ISO 8601 times; listing pages. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -181,6 +183,174 @@ static void test_auth(void **state)
     assert_false(api_auth_ok(NULL, "s3cret"));
 }
 
+static void expect_bad(const char *method, const char *path)
+{
+    struct api_match m;
+    api_route_match(method, path, &m);
+    assert_int_equal(m.status, 400);
+    assert_int_equal(m.route, API_R_NONE);
+    assert_int_equal(m.row, -1);
+    assert_non_null(m.why);
+}
+
+/* The reliability issue: a %00 cut MHD's decoded URL short, so
+ * DELETE /clusters/c3%00/replicas/m2 deleted cluster c3. Routing now
+ * splits the raw path first and refuses what decodes to a control
+ * character, whatever the route. */
+static void test_escaped_nul_and_controls(void **state)
+{
+    (void)state;
+    expect_bad("DELETE", "/api/v1/clusters/c3%00/replicas/m2");
+    expect_bad("PATCH", "/api/v1/nodes/victim%00anything");
+    expect_bad("DELETE", "/api/v1/nodes/victim%00anything");
+    expect_bad("GET", "/api/v1/nodes/victim%00");
+    expect_bad("GET", "/api/v1/nodes/%00");
+    expect_bad("GET", "/api/v1%00/nodes");
+    expect_bad("GET", "/index.html%00.js");                 /* the dashboard too */
+    expect_bad("GET", "/api/v1/nodes/a%01b");
+    expect_bad("GET", "/api/v1/nodes/a%0Ab");
+    expect_bad("GET", "/api/v1/nodes/a%0d%0aX-Injected:%201");
+    expect_bad("GET", "/api/v1/nodes/a%1fb");
+    expect_bad("GET", "/api/v1/nodes/a%7Fb");
+    expect_bad("GET", "/api/v1/nodes/a\x01b");             /* raw control byte */
+    expect_bad("GET", "/api/v1/nodes/a b");                /* raw space */
+    expect_bad("GET", "/api/v1/nodes/a\xc3\xa9");          /* raw non-ASCII */
+    /* Malformed escapes and what is not UTF-8 once decoded. */
+    expect_bad("GET", "/api/v1/nodes/a%zz");
+    expect_bad("GET", "/api/v1/nodes/a%4");
+    expect_bad("GET", "/api/v1/nodes/a%");
+    expect_bad("GET", "/api/v1/nodes/%ff");
+    expect_bad("GET", "/api/v1/nodes/%c3");                /* truncated sequence */
+    expect_bad("GET", "/api/v1/nodes/%c0%af");             /* overlong '/' */
+    expect_bad("GET", "/api/v1/nodes/%ed%a0%80");          /* surrogate */
+    struct api_match m;
+    api_route_match("GET", "/api/v1/nodes/%00", &m);
+    assert_non_null(strstr(m.why, "control character"));
+    /* Escapes that decode to something fine still route as before. */
+    expect_route("GET", "/api/v1/no%64es", API_R_NODES, NULL, NULL);
+    expect_route("GET", "/api/v1/nodes/caf%C3%A9", API_R_NODE, "caf\xc3\xa9", NULL);
+    expect_route("GET", "/api/v1/nodes/%5B::1%5D:6381", API_R_NODE, "[::1]:6381", NULL);
+    expect_route("DELETE", "/api/v1/nodes/a%25b", API_R_NODE, "a%b", NULL);
+    /* An escaped '/' stays inside its segment: a name no node has, never
+     * a route of its own. */
+    expect_route("DELETE", "/api/v1/clusters/c3%2Freplicas%2Fm2", API_R_CLUSTER,
+                 "c3/replicas/m2", NULL);
+    expect_route("DELETE", "/api/v1/clusters/c3/replicas/m2", API_R_CLUSTER_REPLICA, "c3", "m2");
+    expect_route("GET", "/js%2Fapp.js", API_R_STATIC, "js/app.js", NULL);
+    /* Not a path at all: nothing to serve. */
+    api_route_match("GET", "*", &m);
+    assert_int_equal(m.status, 404);
+    api_route_match("GET", "", &m);
+    assert_int_equal(m.status, 404);
+}
+
+static void test_query_check(void **state)
+{
+    (void)state;
+    assert_null(api_query_check(""));
+    assert_null(api_query_check("cluster=c1&limit=3"));
+    assert_null(api_query_check("since=2026-12-05T10:00:00%2B02:00"));
+    assert_null(api_query_check("since=2026-12-05T10:00:00+02:00"));   /* '+' is fine */
+    assert_null(api_query_check("node=caf%C3%A9"));
+    assert_null(api_query_check("cluster="));
+    assert_non_null(api_query_check("cluster=a%00b"));
+    assert_non_null(api_query_check("cluster=a%0ab"));
+    assert_non_null(api_query_check("cluster=a%7f"));
+    assert_non_null(api_query_check("cluster=%ff"));
+    assert_non_null(api_query_check("cluster=%g1"));
+    assert_non_null(api_query_check("cluster=a b"));
+    assert_non_null(api_query_check("cluster=a%"));
+}
+
+static int64_t t_ok(const char *s)
+{
+    int64_t v = -42;
+    assert_int_equal(api_parse_time(s, &v), 0);
+    return v;
+}
+
+static void t_bad(const char *s)
+{
+    int64_t v = -42;
+    assert_int_equal(api_parse_time(s, &v), -1);
+    assert_int_equal(v, -42);                            /* untouched */
+}
+
+/* Expected values from `date -u -d <UTC time> +%s` (times 1000). */
+static void test_parse_time(void **state)
+{
+    (void)state;
+    /* Milliseconds since the epoch, as before. */
+    assert_int_equal(t_ok("0"), 0);
+    assert_int_equal(t_ok("1796428800000"), 1796428800000LL);
+    /* The Z form, as before, with and without a fraction. */
+    assert_int_equal(t_ok("2026-01-31T12:00:00Z"), 1769860800000LL);
+    assert_int_equal(t_ok("2026-01-31T12:00:00.123Z"), 1769860800123LL);
+    assert_int_equal(t_ok("2026-01-31T12:00:00.5Z"), 1769860800500LL);
+    assert_int_equal(t_ok("2026-01-31T12:00:00.123987Z"), 1769860800123LL);   /* truncated */
+    assert_int_equal(t_ok("2026-01-31T12:00:00"), 1769860800000LL);           /* no zone: UTC */
+    assert_int_equal(t_ok("2026-01-31t12:00:00z"), 1769860800000LL);          /* RFC 3339 */
+    assert_int_equal(t_ok("2026-01-31T12:00:00+00:00"), 1769860800000LL);
+    /* Offsets: local time minus the offset. */
+    assert_int_equal(t_ok("2026-12-05T10:00:00+02:00"), 1796457600000LL);   /* 08:00Z */
+    assert_int_equal(t_ok("2026-12-05T10:00:00-05:30"), 1796484600000LL);   /* 15:30Z */
+    assert_int_equal(t_ok("2026-12-05T10:00:00+0200"), 1796457600000LL);
+    assert_int_equal(t_ok("2026-12-05T10:00:00-0530"), 1796484600000LL);
+    assert_int_equal(t_ok("2026-12-05T10:00:00+02"), 1796457600000LL);
+    assert_int_equal(t_ok("2026-12-05T10:00:00.250+02:00"), 1796457600250LL);
+    assert_int_equal(t_ok("2026-12-05T01:00:00+02:00"), 1796425200000LL);   /* the day before */
+    assert_int_equal(t_ok("2026-12-05T10:00:00 02:00"), 1796457600000LL);   /* form-decoded '+' */
+    assert_int_equal(t_ok("2026-12-05T12:45Z"), 1796474700000LL);          /* no seconds */
+    /* A bare date: midnight UTC. */
+    assert_int_equal(t_ok("2026-12-05"), 1796428800000LL);
+    assert_int_equal(t_ok("2024-02-29"), 1709164800000LL);                  /* leap day */
+    assert_int_equal(t_ok("2000-03-01"), 951868800000LL);
+    assert_int_equal(t_ok("1970-01-01"), 0);
+    /* Refused. */
+    const char *bad[] = {
+        "", "yesterday", "-5", "+5", " 5", "5ms", "2026-12-5", "2026-12-05Z", "2026-12-05T",
+        "2026-12-05 10:00:00Z", "2026-02-29", "2026-13-01", "2026-00-10", "2026-12-32",
+        "2026-12-05T24:00:00Z", "2026-12-05T10:60:00Z", "2026-12-05T10:00:61Z",
+        "2026-12-05T10:00:00.Z", "2026-12-05T10:00:00+24:00", "2026-12-05T10:00:00+02:60",
+        "2026-12-05T10:00:00+02:", "2026-12-05T10:00:00+2", "2026-12-05T10:00:00+02:00Z",
+        "2026-12-05T10:00:00+020", "2026-12-05T10:00:00Zjunk", "2026-12-05T1:00:00Z",
+        "1969-12-31", "1970-01-01T00:00:00+01:00",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        t_bad(bad[i]);
+}
+
+/* next_cursor only when a further row exists: the store is asked for
+ * limit + 1 rows. */
+static void test_page(void **state)
+{
+    (void)state;
+    struct api_page p;
+    api_page_init(&p, 2);                  /* exactly full, nothing follows */
+    api_page_add(&p, 9, json_integer(9));
+    api_page_add(&p, 7, json_integer(7));
+    json_t *c = api_page_cursor(&p);
+    assert_true(json_is_null(c));
+    json_decref(c);
+    assert_int_equal(json_array_size(p.arr), 2);
+    json_decref(p.arr);
+    api_page_init(&p, 2);                  /* one more row: a next page */
+    api_page_add(&p, 9, json_integer(9));
+    api_page_add(&p, 7, json_integer(7));
+    api_page_add(&p, 4, json_integer(4));
+    c = api_page_cursor(&p);
+    assert_string_equal(json_string_value(c), "7");
+    json_decref(c);
+    assert_int_equal(json_array_size(p.arr), 2);  /* the extra row is not shown */
+    json_decref(p.arr);
+    api_page_init(&p, 5);                  /* short page */
+    api_page_add(&p, 3, json_integer(3));
+    c = api_page_cursor(&p);
+    assert_true(json_is_null(c));
+    json_decref(c);
+    json_decref(p.arr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -191,6 +361,10 @@ int main(void)
         cmocka_unit_test(test_method_not_allowed),
         cmocka_unit_test(test_etag),
         cmocka_unit_test(test_auth),
+        cmocka_unit_test(test_escaped_nul_and_controls),
+        cmocka_unit_test(test_query_check),
+        cmocka_unit_test(test_parse_time),
+        cmocka_unit_test(test_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
