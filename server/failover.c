@@ -643,8 +643,10 @@ static void on_handoff(void *arg, const struct act_result *r)
         op_end(op, "aborted", "FAILOVER on %s refused: %s (nothing changed)", op->old.name, r->err);
         return;
     }
-    say_step(op, "%s accepted FAILOVER TO %s:%d TIMEOUT %lld", op->old.name, op->cand.host,
-             op->cand.port, (long long)op->timeout_ms);
+    char addr[CTL_HOST_MAX + 16];
+    fleet_addr_format(addr, sizeof(addr), op->cand.host, op->cand.port);
+    say_step(op, "%s accepted FAILOVER TO %s TIMEOUT %lld", op->old.name, addr,
+             (long long)op->timeout_ms);
     op_next(op, ST_WAIT);
 }
 
