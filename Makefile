@@ -14,8 +14,8 @@ OPT     ?= -O2
 # in that module's header, never by a prototype written by hand in a .c file.
 CFLAGS_COMMON = -std=gnu11 -Wall -Wextra -Werror -Wmissing-prototypes -g $(OPT) -D_GNU_SOURCE -MMD -MP
 ifeq ($(SAN),1)
-CFLAGS_COMMON += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDFLAGS_SAN    = -fsanitize=address,undefined
+CFLAGS_COMMON += -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=undefined,float-cast-overflow
+LDFLAGS_SAN    = -fsanitize=address,undefined,float-cast-overflow
 MALLOC_LIB     =
 else ifeq ($(SAN),thread)
 CFLAGS_COMMON += -fsanitize=thread -fno-omit-frame-pointer
@@ -68,6 +68,7 @@ SERVER_LIB  = $(BUILD)/libkvserver.a
 # other tests/unit/test_*.c links against the agent library.
 SERVER_UNIT_TESTS ?=
 -include server/build.mk
+-include tests/fuzz/fuzz.mk
 
 UNIT_SRC          = $(wildcard tests/unit/test_*.c)
 UNIT_BINS         = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -157,6 +158,7 @@ e2e: all
 test: deps
 	$(MAKE) all
 	$(MAKE) unit VALGRIND=1
+	$(MAKE) fuzz-smoke
 	$(MAKE) e2e
 
 valgrind: $(AGENT_UNIT_BINS) $(SERVER_UNIT_BINS)
@@ -190,8 +192,8 @@ tsan: deps
 # The demo: controller + three agents on 127.0.0.1 (state, logs and pids in
 # build/demo-run/ or $DEMO_DIR; see tests/demo.sh). It installs what building
 # and running need, plus jq for the commands it prints, not the test-only
-# packages (valgrind, cmocka, Sentinel, Prometheus, Chromium).
-DEMO_PKGS = $(sort $(filter-out valgrind libcmocka-dev python3-redis redis-sentinel prometheus chromium,$(DEB_PKGS)) jq)
+# packages (valgrind, cmocka, Sentinel, Prometheus, Chromium, clang).
+DEMO_PKGS = $(sort $(filter-out valgrind libcmocka-dev python3-redis redis-sentinel prometheus chromium clang libclang-rt-14-dev,$(DEB_PKGS)) jq)
 demo:
 	$(MAKE) deps DEB_PKGS="$(DEMO_PKGS)"
 	$(MAKE) all

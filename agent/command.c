@@ -267,6 +267,14 @@ void cmd_reply_arity(client *c)
     reply_error_arity(c, c->cmd ? c->cmd->name : "unknown");
 }
 
+unsigned long long cmd_string_limit(const client *c)
+{
+    unsigned long long limit = c->srv->config.proto_max_bulk_len;
+    if ((c->flags & CLIENT_MASTER) || limit > KSTR_MAX_LEN)
+        limit = KSTR_MAX_LEN;
+    return limit;
+}
+
 static int cmd_arity_ok(const cmd_def *cmd, int argc)
 {
     return (cmd->arity > 0 && cmd->arity == argc) || (cmd->arity < 0 && argc >= -cmd->arity);

@@ -87,6 +87,12 @@ void cmd_also_propagate(struct client *c, int argc, const resp_arg *argv);
 /* Write an arity error "wrong number of arguments for 'x' command" using
  * the command's full name (container|subcommand). */
 void cmd_reply_arity(struct client *c);
+/* The longest string value a command of this client may create (SETRANGE,
+ * APPEND, SETBIT, BITFIELD, and the parser's bulk length): proto-max-bulk-len
+ * as in Redis, except for our master, which Redis obeys whatever it sends;
+ * never more than a kstr can hold, so a raised proto-max-bulk-len gets an
+ * error reply instead of reaching the kstr limit's abort(). */
+unsigned long long cmd_string_limit(const struct client *c);
 
 
 

@@ -315,20 +315,24 @@ static long long db_expire_db_step(kvdb *db, int *sampled)
         db->expire_cursor = dict_scan(db->expires, db->expire_cursor, db_expire_collect, &b);
         buckets++;
     } while (db->expire_cursor != 0 && b.n < 20 && buckets < 400);
-    long long ttl_sum = 0, ttl_samples = 0;
+    /* Unsigned, so that TTLs set near LLONG_MAX (PEXPIREAT takes any
+     * positive time) wrap as Redis' long long sum does in practice,
+     * instead of overflowing. */
+    uint64_t ttl_sum = 0;
+    long long ttl_samples = 0;
     for (int i = 0; i < b.n; i++) {
         if (b.when[i] <= db->srv->mstime) {
             db_delete_expired(db, b.keys[i], kstr_len(b.keys[i]));
             expired++;
         } else {
-            ttl_sum += b.when[i] - db->srv->mstime;
+            ttl_sum += (uint64_t)(b.when[i] - db->srv->mstime);
             ttl_samples++;
         }
         kstr_free(b.keys[i]);
     }
     /* A moving estimate of the db's average TTL, as INFO keyspace shows. */
     if (ttl_samples) {
-        long long avg = ttl_sum / ttl_samples;
+        long long avg = (long long)ttl_sum / ttl_samples;
         db->avg_ttl = db->avg_ttl == 0 ? avg : (db->avg_ttl / 50) * 49 + avg / 50;
     }
     *sampled = b.n;

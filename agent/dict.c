@@ -380,29 +380,50 @@ static size_t dict_next_power(size_t size)
 }
 
 /* Starts a resize to the power of two >= size (or creates the first table).
- * Refused while rehashing or when size cannot hold the current entries. */
-static void dict_resize_to(dict *d, size_t size)
+ * Refused while rehashing or when size cannot hold the current entries.
+ * A table whose byte size does not fit a size_t is refused too (sizes can
+ * come from a client or a file; the product would wrap to a tiny block).
+ * With may_fail, an allocation failure is reported (-1) instead of
+ * aborting; 0 otherwise, including the refusals, which are harmless: the
+ * table still grows as entries arrive. */
+static int dict_resize_to_ex(dict *d, size_t size, int may_fail)
 {
     if (dict_is_rehashing(d) || size < d->used[0])
-        return;
+        return 0;
     size_t real = dict_next_power(size);
     if (real == d->size[0])
-        return;
-    dict_entry **t = mem_calloc(real * sizeof(*t));
+        return 0;
+    if (real > SIZE_MAX / sizeof(dict_entry *))
+        return may_fail ? -1 : 0;
+    dict_entry **t = may_fail ? mem_try_calloc(real * sizeof(*t)) : mem_calloc(real * sizeof(*t));
+    if (t == NULL)
+        return -1;
     if (d->table[0] == NULL) {
         d->table[0] = t;
         d->size[0] = real;
-        return;
+        return 0;
     }
     d->table[1] = t;
     d->size[1] = real;
     d->used[1] = 0;
     d->rehash_idx = 0;
+    return 0;
+}
+
+static void dict_resize_to(dict *d, size_t size)
+{
+    /* Cannot fail: without may_fail, out of memory aborts in mem. */
+    (void)dict_resize_to_ex(d, size, 0);
 }
 
 void dict_expand(dict *d, size_t size)
 {
     dict_resize_to(d, size);
+}
+
+int dict_try_expand(dict *d, size_t size)
+{
+    return dict_resize_to_ex(d, size, 1);
 }
 
 void dict_maybe_shrink(dict *d)

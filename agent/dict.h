@@ -100,6 +100,9 @@ void dict_iter_release(dict_iter *it);
 int dict_rehash_ms(dict *d, int ms);
 /* Grow ahead of a known number of insertions (RDB load, RESIZEDB). */
 void dict_expand(dict *d, size_t size);
+/* The same for a size a client or a file chose: -1 when the table cannot be
+ * allocated (absurd size, out of memory), where dict_expand would abort. */
+int dict_try_expand(dict *d, size_t size);
 /* While a fork child (BGSAVE, full sync) shares the parent's pages, a resize
  * would copy-on-write the whole table: pass 0 to defer growth until a table
  * is 5x overfull and to skip shrinking, 1 when the child is gone. Global, as

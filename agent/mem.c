@@ -8,6 +8,7 @@
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -48,6 +49,40 @@ void *mem_calloc(size_t size)
     if (p == NULL)
         mem_oom(size);
     mem_count_add(p);
+    return p;
+}
+
+/* Physical memory in bytes, SIZE_MAX when unknown. A block larger than
+ * that can never be filled: with overcommit malloc would still hand it
+ * out, and writing it would bring the OOM killer instead of an error. */
+static size_t mem_phys_bytes(void)
+{
+    static size_t phys;
+    if (phys == 0) {
+        long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+        phys = pages > 0 && page > 0 && (unsigned long)pages <= SIZE_MAX / (unsigned long)page
+                   ? (size_t)pages * (size_t)page : SIZE_MAX;
+    }
+    return phys;
+}
+
+void *mem_try_alloc(size_t size)
+{
+    if (size > mem_phys_bytes())
+        return NULL;
+    void *p = malloc(size ? size : 1);
+    if (p != NULL)
+        mem_count_add(p);
+    return p;
+}
+
+void *mem_try_calloc(size_t size)
+{
+    if (size > mem_phys_bytes())
+        return NULL;
+    void *p = calloc(1, size ? size : 1);
+    if (p != NULL)
+        mem_count_add(p);
     return p;
 }
 

@@ -64,7 +64,7 @@ static client *client_alloc(srv *s)
     c->db = &s->dbs[0];
     c->resp_version = 2;
     c->ctime_ms = c->last_interaction_ms = s->mstime;
-    resp_parser_init_with(&c->parser, (size_t)s->config.proto_max_bulk_len, &client_parser_alloc);
+    resp_parser_init_with(&c->parser, (size_t)cmd_string_limit(c), &client_parser_alloc);
     c->tcp.data = c;
     return c;
 }
@@ -476,6 +476,10 @@ static size_t client_run_buffer(client *c, const char *buf, size_t len)
             ahead.warmed--;
         c->parser.auth_required = s->config.requirepass && s->config.requirepass[0] &&
                                   !(c->flags & CLIENT_AUTHENTICATED);
+        /* Read per command, as Redis reads proto-max-bulk-len: a CONFIG SET
+         * applies to connected clients at once. Capped at what a kstr holds,
+         * so no argument can reach the kstr limit's abort(). */
+        c->parser.max_bulk_len = (size_t)cmd_string_limit(c);
         resp_arg *argv = NULL;
         int argc = 0;
         size_t consumed = 0;

@@ -464,7 +464,9 @@ static int w_zset_listpack(rdb_writer *w, zset *z)
             bl = snprintf(buf, sizeof(buf), "%s", d > 0 ? "inf" : "-inf");
         else if (d == 0 && signbit(d))
             bl = snprintf(buf, sizeof(buf), "-0");
-        else if (d == (double)(long long)d && d >= -1e17 && d <= 1e17)
+        /* Range first: converting a double outside long long's range is
+         * undefined behaviour, so the cast may only follow the check. */
+        else if (d >= -1e17 && d <= 1e17 && d == (double)(long long)d)
             bl = snprintf(buf, sizeof(buf), "%lld", (long long)d);
         else
             bl = snprintf(buf, sizeof(buf), "%.17g", d);
@@ -787,6 +789,11 @@ int rdb_fd_write(void *priv, const void *buf, size_t len)
 int rdb_kstr_write(void *priv, const void *buf, size_t len)
 {
     kstr *s = priv;
+    /* A value can serialize to more than a kstr holds (a list of many GB):
+     * fail the write, which the caller reports, rather than reach the kstr
+     * limit's abort(). 10 bytes stay free for DUMP's footer. */
+    if (len > KSTR_MAX_LEN - 10 - kstr_len(*s))
+        return -1;
     *s = kstr_cat(*s, buf, len);
     return 0;
 }

@@ -460,9 +460,13 @@ static void rdb_load_resize(void *priv, int dbid, uint64_t keys, uint64_t expire
     rdb_load_ctx *ctx = priv;
     if (dbid < 0 || dbid >= ctx->s->dbnum)
         return;
-    dict_expand(ctx->s->dbs[dbid].keys, (size_t)keys);
-    if (expires)
-        dict_expand(ctx->s->dbs[dbid].expires, (size_t)expires);
+    /* The counts come from the file: a corrupt or hostile one may claim
+     * any size. They are only a hint, so a table that cannot be had is
+     * skipped and the dicts grow as the keys arrive. */
+    if (dict_try_expand(ctx->s->dbs[dbid].keys, (size_t)keys) != 0 ||
+        (expires && dict_try_expand(ctx->s->dbs[dbid].expires, (size_t)expires) != 0))
+        log_msg(LOG_VERBOSE, "RESIZEDB hint of %llu keys (%llu with expiry) for db %d ignored",
+                (unsigned long long)keys, (unsigned long long)expires, dbid);
 }
 
 static void rdb_load_progress(void *priv, uint64_t offset)

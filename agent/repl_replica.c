@@ -29,6 +29,7 @@
 #include <unistd.h>
 #include "repl_int.h"
 #include "client.h"
+#include "command.h"
 #include "db.h"
 #include "fence.h"
 #include "log.h"
@@ -382,7 +383,9 @@ static void link_send_handshake(repl_link *l)
 /* +FULLRESYNC <replid> <offset> */
 static int link_on_fullresync(repl_link *l, const char *line)
 {
-    const char *id = line + 12;
+    /* The caller matched the 11 bytes of "+FULLRESYNC": the line may end
+     * right there, so start at its terminator at the latest. */
+    const char *id = line + 11;
     while (*id == ' ')
         id++;
     const char *sp = strchr(id, ' ');
@@ -616,7 +619,9 @@ static void link_become_connected(repl_link *l, const char *rest, size_t restlen
     client *c = l->c;
     uv_read_stop((uv_stream_t *)&c->tcp);
     c->flags |= CLIENT_MASTER | CLIENT_NO_REPLY | CLIENT_AUTHENTICATED;
-    c->parser.max_bulk_len = SIZE_MAX;
+    /* As Redis obeys its master whatever proto-max-bulk-len says; only a
+     * kstr's limit remains (the flag makes cmd_string_limit give it). */
+    c->parser.max_bulk_len = (size_t)cmd_string_limit(c);
     if (client_select_db(c, dbid) != 0)
         client_select_db(c, 0);
     st->link_state = LINK_CONNECTED;

@@ -33,6 +33,11 @@ static int reply_discarded(const client *c)
     return (c->flags & (CLIENT_NO_REPLY | CLIENT_CLOSE_ASAP | CLIENT_CLOSING)) != 0;
 }
 
+int reply_is_discarded(const client *c)
+{
+    return reply_discarded(c);
+}
+
 void reply_raw(client *c, const void *p, size_t len)
 {
     if (reply_discarded(c) || len == 0)

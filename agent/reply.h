@@ -24,6 +24,11 @@ struct obj;
 #define ERR_TIMEOUT_NEGATIVE "ERR timeout is negative"
 
 void reply_raw(struct client *c, const void *p, size_t len);
+/* 1 when nothing more sent to c will be delivered (CLIENT REPLY OFF/SKIP,
+ * a client being closed, e.g. past its output-buffer limit). A loop whose
+ * only effect is its reply (SRANDMEMBER with a count of -10^18) stops
+ * there instead of running on for nothing. */
+int reply_is_discarded(const struct client *c);
 void reply_ok(struct client *c);
 void reply_simple(struct client *c, const char *status);   /* "+status" */
 void reply_error(struct client *c, const char *err);       /* "-err" */

@@ -125,7 +125,10 @@ static int srv_evict_one(srv *s)
             if (policy == MAXMEM_ALLKEYS_RANDOM || policy == MAXMEM_VOLATILE_RANDOM) {
                 score = 1;
             } else if (policy == MAXMEM_VOLATILE_TTL) {
-                score = -pick[j]->v.i64;   /* sooner expiry first */
+                /* Sooner expiry first. A replica keeps whatever time its
+                 * master sent, LLONG_MIN included: no negating that. */
+                int64_t when = pick[j]->v.i64;
+                score = when == INT64_MIN ? INT64_MAX : -when;
             } else {
                 dict_entry *ke = d == db->keys ? pick[j] : dict_find(db->keys, pick[j]->key, kstr_len(pick[j]->key));
                 if (!ke)

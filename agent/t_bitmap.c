@@ -36,8 +36,11 @@ static int bit_parse_ll(client *c, const resp_arg *a, long long *v)
 }
 
 /* A bit offset argument. With allow_hash, "#N" means N * bits (BITFIELD's
- * typed offsets). The limit keeps the byte index below proto-max-bulk-len;
- * our master's stream is trusted, as Redis trusts it. */
+ * typed offsets, wrapping like Redis' long multiplication). The limit keeps
+ * the byte index below proto-max-bulk-len; our master's stream is trusted,
+ * as Redis trusts it. Whoever sends it, the string must stay within what a
+ * kstr holds, with room for the 8 bytes a 64-bit field past the offset
+ * touches: a raised proto-max-bulk-len gets Redis' error, not an abort. */
 static int bit_parse_offset(client *c, const resp_arg *a, int allow_hash, int bits, uint64_t *out)
 {
     int hash = allow_hash && a->len > 0 && a->ptr[0] == '#';
@@ -48,8 +51,10 @@ static int bit_parse_offset(client *c, const resp_arg *a, int allow_hash, int bi
     }
     if (hash)
         off = (long long)((unsigned long long)off * (unsigned long long)bits);
-    if (off < 0 || (!(c->flags & CLIENT_MASTER) &&
-                    (unsigned long long)(off >> 3) >= c->srv->config.proto_max_bulk_len)) {
+    unsigned long long limit = cmd_string_limit(c);
+    if (limit > KSTR_MAX_LEN - 8)
+        limit = KSTR_MAX_LEN - 8;
+    if (off < 0 || (unsigned long long)(off >> 3) >= limit) {
         reply_error(c, BIT_ERR_OFFSET);
         return -1;
     }

@@ -56,8 +56,13 @@ static void cmd_quit(client *c)
 static void cmd_select(client *c)
 {
     long long id;
-    if (!util_str_to_ll(c->argv[1].ptr, c->argv[1].len, &id) || id < -2147483648LL || id > 2147483647LL) {
+    if (!util_str_to_ll(c->argv[1].ptr, c->argv[1].len, &id)) {
         reply_error(c, ERR_NOT_INT);
+        return;
+    }
+    /* Redis reads an int: an integer outside its range has its own text. */
+    if (id < -2147483648LL || id > 2147483647LL) {
+        reply_error(c, "ERR value is out of range, value must between -2147483648 and 2147483647");
         return;
     }
     if (client_select_db(c, (int)id) != 0) {
@@ -232,9 +237,11 @@ static void client_list(client *c)
         }
     } else if (c->argc >= 4 && conn_arg_is(&c->argv[2], "id")) {
         ids_from = 3;
+        /* Any integer is accepted, as in Redis: ids 0 and below simply
+         * match no client. */
         for (int j = 3; j < c->argc; j++) {
             long long id;
-            if (!util_str_to_ll(c->argv[j].ptr, c->argv[j].len, &id) || id <= 0) {
+            if (!util_str_to_ll(c->argv[j].ptr, c->argv[j].len, &id)) {
                 reply_error(c, "ERR Invalid client ID");
                 return;
             }

@@ -217,9 +217,10 @@ static void cmd_restore(client *c)
             restore_propagate_absttl(c, ttl);
     }
     /* IDLETIME sets the LRU clock back (FREQ only matters under an LFU
-     * policy, which is not tracked here). */
+     * policy, which is not tracked here), by the idle time Redis' 24-bit
+     * clock ends up with: any requested value is accepted and wraps there. */
     if (opt.idle >= 0)
-        val->lru = c->srv->lru_clock - (uint32_t)(opt.idle < (long long)c->srv->lru_clock ? opt.idle : (long long)c->srv->lru_clock);
+        val->lru = c->srv->lru_clock - util_lru_restore_idle(opt.idle, c->srv->lru_clock);
     db_signal_modified(c->db, key->ptr, key->len);
     c->srv->dirty++;
     reply_ok(c);

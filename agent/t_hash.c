@@ -309,18 +309,7 @@ static void cmd_hvals(client *c) { hgetall_generic(c, HASH_VALUES); }
  * space, no trailing bytes, no overflow. */
 static int hash_parse_cursor(const resp_arg *a, uint64_t *out)
 {
-    char buf[64];
-    if (a->len == 0 || a->len >= sizeof(buf) || isspace((unsigned char)a->ptr[0]))
-        return 0;
-    memcpy(buf, a->ptr, a->len);
-    buf[a->len] = '\0';
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(buf, &end, 10);
-    if (*end != '\0' || errno == ERANGE || end == buf)
-        return 0;
-    *out = v;
-    return 1;
+    return util_parse_scan_cursor(a->ptr, a->len, out);
 }
 
 typedef struct hscan_acc {
@@ -386,7 +375,7 @@ static void cmd_hscan(client *c)
      * Redis bounds the work of one call. */
     hscan_acc acc = {0};
     hmap *h = hash_of(o);
-    long long steps = count * 10;
+    uint64_t steps = util_scan_budget(count);
     do {
         cursor = hmap_scan(h, cursor, hscan_collect, &acc);
     } while (cursor && steps-- > 0 && (long long)(acc.len / 2) < count);
@@ -460,7 +449,9 @@ static void hrandfield_with_count(client *c, obj *o, long long count, int withva
         /* repetitions allowed: count independent picks */
         long long n = -count;
         reply_array(c, n * (withvalues ? 2 : 1));
-        for (long long i = 0; i < n; i++) {
+        /* n is the client's (up to 2^63-1): stop once the reply cannot be
+         * delivered anyway. */
+        for (long long i = 0; i < n && !reply_is_discarded(c); i++) {
             if (hmap_random(h, &f, &v))
                 hrand_reply_pair(c, f, v, withvalues);
         }

@@ -170,7 +170,10 @@ static void keys_ttl_generic(client *c, int mode)
     case 0: {
         int64_t ttl = when - c->srv->mstime;
         if (ttl < 0) ttl = 0;
-        reply_int(c, (ttl + 500) / 1000);
+        /* Rounded in unsigned arithmetic: an expiry set with PEXPIREAT
+         * near LLONG_MAX would overflow ttl + 500 (Redis' reply is the
+         * unwrapped quotient, as here). */
+        reply_int(c, (long long)(((uint64_t)ttl + 500) / 1000));
         break;
     }
     case 1: {
@@ -178,7 +181,7 @@ static void keys_ttl_generic(client *c, int mode)
         reply_int(c, ttl < 0 ? 0 : ttl);
         break;
     }
-    case 2: reply_int(c, (when + 500) / 1000); break;
+    case 2: reply_int(c, (long long)(((uint64_t)when + 500) / 1000)); break;
     default: reply_int(c, when); break;
     }
 }
@@ -261,21 +264,10 @@ static void scan_collect_member(void *priv, const char *m, size_t len)
 
 static int scan_parse_cursor(client *c, const resp_arg *a, uint64_t *cursor)
 {
-    char buf[32];
-    if (a->len == 0 || a->len >= sizeof(buf)) {
+    if (!util_parse_scan_cursor(a->ptr, a->len, cursor)) {
         reply_error(c, "ERR invalid cursor");
         return -1;
     }
-    memcpy(buf, a->ptr, a->len);
-    buf[a->len] = '\0';
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(buf, &end, 10);
-    if (*end != '\0' || errno == ERANGE || buf[0] == '-' || buf[0] == ' ' || buf[0] == '+') {
-        reply_error(c, "ERR invalid cursor");
-        return -1;
-    }
-    *cursor = v;
     return 0;
 }
 
@@ -316,21 +308,24 @@ void keys_scan_generic(client *c, obj *o, int cursor_arg)
     }
     scan_keys keys = { NULL, 0, 0 };
     int pairs = o && (o->type == OBJ_HASH || o->type == OBJ_ZSET);
+    /* At most COUNT*10 more steps after the first, as in Redis (whose
+     * count*10 wraps for huge counts; util_scan_budget gives the same
+     * value without overflowing). */
     if (!o) {
-        long long maxiter = count * 10;
+        uint64_t maxiter = util_scan_budget(count);
         do {
             cursor = dict_scan(c->db->keys, cursor, scan_collect_key, &keys);
-        } while (cursor && --maxiter && (long long)keys.count < count);
+        } while (cursor && maxiter-- && (long long)keys.count < count);
     } else if (o->type == OBJ_HASH) {
-        long long maxiter = count * 10;
+        uint64_t maxiter = util_scan_budget(count);
         do {
             cursor = hmap_scan(o->v.ptr, cursor, scan_collect_field, &keys);
-        } while (cursor && --maxiter && (long long)keys.count < count * 2);
+        } while (cursor && maxiter-- && (long long)(keys.count / 2) < count);
     } else if (o->type == OBJ_SET) {
-        long long maxiter = count * 10;
+        uint64_t maxiter = util_scan_budget(count);
         do {
             cursor = setobj_scan(o->v.ptr, cursor, scan_collect_member, &keys);
-        } while (cursor && --maxiter && (long long)keys.count < count);
+        } while (cursor && maxiter-- && (long long)keys.count < count);
     } else if (o->type == OBJ_ZSET) {
         /* Sorted sets are returned whole (listpack-like behaviour). */
         zset *z = o->v.ptr;
@@ -429,13 +424,26 @@ static void keys_rename_generic(client *c, int nx)
 static void cmd_rename(client *c) { keys_rename_generic(c, 0); }
 static void cmd_renamenx(client *c) { keys_rename_generic(c, 1); }
 
+/* A db index as Redis' getIntFromObjectOrReply reads it: not an integer,
+ * or an integer outside int's range, each with its own error. */
+static int keys_parse_int(client *c, const resp_arg *a, long long *out)
+{
+    if (!util_str_to_ll(a->ptr, a->len, out)) {
+        reply_error(c, ERR_NOT_INT);
+        return -1;
+    }
+    if (*out < INT_MIN || *out > INT_MAX) {
+        reply_errorf(c, "ERR value is out of range, value must between %d and %d", INT_MIN, INT_MAX);
+        return -1;
+    }
+    return 0;
+}
+
 static void cmd_move(client *c)
 {
     long long dbid;
-    if (!util_str_to_ll(c->argv[2].ptr, c->argv[2].len, &dbid) || dbid < INT_MIN || dbid > INT_MAX) {
-        reply_error(c, ERR_NOT_INT);
+    if (keys_parse_int(c, &c->argv[2], &dbid) != 0)
         return;
-    }
     if (dbid < 0 || dbid >= c->srv->dbnum) {
         reply_error(c, "ERR DB index is out of range");
         return;
@@ -479,10 +487,8 @@ static void cmd_copy(client *c)
             replace = 1;
         } else if (keys_arg_is(&c->argv[j], "db") && j + 1 < c->argc) {
             long long id;
-            if (!util_str_to_ll(c->argv[j + 1].ptr, c->argv[j + 1].len, &id) || id < INT_MIN || id > INT_MAX) {
-                reply_error(c, ERR_NOT_INT);
+            if (keys_parse_int(c, &c->argv[j + 1], &id) != 0)
                 return;
-            }
             if (id < 0 || id >= c->srv->dbnum) {
                 reply_error(c, "ERR DB index is out of range");
                 return;

@@ -1,5 +1,7 @@
 /* t_server: server-wide commands: INFO DBSIZE FLUSHDB FLUSHALL SWAPDB
  * CONFIG TIME SHUTDOWN DEBUG COMMAND SLOWLOG MEMORY. */
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -108,10 +110,15 @@ static void cmd_flushall(client *c)
 
 static void cmd_swapdb(client *c)
 {
+    /* As Redis' getIntFromObjectOrReply with a message: not an integer
+     * and outside int's range get the same text, naming the argument. */
     long long a, b;
-    if (!util_str_to_ll(c->argv[1].ptr, c->argv[1].len, &a) ||
-        !util_str_to_ll(c->argv[2].ptr, c->argv[2].len, &b)) {
+    if (!util_str_to_ll(c->argv[1].ptr, c->argv[1].len, &a) || a < INT_MIN || a > INT_MAX) {
         reply_error(c, "ERR invalid first DB index");
+        return;
+    }
+    if (!util_str_to_ll(c->argv[2].ptr, c->argv[2].len, &b) || b < INT_MIN || b > INT_MAX) {
+        reply_error(c, "ERR invalid second DB index");
         return;
     }
     srv *s = c->srv;
@@ -489,7 +496,19 @@ static void debug_populate(client *c)
         reply_error(c, "ERR value is out of range, must be positive");
         return;
     }
-    dict_expand(c->db->keys, db_size(c->db) + (size_t)count);
+    /* Both numbers are the client's: a value no string can hold, or a
+     * keyspace table that cannot be allocated, gets an error (Redis' reply
+     * for the table) instead of the abort mem and kstr reserve for real
+     * memory exhaustion. */
+    if ((unsigned long long)size > cmd_string_limit(c)) {
+        reply_error(c, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+        return;
+    }
+    if ((unsigned long long)count > SIZE_MAX - db_size(c->db) ||
+        dict_try_expand(c->db->keys, db_size(c->db) + (size_t)count) != 0) {
+        reply_error(c, "ERR OOM in dictTryExpand");
+        return;
+    }
     char key[512], val[64];
     for (long long j = 0; j < count; j++) {
         int kl = snprintf(key, sizeof(key), "%.*s:%lld", (int)(plen > 400 ? 400 : plen), prefix, j);
@@ -518,7 +537,9 @@ static void cmd_debug(client *c)
             reply_error(c, ERR_NOT_FLOAT);
             return;
         }
-        long long us = (long long)(secs * 1e6);
+        /* Capped at a year per call: converting a larger double (or inf)
+         * to an integer is undefined behaviour. */
+        long long us = secs > 365.0 * 86400 ? 365LL * 86400 * 1000000 : (long long)(secs * 1e6);
         while (us > 0) {
             long long step = us > 1000000 ? 1000000 : us;
             usleep((useconds_t)step);

@@ -381,7 +381,9 @@ static void cmd_srandmember(client *c)
     setobj *s = set_of(o);
     if (!uniq || count == 1) {
         reply_array(c, (long long)count);
-        while (count--) {
+        /* count is the client's (up to 2^63-1): stop once the reply
+         * cannot be delivered anyway. */
+        while (count-- && !reply_is_discarded(c)) {
             kstr m = setobj_random(s);
             reply_bulk(c, m, kstr_len(m));
             kstr_free(m);
@@ -615,22 +617,10 @@ static void cmd_sdiffstore(client *c)
  * and "" is 0, but leading spaces and trailing junk are refused. */
 static int set_parse_cursor(client *c, int i, uint64_t *cursor)
 {
-    /* Redis reads the argument as a C string: an embedded NUL ends it. */
-    const char *nul = memchr(ARG(i), '\0', ARGLEN(i));
-    size_t len = nul ? (size_t)(nul - ARG(i)) : ARGLEN(i);
-    char *buf = mem_alloc(len + 1);
-    memcpy(buf, ARG(i), len);
-    buf[len] = '\0';
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(buf, &end, 10);
-    int bad = isspace((unsigned char)buf[0]) || end[0] != '\0' || errno == ERANGE;
-    mem_free(buf);
-    if (bad) {
+    if (!util_parse_scan_cursor(ARG(i), ARGLEN(i), cursor)) {
         reply_error(c, "ERR invalid cursor");
         return -1;
     }
-    *cursor = v;
     return 0;
 }
 
@@ -690,7 +680,7 @@ static void cmd_sscan(client *c)
     if (setobj_is_intset(s)) {
         cursor = setobj_scan(s, 0, set_scan_collect, &acc);
     } else {
-        long long maxiter = count * 10;
+        uint64_t maxiter = util_scan_budget(count);
         do {
             cursor = setobj_scan(s, cursor, set_scan_collect, &acc);
         } while (cursor && maxiter-- && acc.n < (size_t)count);

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 #include "command.h"
 #include "client.h"
@@ -12,8 +13,6 @@
 #include "db.h"
 #include "util.h"
 #include "mem.h"
-
-#define STRING_MAX_LEN (512LL * 1024 * 1024)
 
 static int str_arg_is(const resp_arg *a, const char *s)
 {
@@ -32,12 +31,13 @@ static int str_lookup(client *c, const resp_arg *key, obj **out)
     return 0;
 }
 
-static int str_check_length(client *c, long long size)
+/* Redis' checkStringLength: a string of size + append bytes must fit in
+ * proto-max-bulk-len (the exact configured value, 1mb at least, as Redis
+ * checks it). The sum is taken without overflow, so SETRANGE at offset
+ * 9223372036854775807 is refused like any other too-long result. */
+static int str_check_length(client *c, unsigned long long size, unsigned long long append)
 {
-    long long max = (long long)c->srv->config.proto_max_bulk_len;
-    if (max < STRING_MAX_LEN)
-        max = STRING_MAX_LEN;
-    if (size > max) {
+    if (util_string_too_long(size, append, cmd_string_limit(c))) {
         reply_error(c, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
         return -1;
     }
@@ -452,7 +452,7 @@ static void cmd_append(client *c)
             reply_error(c, ERR_WRONGTYPE);
             return;
         }
-        if (str_check_length(c, (long long)obj_string_len(o) + (long long)val->len) != 0)
+        if (str_check_length(c, obj_string_len(o), val->len) != 0)
             return;
         kstr s = obj_string_raw(o);
         s = kstr_cat(s, val->ptr, val->len);
@@ -529,7 +529,7 @@ static void cmd_setrange(client *c)
         reply_int(c, (long long)cur);
         return;
     }
-    if (str_check_length(c, offset + (long long)val->len) != 0)
+    if (str_check_length(c, (unsigned long long)offset, val->len) != 0)
         return;
     if (!o) {
         o = obj_string_from_kstr(kstr_empty(0));
@@ -629,12 +629,24 @@ static void cmd_lcs(client *c)
         reply_error(c, "ERR The specified keys must contain string values");
         return;
     }
+    /* The table is (alen+1)*(blen+1) cells. Both lengths are below 2^32
+     * (a kstr's limit), so the cell count fits; its byte size may not.
+     * As in Redis: too big to compute, or an allocation that fails, is
+     * one error, more than proto-max-bulk-len another. */
     unsigned long long cells = (unsigned long long)(alen + 1) * (blen + 1);
+    if (cells > SIZE_MAX / sizeof(uint32_t)) {
+        reply_error(c, "ERR Insufficient memory, failed allocating transient memory for LCS");
+        return;
+    }
     if (cells * sizeof(uint32_t) > c->srv->config.proto_max_bulk_len) {
         reply_error(c, "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
         return;
     }
-    uint32_t *dp = mem_alloc(cells * sizeof(uint32_t));
+    uint32_t *dp = mem_try_alloc(cells * sizeof(uint32_t));
+    if (dp == NULL) {
+        reply_error(c, "ERR Insufficient memory, failed allocating transient memory for LCS");
+        return;
+    }
 #define LCS_AT(i, j) dp[(size_t)(j) + (size_t)(i) * (blen + 1)]
     for (size_t i = 0; i <= alen; i++) {
         for (size_t j = 0; j <= blen; j++) {

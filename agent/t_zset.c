@@ -486,17 +486,29 @@ static void zs_range_rank(zs_out *h, zset *z, long long start, long long end, in
     zs_out_end(h);
 }
 
+/* LIMIT's offset and count as Redis' range walk uses them, without its
+ * overflow: a negative offset never counts down to 0, so the walk goes off
+ * the end and nothing is returned (*skip_all); a negative count means no
+ * limit. Both arrive as any 64-bit value, LLONG_MIN included. */
+static void zs_limit_normalize(long long offset, long long *limit, int *skip_all)
+{
+    *skip_all = offset < 0;
+    if (*limit < 0)
+        *limit = LLONG_MAX;
+}
+
 static void zs_range_score(zs_out *h, zset *z, const zset_range *r, long long offset, long long limit,
                            int reverse)
 {
-    if (offset > 0 && offset >= (long long)zset_len(z)) {
+    int skip_all;
+    zs_limit_normalize(offset, &limit, &skip_all);
+    if (skip_all || (offset > 0 && offset >= (long long)zset_len(z))) {
         zs_out_begin(h, 0);
         zs_out_end(h);
         return;
     }
     zs_out_begin(h, -1);
     zset_node *x = reverse ? zset_last_in_range(z, r) : zset_first_in_range(z, r);
-    /* A negative offset never reaches 0: it walks off the end, as in Redis. */
     while (x && offset--)
         x = zs_step(x, reverse);
     while (x && limit--) {
@@ -512,7 +524,9 @@ static void zs_range_score(zs_out *h, zset *z, const zset_range *r, long long of
 static void zs_range_lex(zs_out *h, zset *z, const zset_lex_range *r, long long offset, long long limit,
                          int reverse)
 {
-    if (offset > 0 && offset >= (long long)zset_len(z)) {
+    int skip_all;
+    zs_limit_normalize(offset, &limit, &skip_all);
+    if (skip_all || (offset > 0 && offset >= (long long)zset_len(z))) {
         zs_out_begin(h, 0);
         zs_out_end(h);
         return;
@@ -881,6 +895,12 @@ static int zs_mpop_parse(client *c, int idx, long long *numkeys, int *max, long 
 {
     if (zs_arg_range(c, idx, 1, INT64_MAX, "ERR numkeys should be greater than 0", numkeys) < 0)
         return -1;
+    /* More keys than arguments is a syntax error; tested before the sum
+     * below, which a numkeys near LLONG_MAX would overflow. */
+    if (*numkeys > (long long)c->argc - idx - 2) {
+        reply_error(c, ERR_SYNTAX);
+        return -1;
+    }
     long long where = idx + *numkeys + 1;
     if (where >= c->argc) {
         reply_error(c, ERR_SYNTAX);
@@ -1028,7 +1048,9 @@ static void cmd_zrandmember(client *c)
     unsigned long long count = l > 0 ? (unsigned long long)l : (unsigned long long)-l;
     if (!uniq || count == 1) {
         reply_array(c, withscores ? (long long)count * 2 : (long long)count);
-        while (count--) {
+        /* count is the client's (up to 2^63-1): stop once the reply
+         * cannot be delivered anyway. */
+        while (count-- && !reply_is_discarded(c)) {
             const char *m;
             size_t len;
             double s;
@@ -1380,22 +1402,10 @@ static int zs_d2string(char *buf, size_t size, double v)
 
 static int zs_parse_cursor(client *c, int i, uint64_t *cursor)
 {
-    /* Redis reads the argument as a C string: an embedded NUL ends it. */
-    const char *nul = memchr(ARG(i), '\0', ARGLEN(i));
-    size_t len = nul ? (size_t)(nul - ARG(i)) : ARGLEN(i);
-    char *buf = mem_alloc(len + 1);
-    memcpy(buf, ARG(i), len);
-    buf[len] = '\0';
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(buf, &end, 10);
-    int bad = isspace((unsigned char)buf[0]) || end[0] != '\0' || errno == ERANGE;
-    mem_free(buf);
-    if (bad) {
+    if (!util_parse_scan_cursor(ARG(i), ARGLEN(i), cursor)) {
         reply_error(c, "ERR invalid cursor");
         return -1;
     }
-    *cursor = v;
     return 0;
 }
 
@@ -1465,7 +1475,7 @@ static void cmd_zscan(client *c)
         }
         cursor = 0;
     } else {
-        long long maxiter = count * 10;
+        uint64_t maxiter = util_scan_budget(count);
         do {
             cursor = zset_scan(z, cursor, zs_scan_collect, &acc);
         } while (cursor && maxiter-- && acc.n < (size_t)count);

@@ -333,3 +333,63 @@ int util_strcasecmp_len(const char *a, size_t alen, const char *b)
     }
     return b[alen] == '\0' ? 0 : -tolower((unsigned char)b[alen]);
 }
+
+/* ---- size limits on client-chosen numbers ------------------------------ */
+
+int util_string_too_long(unsigned long long size, unsigned long long append,
+                         unsigned long long limit)
+{
+    /* size > limit first, so that limit - size cannot wrap. */
+    return size > limit || append > limit - size;
+}
+
+uint64_t util_scan_budget(long long count)
+{
+    return (uint64_t)count * 10u;
+}
+
+uint32_t util_lru_restore_idle(long long idle_secs, uint32_t lru_clock)
+{
+    /* Redis' LRU_CLOCK_MAX: the clock has 24 bits of seconds. */
+    const unsigned long long clock_max = (1u << 24) - 1;
+    long long now = (long long)(lru_clock & clock_max);
+    /* idle * 1000 / 1000 (seconds to the clock's milliseconds and back)
+     * in Redis' wrapping long: huge values come back negative. */
+    long long idle = (long long)((unsigned long long)idle_secs * 1000u) / 1000;
+    long long abs = (long long)((unsigned long long)now - (unsigned long long)idle);
+    if (abs < 0)
+        abs = (long long)((unsigned long long)abs + clock_max);
+    /* Stored in a 24-bit field: whatever is left keeps its low bits. */
+    long long lru = (long long)((unsigned long long)abs & clock_max);
+    return (uint32_t)(now >= lru ? now - lru : now + ((long long)clock_max - lru));
+}
+
+int util_parse_scan_cursor(const char *s, size_t len, uint64_t *out)
+{
+    const char *nul = memchr(s, '\0', len);
+    if (nul != NULL)
+        len = (size_t)(nul - s);
+    if (len == 0) {
+        *out = 0;   /* strtoul converts nothing and stops at the NUL */
+        return 1;
+    }
+    if (isspace((unsigned char)s[0]))
+        return 0;
+    size_t i = 0;
+    int neg = s[0] == '-';
+    if (s[0] == '+' || s[0] == '-')
+        i++;
+    if (i == len)
+        return 0;   /* a lone sign: nothing converted, the sign is junk */
+    uint64_t v = 0;
+    for (; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return 0;   /* ERANGE */
+        v = v * 10 + d;
+    }
+    *out = neg ? (uint64_t)0 - v : v;
+    return 1;
+}

@@ -66,4 +66,33 @@ int util_parse_memory(const char *s, unsigned long long *out);
 /* Case-insensitive compare of (a, alen) with the C string b; 0 if equal. */
 int util_strcasecmp_len(const char *a, size_t alen, const char *b);
 
+/* ---- size limits on client-chosen numbers ------------------------------
+ * Arguments are any 64-bit integers; these helpers do the arithmetic Redis
+ * does on them without overflowing (undefined behaviour in C, and a crash
+ * under the sanitizer build), with the results Redis 7.0 gives. */
+
+/* 1 when a string of size + append bytes would be longer than limit, the
+ * sum taken without wrapping (Redis' checkStringLength, which also refuses
+ * a sum that overflows). */
+int util_string_too_long(unsigned long long size, unsigned long long append,
+                         unsigned long long limit);
+/* The SCAN family's iteration budget, COUNT * 10. Redis computes it in a
+ * long that wraps for huge counts and decrements it until it reaches 0;
+ * the same value as an unsigned number gives the same number of steps
+ * with no overflow. */
+uint64_t util_scan_budget(long long count);
+/* Redis 7.0's RESTORE ... IDLETIME on its 24-bit LRU clock: the idle time
+ * in seconds that OBJECT IDLETIME reports right after the restore, given
+ * the requested idle seconds (>= 0, any size) and the current LRU clock
+ * (unix seconds; only its low 24 bits matter, as in Redis). The requested
+ * value is scaled through milliseconds in a wrapping long, then wrapped
+ * into the clock's range; values past the clock's 194 days come out
+ * smaller. */
+uint32_t util_lru_restore_idle(long long idle_secs, uint32_t lru_clock);
+/* A SCAN-family cursor as Redis' parseScanCursorOrReply reads it: strtoul
+ * over the C string (an embedded NUL ends it), so "-1" wraps to 2^64-1,
+ * "+5" and "007" are accepted and "" is 0, while a leading space, trailing
+ * junk or a magnitude past 2^64-1 are refused. Returns 1 on success. */
+int util_parse_scan_cursor(const char *s, size_t len, uint64_t *out);
+
 #endif

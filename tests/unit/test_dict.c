@@ -186,6 +186,28 @@ static void test_expand_ahead(void **state)
     dict_free(d);
 }
 
+/* Sizes from a client (DEBUG POPULATE) or a file (RESIZEDB) may be absurd:
+ * a table whose byte size does not fit a size_t used to wrap to a tiny
+ * block with a huge bucket count. Now it is refused, and the dict works. */
+static void test_expand_absurd(void **state)
+{
+    (void)state;
+    dict *d = dict_create(NULL);
+    assert_int_equal(dict_try_expand(d, SIZE_MAX), -1);
+    assert_int_equal(dict_try_expand(d, (size_t)1 << 62), -1);
+    dict_expand(d, SIZE_MAX);   /* a refused hint, not a wrapped table */
+    assert_int_equal(dict_buckets(d), 0);
+    assert_int_equal(dict_try_expand(d, 100), 0);
+    assert_int_equal(dict_buckets(d), 128);
+    char k[32];
+    for (int i = 0; i < 1000; i++) {
+        int len = key_of(k, sizeof(k), i);
+        assert_non_null(dict_add(d, k, (size_t)len, NULL));
+    }
+    assert_int_equal(dict_size(d), 1000);
+    dict_free(d);
+}
+
 static void test_resize_deferred(void **state)
 {
     (void)state;
@@ -597,6 +619,7 @@ int main(void)
         cmocka_unit_test(test_rehash_completes_and_shrinks),
         cmocka_unit_test(test_wide_growth_by_tags),
         cmocka_unit_test(test_expand_ahead),
+        cmocka_unit_test(test_expand_absurd),
         cmocka_unit_test(test_resize_deferred),
         cmocka_unit_test(test_scan_plain),
         cmocka_unit_test(test_scan_during_rehash),

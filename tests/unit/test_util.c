@@ -359,6 +359,88 @@ static void test_ticks(void **state)
     assert_int_equal(util_ticks_to_us(0), 0);
 }
 
+/* SETRANGE / APPEND limits: the sum must not wrap past the limit. */
+static void test_string_too_long(void **state)
+{
+    (void)state;
+    const unsigned long long mb512 = 512ULL * 1024 * 1024;
+    assert_false(util_string_too_long(0, 0, mb512));
+    assert_false(util_string_too_long(mb512 - 1, 1, mb512));
+    assert_false(util_string_too_long(mb512, 0, mb512));
+    assert_true(util_string_too_long(mb512, 1, mb512));
+    assert_true(util_string_too_long(mb512 + 1, 0, mb512));
+    /* SETRANGE k 9223372036854775807 A: the sum wraps in a signed long. */
+    assert_true(util_string_too_long(9223372036854775807ULL, 1, mb512));
+    assert_true(util_string_too_long(9223372036854775806ULL, 2, mb512));
+    assert_true(util_string_too_long(ULLONG_MAX, ULLONG_MAX, ULLONG_MAX - 1));
+    assert_true(util_string_too_long(1, ULLONG_MAX, ULLONG_MAX));
+    assert_false(util_string_too_long(1, ULLONG_MAX - 1, ULLONG_MAX));
+}
+
+/* COUNT * 10 as Redis' wrapping long: exact for normal counts, and the
+ * same bit pattern (so the same number of steps) for huge ones. */
+static void test_scan_budget(void **state)
+{
+    (void)state;
+    assert_true(util_scan_budget(1) == 10);
+    assert_true(util_scan_budget(10) == 100);
+    assert_true(util_scan_budget(922337203685477580LL) == 9223372036854775800ULL);
+    /* 10 * 1844674407370955162 = 2^64 + 4: Redis' budget is 4 steps. */
+    assert_true(util_scan_budget(1844674407370955162LL) == 4);
+    assert_true(util_scan_budget(LLONG_MAX) == (uint64_t)LLONG_MAX * 10u);
+}
+
+/* Checked against redis-server 7.0.15: RESTORE ... IDLETIME n, then
+ * OBJECT IDLETIME in the same second (the LRU clock was 1335297). */
+static void test_lru_restore_idle(void **state)
+{
+    (void)state;
+    const uint32_t now = 1335297;
+    assert_int_equal(util_lru_restore_idle(0, now), 0);
+    assert_int_equal(util_lru_restore_idle(1000, now), 1000);
+    assert_int_equal(util_lru_restore_idle(16777214, now), 16777214);
+    assert_int_equal(util_lru_restore_idle(16777215, now), 0);
+    assert_int_equal(util_lru_restore_idle(20000000, now), 3222784);
+    assert_int_equal(util_lru_restore_idle(9223372036854775LL, now), 14898167);
+    assert_int_equal(util_lru_restore_idle(9223372036854776LL, now), 1879048);
+    assert_int_equal(util_lru_restore_idle(LLONG_MAX, now), 16777214);
+    /* Only the clock's low 24 bits count (unix seconds in the agent). */
+    assert_int_equal(util_lru_restore_idle(1000, 1764961234u), 1000);
+    assert_int_equal(util_lru_restore_idle(20000000, 1764961234u), 3222785);
+    /* The clock at its maximum: the wrapped value lands on "now". */
+    assert_int_equal(util_lru_restore_idle(16777215, 16777215u), 16777215);
+}
+
+/* Checked against redis-server 7.0.15 with SCAN on an empty keyspace. */
+static void test_parse_scan_cursor(void **state)
+{
+    (void)state;
+    uint64_t v = 7;
+    static const struct { const char *s; uint64_t v; } good[] = {
+        { "0", 0 }, { "17", 17 }, { "007", 7 }, { "+5", 5 }, { "-0", 0 },
+        { "", 0 }, { "-1", UINT64_MAX }, { "18446744073709551615", UINT64_MAX },
+        { "-18446744073709551615", 1 },
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        if (!util_parse_scan_cursor(good[i].s, strlen(good[i].s), &v))
+            fail_msg("refused \"%s\"", good[i].s);
+        assert_true(v == good[i].v);
+    }
+    /* Read as a C string: an embedded NUL ends it. */
+    assert_true(util_parse_scan_cursor("5\0x", 3, &v) && v == 5);
+    assert_true(util_parse_scan_cursor("\0" "9", 2, &v) && v == 0);
+    static const char *const bad[] = {
+        " 1", "\t1", "1 ", "0x10", "abc", "+", "-", "- 1", "1a",
+        "18446744073709551616", "-18446744073709551616", "99999999999999999999",
+    };
+    v = 7;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (util_parse_scan_cursor(bad[i], strlen(bad[i]), &v))
+            fail_msg("accepted \"%s\"", bad[i]);
+    }
+    assert_true(v == 7);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -373,6 +455,10 @@ int main(void)
         cmocka_unit_test(test_strcasecmp_len),
         cmocka_unit_test(test_clocks_and_random),
         cmocka_unit_test(test_ticks),
+        cmocka_unit_test(test_string_too_long),
+        cmocka_unit_test(test_scan_budget),
+        cmocka_unit_test(test_lru_restore_idle),
+        cmocka_unit_test(test_parse_scan_cursor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
