@@ -68,6 +68,7 @@ SERVER_LIB  = $(BUILD)/libkvserver.a
 # other tests/unit/test_*.c links against the agent library.
 SERVER_UNIT_TESTS ?=
 -include server/build.mk
+-include tests/difffuzz/difffuzz.mk
 -include tests/fuzz/fuzz.mk
 
 UNIT_SRC          = $(wildcard tests/unit/test_*.c)
