@@ -131,6 +131,21 @@ static void module_maybe_free(srv *s)
     s->ready_keys = NULL;
 }
 
+void blocking_release(srv *s)
+{
+    block_module *m = s->ready_keys;
+    if (!m)
+        return;
+    /* srv_release closed the check handle with the loop; its memory and
+     * whatever is still queued go now. Clients are already freed. */
+    mem_free(m->resume_check);
+    m->resume_check = NULL;
+    m->blocked.len = m->resume_len = 0;
+    m->resuming = 0;
+    ready_release(&m->ready);
+    module_maybe_free(s);
+}
+
 /* ---- waiter queues ------------------------------------------------------ */
 
 static void waiters_free(client_vec *w)

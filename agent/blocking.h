@@ -50,6 +50,9 @@ void blocking_signal_ready(struct kvdb *db, const char *key, size_t len);
 void blocking_handle_ready(struct srv *srv);
 /* Cron: time out expired blocked clients. */
 void blocking_cron(struct srv *srv);
+/* Frees the module's state at shutdown, after srv_release closed the loop
+ * (and with it the handle that drains the resume queue). */
+void blocking_release(struct srv *srv);
 /* Resume the pipelines of clients that were served, timed out or
  * unblocked, in that order. blocking.c schedules this itself (a libuv
  * check handle); calling it again, e.g. before flushing output, is

@@ -39,6 +39,7 @@ enum {
     CLIENT_PAUSED_READ  = 1 << 18,
     CLIENT_REPLY_SKIP_NEXT = 1 << 19, /* CLIENT REPLY SKIP: mute the next command */
     CLIENT_REPLY_SKIP   = 1 << 20, /* muting the current command */
+    CLIENT_NO_EVICT     = 1 << 21, /* CLIENT NO-EVICT on: spared by maxmemory-clients */
 };
 
 /* A block of pending output. Blocks are never reallocated, so a block that
@@ -88,6 +89,7 @@ typedef struct client {
     size_t inflight_bytes;     /* bytes owned by the in-flight uv_write */
     uv_write_t wreq;
     int64_t obuf_soft_since_ms;/* when the soft limit was first passed, 0 none */
+    size_t mem_at_last_check;  /* client_memory_usage() when the limits were last looked at */
     long long reply_error_count;
 
     /* replication (replication issue) */
@@ -137,8 +139,23 @@ void client_update_addrs(client *c);
 /* One line of CLIENT LIST / CLIENT INFO. */
 kstr client_info_line(client *c, kstr out);
 size_t client_output_bytes(const client *c);
-/* client-output-buffer-limit: disconnect c if its output is over a limit. */
-void client_check_obuf_limits(client *c);
+/* Everything a connection holds: the struct, its query buffer, its parsed
+ * arguments and its pending output (CLIENT LIST tot-mem, maxmemory-clients). */
+size_t client_memory_usage(const client *c);
+/* The output limits, checked while a reply grows (reply.c calls it at every
+ * new output block) so a reply is stopped as it passes a limit, not after it
+ * was built: client-output-buffer-limit, maxmemory-clients and maxmemory. A
+ * client over a limit is marked CLIENT_CLOSE_ASAP (reply_is_discarded() turns
+ * true, so loops producing the reply stop), its unsent output is freed and
+ * the reason logged. */
+void client_check_output_limits(client *c);
+/* maxmemory-clients: while the clients together hold more than the limit,
+ * close the ones holding most, sparing CLIENT NO-EVICT clients and
+ * replication links. Returns how many were evicted. */
+int client_evict_if_needed(struct srv *srv);
+/* The maxmemory-clients limit in bytes (a percentage resolved against
+ * maxmemory), 0 when off. */
+size_t client_eviction_limit(const struct srv *srv);
 /* Bind and listen on addr:port into l; 0, or -1 with a reason in err. */
 int net_listen(struct srv *s, struct srv_listener *l, const char *addr, int port, char *err,
                size_t errlen);

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <strings.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "command.h"
 #include "client.h"
@@ -85,8 +86,11 @@ static int cmd_slot_insert(const cmd_def *d)
     return 1;
 }
 
+static int cmd_is(const cmd_def *cmd, const char *name);
 static int8_t *cmd_member_pos;   /* per cmd_flat entry: see cmd_member_hints */
 static void cmd_member_hints_init(void);
+static uint8_t *cmd_container;   /* per cmd_flat entry: 1 for a container (CONFIG, OBJECT...) */
+static void cmd_containers_init(void);
 
 void cmd_table_init(void)
 {
@@ -112,6 +116,8 @@ void cmd_table_init(void)
     cmd_index_ready = 1;
     cmd_member_pos = mem_calloc(n + 1);
     cmd_member_hints_init();
+    cmd_container = mem_calloc(n + 1);
+    cmd_containers_init();
 }
 
 void cmd_table_free(void)
@@ -125,6 +131,8 @@ void cmd_table_free(void)
     mem_free(cmd_latency);
     mem_free(cmd_member_pos);
     cmd_member_pos = NULL;
+    mem_free(cmd_container);
+    cmd_container = NULL;
     cmd_latency = NULL;
     cmd_flat = NULL;
     cmd_stat = NULL;
@@ -321,6 +329,276 @@ static void cmd_reply_unknown(client *c)
     cmd_reject(c, NULL, err);
 }
 
+/* The subcommands of the agent's container commands with Redis 7.0's arities
+ * (name included, as COMMAND INFO counts them). cmd_process checks them
+ * before anything else, as Redis does, so a wrong subcommand is refused the
+ * same way everywhere, also inside MULTI (where it aborts the transaction
+ * instead of being queued). Subcommands the agent does not implement are
+ * listed too, so their arity errors are Redis'; once the arity matches,
+ * their handler answers "unknown subcommand". */
+typedef struct cmd_subdef {
+    const char *container;
+    const char *name;
+    int arity;
+} cmd_subdef;
+
+static const cmd_subdef cmd_subcommands[] = {
+    {"client", "caching", 3}, {"client", "getname", 2}, {"client", "getredir", 2},
+    {"client", "help", 2}, {"client", "id", 2}, {"client", "info", 2},
+    {"client", "kill", -3}, {"client", "list", -2}, {"client", "no-evict", 3},
+    {"client", "pause", -3}, {"client", "reply", 3}, {"client", "setname", 3},
+    {"client", "tracking", -3}, {"client", "trackinginfo", 2}, {"client", "unblock", -3},
+    {"client", "unpause", 2},
+    {"command", "count", 2}, {"command", "docs", -2}, {"command", "getkeys", -4},
+    {"command", "getkeysandflags", -4}, {"command", "help", 2}, {"command", "info", -2},
+    {"command", "list", -2},
+    {"config", "get", -3}, {"config", "help", 2}, {"config", "resetstat", 2},
+    {"config", "rewrite", 2}, {"config", "set", -4},
+    {"memory", "doctor", 2}, {"memory", "help", 2}, {"memory", "malloc-stats", 2},
+    {"memory", "purge", 2}, {"memory", "stats", 2}, {"memory", "usage", -3},
+    {"object", "encoding", 3}, {"object", "freq", 3}, {"object", "help", 2},
+    {"object", "idletime", 3}, {"object", "refcount", 3},
+    {"pubsub", "channels", -2}, {"pubsub", "help", 2}, {"pubsub", "numpat", 2},
+    {"pubsub", "numsub", -2}, {"pubsub", "shardchannels", -2}, {"pubsub", "shardnumsub", -2},
+    {"slowlog", "get", -2}, {"slowlog", "help", 2}, {"slowlog", "len", 2},
+    {"slowlog", "reset", 2},
+};
+
+/* Every command passes the container test: it reads a flag computed once
+ * per table entry (cmd_containers_init) instead of scanning the list. */
+static int cmd_is_container(const cmd_def *cmd)
+{
+    return cmd_container != NULL && cmd >= cmd_flat && cmd < cmd_flat + cmd_total && cmd_container[cmd - cmd_flat];
+}
+
+static void cmd_containers_init(void)
+{
+    for (size_t i = 0; i < sizeof(cmd_subcommands) / sizeof(cmd_subcommands[0]); i++) {
+        const char *name = cmd_subcommands[i].container;
+        const cmd_def *cmd = cmd_lookup(name, strlen(name));
+        if (cmd != NULL)
+            cmd_container[cmd - cmd_flat] = 1;
+    }
+}
+
+static const cmd_subdef *cmd_lookup_sub(const cmd_def *cmd, const resp_arg *sub)
+{
+    for (size_t i = 0; i < sizeof(cmd_subcommands) / sizeof(cmd_subcommands[0]); i++) {
+        const cmd_subdef *d = &cmd_subcommands[i];
+        if (strcmp(d->container, cmd->name) == 0 && strlen(d->name) == sub->len &&
+            strncasecmp(d->name, sub->ptr, sub->len) == 0)
+            return d;
+    }
+    return NULL;
+}
+
+/* Redis' lookup of container|subcommand: an unknown subcommand and a wrong
+ * subcommand arity are refused like an unknown command. Returns 0 when the
+ * command was refused. */
+static int cmd_check_subcommand(client *c, const cmd_def *cmd)
+{
+    if (c->argc < 2 || !cmd_is_container(cmd))
+        return 1;
+    const resp_arg *sub = &c->argv[1];
+    const cmd_subdef *d = cmd_lookup_sub(cmd, sub);
+    char err[512];
+    if (d == NULL) {
+        char upper[32];
+        size_t n = strlen(cmd->name) < sizeof(upper) - 1 ? strlen(cmd->name) : sizeof(upper) - 1;
+        for (size_t i = 0; i < n; i++)
+            upper[i] = (char)toupper((unsigned char)cmd->name[i]);
+        upper[n] = '\0';
+        snprintf(err, sizeof(err), "ERR unknown subcommand '%.*s'. Try %s HELP.",
+                 (int)(sub->len > 128 ? 128 : sub->len), sub->ptr, upper);
+        cmd_reject(c, cmd, err);
+        return 0;
+    }
+    if ((d->arity > 0 && d->arity != c->argc) || (d->arity < 0 && c->argc < -d->arity)) {
+        snprintf(err, sizeof(err), "ERR wrong number of arguments for '%s|%s' command", d->container, d->name);
+        cmd_reject(c, cmd, err);
+        return 0;
+    }
+    return 1;
+}
+
+/* ---- COMMAND GETKEYS --------------------------------------------------- */
+
+/* Commands whose keys are counted by a numkeys argument (Redis' "keynum"
+ * key specs): an optional fixed key (the destination), then numkeys at
+ * numkeys_at and the keys right after it. */
+static const struct {
+    const char *name;
+    int dest_at;      /* 0: none */
+    int numkeys_at;
+} cmd_numkeys_commands[] = {
+    {"zunion", 0, 1}, {"zinter", 0, 1}, {"zdiff", 0, 1}, {"zintercard", 0, 1},
+    {"sintercard", 0, 1}, {"lmpop", 0, 1}, {"zmpop", 0, 1},
+    {"blmpop", 0, 2}, {"bzmpop", 0, 2},
+    {"zunionstore", 1, 2}, {"zinterstore", 1, 2}, {"zdiffstore", 1, 2},
+};
+
+static int cmd_arg_is(const resp_arg *a, const char *s)
+{
+    return strlen(s) == a->len && strncasecmp(a->ptr, s, a->len) == 0;
+}
+
+/* numkeys read as C's atoi reads it (leading blanks, trailing junk ignored,
+ * a long cut to int), the way Redis' fallback key finders read it. */
+static int cmd_atoi(const resp_arg *a)
+{
+    char buf[64];
+    size_t len = a->len < sizeof(buf) - 1 ? a->len : sizeof(buf) - 1;
+    memcpy(buf, a->ptr, len);
+    buf[len] = '\0';
+    return (int)strtol(buf, NULL, 10);
+}
+
+/* Keys counted by numkeys; 0 when numkeys is not a count of the arguments
+ * that follow (Redis: "Invalid arguments"). A canonical numkeys is read by
+ * the key specs: the destination first, then the counted keys. Anything
+ * else makes Redis fall back to its older key finder, which reads numkeys
+ * with atoi and lists the counted keys before the destination. */
+static int cmd_numkeys_positions(int dest_at, int numkeys_at, int argc, const resp_arg *argv, int *pos)
+{
+    int available = argc - numkeys_at - 1;
+    long long numkeys;
+    int n = 0;
+    if (util_str_to_ll(argv[numkeys_at].ptr, argv[numkeys_at].len, &numkeys) && numkeys >= 1 &&
+        numkeys <= available) {
+        if (dest_at > 0)
+            pos[n++] = dest_at;
+        for (int i = 0; i < (int)numkeys; i++)
+            pos[n++] = numkeys_at + 1 + i;
+        return n;
+    }
+    int num = cmd_atoi(&argv[numkeys_at]);
+    if (num < 1 || num > available)
+        return 0;
+    for (int i = 0; i < num; i++)
+        pos[n++] = numkeys_at + 1 + i;
+    if (dest_at > 0)
+        pos[n++] = dest_at;
+    return n;
+}
+
+/* SORT's STORE key: the last STORE, skipping the arguments of LIMIT, GET
+ * and BY as Redis' SORT key finder does. */
+static int cmd_sort_positions(int argc, const resp_arg *argv, int *pos)
+{
+    int n = 0, store = 0;
+    pos[n++] = 1;
+    for (int i = 2; i < argc; i++) {
+        if (cmd_arg_is(&argv[i], "limit"))
+            i += 2;
+        else if (cmd_arg_is(&argv[i], "get") || cmd_arg_is(&argv[i], "by"))
+            i += 1;
+        else if (cmd_arg_is(&argv[i], "store") && i + 1 < argc)
+            store = i + 1;
+    }
+    if (store)
+        pos[n++] = store;
+    return n;
+}
+
+/* GEORADIUS[BYMEMBER]: the source, then the key after the first STORE and
+ * the one after the first STOREDIST at or past from (Redis' keyword key
+ * specs, in that order; their search stops before the last argument, so a
+ * trailing keyword is not found). */
+static int cmd_georadius_positions(int from, int argc, const resp_arg *argv, int *pos)
+{
+    static const char *const keywords[] = {"store", "storedist"};
+    int n = 0;
+    pos[n++] = 1;
+    for (size_t k = 0; k < sizeof(keywords) / sizeof(keywords[0]); k++) {
+        for (int i = from; i < argc - 1; i++) {
+            if (cmd_arg_is(&argv[i], keywords[k])) {
+                pos[n++] = i + 1;
+                break;
+            }
+        }
+    }
+    return n;
+}
+
+/* The keys of a subcommand: OBJECT ENCODING|FREQ|IDLETIME|REFCOUNT key and
+ * MEMORY USAGE key; none for the others. */
+static int cmd_sub_has_key(const cmd_subdef *d)
+{
+    if (strcmp(d->container, "object") == 0)
+        return strcmp(d->name, "help") != 0;
+    return strcmp(d->container, "memory") == 0 && strcmp(d->name, "usage") == 0;
+}
+
+static int cmd_arity_matches(int arity, int argc)
+{
+    return (arity > 0 && arity == argc) || (arity < 0 && argc >= -arity);
+}
+
+int cmd_getkeys(int argc, const resp_arg *argv, int *pos, const char **err)
+{
+    static const char *const unknown = "ERR Invalid command specified";
+    static const char *const no_keys = "ERR The command has no key arguments";
+    static const char *const bad_argc = "ERR Invalid number of arguments specified for command";
+    static const char *const invalid = "ERR Invalid arguments specified for command";
+    const cmd_def *cmd = cmd_lookup(argv[0].ptr, argv[0].len);
+    if (cmd == NULL) {
+        *err = unknown;
+        return -1;
+    }
+    if (cmd_is_container(cmd)) {
+        const cmd_subdef *d = argc >= 2 ? cmd_lookup_sub(cmd, &argv[1]) : NULL;
+        if (argc >= 2 && d == NULL) {
+            *err = unknown;
+            return -1;
+        }
+        if (d == NULL || !cmd_sub_has_key(d)) {
+            *err = no_keys;
+            return -1;
+        }
+        if (!cmd_arity_matches(d->arity, argc)) {
+            *err = bad_argc;
+            return -1;
+        }
+        pos[0] = 2;
+        return 1;
+    }
+    int movable = -1;
+    for (size_t i = 0; i < sizeof(cmd_numkeys_commands) / sizeof(cmd_numkeys_commands[0]); i++)
+        if (strcmp(cmd->name, cmd_numkeys_commands[i].name) == 0)
+            movable = (int)i;
+    /* Shard channels have the key positions of keys, but Redis flags them
+     * as not keys. */
+    int channels = cmd_is(cmd, "spublish") || cmd_is(cmd, "ssubscribe") || cmd_is(cmd, "sunsubscribe");
+    if (channels || (movable < 0 && cmd->first_key <= 0)) {
+        *err = no_keys;
+        return -1;
+    }
+    if (!cmd_arity_matches(cmd->arity, argc)) {
+        *err = bad_argc;
+        return -1;
+    }
+    int n;
+    if (movable >= 0) {
+        n = cmd_numkeys_positions(cmd_numkeys_commands[movable].dest_at,
+                                  cmd_numkeys_commands[movable].numkeys_at, argc, argv, pos);
+    } else if (cmd_is(cmd, "sort")) {
+        n = cmd_sort_positions(argc, argv, pos);
+    } else if (cmd_is(cmd, "georadius") || cmd_is(cmd, "georadiusbymember")) {
+        n = cmd_georadius_positions(cmd_is(cmd, "georadius") ? 6 : 5, argc, argv, pos);
+    } else {
+        int last = cmd->last_key < 0 ? argc + cmd->last_key : cmd->last_key;
+        int step = cmd->key_step > 0 ? cmd->key_step : 1;
+        n = 0;
+        for (int k = cmd->first_key; k <= last && k < argc; k += step)
+            pos[n++] = k;
+    }
+    if (n == 0) {
+        *err = invalid;
+        return -1;
+    }
+    return n;
+}
+
 static int cmd_is(const cmd_def *cmd, const char *name)
 {
     return strcmp(cmd->name, name) == 0;
@@ -455,6 +733,8 @@ void cmd_process(client *c)
         cmd_reject(c, cmd, err);
         return;
     }
+    if (!cmd_check_subcommand(c, cmd))
+        return;
     if (cmd_auth_required(c) && !(cmd->flags & CMD_NO_AUTH)) {
         cmd_reject(c, cmd, ERR_NOAUTH);
         return;

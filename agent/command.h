@@ -84,6 +84,11 @@ void cmd_call(struct client *c, const cmd_def *cmd);
 void cmd_rewrite_argv(struct client *c, int argc, const resp_arg *argv);
 /* Propagate an extra command (dbid of c) after the current one. */
 void cmd_also_propagate(struct client *c, int argc, const resp_arg *argv);
+/* COMMAND GETKEYS: the positions in argv (a full command line) of its keys,
+ * found as Redis 7.0 finds them (key specs: numkeys counts, SORT's STORE,
+ * GEORADIUS' STORE/STOREDIST, subcommands). pos needs argc entries.
+ * Returns the count, or -1 with *err set to Redis' error text. */
+int cmd_getkeys(int argc, const resp_arg *argv, int *pos, const char **err);
 /* Write an arity error "wrong number of arguments for 'x' command" using
  * the command's full name (container|subcommand). */
 void cmd_reply_arity(struct client *c);

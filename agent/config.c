@@ -109,8 +109,9 @@ static const cfg_enum e_endpoint[] = {
     {"ip", 0}, {"hostname", 1}, {"unknown-endpoint", 2}, {NULL, 0}};
 
 static cfg_set_fn set_bind, set_save, set_dir, set_obuf, set_replicaof, set_notify,
-    set_words, set_dbfilename, set_appendfilename, set_activedefrag;
-static cfg_get_fn_t get_bind, get_save, get_dir, get_obuf, get_replicaof, get_notify;
+    set_words, set_dbfilename, set_appendfilename, set_activedefrag, set_mem_or_percent;
+static cfg_get_fn_t get_bind, get_save, get_dir, get_obuf, get_replicaof, get_notify,
+    get_mem_or_percent;
 
 #define OFF(f) offsetof(cfg, f)
 #define BOOL(n, a, f, d, fl) {n, a, K_BOOL, fl, OFF(f), 0, 0, NULL, d, NULL, NULL}
@@ -286,7 +287,7 @@ static const cfg_def cfg_table[] = {
     XNUM("lfu-decay-time", NULL, 0, IMAX, "1", 0),
     XNUM("lfu-log-factor", NULL, 0, IMAX, "10", 0),
     XNUM("list-compress-depth", NULL, 0, IMAX, "0", 0),
-    XNUM("maxmemory-clients", NULL, 0, LMAX, "0", F_MEM),
+    SPECIAL("maxmemory-clients", NULL, set_mem_or_percent, get_mem_or_percent, "0", 0),
     XNUM("maxmemory-eviction-tenacity", NULL, 0, 100, "10", 0),
     XBOOL("no-appendfsync-on-rewrite", NULL, "no", 0),
     XENUM("oom-score-adj", NULL, e_oom_adj, "no", 0),
@@ -723,6 +724,42 @@ static kstr get_obuf(const cfg *c, const cfg_def *d)
         s = kstr_catfmt(s, "%s%s %llu %llu %lld", i ? " " : "", names[i], c->obuf_limits[i].hard,
                         c->obuf_limits[i].soft, c->obuf_limits[i].soft_seconds);
     return s;
+}
+
+/* maxmemory-clients: bytes (with units), or "N%" of maxmemory, kept as -N
+ * the way Redis keeps its percent configs; "0%" is 0, i.e. off. */
+static int set_mem_or_percent(cfg *c, const cfg_def *d, char **argv, int argc, char *eb,
+                              size_t ebl)
+{
+    const char *v = argv[0];
+    size_t len = strlen(v);
+    unsigned long long bytes;
+    (void)d;
+    if (argc != 1)
+        return fail(eb, ebl, "wrong number of arguments");
+    if (len > 1 && v[len - 1] == '%') {
+        long long pct;
+        if (!util_str_to_ll(v, len - 1, &pct) || pct < 0)
+            return fail(eb, ebl, "argument must be a memory or percent value");
+        if (pct > 100)
+            return fail(eb, ebl, "percentage argument must be less or equal to 100");
+        c->maxmemory_clients = -pct;
+        return 0;
+    }
+    if (!util_parse_memory(v, &bytes))
+        return fail(eb, ebl, "argument must be a memory or percent value");
+    if (bytes > (unsigned long long)LLONG_MAX)
+        return fail(eb, ebl, "argument must be between 0 and %lld inclusive", LLONG_MAX);
+    c->maxmemory_clients = (long long)bytes;
+    return 0;
+}
+
+static kstr get_mem_or_percent(const cfg *c, const cfg_def *d)
+{
+    (void)d;
+    if (c->maxmemory_clients < 0)
+        return kstr_catfmt(kstr_empty(8), "%lld%%", -c->maxmemory_clients);
+    return kstr_catfmt(kstr_empty(24), "%lld", c->maxmemory_clients);
 }
 
 static int set_replicaof(cfg *c, const cfg_def *d, char **argv, int argc, char *eb, size_t ebl)

@@ -49,6 +49,8 @@ typedef struct cfg {
     int maxmemory_samples;
     unsigned long long proto_max_bulk_len;
     unsigned long long client_query_buffer_limit;
+    /* maxmemory-clients: bytes, or -N for N% of maxmemory, 0 = off */
+    long long maxmemory_clients;
     cfg_obuf_limit obuf_limits[3];
     int hz;
     int active_expire_effort;

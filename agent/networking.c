@@ -305,12 +305,16 @@ static void client_after_output_drained(client *c)
 
 static void client_write(client *c)
 {
-    if (c->write_in_flight || (c->flags & CLIENT_CLOSING))
+    if (c->flags & CLIENT_CLOSING)
         return;
+    /* Before the in-flight test: a reader that stopped reading keeps its
+     * write in flight forever, and the close is what cancels it. */
     if (c->flags & CLIENT_CLOSE_ASAP) {
         client_close(c);
         return;
     }
+    if (c->write_in_flight)
+        return;
     for (int rounds = 0; rounds < 16; rounds++) {
         uv_buf_t iov[NET_MAX_IOV];
         size_t total = 0;
@@ -362,38 +366,253 @@ void client_flush_pending(srv *s)
     }
 }
 
-/* client-output-buffer-limit: the hard limit disconnects at once, the soft
- * one after it has been exceeded continuously for soft_seconds. */
-void client_check_obuf_limits(client *c)
+/* ---- output limits -------------------------------------------------- */
+
+/* The reply blocks that a pending uv_write still points at: the first ones
+ * of the chain, from head_sent on, covering inflight_bytes. Returns the last
+ * of them (NULL when no write is in flight). */
+static reply_block *client_last_inflight_block(client *c)
 {
-    if (c->flags & (CLIENT_FAKE | CLIENT_CLOSE_ASAP))
-        return;
-    srv *s = c->srv;
-    int cls = (c->flags & CLIENT_REPLICA) ? 1 : (c->flags & CLIENT_PUBSUB) ? 2 : 0;
-    const cfg_obuf_limit *lim = &s->config.obuf_limits[cls];
-    size_t used = client_output_bytes(c);
-    int hard = lim->hard && used >= lim->hard;
-    int soft = 0;
-    if (lim->soft && used >= lim->soft) {
-        if (c->obuf_soft_since_ms == 0)
-            c->obuf_soft_since_ms = s->mstime;
-        else if (s->mstime - c->obuf_soft_since_ms >= lim->soft_seconds * 1000)
-            soft = 1;
-    } else {
-        c->obuf_soft_since_ms = 0;
+    if (!c->write_in_flight || c->inflight_bytes == 0)
+        return NULL;
+    size_t left = c->inflight_bytes;
+    size_t offset = c->head_sent;
+    reply_block *b = c->reply_head;
+    for (; b; b = b->next) {
+        size_t here = b->used > offset ? b->used - offset : 0;
+        if (here >= left || !b->next)
+            return b;
+        left -= here;
+        offset = 0;
     }
-    if (!hard && !soft)
-        return;
-    log_msg(LOG_WARNING, "Client id=%llu addr=%s closed for overcoming of output buffer limits.",
-            (unsigned long long)c->id, c->addr);
-    s->stats.client_obuf_limit_disconnections++;
-    client_release_output(c);
+    return NULL;
+}
+
+/* Free the output nobody will see: everything not handed to the socket.
+ * Blocks an in-flight uv_write reads from stay until libuv lets go of them
+ * (the close that follows cancels that write). */
+static void client_drop_unsent_output(client *c)
+{
+    reply_block *keep = client_last_inflight_block(c);
+    reply_block *b = keep ? keep->next : c->reply_head;
+    while (b) {
+        reply_block *next = b->next;
+        mem_free(b);
+        b = next;
+    }
+    if (keep) {
+        keep->next = NULL;
+        c->reply_tail = keep;
+    } else {
+        c->reply_head = c->reply_tail = NULL;
+        c->head_sent = 0;
+    }
+    c->reply_bytes = 0;
+}
+
+/* Close c for a limit. Inside a command, CLIENT_CLOSE_ASAP makes every
+ * further reply_* a no-op and the command loop stop; the close itself waits
+ * for the command to return (client_after_run). Outside one (a PUBLISH to a
+ * subscriber, the cron), the close happens when pending output is flushed,
+ * so callers walking client lists never see c vanish. */
+static void client_close_for_limit(client *c)
+{
+    client_drop_unsent_output(c);
     c->flags |= CLIENT_CLOSE_ASAP;
     if (!(c->flags & CLIENT_EXECUTING))
-        client_close(c);
+        client_close_async(c);
+}
+
+/* client-output-buffer-limit class: 0 normal, 1 replica, 2 pubsub. */
+static int client_obuf_class(const client *c)
+{
+    return (c->flags & CLIENT_REPLICA) ? 1 : (c->flags & CLIENT_PUBSUB) ? 2 : 0;
+}
+
+/* The hard limit disconnects at once, the soft one once it has been
+ * exceeded continuously for more than soft_seconds (Redis' comparison).
+ * The clock is read afresh, not the command's cached time: a single reply
+ * that stays over the soft limit for longer must be stopped as it runs.
+ * 1 when c is over one of them. */
+static int client_over_obuf_limit(client *c, size_t used)
+{
+    const cfg_obuf_limit *lim = &c->srv->config.obuf_limits[client_obuf_class(c)];
+    if (lim->hard && used >= lim->hard)
+        return 1;
+    if (!lim->soft || used < lim->soft) {
+        c->obuf_soft_since_ms = 0;
+        return 0;
+    }
+    int64_t now_ms = util_us_now() / 1000;
+    if (c->obuf_soft_since_ms == 0) {
+        c->obuf_soft_since_ms = now_ms;
+        return 0;
+    }
+    return now_ms - c->obuf_soft_since_ms > lim->soft_seconds * 1000;
+}
+
+/* Below this much pending output a reply is never stopped for maxmemory:
+ * a GET of an ordinary value on a cache kept at its limit (the usual state
+ * of an allkeys-lru cache) must be served as Redis serves it. */
+#define CLIENT_MAXMEM_REPLY_FLOOR (1024 * 1024)
+
+/* maxmemory: a reply whose output takes used memory past maxmemory (and is
+ * itself more than CLIENT_MAXMEM_REPLY_FLOOR) is the cause, not a victim:
+ * keys cannot be evicted in the middle of a command to make room for it,
+ * and without a limit it would grow until the kernel kills the process.
+ * Replication links are left to their own limit (the replica class). */
+static int client_over_maxmemory(client *c, size_t output)
+{
+    srv *s = c->srv;
+    if (!s->config.maxmemory || output < CLIENT_MAXMEM_REPLY_FLOOR ||
+        (c->flags & (CLIENT_MASTER | CLIENT_REPLICA)))
+        return 0;
+    return srv_used_memory(s) > s->config.maxmemory;
+}
+
+/* Looking at every client costs a pass over the list: do it once c grew by
+ * a step (a 64th of the limit, at least one output block) since c last did. */
+static int client_grew_enough_to_look(client *c, size_t limit)
+{
+    size_t mem = client_memory_usage(c);
+    size_t step = limit / 64 > CLIENT_REPLY_BLOCK_SIZE ? limit / 64 : CLIENT_REPLY_BLOCK_SIZE;
+    if (mem < c->mem_at_last_check) {
+        c->mem_at_last_check = mem;     /* drained: measure growth from here */
+        return 0;
+    }
+    if (mem - c->mem_at_last_check < step)
+        return 0;
+    c->mem_at_last_check = mem;
+    return 1;
+}
+
+void client_check_output_limits(client *c)
+{
+    if (c->flags & (CLIENT_FAKE | CLIENT_CLOSE_ASAP | CLIENT_CLOSING))
+        return;
+    srv *s = c->srv;
+    size_t output = client_output_bytes(c);
+    if (client_over_obuf_limit(c, output)) {
+        log_msg(LOG_WARNING,
+                "Client id=%llu addr=%s omem=%zu scheduled to be closed ASAP for overcoming of output buffer limits.",
+                (unsigned long long)c->id, c->addr, output);
+        s->stats.client_obuf_limit_disconnections++;
+        client_close_for_limit(c);
+        return;
+    }
+    if (client_over_maxmemory(c, output)) {
+        log_msg(LOG_WARNING,
+                "Client id=%llu addr=%s omem=%zu scheduled to be closed ASAP: its output took used memory (%zu) past maxmemory (%llu).",
+                (unsigned long long)c->id, c->addr, output, srv_used_memory(s),
+                s->config.maxmemory);
+        s->stats.client_maxmemory_disconnections++;
+        client_close_for_limit(c);
+        return;
+    }
+    size_t limit = client_eviction_limit(s);
+    if (limit && client_grew_enough_to_look(c, limit))
+        client_evict_if_needed(s);
+}
+
+/* ---- client eviction (maxmemory-clients) ------------------------------ */
+
+/* Redis refuses to let a tiny maxmemory-clients cut every connection,
+ * including the one that could raise it again: the limit is at least this. */
+#define CLIENT_EVICTION_MIN_LIMIT (128 * 1024)
+
+size_t client_eviction_limit(const srv *s)
+{
+    long long v = s->config.maxmemory_clients;
+    unsigned long long limit;
+    if (v == 0)
+        return 0;
+    if (v < 0)      /* a percentage of maxmemory */
+        limit = s->config.maxmemory / 100 * (unsigned long long)(-v) +
+                s->config.maxmemory % 100 * (unsigned long long)(-v) / 100;
+    else
+        limit = (unsigned long long)v;
+    if (limit == 0)
+        return 0;
+    if (limit < CLIENT_EVICTION_MIN_LIMIT)
+        limit = CLIENT_EVICTION_MIN_LIMIT;
+    return limit > SIZE_MAX ? SIZE_MAX : (size_t)limit;
+}
+
+static size_t client_parser_args_memory(const client *c);
+
+size_t client_memory_usage(const client *c)
+{
+    return sizeof(*c) + c->qbuf_cap + client_parser_args_memory(c) + c->parser.scratch_cap +
+           client_output_bytes(c);
+}
+
+static int client_evictable(const client *c)
+{
+    return !(c->flags & (CLIENT_MASTER | CLIENT_REPLICA | CLIENT_NO_EVICT | CLIENT_FAKE |
+                         CLIENT_CLOSING | CLIENT_CLOSE_ASAP));
+}
+
+/* The evictable client holding most memory, NULL when none. */
+static client *client_biggest_evictable(srv *s, size_t *mem)
+{
+    client *best = NULL;
+    size_t best_mem = 0;
+    for (client *c = s->clients; c; c = c->next) {
+        if (!client_evictable(c))
+            continue;
+        size_t m = client_memory_usage(c);
+        if (!best || m > best_mem) {
+            best = c;
+            best_mem = m;
+        }
+    }
+    *mem = best_mem;
+    return best;
+}
+
+/* Clients already on their way out still hold their (in-flight) memory, but
+ * it is going: count only the living. */
+static size_t client_total_memory(srv *s)
+{
+    size_t total = 0;
+    for (client *c = s->clients; c; c = c->next)
+        if (!(c->flags & (CLIENT_CLOSING | CLIENT_CLOSE_ASAP | CLIENT_FAKE)))
+            total += client_memory_usage(c);
+    return total;
+}
+
+/* Biggest first, as Redis 7.0 does: the fewest clients go. Each pass is one
+ * walk of the list; the number of passes is bounded by the client count. */
+int client_evict_if_needed(srv *s)
+{
+    size_t limit = client_eviction_limit(s);
+    if (!limit)
+        return 0;
+    size_t total = client_total_memory(s);
+    int evicted = 0;
+    while (total > limit) {
+        size_t mem;
+        client *victim = client_biggest_evictable(s, &mem);
+        if (!victim)
+            break;
+        log_msg(LOG_NOTICE, "Evicting client: id=%llu addr=%s name=%s tot-mem=%zu (clients hold %zu bytes, maxmemory-clients is %zu)",
+                (unsigned long long)victim->id, victim->addr, victim->name ? victim->name : "",
+                mem, total, limit);
+        s->stats.evicted_clients++;
+        client_close_for_limit(victim);
+        total -= mem <= total ? mem : total;
+        evicted++;
+    }
+    return evicted;
 }
 
 /* ---- input ----------------------------------------------------------- */
+
+/* Past this, a reservation is for one big argument whose length the
+ * parser already knows: take exactly that (as Redis does), not the next
+ * power of two, which would count up to twice the argument against
+ * maxmemory-clients. */
+#define CLIENT_QBUF_BIG_ARG (32 * 1024)
 
 static void client_qbuf_reserve(client *c, size_t extra)
 {
@@ -401,6 +620,8 @@ static void client_qbuf_reserve(client *c, size_t extra)
     if (want <= c->qbuf_cap)
         return;
     size_t cap = c->qbuf_cap ? c->qbuf_cap : 16 * 1024;
+    if (extra > CLIENT_QBUF_BIG_ARG)
+        cap = want;
     while (cap < want)
         cap *= 2;
     c->qbuf = mem_realloc(c->qbuf, cap);
@@ -579,14 +800,28 @@ static void client_stash_rest(client *c, const char *p, size_t n)
     c->qbuf_len += n;
 }
 
+/* What the parser holds for the arguments of the command being read. */
+static size_t client_parser_args_memory(const client *c)
+{
+    const resp_parser *p = &c->parser;
+    return (size_t)(p->argv_cap > 0 ? p->argv_cap : 0) *
+           (sizeof(*p->offs) + sizeof(*p->lens) + sizeof(*p->argv));
+}
+
+/* client-query-buffer-limit. Our query buffer keeps a whole incomplete
+ * command (Redis' keeps only its unparsed tail), and the parser's argument
+ * arrays are counted with it: a multibulk announcing 2^31-1 tiny arguments
+ * costs 32 bytes of arrays per 7 bytes sent, and would otherwise grow to
+ * several times the limit before the buffer itself reached it. */
 static void client_check_qbuf_limit(client *c)
 {
     size_t pending = c->qbuf_len - c->qbuf_pos;
     if (pending > c->qbuf_peak)
         c->qbuf_peak = pending;
-    if (pending >= c->srv->config.client_query_buffer_limit) {
-        log_msg(LOG_WARNING, "Closing client that reached max query buffer length: id=%llu addr=%s (qbuf size=%zu)",
-                (unsigned long long)c->id, c->addr, pending);
+    size_t held = pending + (pending ? client_parser_args_memory(c) : 0);
+    if (held >= c->srv->config.client_query_buffer_limit) {
+        log_msg(LOG_WARNING, "Closing client that reached max query buffer length: id=%llu addr=%s (qbuf size=%zu, argv-mem=%zu)",
+                (unsigned long long)c->id, c->addr, pending, held - pending);
         c->srv->stats.client_qbuf_limit_disconnections++;
         client_close(c);
     }
@@ -627,6 +862,10 @@ static void client_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b
     client_check_qbuf_limit(c);
     if (c->flags & CLIENT_CLOSING)
         return;
+    /* A query buffer counts towards maxmemory-clients as output does. */
+    size_t evict_limit = client_eviction_limit(c->srv);
+    if (evict_limit && client_grew_enough_to_look(c, evict_limit))
+        client_evict_if_needed(c->srv);
     /* Release a large idle buffer so thousands of clients stay cheap. */
     if (c->qbuf_len == 0 && c->qbuf_cap > 64 * 1024) {
         mem_free(c->qbuf);
@@ -809,8 +1048,19 @@ static void client_flags_str(const client *c, char *out)
     if (c->flags & CLIENT_DIRTY_CAS) *p++ = 'd';
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) *p++ = 'c';
     if (c->flags & CLIENT_CLOSE_ASAP) *p++ = 'A';
+    if (c->flags & CLIENT_NO_EVICT) *p++ = 'e';
     if (p == out) *p++ = 'N';
     *p = '\0';
+}
+
+/* argv-mem as Redis shows it: the bytes of the arguments of the command
+ * being run (only the client asking has one). */
+static size_t client_argv_bytes(const client *c)
+{
+    size_t n = 0;
+    for (int i = 0; c->argv && i < c->argc; i++)
+        n += c->argv[i].len;
+    return n;
 }
 
 kstr client_info_line(client *c, kstr out)
@@ -835,7 +1085,7 @@ kstr client_info_line(client *c, kstr out)
         c->pubsub.patterns ? dict_size(c->pubsub.patterns) : (size_t)0,
         c->pubsub.shard_channels ? dict_size(c->pubsub.shard_channels) : (size_t)0,
         (c->flags & CLIENT_MULTI) ? c->mstate.count : -1,
-        c->qbuf_len - c->qbuf_pos, c->qbuf_cap - c->qbuf_len, (size_t)0,
+        c->qbuf_len - c->qbuf_pos, c->qbuf_cap - c->qbuf_len, client_argv_bytes(c),
         c->qbuf_cap, c->qbuf_peak, obl, oll, client_output_bytes(c),
-        sizeof(*c) + c->qbuf_cap + client_output_bytes(c), cmdname, c->resp_version);
+        client_memory_usage(c), cmdname, c->resp_version);
 }

@@ -26,12 +26,8 @@ static obj *obj_alloc(int type, int enc)
     return o;
 }
 
-obj *obj_string_new(const void *ptr, size_t len)
+obj *obj_string_new_text(const void *ptr, size_t len)
 {
-    long long v;
-    /* Integers up to 20 chars can be stored as a number. */
-    if (len > 0 && len <= 20 && util_str_to_ll(ptr, len, &v))
-        return obj_string_from_ll(v);
     if (len <= OBJ_EMBSTR_MAX) {
         obj *o = mem_alloc(sizeof(obj) + kstr_embed_size(len));
         o->type = OBJ_STRING;
@@ -46,6 +42,15 @@ obj *obj_string_new(const void *ptr, size_t len)
     return o;
 }
 
+obj *obj_string_new(const void *ptr, size_t len)
+{
+    long long v;
+    /* Integers up to 20 chars can be stored as a number. */
+    if (len > 0 && len <= 20 && util_str_to_ll(ptr, len, &v))
+        return obj_string_from_ll(v);
+    return obj_string_new_text(ptr, len);
+}
+
 obj *obj_string_from_ll(long long v)
 {
     obj *o = obj_alloc(OBJ_STRING, OBJ_ENC_INT);
@@ -55,12 +60,17 @@ obj *obj_string_from_ll(long long v)
 
 obj *obj_string_from_kstr(kstr s)
 {
-    long long v;
     size_t len = kstr_len(s);
-    if (len > 0 && len <= 20 && util_str_to_ll(s, len, &v)) {
+    if (len <= OBJ_EMBSTR_MAX) {
+        obj *o = obj_string_new(s, len);
         kstr_free(s);
-        return obj_string_from_ll(v);
+        return o;
     }
+    return obj_string_raw_from_kstr(s);
+}
+
+obj *obj_string_raw_from_kstr(kstr s)
+{
     obj *o = obj_alloc(OBJ_STRING, OBJ_ENC_RAW);
     o->v.str = s;
     return o;
@@ -222,13 +232,19 @@ static obj *obj_dup_hash(const obj *o)
     return n;
 }
 
+/* The copy keeps the source's encoding even beyond the current limits, as
+ * Redis' COPY does; a skiplist source's -0 scores stay -0 (a compact set
+ * would read them back as 0). */
 static obj *obj_dup_zset(const obj *o)
 {
     obj *n = obj_zset_new();
+    int compact = zset_is_compact(o->v.ptr);
+    zset_set_compact(n->v.ptr, 0);
     for (zset_node *z = zset_first(o->v.ptr); z; z = zset_next(z)) {
         kstr m = zset_node_member(z);
         zset_add(n->v.ptr, m, kstr_len(m), zset_node_score(z));
     }
+    zset_set_compact(n->v.ptr, compact);
     return n;
 }
 
@@ -236,9 +252,15 @@ obj *obj_dup(const obj *o)
 {
     switch (o->type) {
     case OBJ_STRING:
-        if (o->enc == OBJ_ENC_INT)
-            return obj_string_from_ll(o->v.ival);
-        return obj_string_new(o->v.str, kstr_len(o->v.str));
+        /* The copy keeps the encoding, as Redis' COPY does. */
+        if (o->enc == OBJ_ENC_INT) {
+            obj *n = obj_string_from_ll(o->v.ival);
+            n->reserved |= OBJ_INT_UNSHARED;
+            return n;
+        }
+        if (o->enc == OBJ_ENC_EMBSTR)
+            return obj_string_new_text(o->v.str, kstr_len(o->v.str));
+        return obj_string_raw_from_kstr(kstr_new(o->v.str, kstr_len(o->v.str)));
     case OBJ_LIST: return obj_dup_list(o);
     case OBJ_SET: return obj_dup_set(o);
     case OBJ_HASH: return obj_dup_hash(o);

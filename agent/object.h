@@ -23,10 +23,17 @@ typedef enum obj_enc {
                             * obj_string_raw() before growing it */
 } obj_enc;
 
+/* Bits of obj.reserved. */
+enum {
+    /* An int-encoded string Redis would hold in its own object, not in a
+     * shared integer (COPY's copy): OBJECT REFCOUNT 1 whatever the value. */
+    OBJ_INT_UNSHARED = 1 << 0,
+};
+
 typedef struct obj {
     uint8_t type;
     uint8_t enc;
-    uint16_t reserved;
+    uint16_t reserved;   /* OBJ_INT_UNSHARED */
     uint32_t lru;        /* seconds clock of last access, for allkeys-lru */
     union {
         kstr str;
@@ -39,7 +46,15 @@ typedef struct obj {
  * canonical integer (as Redis does), so INCR needs no parse. */
 obj *obj_string_new(const void *ptr, size_t len);
 obj *obj_string_from_ll(long long v);
-obj *obj_string_from_kstr(kstr s);   /* takes ownership */
+/* Takes ownership of s and encodes it as Redis encodes a loaded value (RDB,
+ * RESTORE): int, embstr up to 44 bytes, raw beyond. */
+obj *obj_string_from_kstr(kstr s);
+/* Takes ownership of s and keeps it raw, as Redis stores the strings it
+ * builds byte by byte (BITOP, SETBIT, SETRANGE, HyperLogLog). */
+obj *obj_string_raw_from_kstr(kstr s);
+/* Never the int encoding: embstr up to 44 bytes, raw beyond (what Redis
+ * stores for INCRBYFLOAT's result and COPY's copy of an embstr). */
+obj *obj_string_new_text(const void *ptr, size_t len);
 /* The bytes of a string object: for the int encoding they are written into
  * buf (at least 32 bytes). */
 const char *obj_string_ptr(const obj *o, char *buf, size_t *len);

@@ -82,8 +82,16 @@ void repl_feed_stream(repl_state *st, const char *p, size_t len)
         repl_backlog_feed(st->backlog, p, len);
     st->master_repl_offset += (long long)len;
     st->meaningful_offset = st->master_repl_offset;
-    for (size_t i = 0; i < st->npeers; i++)
-        repl_master_peer_feed(st->peers[i], p, len);
+    /* Feeding a replica may close it (its output limit) and unlink it from
+     * st->peers, shifting the ones after it down a slot: step on only when
+     * the slot still holds the peer just fed, or the next replica would
+     * miss these bytes and stay behind the master for good. */
+    for (size_t i = 0; i < st->npeers;) {
+        repl_peer *fed = st->peers[i];
+        repl_master_peer_feed(fed, p, len);
+        if (i < st->npeers && st->peers[i] == fed)
+            i++;
+    }
 }
 
 static kstr repl_enc_header(kstr o, char prefix, long long n)

@@ -61,7 +61,7 @@ void reply_raw(client *c, const void *p, size_t len)
         b->used = len;
         c->reply_bytes += len;
         client_schedule_write(c);
-        client_check_obuf_limits(c);
+        client_check_output_limits(c);
         return;
     }
     c->reply_bytes += len;
@@ -91,6 +91,10 @@ void reply_simple(client *c, const char *status)
 void reply_error(client *c, const char *err)
 {
     size_t len = strlen(err);
+    /* Redis trims CR/LF off the end of an error (an echoed argument's)
+     * before it turns the others into spaces. */
+    while (len > 0 && (err[len - 1] == '\r' || err[len - 1] == '\n'))
+        len--;
     c->srv->stats.total_error_replies++;
     srv_count_error(c->srv, err);
     c->reply_error_count++;

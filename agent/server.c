@@ -185,6 +185,9 @@ static void srv_clients_cron(srv *s)
         }
         c = next;
     }
+    /* maxmemory-clients between commands too: a client whose memory grows
+     * without a reply (a slow query, a CONFIG SET lowering the limit). */
+    client_evict_if_needed(s);
 }
 
 static void srv_cron(uv_timer_t *t)
@@ -269,6 +272,10 @@ static int srv_config_applied(void *priv, const char *name, char *err, size_t er
         log_set_level(s->config.loglevel);
     if (!strcasecmp(name, "maxmemory") && s->config.maxmemory)
         srv_evict_if_needed(s);
+    /* A lower maxmemory-clients (or a maxmemory it is a percentage of)
+     * applies at once, as in Redis. */
+    if (!strcasecmp(name, "maxmemory-clients") || !strcasecmp(name, "maxmemory"))
+        client_evict_if_needed(s);
     if (!strcasecmp(name, "fence-after-stall-ms"))
         fence_configure(s);
     for (int i = 0; i < srv_apply_count; i++)
@@ -404,6 +411,7 @@ void srv_release(srv *s)
         mem_free(s->loop);
         s->loop = NULL;
     }
+    blocking_release(s);
     for (int i = 0; i < s->dbnum; i++)
         db_release(&s->dbs[i]);
     mem_free(s->dbs);
@@ -495,6 +503,17 @@ static void info_human(char *buf, size_t len, double n)
         snprintf(buf, len, "%.2f%c", n, units[u]);
 }
 
+/* mem_clients_normal: what every connection other than a replication link
+ * holds (the number maxmemory-clients compares, CLIENT LIST's tot-mem). */
+static size_t info_normal_clients_memory(srv *s)
+{
+    size_t total = 0;
+    for (client *c = s->clients; c; c = c->next)
+        if (!(c->flags & (CLIENT_MASTER | CLIENT_REPLICA)))
+            total += client_memory_usage(c);
+    return total;
+}
+
 static kstr info_memory(srv *s, kstr o)
 {
     size_t used = srv_used_memory(s);
@@ -559,7 +578,7 @@ static kstr info_memory(srv *s, kstr o)
         "mem_replication_backlog:0\r\n"
         "mem_total_replication_buffers:0\r\n"
         "mem_clients_slaves:0\r\n"
-        "mem_clients_normal:0\r\n"
+        "mem_clients_normal:%zu\r\n"
         "mem_cluster_links:0\r\n"
         "mem_aof_buffer:0\r\n"
         "mem_allocator:%s\r\n"
@@ -572,6 +591,7 @@ static kstr info_memory(srv *s, kstr o)
         s->config.maxmemory, h_max, policies[p >= 0 && p < 8 ? p : 0],
         used ? (double)rss / (double)used : 0.0, (long long)rss - (long long)used,
         used ? (double)rss / (double)used : 0.0, (long long)rss - (long long)used,
+        info_normal_clients_memory(s),
 #ifdef KV_JEMALLOC
         "jemalloc-" KV_JEMALLOC_VERSION
 #else
@@ -641,7 +661,7 @@ static kstr info_stats(srv *s, kstr o)
         "expired_time_cap_reached_count:0\r\n"
         "expire_cycle_cpu_milliseconds:%lld\r\n"
         "evicted_keys:%lld\r\n"
-        "evicted_clients:0\r\n"
+        "evicted_clients:%lld\r\n"
         "total_eviction_exceeded_time:0\r\n"
         "current_eviction_exceeded_time:0\r\n"
         "keyspace_hits:%lld\r\n"
@@ -676,7 +696,7 @@ static kstr info_stats(srv *s, kstr o)
         s->stats.net_repl_input_bytes, s->stats.net_repl_output_bytes, s->stats.rejected_connections,
         s->stats.sync_full, s->stats.sync_partial_ok, s->stats.sync_partial_err,
         s->stats.expired_keys, s->stats.expire_cycle_cpu_ms, s->stats.evicted_keys,
-        s->stats.keyspace_hits, s->stats.keyspace_misses,
+        s->stats.evicted_clients, s->stats.keyspace_hits, s->stats.keyspace_misses,
         pubsub_count_channels(s), pubsub_count_patterns(s), pubsub_count_shard_channels(s),
         s->stats.unexpected_error_replies, s->stats.total_error_replies);
 }

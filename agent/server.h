@@ -30,6 +30,8 @@ typedef struct srv_stats {
     long long unexpected_error_replies;
     long long client_obuf_limit_disconnections;
     long long client_qbuf_limit_disconnections;
+    long long client_maxmemory_disconnections; /* replies stopped at maxmemory */
+    long long evicted_clients;                 /* maxmemory-clients */
     long long pubsub_messages;
     long long expire_cycle_cpu_ms;
     long long sync_full;

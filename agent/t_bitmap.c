@@ -72,7 +72,7 @@ static obj *bit_lookup_for_write(client *c, uint64_t maxbit, int *grown)
     obj *o = db_lookup_write(c->db, key->ptr, key->len);
     *grown = 0;
     if (!o) {
-        o = obj_string_from_kstr(kstr_grow_zero(kstr_empty(0), need));
+        o = obj_string_raw_from_kstr(kstr_grow_zero(kstr_empty(0), need));
         if (o->enc != OBJ_ENC_RAW)
             obj_string_raw(o);
         db_add(c->db, key->ptr, key->len, o);
@@ -399,7 +399,7 @@ static void cmd_bitop(client *c)
     if (maxlen) {
         /* The sources may include the destination: compute before storing. */
         kstr res = bitop_compute(op, src, n, maxlen);
-        db_set(c->db, dst->ptr, dst->len, obj_string_from_kstr(res), 0);
+        db_set(c->db, dst->ptr, dst->len, obj_string_raw_from_kstr(res), 0);
         c->srv->dirty++;
     } else if (db_delete(c->db, dst->ptr, dst->len)) {
         c->srv->dirty++;

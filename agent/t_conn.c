@@ -119,6 +119,22 @@ static void cmd_auth(client *c)
         reply_ok(c);
 }
 
+/* Names the client (an empty name clears it). Returns 0 after replying the
+ * error for a name with spaces or control characters. */
+static int conn_set_name(client *c, const resp_arg *n)
+{
+    for (size_t i = 0; i < n->len; i++) {
+        unsigned char ch = (unsigned char)n->ptr[i];
+        if (ch < '!' || ch > '~') {
+            reply_error(c, "ERR Client names cannot contain spaces, newlines or special characters.");
+            return 0;
+        }
+    }
+    kstr_free(c->name);
+    c->name = n->len ? kstr_new(n->ptr, n->len) : NULL;
+    return 1;
+}
+
 static void cmd_hello(client *c)
 {
     long long ver = 0;
@@ -134,7 +150,8 @@ static void cmd_hello(client *c)
             return;
         }
     }
-    const resp_arg *setname = NULL;
+    /* Redis 7.0 applies AUTH and SETNAME as it reaches them, so a later
+     * error (syntax, NOAUTH) still leaves the client renamed. */
     for (int j = next; j < c->argc; j++) {
         int more = c->argc - j - 1;
         if (conn_arg_is(&c->argv[j], "auth") && more >= 2) {
@@ -142,7 +159,8 @@ static void cmd_hello(client *c)
                 return;
             j += 2;
         } else if (conn_arg_is(&c->argv[j], "setname") && more >= 1) {
-            setname = &c->argv[j + 1];
+            if (!conn_set_name(c, &c->argv[j + 1]))
+                return;
             j++;
         } else {
             reply_errorf(c, "ERR Syntax error in HELLO option '%.*s'", (int)c->argv[j].len, c->argv[j].ptr);
@@ -158,17 +176,6 @@ static void cmd_hello(client *c)
     if (ver == 3) {
         reply_error(c, "NOPROTO unsupported protocol version");
         return;
-    }
-    if (setname) {
-        for (size_t i = 0; i < setname->len; i++) {
-            unsigned char ch = (unsigned char)setname->ptr[i];
-            if (ch < '!' || ch > '~') {
-                reply_error(c, "ERR Client names cannot contain spaces, newlines or special characters.");
-                return;
-            }
-        }
-        kstr_free(c->name);
-        c->name = setname->len ? kstr_new(setname->ptr, setname->len) : NULL;
     }
     reply_array(c, 14);
     reply_bulk_cstr(c, "server");
@@ -192,6 +199,9 @@ static void cmd_reset(client *c)
     if (c->flags & CLIENT_MULTI || c->mstate.count)
         multi_discard(c);
     multi_unwatch_all(c);
+    /* A watched key that changed before the RESET must not abort the next
+     * transaction: the client starts over clean. */
+    c->flags &= ~(uint32_t)(CLIENT_DIRTY_CAS | CLIENT_DIRTY_EXEC);
     pubsub_unsubscribe_all(c, 0);
     client_select_db(c, 0);
     c->resp_version = 2;
@@ -358,11 +368,7 @@ static void client_kill(client *c)
 /* CLIENT UNBLOCK id [TIMEOUT|ERROR] */
 static void client_unblock(client *c)
 {
-    long long id;
-    if (!util_str_to_ll(c->argv[2].ptr, c->argv[2].len, &id)) {
-        reply_error(c, ERR_NOT_INT);
-        return;
-    }
+    /* Redis checks the reason before it parses the id. */
     int with_error = 0;
     if (c->argc == 4) {
         if (conn_arg_is(&c->argv[3], "error")) {
@@ -371,6 +377,11 @@ static void client_unblock(client *c)
             reply_error(c, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
             return;
         }
+    }
+    long long id;
+    if (!util_str_to_ll(c->argv[2].ptr, c->argv[2].len, &id)) {
+        reply_error(c, ERR_NOT_INT);
+        return;
     }
     for (client *t = c->srv->clients; t; t = t->next) {
         if (t->id == (uint64_t)id && (t->flags & CLIENT_BLOCKED)) {
@@ -383,17 +394,8 @@ static void client_unblock(client *c)
 
 static void client_setname(client *c)
 {
-    const resp_arg *n = &c->argv[2];
-    for (size_t i = 0; i < n->len; i++) {
-        unsigned char ch = (unsigned char)n->ptr[i];
-        if (ch < '!' || ch > '~') {
-            reply_error(c, "ERR Client names cannot contain spaces, newlines or special characters.");
-            return;
-        }
-    }
-    kstr_free(c->name);
-    c->name = n->len ? kstr_new(n->ptr, n->len) : NULL;
-    reply_ok(c);
+    if (conn_set_name(c, &c->argv[2]))
+        reply_ok(c);
 }
 
 static void cmd_client(client *c)
@@ -472,7 +474,9 @@ static void cmd_client(client *c)
         client_kill(c);
     } else if (conn_arg_is(sub, "no-evict")) {
         if (c->argc != 3) { client_sub_arity(c, "no-evict"); return; }
-        if (conn_arg_is(&c->argv[2], "on") || conn_arg_is(&c->argv[2], "off")) reply_ok(c);
+        /* maxmemory-clients spares this connection (networking.c) */
+        if (conn_arg_is(&c->argv[2], "on")) { c->flags |= CLIENT_NO_EVICT; reply_ok(c); }
+        else if (conn_arg_is(&c->argv[2], "off")) { c->flags &= ~CLIENT_NO_EVICT; reply_ok(c); }
         else reply_error(c, ERR_SYNTAX);
     } else if (conn_arg_is(sub, "reply")) {
         if (c->argc != 3) { client_sub_arity(c, "reply"); return; }
@@ -488,7 +492,12 @@ static void cmd_client(client *c)
             reply_error(c, ERR_SYNTAX);
         }
     } else if (conn_arg_is(sub, "unblock")) {
-        if (c->argc != 3 && c->argc != 4) { client_sub_arity(c, "unblock"); return; }
+        if (c->argc != 3 && c->argc != 4) {
+            /* Past the arity check, an extra argument is a syntax error. */
+            reply_errorf(c, "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try CLIENT HELP.",
+                         (int)(sub->len > 128 ? 128 : sub->len), sub->ptr);
+            return;
+        }
         client_unblock(c);
     } else if (conn_arg_is(sub, "unpause")) {
         reply_ok(c);

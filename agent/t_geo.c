@@ -132,13 +132,23 @@ static int tg_parse_box(client *c, int i, geo_shape *s)
     return 0;
 }
 
+/* The score a member of a plain sorted set stands for as a geohash. Redis
+ * casts the double to uint64_t, which on x86-64 turns every score from 2^64
+ * up (and +inf) into 0: the south-west cell, where searches from such a
+ * member then find the members near it. Smaller scores decode alike here
+ * and in geohash.c. */
+static double tg_geo_score(double score)
+{
+    return score >= 18446744073709551616.0 ? 0 : score;
+}
+
 /* The decoded position of a member; -1 when it is not in the set. */
 static int tg_member_xy(obj *o, const char *m, size_t len, double xy[2])
 {
     double score;
     if (!zset_score(o->v.ptr, m, len, &score))
         return -1;
-    geo_decode_score(score, xy);
+    geo_decode_score(tg_geo_score(score), xy);
     return 0;
 }
 
@@ -254,7 +264,7 @@ static void cmd_geohash(client *c)
             continue;
         }
         char buf[12];
-        geo_score_to_string(score, buf);
+        geo_score_to_string(tg_geo_score(score), buf);
         reply_bulk(c, buf, 11);
     }
 }

@@ -60,7 +60,7 @@ static void cmd_pfadd(client *c)
     obj *o = db_lookup_write(c->db, ARG(1), ARGLEN(1));
     long long updated = 0;
     if (!o) {
-        o = obj_string_from_kstr(hll_new());
+        o = obj_string_raw_from_kstr(hll_new());
         db_add(c->db, ARG(1), ARGLEN(1), o);
         updated++;
     } else if (th_check(c, o) < 0) {
@@ -121,6 +121,9 @@ static void cmd_pfcount(client *c)
     }
     if (th_check(c, o) < 0)
         return;
+    /* Redis unshares the value first (it may write the cached count): a
+     * loaded embstr HLL turns raw. */
+    obj_string_raw(o);
     uint64_t card;
     if (hll_cache_valid(o->v.str)) {
         card = hll_cache_get(o->v.str);
@@ -158,7 +161,7 @@ static void cmd_pfmerge(client *c)
     }
     obj *dst = db_lookup_write(c->db, ARG(1), ARGLEN(1));
     if (!dst) {
-        dst = obj_string_from_kstr(hll_new());
+        dst = obj_string_raw_from_kstr(hll_new());
         db_add(c->db, ARG(1), ARGLEN(1), dst);
     }
     kstr s = obj_string_raw(dst);
@@ -207,6 +210,7 @@ static void cmd_pfdebug(client *c)
     }
     if (th_check(c, o) < 0)
         return;
+    obj_string_raw(o);   /* as Redis, which unshares the value for every subcommand */
     if (util_strcasecmp_len(ARG(1), ARGLEN(1), "getreg") == 0) {
         if (th_debug_todense(c, o) < 0)
             return;

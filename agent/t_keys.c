@@ -97,14 +97,15 @@ static int keys_parse_expire_flags(client *c, int start, int *flags)
 static void keys_expire_generic(client *c, int64_t basetime, int unit_ms)
 {
     const resp_arg *key = &c->argv[1];
+    /* Redis checks the options before it parses the time. */
+    int flags;
+    if (keys_parse_expire_flags(c, 3, &flags) != 0)
+        return;
     long long when;
     if (!util_str_to_ll(c->argv[2].ptr, c->argv[2].len, &when)) {
         reply_error(c, ERR_NOT_INT);
         return;
     }
-    int flags;
-    if (keys_parse_expire_flags(c, 3, &flags) != 0)
-        return;
     const char *name = c->cmd->name;
     if (unit_ms == 1000) {
         if (when > LLONG_MAX / 1000 || when < LLONG_MIN / 1000) {
@@ -549,6 +550,15 @@ static const char *keys_encoding_name(srv *s, obj *o)
     return "unknown";
 }
 
+/* OBJECT REFCOUNT: Redis shares the integers 0..9999 (refcount INT_MAX);
+ * everything else is referenced once by its key. */
+static long long keys_refcount(const obj *o)
+{
+    int shared = o->type == OBJ_STRING && o->enc == OBJ_ENC_INT && !(o->reserved & OBJ_INT_UNSHARED) &&
+                 o->v.ival >= 0 && o->v.ival < 10000;
+    return shared ? 2147483647 : 1;
+}
+
 static void cmd_object(client *c)
 {
     const resp_arg *sub = &c->argv[1];
@@ -598,7 +608,7 @@ static void cmd_object(client *c)
     if (keys_arg_is(sub, "encoding"))
         reply_bulk_cstr(c, keys_encoding_name(c->srv, o));
     else if (keys_arg_is(sub, "refcount"))
-        reply_int(c, o->type == OBJ_STRING && o->enc == OBJ_ENC_INT && o->v.ival >= 0 && o->v.ival < 10000 ? 2147483647 : 1);
+        reply_int(c, keys_refcount(o));
     else if (keys_arg_is(sub, "idletime"))
         reply_int(c, (long long)(c->srv->lru_clock - o->lru));
     else

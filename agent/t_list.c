@@ -685,9 +685,10 @@ static void cmd_blmpop(client *c)
     int64_t timeout;
     long long numkeys, count;
     int where;
-    if (blocking_parse_timeout(c, &c->argv[1], &timeout) < 0)
-        return;
+    /* Redis checks numkeys, the direction and COUNT before the timeout. */
     if (mpop_parse(c, 2, &numkeys, &where, &count) < 0)
+        return;
+    if (blocking_parse_timeout(c, &c->argv[1], &timeout) < 0)
         return;
     int r = mpop_try(c, 3, numkeys, where, count);
     if (r != 0)

@@ -198,12 +198,14 @@ static void config_get_emit(void *priv, const char *name, const char *value)
 {
     config_get_ctx *ctx = priv;
     size_t nl = strlen(name);
-    /* Several patterns may match one name: emit it once. */
-    const char *p = ctx->seen;
-    while ((p = strstr(p, name)) != NULL) {
-        if ((p == ctx->seen || p[-1] == '\n') && p[nl] == '\n')
+    /* Several patterns may match one name, also one name spelled in two
+     * letter cases (Redis keeps its matches in a case-insensitive dict):
+     * emit it once, as first spelled. */
+    for (const char *p = ctx->seen; *p;) {
+        const char *end = strchr(p, '\n');
+        if ((size_t)(end - p) == nl && strncasecmp(p, name, nl) == 0)
             return;
-        p++;
+        p = end + 1;
     }
     ctx->seen = kstr_cat(ctx->seen, name, nl);
     ctx->seen = kstr_cat(ctx->seen, "\n", 1);
@@ -234,23 +236,60 @@ static void config_old_capture(void *priv, const char *name, const char *value)
         oc->value = mem_strdup(value ? value : "");
 }
 
+static void config_count_match(void *priv, const char *name, const char *value)
+{
+    (void)name;
+    (void)value;
+    (*(int *)priv)++;
+}
+
+/* A parameter name CONFIG SET can look up: an exact name (no glob
+ * characters, any letter case) that CONFIG GET would answer. */
+static int config_name_known(client *c, const resp_arg *name)
+{
+    if (memchr(name->ptr, '*', name->len) || memchr(name->ptr, '?', name->len) ||
+        memchr(name->ptr, '[', name->len) || name->len == 0)
+        return 0;
+    int matches = 0;
+    cfg_get(&c->srv->config, name->ptr, name->len, config_count_match, &matches);
+    return matches > 0;
+}
+
+/* A known name (config_name_known) that CONFIG SET may never change. */
+static int config_name_immutable(const resp_arg *name)
+{
+    char buf[128];
+    if (name->len >= sizeof(buf))
+        return 0;
+    memcpy(buf, name->ptr, name->len);
+    buf[name->len] = '\0';
+    return cfg_is_mutable(buf) == 2;
+}
+
 static void config_set(client *c)
 {
     if ((c->argc - 2) % 2 != 0) {
         srvcmd_sub_arity(c, "config", &c->argv[1]);
         return;
     }
-    /* Redis 7 applies several pairs atomically: validate all on a copy of
-     * the names first, then apply one by one (rollback is not needed when
-     * validation of every value succeeded). */
+    /* Redis 7 checks every name before any value, in argument order: the
+     * first unknown, immutable or repeated name is the error. */
     for (int j = 2; j < c->argc; j += 2) {
-        for (int k = j + 2; k < c->argc; k += 2) {
-            if (util_strcasecmp_len(c->argv[j].ptr, c->argv[j].len, "") == 0)
-                continue;
+        if (!config_name_known(c, &c->argv[j])) {
+            reply_errorf(c, "ERR Unknown option or number of arguments for CONFIG SET - '%.*s'",
+                         (int)(c->argv[j].len > 128 ? 128 : c->argv[j].len), c->argv[j].ptr);
+            return;
+        }
+        if (config_name_immutable(&c->argv[j])) {
+            reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%.*s') - can't set immutable config",
+                         (int)c->argv[j].len, c->argv[j].ptr);
+            return;
+        }
+        for (int k = 2; k < j; k += 2) {
             if (c->argv[j].len == c->argv[k].len &&
                 strncasecmp(c->argv[j].ptr, c->argv[k].ptr, c->argv[j].len) == 0) {
                 reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%.*s') - duplicate parameter",
-                             (int)c->argv[k].len, c->argv[k].ptr);
+                             (int)c->argv[j].len, c->argv[j].ptr);
                 return;
             }
         }
@@ -682,28 +721,25 @@ static void cmd_command(client *c)
         reply_array(c, (long long)cmd_count());
         for (size_t i = 0; i < cmd_count(); i++)
             reply_bulk_cstr(c, cmd_at(i)->name);
-    } else if (srvcmd_arg_is(sub, "getkeys") && c->argc >= 3) {
-        const cmd_def *d = cmd_lookup(c->argv[2].ptr, c->argv[2].len);
-        if (!d) {
-            reply_error(c, "ERR Invalid command specified");
+    } else if (srvcmd_arg_is(sub, "getkeys")) {
+        /* command.c refuses this already; kept so the handler never reads
+         * past argv when called on its own. */
+        if (c->argc < 4) {
+            srvcmd_sub_arity(c, "command", sub);
             return;
         }
         int argc = c->argc - 2;
-        if ((d->arity > 0 && d->arity != argc) || (d->arity < 0 && argc < -d->arity)) {
-            reply_error(c, "ERR Invalid number of arguments specified for command");
-            return;
+        int *pos = mem_alloc(sizeof(int) * (size_t)argc);
+        const char *err = NULL;
+        int n = cmd_getkeys(argc, &c->argv[2], pos, &err);
+        if (n < 0) {
+            reply_error(c, err);
+        } else {
+            reply_array(c, n);
+            for (int k = 0; k < n; k++)
+                reply_bulk(c, c->argv[pos[k] + 2].ptr, c->argv[pos[k] + 2].len);
         }
-        if (d->first_key <= 0) {
-            reply_error(c, "ERR The command has no key arguments");
-            return;
-        }
-        int last = d->last_key < 0 ? argc + d->last_key : d->last_key;
-        long long n = 0;
-        for (int k = d->first_key; k <= last && k < argc; k += d->key_step ? d->key_step : 1)
-            n++;
-        reply_array(c, n);
-        for (int k = d->first_key; k <= last && k < argc; k += d->key_step ? d->key_step : 1)
-            reply_bulk(c, c->argv[k + 2].ptr, c->argv[k + 2].len);
+        mem_free(pos);
     } else if (srvcmd_arg_is(sub, "help") && c->argc != 2) {
         srvcmd_sub_arity(c, "command", sub);
     } else if (srvcmd_arg_is(sub, "help")) {
@@ -864,12 +900,9 @@ static void cmd_slowlog(client *c)
             slowlog_reply_entry(c, e);
     } else if (srvcmd_arg_is(sub, "get") || srvcmd_arg_is(sub, "len") ||
                srvcmd_arg_is(sub, "reset") || srvcmd_arg_is(sub, "help")) {
-        char lower[32];
-        size_t n = sub->len < sizeof(lower) - 1 ? sub->len : sizeof(lower) - 1;
-        for (size_t i = 0; i < n; i++)
-            lower[i] = (char)((sub->ptr[i] >= 'A' && sub->ptr[i] <= 'Z') ? sub->ptr[i] + 32 : sub->ptr[i]);
-        lower[n] = '\0';
-        reply_errorf(c, "ERR unknown subcommand or wrong number of arguments for '%s'. Try SLOWLOG HELP.", lower);
+        /* Redis echoes the subcommand as the client spelled it. */
+        reply_errorf(c, "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try SLOWLOG HELP.",
+                     (int)(sub->len > 128 ? 128 : sub->len), sub->ptr);
     } else {
         srvcmd_unknown_sub(c, "SLOWLOG");
     }
@@ -896,15 +929,22 @@ static void cmd_memory(client *c)
             NULL };
         reply_help(c, "MEMORY", help);
     } else if (srvcmd_arg_is(sub, "usage") && c->argc >= 3) {
-        if (c->argc == 5 && srvcmd_arg_is(&c->argv[3], "samples")) {
+        /* SAMPLES may be repeated (Redis keeps the last); the agent sizes
+         * values exactly, so the count is only validated. */
+        for (int j = 3; j < c->argc; j += 2) {
             long long n;
-            if (!util_str_to_ll(c->argv[4].ptr, c->argv[4].len, &n)) {
+            if (!srvcmd_arg_is(&c->argv[j], "samples") || j + 1 >= c->argc) {
+                reply_error(c, ERR_SYNTAX);
+                return;
+            }
+            if (!util_str_to_ll(c->argv[j + 1].ptr, c->argv[j + 1].len, &n)) {
                 reply_error(c, ERR_NOT_INT);
                 return;
             }
-        } else if (c->argc != 3) {
-            reply_error(c, ERR_SYNTAX);
-            return;
+            if (n < 0) {
+                reply_error(c, ERR_SYNTAX);
+                return;
+            }
         }
         obj *o = db_lookup_quiet(c->db, c->argv[2].ptr, c->argv[2].len);
         if (!o || db_key_is_expired(c->db, c->argv[2].ptr, c->argv[2].len)) {

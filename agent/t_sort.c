@@ -317,6 +317,10 @@ static void sort_generic(client *c, int readonly)
         mem_free(opt.gets);
         return;
     }
+    /* Redis 7.0 converts a listpack sorted set to a skiplist for SORT, for
+     * good (visible in OBJECT ENCODING). */
+    if (o && o->type == OBJ_ZSET)
+        zset_set_compact(o->v.ptr, 0);
     /* An unsorted set would come out in hash order: when it is stored,
      * Redis sorts it (ALPHA) so the stored list is the same everywhere. */
     if (opt.dontsort && o && o->type == OBJ_SET && opt.store) {

@@ -252,9 +252,7 @@ static void cmd_getex(client *c)
     const resp_arg *expire;
     if (str_parse_options(c, 2, 1, &flags, &expire) != 0)
         return;
-    int64_t when = -1;
-    if (expire && str_expire_to_abs(c, expire, flags, "getex", &when) != 0)
-        return;
+    /* Redis looks the key up (nil, WRONGTYPE) before it checks the time. */
     obj *o;
     if (str_lookup(c, &c->argv[1], &o) != 0)
         return;
@@ -262,6 +260,9 @@ static void cmd_getex(client *c)
         reply_null(c);
         return;
     }
+    int64_t when = -1;
+    if (expire && str_expire_to_abs(c, expire, flags, "getex", &when) != 0)
+        return;
     reply_bulk_obj(c, o);
     const resp_arg *key = &c->argv[1];
     if (when >= 0) {
@@ -358,6 +359,8 @@ static void str_incr_generic(client *c, long long incr)
     value += incr;
     if (o && o->enc == OBJ_ENC_INT) {
         o->v.ival = value;
+        /* Redis' result is a shared integer again when it is small. */
+        o->reserved &= (uint16_t)~OBJ_INT_UNSHARED;
         db_signal_modified(c->db, c->argv[1].ptr, c->argv[1].len);
     } else if (o) {
         db_replace_value(c->db, c->argv[1].ptr, c->argv[1].len, obj_string_from_ll(value));
@@ -424,7 +427,9 @@ static void cmd_incrbyfloat(client *c)
     }
     char out[UTIL_MAX_LDOUBLE_CHARS];
     int n = util_ldouble_to_str(out, sizeof(out), value);
-    obj *nv = obj_string_new(out, (size_t)n);
+    /* Redis stores the result as text, never int-encoded (OBJECT ENCODING
+     * embstr, REFCOUNT 1). */
+    obj *nv = obj_string_new_text(out, (size_t)n);
     if (o)
         db_replace_value(c->db, c->argv[1].ptr, c->argv[1].len, nv);
     else
@@ -532,7 +537,7 @@ static void cmd_setrange(client *c)
     if (str_check_length(c, (unsigned long long)offset, val->len) != 0)
         return;
     if (!o) {
-        o = obj_string_from_kstr(kstr_empty(0));
+        o = obj_string_raw_from_kstr(kstr_empty(0));
         if (o->enc != OBJ_ENC_RAW)
             obj_string_raw(o);
         db_add(c->db, key->ptr, key->len, o);
@@ -617,9 +622,7 @@ static void lcs_emit_range(client *c, uint32_t as, uint32_t ae, uint32_t bs, uin
 
 static void cmd_lcs(client *c)
 {
-    lcs_opts o;
-    if (lcs_parse(c, &o) != 0)
-        return;
+    /* Redis checks the key types before it parses the options. */
     char abuf[32], bbuf[32];
     size_t alen, blen;
     int bad = 0;
@@ -629,6 +632,9 @@ static void cmd_lcs(client *c)
         reply_error(c, "ERR The specified keys must contain string values");
         return;
     }
+    lcs_opts o;
+    if (lcs_parse(c, &o) != 0)
+        return;
     /* The table is (alen+1)*(blen+1) cells. Both lengths are below 2^32
      * (a kstr's limit), so the cell count fits; its byte size may not.
      * As in Redis: too big to compute, or an allocation that fails, is

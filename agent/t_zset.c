@@ -208,14 +208,11 @@ static void zs_add_generic(client *c, int flags)
         return;
     }
     double *scores = mem_alloc(sizeof(double) * (size_t)elements);
-    size_t maxlen = 0;
     for (int j = 0; j < elements; j++) {
         if (zs_arg_double(c, idx + 2 * j, NULL, &scores[j]) < 0) {
             mem_free(scores);
             return;
         }
-        if (ARGLEN(idx + 2 * j + 1) > maxlen)
-            maxlen = ARGLEN(idx + 2 * j + 1);
     }
     obj *o;
     if (zs_lookup(c, 1, 1, &o) < 0) {
@@ -227,8 +224,10 @@ static void zs_add_generic(client *c, int flags)
     zs_sync_config(c);
     if (!o && !(flags & ZADD_XX)) {
         o = obj_zset_new();
-        /* Redis picks the encoding from the command's size up front. */
-        if ((size_t)elements > zset_max_listpack_entries || maxlen > zset_max_listpack_value)
+        /* Redis 7.0 picks the encoding from the first member alone and
+         * converts when a later one passes a limit: the members inserted
+         * before that went through the listpack (a -0 score reads back 0). */
+        if (zset_max_listpack_entries == 0 || (size_t)ARGLEN(idx + 1) > zset_max_listpack_value)
             zset_set_compact(zs_of(o), 0);
         db_add(c->db, ARG(1), ARGLEN(1), o);
     }

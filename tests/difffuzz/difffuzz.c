@@ -2821,6 +2821,42 @@ static int g_window_from;    /* first log entry of the batch being checked */
 static int diff_allowed(const entry *e, int mode, span a, span r);
 static int window_allowed(int from);
 
+/* Runs log entries [base, base + n) on both checker connections. Returns 1
+ * when a server failed: handle_failure has reported it and the replies are
+ * freed; 0 with the replies in pa and pr. */
+static int state_run_step(int base, int n, side *pa, side *pr, sbuf *out)
+{
+    run_on(1, &LOG[base], n, pa, pr, out);
+    if (!handle_failure(pa, pr, base, n))
+        return 0;
+    free(pa->ends);
+    free(pr->ends);
+    return 1;
+}
+
+/* Compares a state-check step's replies. The first difference ends it:
+ * accepted by the allowlist (when use_allowlist) or by the batch's window,
+ * or reported as a STATE finding described by what. Returns 1 when every
+ * reply matched. */
+static int state_compare_step(side *pa, side *pr, int base, int n, int use_allowlist, const char *what)
+{
+    for (int i = 0; i < n; i++) {
+        span a = side_reply(pa, i), r = side_reply(pr, i);
+        const entry *e = &LOG[base + i];
+        if (replies_match(e, e->mode, a, r, LOG))
+            continue;
+        if ((use_allowlist && diff_allowed(e, e->mode, a, r)) || window_allowed(g_window_from)) {
+            n_allowed++;
+            return 0;
+        }
+        n_divergences++;
+        log_truncate(base + i + 1);
+        report("STATE", base + i, a, r, what, NULL);
+        return 0;
+    }
+    return 1;
+}
+
 static int state_check(void)
 {
     n_checks++;
@@ -2833,10 +2869,7 @@ static int state_check(void)
     cv_pushs(&e->a, "keyspace");
     e->flags = E_HIDDEN | E_CONN1;
     e->mode = M_TYPE;
-    run_on(1, &LOG[base], 1, &pa, &pr, &out);
-    if (handle_failure(&pa, &pr, base, 1)) {
-        free(pa.ends);
-        free(pr.ends);
+    if (state_run_step(base, 1, &pa, &pr, &out)) {
         sb_free(&out);
         return 1;
     }
@@ -2879,27 +2912,11 @@ static int state_check(void)
         e->mode = M_SET;
     }
     int n = NLOG - base;
-    run_on(1, &LOG[base], n, &pa, &pr, &out);
-    if (handle_failure(&pa, &pr, base, n)) {
-        free(pa.ends);
-        free(pr.ends);
+    if (state_run_step(base, n, &pa, &pr, &out)) {
         sb_free(&out);
         return 1;
     }
-    int ok = 1;
-    for (int i = 0; i < n && ok; i++) {
-        span a = side_reply(&pa, i), r = side_reply(&pr, i);
-        if (!replies_match(&LOG[base + i], LOG[base + i].mode, a, r, LOG)) {
-            ok = 0;
-            if (window_allowed(g_window_from)) {
-                n_allowed++;
-                break;
-            }
-            n_divergences++;
-            log_truncate(base + i + 1);
-            report("STATE", base + i, a, r, "state check: the key sets differ", NULL);
-        }
-    }
+    int ok = state_compare_step(&pa, &pr, base, n, 0, "state check: the key sets differ");
     /* the union of key names per db, from redis' replies and the agent's */
     typedef struct kref { int db; span k; } kref;
     kref *keys = NULL;
@@ -2958,26 +2975,11 @@ static int state_check(void)
     n = NLOG - base3;
     /* keep step 2 lines (SELECT/KEYS) in the log only on failure; they are
      * harmless in a replay, so they stay */
-    run_on(1, &LOG[base3], n, &pa, &pr, &out);
-    if (handle_failure(&pa, &pr, base3, n)) {
-        free(pa.ends);
-        free(pr.ends);
+    if (state_run_step(base3, n, &pa, &pr, &out)) {
         sb_free(&out);
         return 1;
     }
-    for (int i = 0; i < n && ok; i++) {
-        span a = side_reply(&pa, i), r = side_reply(&pr, i);
-        if (!replies_match(&LOG[base3 + i], LOG[base3 + i].mode, a, r, LOG)) {
-            ok = 0;
-            if (diff_allowed(&LOG[base3 + i], LOG[base3 + i].mode, a, r) || window_allowed(g_window_from)) {
-                n_allowed++;
-                break;
-            }
-            n_divergences++;
-            log_truncate(base3 + i + 1);
-            report("STATE", base3 + i, a, r, "state check: a key's type or TTL differs", NULL);
-        }
-    }
+    ok = state_compare_step(&pa, &pr, base3, n, 1, "state check: a key's type or TTL differs");
     if (!ok) {
         free(pa.ends);
         free(pr.ends);
@@ -3025,26 +3027,11 @@ static int state_check(void)
     free(pa.ends);
     free(pr.ends);
     n = NLOG - base4;
-    run_on(1, &LOG[base4], n, &pa, &pr, &out);
-    if (handle_failure(&pa, &pr, base4, n)) {
-        free(pa.ends);
-        free(pr.ends);
+    if (state_run_step(base4, n, &pa, &pr, &out)) {
         sb_free(&out);
         return 1;
     }
-    for (int i = 0; i < n && ok; i++) {
-        span a = side_reply(&pa, i), r = side_reply(&pr, i);
-        if (!replies_match(&LOG[base4 + i], LOG[base4 + i].mode, a, r, LOG)) {
-            ok = 0;
-            if (diff_allowed(&LOG[base4 + i], LOG[base4 + i].mode, a, r) || window_allowed(g_window_from)) {
-                n_allowed++;
-                break;
-            }
-            n_divergences++;
-            log_truncate(base4 + i + 1);
-            report("STATE", base4 + i, a, r, "state check: a key's value differs", NULL);
-        }
-    }
+    ok = state_compare_step(&pa, &pr, base4, n, 1, "state check: a key's value differs");
     free(pa.ends);
     free(pr.ends);
     sb_free(&out);

@@ -117,7 +117,11 @@ for script in $(ls "$COMPAT_DIR"/*.txt | LC_ALL=C sort); do
     selected "$name" "$@" || continue
     args="$(server_args "$script")"
     if [ -n "$args" ]; then
-        # Dedicated pair for this script; word splitting of args is intended.
+        # Dedicated pair for this script, started over the shared pair's
+        # variables: keep those, so the shared servers are neither stopped
+        # here nor lost for the scripts after this one.
+        shared="$redis_port $redis_pid $agent_port $agent_pid"
+        # Word splitting of args is intended.
         # shellcheck disable=SC2086
         if start_pair $args; then
             compare "$name" "$script"
@@ -125,6 +129,7 @@ for script in $(ls "$COMPAT_DIR"/*.txt | LC_ALL=C sort); do
             fail "compat $name (servers did not start)"
         fi
         stop_pair
+        [ "$shared_started" = 1 ] && read -r redis_port redis_pid agent_port agent_pid <<<"$shared"
         continue
     fi
     if [ "$shared_started" = 0 ]; then

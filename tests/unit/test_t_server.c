@@ -117,8 +117,11 @@ static void test_command_introspection(void **state)
     fixture *f = *state;
     EXPECT("COMMAND GETKEYS SET a b", "*1\r\n$1\r\na\r\n");
     EXPECT("COMMAND GETKEYS MSET a 1 b 2", "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
-    EXPECT("COMMAND GETKEYS PING", "-ERR The command has no key arguments\r\n");
-    EXPECT("COMMAND GETKEYS NOPE", "-ERR Invalid command specified\r\n");
+    /* Redis 7.0: COMMAND GETKEYS needs the command and one argument. */
+    EXPECT("COMMAND GETKEYS PING", "-ERR wrong number of arguments for 'command|getkeys' command\r\n");
+    EXPECT("COMMAND GETKEYS PING x", "-ERR The command has no key arguments\r\n");
+    EXPECT("COMMAND GETKEYS NOPE x", "-ERR Invalid command specified\r\n");
+    EXPECT("COMMAND GETKEYS ZUNIONSTORE d 2 a b", "*3\r\n$1\r\nd\r\n$1\r\na\r\n$1\r\nb\r\n");
     char *r = h_run(f->c, "COMMAND INFO get nosuch");
     assert_true(strncmp(r, "*2\r\n*10\r\n$3\r\nget\r\n:2\r\n", 22) == 0);
     assert_non_null(strstr(r, "*-1\r\n"));
@@ -138,7 +141,7 @@ static void test_slowlog(void **state)
     assert_non_null(strstr(r, "*3\r\n$3\r\nSET\r\n$7\r\nslowkey\r\n$1\r\nv\r\n"));
     free(r);
     EXPECT("SLOWLOG GET abc", "-ERR count should be greater than or equal to -1\r\n");
-    EXPECT("SLOWLOG GET 1 x", "-ERR unknown subcommand or wrong number of arguments for 'get'. Try SLOWLOG HELP.\r\n");
+    EXPECT("SLOWLOG GET 1 x", "-ERR unknown subcommand or wrong number of arguments for 'GET'. Try SLOWLOG HELP.\r\n");
     EXPECT("SLOWLOG FOO", "-ERR unknown subcommand 'FOO'. Try SLOWLOG HELP.\r\n");
     EXPECT("CONFIG SET slowlog-log-slower-than -1", "+OK\r\n");
     EXPECT("SLOWLOG RESET", "+OK\r\n");
