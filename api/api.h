@@ -55,10 +55,9 @@ struct api_ctx {
 
 /* Limits kvfleetd applies itself, so that the answer is a JSON 414 / 431
  * rather than libmicrohttpd's HTML page; http.c gives MHD a connection
- * buffer (API_CONN_MEMORY) well above them. */
+ * buffer (HTTP_CONN_MEMORY, 128 KiB) well above them. */
 #define API_URL_MAX 8192          /* request target: path and query */
 #define API_HEADERS_MAX 16384     /* header fields, names and values */
-#define API_CONN_MEMORY (64 * 1024)
 
 struct api_req {
     const char *method;

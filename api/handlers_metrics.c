@@ -140,7 +140,7 @@ static void write_keys(struct prom *p, const struct node_view *v, size_t n)
             int64_t k = v[i].o->stats.db_keys[d];
             if (k < 0 && d != 0)
                 continue;
-            char db[8];
+            char db[16];   /* "db" and any int, so -O1 sees no truncation */
             snprintf(db, sizeof(db), "db%d", d);
             const char *l[] = { "cluster", v[i].cluster, "node", v[i].n->name, "db", db, NULL };
             prom_sample(p, "redis_db_keys", l, (double)(k < 0 ? 0 : k));

@@ -1,7 +1,7 @@
 # server/build.mk - controller (kvfleetd) additions to the top Makefile.
 
 SERVER_UNIT_TESTS = test_store test_api_routes test_api_handlers test_health test_ctl_config test_ctl_writer test_hooks test_planner test_state
-SERVER_UNIT_TESTS += test_sentinel test_prom
+SERVER_UNIT_TESTS += test_sentinel test_prom test_http_deadline
 
 # Numbered SQL migrations are embedded in the binary: a POSIX sh + awk
 # generator turns migrations/*.sql into a C table (no xxd needed).

@@ -33,6 +33,9 @@ void cfg_init(struct cfg *c)
     snprintf(c->http_host, sizeof(c->http_host), "127.0.0.1");
     c->http_port = 7480;
     c->http_threads = 2;
+    c->http_timeout_ms = 10000;
+    c->http_max_connections = 256;
+    c->http_max_connections_per_ip = 64;
     c->db_path = xstrdup("./kvfleet.db");
     c->monitor_interval_ms = 250;
     c->monitor_timeout_ms = 1000;
@@ -242,6 +245,25 @@ int cfg_apply(struct cfg *c, int argc, char **argv, char *err, size_t errlen)
         NEED(1);
         if (parse_int(argv[1], 1, 64, &c->http_threads) != 0) {
             snprintf(err, errlen, "http-threads: expected an integer between 1 and 64");
+            return -1;
+        }
+    } else if (strcasecmp(name, "http-timeout-ms") == 0) {
+        NEED(1);
+        if (parse_int(argv[1], 100, 3600000, &c->http_timeout_ms) != 0) {
+            snprintf(err, errlen, "http-timeout-ms: expected an integer between 100 and 3600000");
+            return -1;
+        }
+    } else if (strcasecmp(name, "http-max-connections") == 0) {
+        NEED(1);
+        if (parse_int(argv[1], 1, 10000, &c->http_max_connections) != 0) {
+            snprintf(err, errlen, "http-max-connections: expected an integer between 1 and 10000");
+            return -1;
+        }
+    } else if (strcasecmp(name, "http-max-connections-per-ip") == 0) {
+        NEED(1);
+        if (parse_int(argv[1], 0, 10000, &c->http_max_connections_per_ip) != 0) {
+            snprintf(err, errlen,
+                     "http-max-connections-per-ip: expected an integer between 0 (no cap) and 10000");
             return -1;
         }
     } else if (strcasecmp(name, "db-path") == 0) {

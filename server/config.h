@@ -15,6 +15,13 @@ struct cfg {
     char http_host[256];
     int http_port;
     int http_threads;
+    /* Hostile-client limits of the HTTP API (api/http.c, README "API
+     * limits"): a complete request within http_timeout_ms of connecting
+     * (or of the previous answer), and as long idle at most; connection caps
+     * in all and per client address (0: no per-address cap). */
+    int http_timeout_ms;
+    int http_max_connections;
+    int http_max_connections_per_ip;
     char *db_path;
     char *api_token;          /* NULL: no auth */
     int api_auth_reads;

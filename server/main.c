@@ -60,7 +60,8 @@ static void usage(void)
     fprintf(stderr,
             "Usage: kvfleetd [config-file] [--directive value ...]\n"
             "       kvfleetd --version\n"
-            "Directives: http-bind, http-threads, db-path, api-token, api-auth-reads,\n"
+            "Directives: http-bind, http-threads, http-timeout-ms, http-max-connections,\n"
+            "  http-max-connections-per-ip, db-path, api-token, api-auth-reads,\n"
             "  node-auth, monitor-interval-ms, monitor-timeout-ms,\n"
             "  monitor-down-after-failures, reconcile, reconcile-min-interval-ms,\n"
             "  logfile, loglevel, daemonize, pidfile, sentinel-bind, metrics-auth,\n"

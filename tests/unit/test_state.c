@@ -804,7 +804,7 @@ static void test_refresh_many_replicas(void **state)
     struct health_member m = { "m", "10.0.0.1", 6379, 0, mo };
     struct health_member r[N];
     int64_t ids[N];
-    static char names[N][8];
+    static char names[N][16];
     for (int i = 0; i < N; i++) {
         ids[i] = 10 + i;
         struct node_obs *o = state_obs_get_or_add(&s, ids[i]);
