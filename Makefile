@@ -70,6 +70,7 @@ SERVER_UNIT_TESTS ?=
 -include server/build.mk
 -include tests/difffuzz/difffuzz.mk
 -include tests/fuzz/fuzz.mk
+-include tests/chaos/chaos.mk
 
 UNIT_SRC          = $(wildcard tests/unit/test_*.c)
 UNIT_BINS         = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -84,7 +85,7 @@ ALL_BINS   = $(AGENT_BIN) $(if $(wildcard $(SERVER_MAIN)),$(SERVER_BIN))
 
 .PHONY: all deps test unit e2e asan valgrind demo demo-stop clean check-deps
 .PHONY: demo-failover
-.PHONY: tsan
+.PHONY: tsan test-asan
 all: $(ALL_BINS) $(TOOL_BINS)
 
 $(BUILD)/agent/%.o: agent/%.c
@@ -154,21 +155,54 @@ unit: $(AGENT_UNIT_BINS) $(SERVER_UNIT_BINS)
 	@fail=0; for t in $^; do echo "== $(if $(VG_CMD),valgrind )$$t"; $(VG_CMD) $$t || { echo "FAILED: $$t"; fail=1; }; done; exit $$fail
 
 e2e: all
-	KVFLEET_BIN=$(abspath $(BINDIR)) KVFLEET_TOOLS=$(abspath $(BUILD)/tools) bash tests/e2e/run.sh
+	E2E_EXCLUDE="$(E2E_EXCLUDE)" KVFLEET_BIN=$(abspath $(BINDIR)) KVFLEET_TOOLS=$(abspath $(BUILD)/tools) bash tests/e2e/run.sh $(E2E_ONLY)
 
+# make test (and so CI: 2 cores, 90 min at most, kept under 30) runs each
+# suite where it finds the most for its time (README "Tests" has the table):
+#   plain -O2 build: unit tests under valgrind; the controller's e2e tests
+#   libFuzzer:       every target's smoke run (fuzz-smoke)
+#   ASan + UBSan:    unit tests; the agent's e2e tests (engine, replication,
+#                    RDB, agent, differential fuzzer, fault injection), any
+#                    sanitizer report fatal (test-asan)
+#   ThreadSanitizer: controller unit and e2e tests (tsan)
+# The plain agent still runs in every controller test as the data nodes.
+# engine_limits measures RSS, which only the plain build can tell: it runs
+# there as well.
+E2E_AGENT_TESTS = agent_ engine_ repl_ rdb_ difffuzz chaos
+E2E_PLAIN_TOO   = engine_limits
 test: deps
 	$(MAKE) all
 	$(MAKE) unit VALGRIND=1
 	$(MAKE) fuzz-smoke
-	$(MAKE) e2e
+	$(MAKE) e2e E2E_EXCLUDE="$(E2E_AGENT_TESTS)"
+	$(MAKE) e2e E2E_ONLY="$(E2E_PLAIN_TOO)"
+	$(MAKE) test-asan
+	$(MAKE) tsan
 
 valgrind: $(AGENT_UNIT_BINS) $(SERVER_UNIT_BINS)
 	@fail=0; for t in $^; do echo "== valgrind $$t"; \
 	  valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 $$t >/dev/null || fail=1; \
 	done; exit $$fail
 
+# AddressSanitizer + UBSan. Reports of the processes the tests start go to
+# build/asan/logs/ (a daemon's stderr may be a test's temp file); any file
+# there fails the run, leaks found at exit included.
+ASAN_LOG_DIR ?= $(abspath build/asan/logs)
+ASAN_MAKE = $(MAKE) BUILD=build/asan BINDIR=build/asan/bin SAN=1 OPT=-O1
+ASAN_ENV = ASAN_OPTIONS="log_path=$(ASAN_LOG_DIR)/asan:detect_leaks=1" \
+           UBSAN_OPTIONS="print_stacktrace=1:log_path=$(ASAN_LOG_DIR)/ubsan"
+asan_check_logs = if ls $(ASAN_LOG_DIR)/* >/dev/null 2>&1; then echo "sanitizer reports:"; \
+	  head -n 40 $(ASAN_LOG_DIR)/*; exit 1; fi
 asan: deps
-	$(MAKE) BUILD=build/asan BINDIR=build/asan/bin SAN=1 OPT=-O1 all unit e2e
+	$(ASAN_MAKE) all unit
+	@rm -rf $(ASAN_LOG_DIR) && mkdir -p $(ASAN_LOG_DIR)
+	$(ASAN_ENV) $(ASAN_MAKE) e2e
+	@$(asan_check_logs)
+test-asan:
+	$(ASAN_MAKE) all unit
+	@rm -rf $(ASAN_LOG_DIR) && mkdir -p $(ASAN_LOG_DIR)
+	$(ASAN_ENV) $(ASAN_MAKE) e2e E2E_ONLY="$(E2E_AGENT_TESTS)"
+	@$(asan_check_logs)
 
 # ThreadSanitizer: controller unit tests and controller e2e tests; any report
 # is fatal (exit 66) and logged to build/tsan/logs/tsan.<pid>. The data nodes
