@@ -28,7 +28,7 @@ MALLOC_LIB     = -ljemalloc
 CFLAGS_COMMON += -DKV_JEMALLOC
 endif
 
-PKG_AGENT  = libuv libcurl
+PKG_AGENT  = libuv libcurl nettle
 PKG_SERVER = libuv hiredis libmicrohttpd jansson sqlite3 libcurl
 # Each component sees its own headers and common/ only, so agent/config.h
 # and server/config.h (and any other same-named pair) can never be mixed up.
@@ -44,7 +44,7 @@ LIBS_SERVER = $(shell pkg-config --libs $(PKG_SERVER) 2>/dev/null) -lm -lpthread
 LIBS_CMOCKA = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 # Debian 12 packages needed to build, test and run the demo.
-DEB_PKGS = build-essential pkg-config libuv1-dev libcurl4-openssl-dev libjemalloc-dev \
+DEB_PKGS = build-essential pkg-config libuv1-dev libcurl4-openssl-dev libjemalloc-dev nettle-dev \
            libhiredis-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev libcmocka-dev \
            redis-server redis-tools sqlite3 curl valgrind procps iproute2
 

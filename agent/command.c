@@ -163,6 +163,18 @@ const cmd_def *cmd_at(size_t idx)
     return idx < cmd_total ? &cmd_flat[idx] : NULL;
 }
 
+/* A linear scan: COMMAND INFO is an introspection call on a few hundred
+ * entries, not a hot path. */
+const cmd_info_entry *cmd_info_lookup(const char *fullname, size_t len)
+{
+    for (size_t i = 0; i < cmd_info_table_len; i++) {
+        const cmd_info_entry *e = &cmd_info_table[i];
+        if (strlen(e->fullname) == len && strncasecmp(e->fullname, fullname, len) == 0)
+            return e;
+    }
+    return NULL;
+}
+
 const cmd_stats *cmd_get_stats(const cmd_def *cmd)
 {
     if (cmd < cmd_flat || cmd >= cmd_flat + cmd_total)

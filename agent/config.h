@@ -47,6 +47,9 @@ typedef struct cfg {
     unsigned long long maxmemory;
     int maxmemory_policy;
     int maxmemory_samples;
+    /* LFU counter (agent/objclock.c): growth and decay, as Redis 7.0 */
+    long long lfu_log_factor;
+    long long lfu_decay_time;   /* minutes per decrement, 0 = never */
     unsigned long long proto_max_bulk_len;
     unsigned long long client_query_buffer_limit;
     /* maxmemory-clients: bytes, or -N for N% of maxmemory, 0 = off */

@@ -8,6 +8,7 @@
 #include "mem.h"
 #include "util.h"
 #include "log.h"
+#include "objclock.h"
 
 static const dict_type db_keys_type = { obj_free_void };
 static const dict_type db_expires_type = { NULL };
@@ -98,7 +99,7 @@ static obj *db_lookup(kvdb *db, const char *key, size_t len, int count_stats)
         return NULL;
     }
     obj *o = e->v.ptr;
-    o->lru = db->srv->lru_clock;
+    objclock_touch(db->srv, o);
     if (count_stats)
         db->srv->stats.keyspace_hits++;
     return o;
@@ -140,6 +141,32 @@ obj *db_peek(const kvdb *db, const char *key, size_t len)
     return e ? e->v.ptr : NULL;
 }
 
+/* A value stored under a new key: a new value gets its first stamp (LFU:
+ * the initial counter); one moved from another key (RENAME, MOVE) keeps its
+ * LFU counter, and under LRU counts as accessed now. */
+static void db_stamp_added(srv *s, obj *val)
+{
+    if (val->reserved & OBJ_LRU_UNSET)
+        objclock_note_new_value(s, val);
+    if ((val->reserved & OBJ_LRU_UNSET) || !objclock_policy_is_lfu(s))
+        objclock_stamp_new(s, val);
+    val->reserved &= (uint16_t)~OBJ_LRU_UNSET;
+}
+
+/* A key's value replaced: under LFU the new value inherits the old one's
+ * counter, as Redis' dbOverwrite does (the key stays as hot as it was);
+ * under LRU it counts as accessed now. */
+static void db_stamp_overwrite(srv *s, const obj *old, obj *val)
+{
+    if (old != val)
+        objclock_note_new_value(s, val);
+    if (!objclock_policy_is_lfu(s))
+        objclock_stamp_new(s, val);
+    else if (old != val)
+        val->lru = old->lru;
+    val->reserved &= (uint16_t)~OBJ_LRU_UNSET;
+}
+
 void db_add(kvdb *db, const char *key, size_t len, obj *val)
 {
     dict_entry *existing = NULL;
@@ -151,7 +178,7 @@ void db_add(kvdb *db, const char *key, size_t len, obj *val)
     } else {
         e->v.ptr = val;
     }
-    val->lru = db->srv->lru_clock;
+    db_stamp_added(db->srv, val);
     db_signal_modified(db, key, len);
     /* Blocked BLPOP / BZPOPMIN clients may be waiting for this key. */
     if (val->type == OBJ_LIST || val->type == OBJ_ZSET)
@@ -165,10 +192,10 @@ void db_replace_value(kvdb *db, const char *key, size_t len, obj *val)
         db_add(db, key, len, val);
         return;
     }
+    db_stamp_overwrite(db->srv, e->v.ptr, val);
     if (e->v.ptr != val)
         obj_free(e->v.ptr);
     e->v.ptr = val;
-    val->lru = db->srv->lru_clock;
 }
 
 void db_set(kvdb *db, const char *key, size_t len, obj *val, int keep_ttl)
@@ -178,16 +205,16 @@ void db_set(kvdb *db, const char *key, size_t len, obj *val, int keep_ttl)
     dict_entry *added = dict_add(db->keys, key, len, &e);
     if (added) {
         added->v.ptr = val;
-        val->lru = db->srv->lru_clock;
+        db_stamp_added(db->srv, val);
         db_signal_modified(db, key, len);
         if (val->type == OBJ_LIST || val->type == OBJ_ZSET)
             db_signal_list_ready(db, key, len);
         return;
     }
+    db_stamp_overwrite(db->srv, e->v.ptr, val);
     if (e->v.ptr != val)
         obj_free(e->v.ptr);
     e->v.ptr = val;
-    val->lru = db->srv->lru_clock;
     if (!keep_ttl)
         db_expire_remove(db, key, len);
     db_signal_modified(db, key, len);
@@ -249,7 +276,10 @@ int db_rename(kvdb *db, const char *from, size_t flen, const char *to, size_t tl
     dict_free_unlinked(db->keys, moved);
     db_expire_remove(db, from, flen);
     db_signal_modified(db, from, flen);
-    db_set(db, to, tlen, val, 0);
+    /* The destination's old value goes first: the moved value keeps its
+     * own access clock (LFU counter), as in Redis. */
+    db_delete(db, to, tlen);
+    db_add(db, to, tlen, val);
     if (ttl >= 0)
         db_expire_set(db, to, tlen, ttl);
     return 1;

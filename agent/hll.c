@@ -47,6 +47,17 @@ static long sp_xzero_len(const uint8_t *p)
     return (((long)(p[0] & 0x3f) << 8) | p[1]) + 1;
 }
 
+/* An XZERO opcode's run where the string may end after its first byte
+ * (a sparse HLL damaged by APPEND or SETRANGE): Redis reads the string's
+ * NUL terminator as the second byte, so the run is counted with a low byte
+ * of 0 (and usually overshoots the 16384 registers: corruption found). */
+static long sp_xzero_len_at(const uint8_t *p, const uint8_t *end)
+{
+    if (p + 1 < end)
+        return sp_xzero_len(p);
+    return ((long)(p[0] & 0x3f) << 8) + 1;
+}
+
 static int sp_val_value(const uint8_t *p)
 {
     return ((*p >> 2) & 0x1f) + 1;
@@ -205,14 +216,14 @@ int hll_to_dense(kstr *s)
             idx += sp_zero_len(p);
             p++;
         } else if (sp_is_xzero(p)) {
-            if (p + 1 >= end)
-                break;
-            idx += sp_xzero_len(p);
+            idx += sp_xzero_len_at(p, end);
             p += 2;
         } else {
             long run = sp_val_len(p);
-            if (idx + run > HLL_REGISTERS)
-                break;
+            if (idx + run > HLL_REGISTERS) {   /* corrupt, even at exactly 16384 */
+                kstr_free(dense);
+                return -1;
+            }
             while (run--)
                 dense_put(regs, idx++, (unsigned)sp_val_value(p));
             p++;
@@ -247,13 +258,16 @@ static int sp_locate(const uint8_t *sp, size_t n, long index, sp_loc *loc)
         } else if (sp_is_val(sp + pos)) {
             span = sp_val_len(sp + pos);
         } else {
-            if (pos + 1 >= n)
-                return -1;
-            span = sp_xzero_len(sp + pos);
+            span = sp_xzero_len_at(sp + pos, sp + n);
             oplen = 2;
         }
-        if (index <= first + span - 1)
+        if (index <= first + span - 1) {
+            /* Redis would rewrite a truncated last XZERO in place and cut
+             * the result short; such a string is refused as corrupt here. */
+            if (oplen == 2 && pos + 1 >= n)
+                return -1;
             break;
+        }
         loc->prev = pos;
         pos += oplen;
         first += span;
@@ -473,9 +487,7 @@ static int hll_each_run(const char *s, size_t len, hll_run_fn *fn, void *priv)
             run = sp_zero_len(p);
             p++;
         } else if (sp_is_xzero(p)) {
-            if (p + 1 >= end)
-                return -1;
-            run = sp_xzero_len(p);
+            run = sp_xzero_len_at(p, end);
             p += 2;
         } else {
             run = sp_val_len(p);
@@ -533,11 +545,9 @@ kstr hll_sparse_describe(const char *s, size_t len)
         if (sp_is_zero(p)) {
             out = kstr_catfmt(out, "z:%ld", sp_zero_len(p));
             p++;
-        } else if (sp_is_xzero(p) && p + 1 < end) {
-            out = kstr_catfmt(out, "Z:%ld", sp_xzero_len(p));
-            p += 2;
         } else if (sp_is_xzero(p)) {
-            break;   /* truncated opcode */
+            out = kstr_catfmt(out, "Z:%ld", sp_xzero_len_at(p, end));
+            p += 2;
         } else {
             out = kstr_catfmt(out, "v:%d,%ld", sp_val_value(p), sp_val_len(p));
             p++;

@@ -1,6 +1,7 @@
 /* object: constructors, accessors and destruction for values. Strings that
  * are canonical integers are kept as a long long (the "int" encoding), which
  * saves memory for counters and makes INCR cheap. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include "object.h"
@@ -20,7 +21,7 @@ static obj *obj_alloc(int type, int enc)
     obj *o = mem_alloc(sizeof(*o));
     o->type = (uint8_t)type;
     o->enc = (uint8_t)enc;
-    o->reserved = 0;
+    o->reserved = OBJ_LRU_UNSET;
     o->lru = 0;
     o->v.ptr = NULL;
     return o;
@@ -32,7 +33,7 @@ obj *obj_string_new_text(const void *ptr, size_t len)
         obj *o = mem_alloc(sizeof(obj) + kstr_embed_size(len));
         o->type = OBJ_STRING;
         o->enc = OBJ_ENC_EMBSTR;
-        o->reserved = 0;
+        o->reserved = OBJ_LRU_UNSET;
         o->lru = 0;
         o->v.str = kstr_embed(o + 1, ptr, len);
         return o;
@@ -220,15 +221,25 @@ static obj *obj_dup_set(const obj *o)
     return n;
 }
 
+/* The copy keeps the source's encoding whatever the current limits, as
+ * Redis' COPY does: the limits are lifted (small source) or zeroed (dict
+ * source) while it is built, so hmap_set converts exactly when the source
+ * had. */
 static obj *obj_dup_hash(const obj *o)
 {
     obj *n = obj_hash_new();
+    size_t saved_entries = hmap_max_small_entries, saved_value = hmap_max_small_value;
+    int small = hmap_is_small(o->v.ptr);
+    hmap_max_small_entries = small ? SIZE_MAX : 0;
+    hmap_max_small_value = small ? SIZE_MAX : 0;
     hmap_iter it;
     kstr f, v;
     hmap_iter_init(o->v.ptr, &it);
     while (hmap_iter_next(&it, &f, &v))
         hmap_set(n->v.ptr, f, kstr_len(f), v, kstr_len(v));
     hmap_iter_release(&it);
+    hmap_max_small_entries = saved_entries;
+    hmap_max_small_value = saved_value;
     return n;
 }
 

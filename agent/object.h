@@ -28,13 +28,20 @@ enum {
     /* An int-encoded string Redis would hold in its own object, not in a
      * shared integer (COPY's copy): OBJECT REFCOUNT 1 whatever the value. */
     OBJ_INT_UNSHARED = 1 << 0,
+    /* lru not stamped yet: a new value, stamped when a db first stores it
+     * (agent/objclock.h), as Redis stamps an object when it creates it. */
+    OBJ_LRU_UNSET = 1 << 1,
+    /* lru holds a hint read from an RDB file for the loader to apply:
+     * an LFU counter (FREQ opcode) or idle seconds (IDLE opcode). */
+    OBJ_LRU_HINT_FREQ = 1 << 2,
+    OBJ_LRU_HINT_IDLE = 1 << 3,
 };
 
 typedef struct obj {
     uint8_t type;
     uint8_t enc;
-    uint16_t reserved;   /* OBJ_INT_UNSHARED */
-    uint32_t lru;        /* seconds clock of last access, for allkeys-lru */
+    uint16_t reserved;   /* OBJ_INT_UNSHARED, OBJ_LRU_* */
+    uint32_t lru;        /* 24 bits: LRU seconds clock or LFU minutes<<8|counter (objclock.h) */
     union {
         kstr str;
         long long ival;

@@ -30,6 +30,7 @@
 #include "dict.h"
 #include "db.h"
 #include "server.h"
+#include "objclock.h"
 
 #define RDB_6BITLEN 0
 #define RDB_14BITLEN 1
@@ -440,14 +441,15 @@ static int w_hash_listpack(rdb_writer *w, hmap *h)
     return w_string(w, (const char *)w->lp, w->lp_len);
 }
 
+/* Redis writes a sorted set in the encoding it has, not the one the
+ * current limits would pick (a listpack set stays one after CONFIG SET
+ * lowers a limit): the compact flag stands for it. A writer limit of 0
+ * entries still forces the plain form. */
 static int zset_fits_listpack(const rdb_writer *w, zset *z)
 {
-    if (w->zset_max_listpack_entries <= 0 || zset_len(z) > (size_t)w->zset_max_listpack_entries)
+    if (w->zset_max_listpack_entries <= 0)
         return 0;
-    for (zset_node *n = zset_first(z); n; n = zset_next(n))
-        if (kstr_len(zset_node_member(n)) > (size_t)w->zset_max_listpack_value)
-            return 0;
-    return 1;
+    return zset_is_compact(z);
 }
 
 static int w_zset_listpack(rdb_writer *w, zset *z)
@@ -726,6 +728,30 @@ int rdb_write_end(rdb_writer *w)
     return rc;
 }
 
+/* A key record with the access hint Redis writes for the policy in force:
+ * the decayed LFU counter (FREQ) under LFU, the idle seconds (IDLE) under
+ * LRU, nothing otherwise. Order as Redis: expire, hint, type, key. */
+static int w_key_with_hint(rdb_writer *w, srv *s, const char *key, size_t klen, const obj *val,
+                           int64_t expire_ms)
+{
+    if (expire_ms >= 0) {
+        unsigned char b[9];
+        b[0] = RDB_OPCODE_EXPIRETIME_MS;
+        for (int i = 0; i < 8; i++)
+            b[1 + i] = (unsigned char)((uint64_t)expire_ms >> (8 * i));
+        if (w_bytes(w, b, 9) < 0)
+            return -1;
+    }
+    if (objclock_policy_is_lfu(s)) {
+        if (w_u8(w, RDB_OPCODE_FREQ) < 0 || w_u8(w, objclock_freq(s, val)) < 0)
+            return -1;
+    } else if (objclock_policy_is_lru(s)) {
+        if (w_u8(w, RDB_OPCODE_IDLE) < 0 || w_len(w, objclock_idle_secs(s, val)) < 0)
+            return -1;
+    }
+    return rdb_write_key(w, key, klen, val, -1);
+}
+
 static int w_db(rdb_writer *w, kvdb *db)
 {
     dict_iter it;
@@ -742,7 +768,7 @@ static int w_db(rdb_writer *w, kvdb *db)
             if (x)
                 exp = x->v.i64;
         }
-        if ((rc = rdb_write_key(w, e->key, klen, e->v.ptr, exp)) < 0)
+        if ((rc = w_key_with_hint(w, db->srv, e->key, klen, e->v.ptr, exp)) < 0)
             break;
     }
     dict_iter_release(&it);
@@ -1272,6 +1298,11 @@ static obj *r_zset_plain(rdb_reader *r, int binary_scores)
     if (r_len(r, &n) < 0)
         return NULL;
     obj *o = obj_zset_new();
+    /* Redis loads a plain sorted set into a skiplist and converts it only
+     * when small: too many members and it never passes through a listpack
+     * (which would turn a -0 score into 0). */
+    if (n > zset_max_listpack_entries)
+        zset_set_compact(o->v.ptr, 0);
     for (uint64_t i = 0; i < n; i++) {
         double d;
         const char *m;
@@ -1564,6 +1595,9 @@ static obj *r_zset_packed(rdb_reader *r, int is_zl)
     if (rc < 0)
         goto fail;
     kstr_free(blob);
+    /* A packed set stays packed unless it has too many members: Redis
+     * checks only the count when it loads one (member sizes are not). */
+    zset_set_compact(o->v.ptr, zset_len(o->v.ptr) <= zset_max_listpack_entries);
     return o;
 fail:
     kstr_free(blob);
@@ -1775,7 +1809,15 @@ static int r_checksum(rdb_reader *r)
     return 0;
 }
 
-static int r_key(rdb_reader *r, int type, int64_t expire)
+/* The access hint read before a key (FREQ or IDLE opcode), handed to the
+ * loader inside the value (obj.reserved says which): the reader knows no
+ * server policy, the loader applies it as Redis' objectSetLRUOrLFU. */
+typedef struct r_lru_hint {
+    int kind;          /* 0, OBJ_LRU_HINT_FREQ or OBJ_LRU_HINT_IDLE */
+    uint32_t value;    /* counter, or idle seconds (clamped to 32 bits) */
+} r_lru_hint;
+
+static int r_key(rdb_reader *r, int type, int64_t expire, r_lru_hint hint)
 {
     kstr key = r_string(r);
     if (!key)
@@ -1798,6 +1840,10 @@ static int r_key(rdb_reader *r, int type, int64_t expire)
         return 0;
     }
     r->keys_read++;
+    if (hint.kind) {
+        val->reserved |= (uint16_t)hint.kind;
+        val->lru = hint.value;
+    }
     if (r->on_key) {
         if (r->on_key(r->cb_priv, r->cur_db, key, val, expire) < 0)
             return r->err[0] ? -1 : rdb_reader_fail(r, "load aborted");
@@ -1811,6 +1857,7 @@ static int r_key(rdb_reader *r, int type, int64_t expire)
 int rdb_read_all(rdb_reader *r)
 {
     int64_t expire = -1;
+    r_lru_hint hint = { 0, 0 };
     r->err[0] = 0;
     if (r_header(r) < 0)
         return -1;
@@ -1846,12 +1893,16 @@ int rdb_read_all(rdb_reader *r)
             uint64_t idle;
             if (r_len(r, &idle) < 0)
                 return -1;
-            continue;   /* LRU hints are not kept */
+            hint.kind = OBJ_LRU_HINT_IDLE;
+            hint.value = idle > UINT32_MAX ? UINT32_MAX : (uint32_t)idle;
+            continue;
         }
         case RDB_OPCODE_FREQ: {
             unsigned f;
             if (r_u8(r, &f) < 0)
                 return -1;
+            hint.kind = OBJ_LRU_HINT_FREQ;
+            hint.value = f;
             continue;
         }
         case RDB_OPCODE_SELECTDB: {
@@ -1906,9 +1957,10 @@ int rdb_read_all(rdb_reader *r)
             break;
         }
         /* A value type: key record. */
-        if (r_key(r, (int)op, expire) < 0)
+        if (r_key(r, (int)op, expire, hint) < 0)
             return -1;
         expire = -1;
+        hint.kind = 0;
     }
 }
 

@@ -33,6 +33,7 @@
 #include "mem.h"
 #include "reply.h"
 #include "server.h"
+#include "objclock.h"
 #include "util.h"
 
 /* After a failed BGSAVE, save points wait this long before retrying. */
@@ -417,6 +418,21 @@ typedef struct rdb_load_ctx {
     long long expired;
 } rdb_load_ctx;
 
+/* A loaded value's access clock: the file's FREQ/IDLE hint where the policy
+ * uses it (objclock_apply_hint), else a new value's stamp. */
+static void rdb_load_stamp(srv *s, obj *val)
+{
+    long long freq = -1, idle = -1;
+    if (val->reserved & OBJ_LRU_HINT_FREQ)
+        freq = val->lru;
+    else if (val->reserved & OBJ_LRU_HINT_IDLE)
+        idle = val->lru;
+    val->reserved &= (uint16_t)~(OBJ_LRU_HINT_FREQ | OBJ_LRU_HINT_IDLE | OBJ_LRU_UNSET);
+    objclock_note_new_value(s, val);
+    if (!objclock_apply_hint(s, val, freq, idle))
+        objclock_stamp_new(s, val);
+}
+
 static int rdb_load_key(void *priv, int dbid, kstr key, obj *val, int64_t expire_ms)
 {
     rdb_load_ctx *ctx = priv;
@@ -445,7 +461,7 @@ static int rdb_load_key(void *priv, int dbid, kstr key, obj *val, int64_t expire
         obj_free(val);
         return rc;
     }
-    val->lru = s->lru_clock;
+    rdb_load_stamp(s, val);
     e->v.ptr = val;
     if (expire_ms >= 0) {
         dict_entry *x = dict_add(db->expires, key, klen, &existing);

@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include "server.h"
+#include "objclock.h"
 #include "client.h"
 #include "command.h"
 #include "fence.h"
@@ -102,8 +103,19 @@ static int srv_policy_volatile(int p)
            p == MAXMEM_VOLATILE_TTL || p == MAXMEM_VOLATILE_LFU;
 }
 
+/* How good an eviction candidate a value is (higher goes first): under LFU
+ * the lowest decayed counter (Redis' 255 - counter), under LRU the longest
+ * idle time. */
+static long long srv_evict_score(srv *s, const obj *o)
+{
+    if (objclock_policy_is_lfu(s))
+        return OBJCLOCK_LFU_MAX - (long long)objclock_freq(s, o);
+    return (long long)objclock_idle_secs(s, o);
+}
+
 /* Pick a victim by sampling maxmemory-samples keys of one db, the way
- * Redis approximates LRU: the least recently used of the sample goes. */
+ * Redis approximates LRU and LFU: the least recently (or least frequently)
+ * used of the sample goes. */
 static int srv_evict_one(srv *s)
 {
     int policy = s->config.maxmemory_policy;
@@ -133,8 +145,7 @@ static int srv_evict_one(srv *s)
                 dict_entry *ke = d == db->keys ? pick[j] : dict_find(db->keys, pick[j]->key, kstr_len(pick[j]->key));
                 if (!ke)
                     continue;
-                obj *o = ke->v.ptr;
-                score = (long long)(s->lru_clock - o->lru);
+                score = srv_evict_score(s, ke->v.ptr);
             }
             if (!best_key || score > best_score) {
                 kstr_free(best_key);

@@ -13,6 +13,7 @@
 #include "reply.h"
 #include "db.h"
 #include "rdb.h"
+#include "objclock.h"
 #include "crc64.h"
 #include "util.h"
 #include "mem.h"
@@ -216,11 +217,10 @@ static void cmd_restore(client *c)
         if (!opt.absttl)
             restore_propagate_absttl(c, ttl);
     }
-    /* IDLETIME sets the LRU clock back (FREQ only matters under an LFU
-     * policy, which is not tracked here), by the idle time Redis' 24-bit
-     * clock ends up with: any requested value is accepted and wraps there. */
-    if (opt.idle >= 0)
-        val->lru = c->srv->lru_clock - util_lru_restore_idle(opt.idle, c->srv->lru_clock);
+    /* FREQ sets the LFU counter under an LFU policy, IDLETIME sets the LRU
+     * clock back otherwise (any value is accepted and wraps in the 24-bit
+     * clock); the other one is ignored, as in Redis. */
+    objclock_apply_hint(c->srv, val, opt.freq, opt.idle);
     db_signal_modified(c->db, key->ptr, key->len);
     c->srv->dirty++;
     reply_ok(c);

@@ -498,18 +498,20 @@ static void tg_store_points(client *c, const tg_found *f, size_t n, const geo_sh
         reply_int(c, 0);
         return;
     }
-    obj *res = obj_zset_new();
     size_t maxlen = 0;
+    for (size_t i = 0; i < n; i++)
+        if (kstr_len(f->p[i].member) > maxlen)
+            maxlen = kstr_len(f->p[i].member);
+    /* The encoding is chosen from the result's size before it is filled,
+     * as Redis creates it: a skiplist from the start keeps -0 scores. */
+    long long me = c->srv->config.zset_max_listpack_entries, mv = c->srv->config.zset_max_listpack_value;
+    obj *res = obj_zset_new();
+    zset_set_compact(res->v.ptr, (long long)n <= me && (long long)maxlen <= mv);
     for (size_t i = 0; i < n; i++) {
         const tg_point *p = &f->p[i];
         double score = op->storedist ? p->dist / s->conversion : p->score;
         zset_add(res->v.ptr, p->member, kstr_len(p->member), score);
-        if (kstr_len(p->member) > maxlen)
-            maxlen = kstr_len(p->member);
     }
-    /* Built as a skiplist, converted to a listpack when small enough. */
-    long long me = c->srv->config.zset_max_listpack_entries, mv = c->srv->config.zset_max_listpack_value;
-    zset_set_compact(res->v.ptr, (long long)n <= me && (long long)maxlen <= mv);
     db_set(c->db, ARG(dst), ARGLEN(dst), res, 0);
     db_signal_list_ready(c->db, ARG(dst), ARGLEN(dst));
     c->srv->dirty += (long long)n;

@@ -19,6 +19,7 @@
 #include "setobj.h"
 #include "zset.h"
 #include "t_keys.h"
+#include "objclock.h"
 
 static int keys_arg_is(const resp_arg *a, const char *s)
 {
@@ -40,11 +41,25 @@ static void keys_del_generic(client *c)
 
 static void cmd_del(client *c) { keys_del_generic(c); }
 
+/* A read lookup that leaves the value's access clock alone, as Redis'
+ * LOOKUP_NOTOUCH for EXISTS, TYPE and the TTL family: asking about a key
+ * is not using it (it neither resets OBJECT IDLETIME nor counts for LFU).
+ * Expiry and keyspace hit/miss counting still happen. */
+static obj *keys_lookup_notouch(kvdb *db, const char *key, size_t len)
+{
+    obj *peek = db_lookup_quiet(db, key, len);
+    uint32_t saved = peek ? peek->lru : 0;
+    obj *o = db_lookup_read(db, key, len);
+    if (o && o == peek)
+        o->lru = saved;
+    return o;
+}
+
 static void cmd_exists(client *c)
 {
     long long count = 0;
     for (int j = 1; j < c->argc; j++)
-        if (db_lookup_read(c->db, c->argv[j].ptr, c->argv[j].len))
+        if (keys_lookup_notouch(c->db, c->argv[j].ptr, c->argv[j].len))
             count++;
     reply_int(c, count);
 }
@@ -60,7 +75,7 @@ static void cmd_touch(client *c)
 
 static void cmd_type(client *c)
 {
-    obj *o = db_lookup_read(c->db, c->argv[1].ptr, c->argv[1].len);
+    obj *o = keys_lookup_notouch(c->db, c->argv[1].ptr, c->argv[1].len);
     reply_simple(c, o ? obj_type_name(o->type) : "none");
 }
 
@@ -158,7 +173,7 @@ static void cmd_pexpireat(client *c) { keys_expire_generic(c, 0, 1); }
 static void keys_ttl_generic(client *c, int mode)
 {
     const resp_arg *key = &c->argv[1];
-    if (!db_lookup_read(c->db, key->ptr, key->len)) {
+    if (!keys_lookup_notouch(c->db, key->ptr, key->len)) {
         reply_int(c, -2);
         return;
     }
@@ -559,6 +574,26 @@ static long long keys_refcount(const obj *o)
     return shared ? 2147483647 : 1;
 }
 
+/* IDLETIME and FREQ each answer only under their kind of policy: the lru
+ * field holds one or the other (objclock.h), never both. */
+static void keys_object_idletime(client *c, const obj *o)
+{
+    if (objclock_policy_is_lfu(c->srv)) {
+        reply_error(c, "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
+        return;
+    }
+    reply_int(c, (long long)objclock_idle_secs(c->srv, o));
+}
+
+static void keys_object_freq(client *c, const obj *o)
+{
+    if (!objclock_policy_is_lfu(c->srv)) {
+        reply_error(c, "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
+        return;
+    }
+    reply_int(c, objclock_freq(c->srv, o));
+}
+
 static void cmd_object(client *c)
 {
     const resp_arg *sub = &c->argv[1];
@@ -610,9 +645,9 @@ static void cmd_object(client *c)
     else if (keys_arg_is(sub, "refcount"))
         reply_int(c, keys_refcount(o));
     else if (keys_arg_is(sub, "idletime"))
-        reply_int(c, (long long)(c->srv->lru_clock - o->lru));
+        keys_object_idletime(c, o);
     else
-        reply_error(c, "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
+        keys_object_freq(c, o);
 }
 
 const cmd_def t_keys_commands[] = {

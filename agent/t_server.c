@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include "command.h"
 #include "client.h"
@@ -19,6 +20,7 @@
 #include "hmap.h"
 #include "setobj.h"
 #include "zset.h"
+#include "digest.h"
 
 static int srvcmd_arg_is(const resp_arg *a, const char *s)
 {
@@ -380,140 +382,29 @@ static void cmd_config(client *c)
 
 /* ---- DEBUG -------------------------------------------------------------- */
 
-/* DEBUG DIGEST: a 160-bit fingerprint of the whole dataset so two nodes can
- * be proven equal. Order-free where the type is unordered (keys, sets,
- * hashes are xor-combined), order-sensitive for lists and sorted sets. */
-typedef struct digest {
-    uint64_t w[3];
-} digest;
-
-/* Must not depend on the per-process dict seed: two nodes holding the same
- * data have to print the same digest. FNV-1a seeded by the chain state,
- * finished with a splitmix64 avalanche. */
-static uint64_t digest_hash(uint64_t salt, const void *p, size_t len)
-{
-    const unsigned char *b = p;
-    uint64_t h = 0xcbf29ce484222325ULL ^ salt;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ b[i]) * 0x100000001b3ULL;
-    h ^= (uint64_t)len;
-    h += 0x9E3779B97F4A7C15ULL;
-    h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    h = (h ^ (h >> 27)) * 0x94D049BB133111EBULL;
-    return h ^ (h >> 31);
-}
-
-static void digest_mix(digest *d, const void *p, size_t len)
-{
-    /* Chain: each mix depends on the previous state (order-sensitive). */
-    d->w[0] = digest_hash(d->w[0], p, len);
-    d->w[1] = digest_hash(d->w[1] ^ 0xA5A5A5A5A5A5A5A5ULL, p, len);
-    d->w[2] = digest_hash(d->w[2] + d->w[0], p, len);
-}
-
-static void digest_xor(digest *into, const digest *d)
-{
-    for (int i = 0; i < 3; i++)
-        into->w[i] ^= d->w[i];
-}
-
-static void digest_value(digest *d, obj *o)
-{
-    char buf[128];
-    size_t len;
-    switch (o->type) {
-    case OBJ_STRING: {
-        const char *p = obj_string_ptr(o, buf, &len);
-        digest_mix(d, p, len);
-        break;
-    }
-    case OBJ_LIST: {
-        deque *q = o->v.ptr;
-        for (size_t i = 0; i < deque_len(q); i++) {
-            kstr e = deque_get(q, i);
-            digest_mix(d, e, kstr_len(e));
-        }
-        break;
-    }
-    case OBJ_SET: {
-        digest acc = { { 0, 0, 0 } };
-        setobj_iter it;
-        const char *m;
-        setobj_iter_init(o->v.ptr, &it);
-        while (setobj_iter_next(&it, &m, &len)) {
-            digest one = { { 1, 2, 3 } };
-            digest_mix(&one, m, len);
-            digest_xor(&acc, &one);
-        }
-        setobj_iter_release(&it);
-        digest_mix(d, &acc, sizeof(acc));
-        break;
-    }
-    case OBJ_HASH: {
-        digest acc = { { 0, 0, 0 } };
-        hmap_iter it;
-        kstr f, v;
-        hmap_iter_init(o->v.ptr, &it);
-        while (hmap_iter_next(&it, &f, &v)) {
-            digest one = { { 4, 5, 6 } };
-            digest_mix(&one, f, kstr_len(f));
-            digest_mix(&one, v, kstr_len(v));
-            digest_xor(&acc, &one);
-        }
-        hmap_iter_release(&it);
-        digest_mix(d, &acc, sizeof(acc));
-        break;
-    }
-    case OBJ_ZSET: {
-        for (zset_node *n = zset_first(o->v.ptr); n; n = zset_next(n)) {
-            kstr m = zset_node_member(n);
-            digest_mix(d, m, kstr_len(m));
-            int bl = util_double_to_str(buf, sizeof(buf), zset_node_score(n));
-            digest_mix(d, buf, (size_t)bl);
-        }
-        break;
-    }
-    }
-}
-
+/* DEBUG DIGEST: Redis 7.0's dataset digest (agent/digest.c), so an agent
+ * can be proven equal to another agent or to a redis-server. */
 static void debug_digest(client *c)
 {
-    srv *s = c->srv;
-    digest total = { { 0, 0, 0 } };
-    int any = 0;
-    for (int i = 0; i < s->dbnum; i++) {
-        kvdb *db = &s->dbs[i];
-        if (db_size(db) == 0)
-            continue;
-        digest dbd = { { 0, 0, 0 } };
-        dict_iter it;
-        dict_iter_init(db->keys, &it, 0);
-        dict_entry *e;
-        while ((e = dict_iter_next(&it)) != NULL) {
-            obj *o = e->v.ptr;
-            digest kd = { { (uint64_t)i + 7, 11, 13 } };
-            digest_mix(&kd, e->key, kstr_len(e->key));
-            uint8_t type = o->type;
-            digest_mix(&kd, &type, 1);
-            digest_value(&kd, o);
-            int64_t when = db_expire_get(db, e->key, kstr_len(e->key));
-            if (when >= 0)
-                digest_mix(&kd, &when, sizeof(when));
-            digest_xor(&dbd, &kd);
-            any = 1;
-        }
-        dict_iter_release(&it);
-        digest_xor(&total, &dbd);
-    }
-    char hex[41];
-    if (!any) {
-        memset(hex, '0', 40);
-    } else {
-        snprintf(hex, sizeof(hex), "%016llx%016llx%08llx", (unsigned long long)total.w[0],
-                 (unsigned long long)total.w[1], (unsigned long long)(total.w[2] >> 32));
-    }
-    hex[40] = '\0';
+    unsigned char d[DIGEST_LEN];
+    char hex[2 * DIGEST_LEN + 1];
+    digest_dataset(c->srv, d);
+    digest_to_hex(d, hex);
     reply_simple(c, hex);
+}
+
+/* DEBUG DIGEST-VALUE key...: one digest per key (its value, type and TTL
+ * marker); a missing key reads as all zeros. */
+static void debug_digest_value(client *c)
+{
+    reply_array(c, c->argc - 2);
+    for (int j = 2; j < c->argc; j++) {
+        unsigned char d[DIGEST_LEN];
+        char hex[2 * DIGEST_LEN + 1];
+        digest_value(c->db, c->argv[j].ptr, c->argv[j].len, d);
+        digest_to_hex(d, hex);
+        reply_simple(c, hex);
+    }
 }
 
 /* DEBUG POPULATE count [prefix] [size]: keys prefix:N with "value:N"
@@ -587,6 +478,8 @@ static void cmd_debug(client *c)
         reply_ok(c);
     } else if (srvcmd_arg_is(sub, "digest") && c->argc == 2) {
         debug_digest(c);
+    } else if (srvcmd_arg_is(sub, "digest-value")) {
+        debug_digest_value(c);
     } else if (srvcmd_arg_is(sub, "populate") && c->argc >= 3 && c->argc <= 5) {
         debug_populate(c);
     } else if (srvcmd_arg_is(sub, "reload")) {
@@ -613,6 +506,8 @@ static void cmd_debug(client *c)
             "    Write <message> to the server log.",
             "DIGEST",
             "    Output a hex signature representing the current DB content.",
+            "DIGEST-VALUE <key> [<key> ...]",
+            "    Output a hex signature of the values of all the specified keys.",
             "POPULATE <count> [<prefix>] [<size>]",
             "    Create <count> string keys named key:<num>.",
             "RELOAD",
@@ -669,8 +564,23 @@ static void command_categories_reply(client *c, const cmd_def *d)
     }
 }
 
+/* Redis' own entry (generated table) where Redis has the command; the
+ * entry built from the agent's table otherwise. */
+static void command_info_raw_reply(client *c, const cmd_info_entry *e)
+{
+    if (c->resp_version == 3)
+        reply_raw(c, e->resp3, e->resp3_len);
+    else
+        reply_raw(c, e->resp2, e->resp2_len);
+}
+
 static void command_entry_reply(client *c, const cmd_def *d)
 {
+    const cmd_info_entry *e = cmd_info_lookup(d->name, strlen(d->name));
+    if (e) {
+        command_info_raw_reply(c, e);
+        return;
+    }
     reply_array(c, 10);
     reply_bulk_cstr(c, d->name);
     reply_int(c, d->arity);
@@ -682,6 +592,84 @@ static void command_entry_reply(client *c, const cmd_def *d)
     reply_empty_array(c);   /* tips */
     reply_empty_array(c);   /* key specs */
     reply_empty_array(c);   /* subcommands */
+}
+
+/* COMMAND LIST's optional filter (FILTERBY MODULE|ACLCAT|PATTERN arg). */
+typedef enum { LIST_ALL, LIST_MODULE, LIST_ACLCAT, LIST_PATTERN } command_list_filter;
+
+/* 1 when the space-separated category list holds cat (any letter case);
+ * '@' prefixes in the list are ignored. */
+static int command_has_category(const char *cats, const resp_arg *cat)
+{
+    for (const char *p = cats; *p;) {
+        while (*p == ' ' || *p == '@') p++;
+        const char *s = p;
+        while (*p && *p != ' ') p++;
+        if ((size_t)(p - s) == cat->len && cat->len > 0 && strncasecmp(s, cat->ptr, cat->len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int command_list_match(command_list_filter f, const resp_arg *arg, const char *fullname,
+                              const char *cats)
+{
+    switch (f) {
+    case LIST_ALL:
+        return 1;
+    case LIST_MODULE:
+        return 0;   /* no module commands: every command is Redis' own */
+    case LIST_ACLCAT:
+        return command_has_category(cats, arg);
+    case LIST_PATTERN:
+        return util_glob_match(arg->ptr, arg->len, fullname, strlen(fullname), 1);
+    }
+    return 0;
+}
+
+/* COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]:
+ * every command, each followed by its subcommands as container|sub (Redis
+ * 7.0's listing), each name tested on its own against the filter. */
+static void command_list(client *c)
+{
+    command_list_filter f = LIST_ALL;
+    const resp_arg *arg = NULL;
+    if (c->argc != 2) {
+        const resp_arg *by = c->argc == 5 ? &c->argv[3] : NULL;
+        if (by && srvcmd_arg_is(&c->argv[2], "filterby")) {
+            if (srvcmd_arg_is(by, "module"))
+                f = LIST_MODULE;
+            else if (srvcmd_arg_is(by, "aclcat"))
+                f = LIST_ACLCAT;
+            else if (srvcmd_arg_is(by, "pattern"))
+                f = LIST_PATTERN;
+        }
+        if (f == LIST_ALL) {
+            reply_error(c, ERR_SYNTAX);
+            return;
+        }
+        arg = &c->argv[4];
+    }
+    void *len = reply_defer_len(c);
+    long long n = 0;
+    for (size_t i = 0; i < cmd_count(); i++) {
+        const cmd_def *d = cmd_at(i);
+        size_t nlen = strlen(d->name);
+        const cmd_info_entry *e = cmd_info_lookup(d->name, nlen);
+        if (command_list_match(f, arg, d->name, e ? e->acl_categories : d->acl_categories ? d->acl_categories : "")) {
+            reply_bulk_cstr(c, d->name);
+            n++;
+        }
+        for (size_t k = 0; k < cmd_info_table_len; k++) {
+            const cmd_info_entry *s = &cmd_info_table[k];
+            if (strncmp(s->fullname, d->name, nlen) == 0 && s->fullname[nlen] == '|' &&
+                command_list_match(f, arg, s->fullname, s->acl_categories)) {
+                reply_bulk_cstr(c, s->fullname);
+                n++;
+            }
+        }
+    }
+    reply_set_deferred_len(c, len, n);
 }
 
 static void cmd_command(client *c)
@@ -708,19 +696,21 @@ static void cmd_command(client *c)
         }
         reply_array(c, c->argc - 2);
         for (int j = 2; j < c->argc; j++) {
-            const cmd_def *d = cmd_lookup(c->argv[j].ptr, c->argv[j].len);
-            if (d)
+            /* "container|sub" names their subcommand's entry, as in Redis. */
+            const cmd_info_entry *e = cmd_info_lookup(c->argv[j].ptr, c->argv[j].len);
+            const cmd_def *d = e ? NULL : cmd_lookup(c->argv[j].ptr, c->argv[j].len);
+            if (e)
+                command_info_raw_reply(c, e);
+            else if (d)
                 command_entry_reply(c, d);
             else
-                reply_null_array(c);
+                reply_null(c);   /* Redis: a null bulk, not a null array */
         }
     } else if (srvcmd_arg_is(sub, "docs")) {
         /* Docs are optional for clients; an empty map is a valid answer. */
         reply_empty_array(c);
     } else if (srvcmd_arg_is(sub, "list")) {
-        reply_array(c, (long long)cmd_count());
-        for (size_t i = 0; i < cmd_count(); i++)
-            reply_bulk_cstr(c, cmd_at(i)->name);
+        command_list(c);
     } else if (srvcmd_arg_is(sub, "getkeys")) {
         /* command.c refuses this already; kept so the handler never reads
          * past argv when called on its own. */

@@ -11,6 +11,7 @@
 #include "server.h"
 #include "reply.h"
 #include "db.h"
+#include "objclock.h"
 #include "util.h"
 #include "mem.h"
 
@@ -134,12 +135,16 @@ static int str_set_generic(client *c, const resp_arg *key, const resp_arg *val, 
         *replied = 1;
         return 0;
     }
-    /* A plain SET needs no lookup first: db_set adds or replaces. */
+    /* A plain SET needs no lookup first: db_set adds or replaces. Under LFU
+     * it does, as Redis' SET always looks the key up for writing and so
+     * counts an access the new value inherits. */
     obj *old = NULL;
-    if (flags & (SET_NX | SET_XX | SET_GET | SET_KEEPTTL))
+    if ((flags & (SET_NX | SET_XX | SET_GET | SET_KEEPTTL)) || objclock_policy_is_lfu(c->srv))
         old = db_lookup_write(c->db, key->ptr, key->len);
     else
         db_expire_if_needed(c->db, key->ptr, key->len);
+    if ((flags & SET_GET) && old && objclock_policy_is_lfu(c->srv))
+        objclock_touch(c->srv, old);   /* Redis' GET part reads it once more */
     if (flags & SET_GET) {
         if (old && old->type != OBJ_STRING) {
             reply_error(c, ERR_WRONGTYPE);
@@ -313,6 +318,9 @@ static int str_mset_generic(client *c, int nx)
                 return 0;
     }
     for (int j = 1; j < c->argc; j += 2) {
+        /* Redis looks each key up for writing: an LFU access. */
+        if (objclock_policy_is_lfu(c->srv))
+            db_lookup_write(c->db, c->argv[j].ptr, c->argv[j].len);
         db_set(c->db, c->argv[j].ptr, c->argv[j].len,
                obj_string_new(c->argv[j + 1].ptr, c->argv[j + 1].len), 0);
         c->srv->dirty++;
@@ -359,8 +367,10 @@ static void str_incr_generic(client *c, long long incr)
     value += incr;
     if (o && o->enc == OBJ_ENC_INT) {
         o->v.ival = value;
-        /* Redis' result is a shared integer again when it is small. */
+        /* Redis' result is a shared integer again when it is small, unless
+         * the maxmemory policy keeps integers unshared. */
         o->reserved &= (uint16_t)~OBJ_INT_UNSHARED;
+        objclock_note_new_value(c->srv, o);
         db_signal_modified(c->db, c->argv[1].ptr, c->argv[1].len);
     } else if (o) {
         db_replace_value(c->db, c->argv[1].ptr, c->argv[1].len, obj_string_from_ll(value));

@@ -348,22 +348,6 @@ uint64_t util_scan_budget(long long count)
     return (uint64_t)count * 10u;
 }
 
-uint32_t util_lru_restore_idle(long long idle_secs, uint32_t lru_clock)
-{
-    /* Redis' LRU_CLOCK_MAX: the clock has 24 bits of seconds. */
-    const unsigned long long clock_max = (1u << 24) - 1;
-    long long now = (long long)(lru_clock & clock_max);
-    /* idle * 1000 / 1000 (seconds to the clock's milliseconds and back)
-     * in Redis' wrapping long: huge values come back negative. */
-    long long idle = (long long)((unsigned long long)idle_secs * 1000u) / 1000;
-    long long abs = (long long)((unsigned long long)now - (unsigned long long)idle);
-    if (abs < 0)
-        abs = (long long)((unsigned long long)abs + clock_max);
-    /* Stored in a 24-bit field: whatever is left keeps its low bits. */
-    long long lru = (long long)((unsigned long long)abs & clock_max);
-    return (uint32_t)(now >= lru ? now - lru : now + ((long long)clock_max - lru));
-}
-
 int util_parse_scan_cursor(const char *s, size_t len, uint64_t *out)
 {
     const char *nul = memchr(s, '\0', len);

@@ -81,14 +81,6 @@ int util_string_too_long(unsigned long long size, unsigned long long append,
  * the same value as an unsigned number gives the same number of steps
  * with no overflow. */
 uint64_t util_scan_budget(long long count);
-/* Redis 7.0's RESTORE ... IDLETIME on its 24-bit LRU clock: the idle time
- * in seconds that OBJECT IDLETIME reports right after the restore, given
- * the requested idle seconds (>= 0, any size) and the current LRU clock
- * (unix seconds; only its low 24 bits matter, as in Redis). The requested
- * value is scaled through milliseconds in a wrapping long, then wrapped
- * into the clock's range; values past the clock's 194 days come out
- * smaller. */
-uint32_t util_lru_restore_idle(long long idle_secs, uint32_t lru_clock);
 /* A SCAN-family cursor as Redis' parseScanCursorOrReply reads it: strtoul
  * over the C string (an embedded NUL ends it), so "-1" wraps to 2^64-1,
  * "+5" and "007" are accepted and "" is 0, while a leading space, trailing

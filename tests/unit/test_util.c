@@ -390,27 +390,6 @@ static void test_scan_budget(void **state)
     assert_true(util_scan_budget(LLONG_MAX) == (uint64_t)LLONG_MAX * 10u);
 }
 
-/* Checked against redis-server 7.0.15: RESTORE ... IDLETIME n, then
- * OBJECT IDLETIME in the same second (the LRU clock was 1335297). */
-static void test_lru_restore_idle(void **state)
-{
-    (void)state;
-    const uint32_t now = 1335297;
-    assert_int_equal(util_lru_restore_idle(0, now), 0);
-    assert_int_equal(util_lru_restore_idle(1000, now), 1000);
-    assert_int_equal(util_lru_restore_idle(16777214, now), 16777214);
-    assert_int_equal(util_lru_restore_idle(16777215, now), 0);
-    assert_int_equal(util_lru_restore_idle(20000000, now), 3222784);
-    assert_int_equal(util_lru_restore_idle(9223372036854775LL, now), 14898167);
-    assert_int_equal(util_lru_restore_idle(9223372036854776LL, now), 1879048);
-    assert_int_equal(util_lru_restore_idle(LLONG_MAX, now), 16777214);
-    /* Only the clock's low 24 bits count (unix seconds in the agent). */
-    assert_int_equal(util_lru_restore_idle(1000, 1764961234u), 1000);
-    assert_int_equal(util_lru_restore_idle(20000000, 1764961234u), 3222785);
-    /* The clock at its maximum: the wrapped value lands on "now". */
-    assert_int_equal(util_lru_restore_idle(16777215, 16777215u), 16777215);
-}
-
 /* Checked against redis-server 7.0.15 with SCAN on an empty keyspace. */
 static void test_parse_scan_cursor(void **state)
 {
@@ -457,7 +436,6 @@ int main(void)
         cmocka_unit_test(test_ticks),
         cmocka_unit_test(test_string_too_long),
         cmocka_unit_test(test_scan_budget),
-        cmocka_unit_test(test_lru_restore_idle),
         cmocka_unit_test(test_parse_scan_cursor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
