@@ -687,16 +687,22 @@ int rdb_write_value(rdb_writer *w, const obj *val)
     return w_body(w, val, type);
 }
 
+/* The EXPIRETIME_MS record before a key that has a TTL (little-endian ms). */
+static int w_expire(rdb_writer *w, int64_t expire_ms)
+{
+    if (expire_ms < 0)
+        return 0;
+    unsigned char b[9];
+    b[0] = RDB_OPCODE_EXPIRETIME_MS;
+    for (int i = 0; i < 8; i++)
+        b[1 + i] = (unsigned char)((uint64_t)expire_ms >> (8 * i));
+    return w_bytes(w, b, 9);
+}
+
 int rdb_write_key(rdb_writer *w, const char *key, size_t klen, const obj *val, int64_t expire_ms)
 {
-    if (expire_ms >= 0) {
-        unsigned char b[9];
-        b[0] = RDB_OPCODE_EXPIRETIME_MS;
-        for (int i = 0; i < 8; i++)
-            b[1 + i] = (unsigned char)((uint64_t)expire_ms >> (8 * i));
-        if (w_bytes(w, b, 9) < 0)
-            return -1;
-    }
+    if (w_expire(w, expire_ms) < 0)
+        return -1;
     /* The type byte comes before the key, the value after it. */
     int type = w_type_of(w, val);
     if (type < 0)
@@ -734,14 +740,8 @@ int rdb_write_end(rdb_writer *w)
 static int w_key_with_hint(rdb_writer *w, srv *s, const char *key, size_t klen, const obj *val,
                            int64_t expire_ms)
 {
-    if (expire_ms >= 0) {
-        unsigned char b[9];
-        b[0] = RDB_OPCODE_EXPIRETIME_MS;
-        for (int i = 0; i < 8; i++)
-            b[1 + i] = (unsigned char)((uint64_t)expire_ms >> (8 * i));
-        if (w_bytes(w, b, 9) < 0)
-            return -1;
-    }
+    if (w_expire(w, expire_ms) < 0)
+        return -1;
     if (objclock_policy_is_lfu(s)) {
         if (w_u8(w, RDB_OPCODE_FREQ) < 0 || w_u8(w, objclock_freq(s, val)) < 0)
             return -1;
