@@ -28,19 +28,14 @@ static reply_block *reply_new_block(client *c, size_t min)
     return b;
 }
 
-static int reply_discarded(const client *c)
+int reply_is_discarded(const client *c)
 {
     return (c->flags & (CLIENT_NO_REPLY | CLIENT_CLOSE_ASAP | CLIENT_CLOSING)) != 0;
 }
 
-int reply_is_discarded(const client *c)
-{
-    return reply_discarded(c);
-}
-
 void reply_raw(client *c, const void *p, size_t len)
 {
-    if (reply_discarded(c) || len == 0)
+    if (reply_is_discarded(c) || len == 0)
         return;
     reply_block *b = c->reply_tail;
     const char *src = p;
@@ -207,7 +202,7 @@ void reply_empty_array(client *c)
  * before the command returns (so before any write can see it). */
 void *reply_defer_len(client *c)
 {
-    if (reply_discarded(c))
+    if (reply_is_discarded(c))
         return NULL;
     reply_block *b = mem_alloc(sizeof(*b) + 32);
     b->next = NULL;
@@ -224,7 +219,7 @@ void *reply_defer_len(client *c)
 void reply_set_deferred_len(client *c, void *handle, long long len)
 {
     reply_block *b = handle;
-    if (!b || reply_discarded(c))
+    if (!b || reply_is_discarded(c))
         return;
     char tmp[RESP_LEN_HEADER_MAX];
     size_t n = resp_len_header(tmp, '*', len);

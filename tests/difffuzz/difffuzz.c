@@ -303,6 +303,31 @@ static void cv_encode(sbuf *out, const cmdv *c)
 
 /* ================================================================ escaping */
 
+/* Bytes as printable text: backslash, CR and LF escaped, other
+ * non-printable bytes as \xNN. In a quoted argument (quoted_arg) '"' and
+ * TAB are escaped too, as the compat scripts read them; reply text keeps
+ * the form the allowlist's reply globs are written against. */
+static void esc_bytes(sbuf *b, const char *p, size_t n, int quoted_arg)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        if (ch == '\\')
+            sb_add(b, "\\\\", 2);
+        else if (ch == '\n')
+            sb_add(b, "\\n", 2);
+        else if (ch == '\r')
+            sb_add(b, "\\r", 2);
+        else if (quoted_arg && ch == '"')
+            sb_add(b, "\\\"", 2);
+        else if (quoted_arg && ch == '\t')
+            sb_add(b, "\\t", 2);
+        else if (ch >= 32 && ch < 127)
+            sb_add(b, &ch, 1);
+        else
+            sb_printf(b, "\\x%02x", ch);
+    }
+}
+
 /* One argument the way respdiff's split_args (redis-cli) reads it back. */
 static void esc_arg(sbuf *b, const char *p, size_t n)
 {
@@ -321,23 +346,7 @@ static void esc_arg(sbuf *b, const char *p, size_t n)
         return;
     }
     sb_add(b, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)p[i];
-        if (ch == '\\')
-            sb_add(b, "\\\\", 2);
-        else if (ch == '"')
-            sb_add(b, "\\\"", 2);
-        else if (ch == '\n')
-            sb_add(b, "\\n", 2);
-        else if (ch == '\r')
-            sb_add(b, "\\r", 2);
-        else if (ch == '\t')
-            sb_add(b, "\\t", 2);
-        else if (ch >= 32 && ch < 127)
-            sb_add(b, &ch, 1);
-        else
-            sb_printf(b, "\\x%02x", ch);
-    }
+    esc_bytes(b, p, n, 1);
     sb_add(b, "\"", 1);
 }
 
@@ -354,19 +363,7 @@ static void esc_line(sbuf *b, const cmdv *c)
 static void esc_reply(sbuf *b, const char *p, size_t n, size_t max)
 {
     size_t lim = n > max ? max : n;
-    for (size_t i = 0; i < lim; i++) {
-        unsigned char ch = (unsigned char)p[i];
-        if (ch == '\\')
-            sb_add(b, "\\\\", 2);
-        else if (ch == '\r')
-            sb_add(b, "\\r", 2);
-        else if (ch == '\n')
-            sb_add(b, "\\n", 2);
-        else if (ch >= 32 && ch < 127)
-            sb_add(b, &ch, 1);
-        else
-            sb_printf(b, "\\x%02x", ch);
-    }
+    esc_bytes(b, p, lim, 0);
     if (lim < n)
         sb_printf(b, "...(%zu bytes)", n);
 }

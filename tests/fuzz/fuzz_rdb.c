@@ -21,6 +21,7 @@
 #include "rdb.h"
 #include "log.h"
 #include "mem.h"
+#include "harness.h"
 
 #define FUZZ_MAX_INPUT (1024 * 1024)
 
@@ -30,15 +31,9 @@ static char memfd_path[64];
 
 static void setup(void)
 {
-    char err[512];
     log_set_level(LOG_WARNING);
     log_set_file("/dev/null");
-    S = calloc(1, sizeof(*S));
-    cfg_init(&S->config);
-    if (srv_init(S, err, sizeof(err)) != 0) {
-        fprintf(stderr, "srv_init: %s\n", err);
-        abort();
-    }
+    S = h_srv_new();
     memfd = memfd_create("fuzz_rdb", 0);
     if (memfd < 0) {
         perror("memfd_create");

@@ -33,6 +33,7 @@
 #include "repl.h"
 #include "repl_int.h"
 #include "resp.h"
+#include "harness.h"
 
 #define FUZZ_MAX_INPUT (64 * 1024)
 #define FUZZ_MAX_NUMBER 100000LL
@@ -107,10 +108,8 @@ static void setup(void)
     char err[512];
     log_set_level(LOG_WARNING);
     log_set_file("/dev/null");
-    S = calloc(1, sizeof(*S));
-    cfg_init(&S->config);
-    if (cfg_load_string(&S->config, "save \"\"\nappendonly no\n", "fuzz.conf", err, sizeof(err)) != 0 ||
-        srv_init(S, err, sizeof(err)) != 0 || repl_module_init(S, err, sizeof(err)) != 0) {
+    S = h_srv_new_with("save \"\"\nappendonly no\n");
+    if (repl_module_init(S, err, sizeof(err)) != 0) {
         fprintf(stderr, "fuzz_repl_stream setup: %s\n", err);
         abort();
     }
