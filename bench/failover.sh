@@ -646,7 +646,7 @@ if [ "${#ANOMALIES[@]}" -gt 0 ]; then
     say "kvfleetd and sentinel logs copied to $RES_DIR (KEEP=1 keeps every node's log too)"
 fi
 say "raw per-round numbers: $RAW"
-[ "$KVFLEET_KEEP_TMP" = 1 ] 2>/dev/null && say "temp dir kept: $LIB_TMP"
+[ "${KVFLEET_KEEP_TMP:-}" = 1 ] && say "temp dir kept: $LIB_TMP"
 if { want kv && [ "$kvn" = 0 ]; } || { want sen && [ "$sen" = 0 ]; } || { want sw && [ "$swn" = 0 ]; }; then exit 2; fi
 [ "$OK" = 1 ] && say "all targets met"
 [ "$OK" = 1 ]
