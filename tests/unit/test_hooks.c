@@ -369,7 +369,10 @@ static void test_command_env_output_status(void **state)
         /* The raw environment the shell was given: sh itself would hide a duplicate. */
         "tr '\\0' '\\n' < /proc/$$/environ | grep '^KVFLEET_CLUSTER=' "
         "> \"$KVFLEET_TEST_DIR/raw.$KVFLEET_FAILOVER_ID\"; "
-        "ls /proc/$$/fd | LC_ALL=C sort | tr '\\n' ' ' > \"$KVFLEET_TEST_DIR/fds.$KVFLEET_FAILOVER_ID\"; "
+        /* The shell's own descriptors, printed to the hook's output: no
+         * pipeline or redirection, during which the shell itself would hold
+         * extra descriptors for a moment (a pipeline made this test flaky). */
+        "LC_ALL=C ls -m /proc/$$/fd; "
         "echo \"out line $KVFLEET_FAILOVER_ID\"; echo 'err line' >&2; printf 'no newline'; "
         "[ \"$KVFLEET_KIND\" = manual ]";
     /* The daemon's stdin is a pipe here: the hook must get /dev/null. */
@@ -406,15 +409,14 @@ static void test_command_env_output_status(void **state)
     assert_non_null(raw);
     assert_string_equal(raw, "KVFLEET_CLUSTER=orders\n");
     free(raw);
-    char *in = wait_file("stdin.7", 100), *fds = wait_file("fds.7", 100);
+    char *in = wait_file("stdin.7", 100);
     assert_non_null(in);
-    assert_non_null(fds);
     assert_string_equal(in, "/dev/null\n");
-    assert_string_equal(fds, "0 1 2 ");   /* no daemon descriptor leaked */
     free(in);
-    free(fds);
 
     char *log = log_since(mark);
+    /* no daemon descriptor leaked into the hook */
+    assert_non_null(strstr(log, "hooks: failover 7 command: 0, 1, 2\n"));
     assert_non_null(strstr(log, "hooks: failover 7 command: out line 7\n"));
     assert_non_null(strstr(log, "hooks: failover 7 command: err line\n"));
     assert_non_null(strstr(log, "hooks: failover 7 command: no newline\n"));
