@@ -28,7 +28,9 @@ MALLOC_LIB     = -ljemalloc
 CFLAGS_COMMON += -DKV_JEMALLOC
 endif
 
-PKG_AGENT  = libuv libcurl nettle
+# Lua 5.1 as Redis embeds it, with the cjson and bit libraries Redis exposes
+# to scripts (Debian's lua-cjson and lua-bitop builds for 5.1).
+PKG_AGENT  = libuv libcurl nettle lua5.1 lua5.1-cjson lua5.1-bitop
 PKG_SERVER = libuv hiredis libmicrohttpd jansson sqlite3 libcurl
 # Each component sees its own headers and common/ only, so agent/config.h
 # and server/config.h (and any other same-named pair) can never be mixed up.
@@ -45,6 +47,7 @@ LIBS_CMOCKA = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 # Debian 12 packages needed to build, test and run the demo.
 DEB_PKGS = build-essential pkg-config libuv1-dev libcurl4-openssl-dev libjemalloc-dev nettle-dev \
+           liblua5.1-0-dev lua-cjson-dev lua-bitop-dev \
            libhiredis-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev libcmocka-dev \
            redis-server redis-tools sqlite3 curl valgrind procps iproute2
 

@@ -27,7 +27,7 @@ enum {
     CLIENT_CLOSE_ASAP   = 1 << 6,
     CLIENT_MASTER       = 1 << 7,  /* the link to our master: no replies */
     CLIENT_REPLICA      = 1 << 8,  /* a replica attached to us */
-    CLIENT_MONITOR      = 1 << 9,
+    CLIENT_MONITOR      = 1 << 9,  /* MONITOR: receives the command feed (monitor.h) */
     CLIENT_AUTHENTICATED = 1 << 10,
     CLIENT_CLOSING      = 1 << 11, /* uv_close called, waiting for callback */
     CLIENT_FAKE         = 1 << 12, /* no socket (RDB load, tests) */
@@ -40,6 +40,10 @@ enum {
     CLIENT_REPLY_SKIP_NEXT = 1 << 19, /* CLIENT REPLY SKIP: mute the next command */
     CLIENT_REPLY_SKIP   = 1 << 20, /* muting the current command */
     CLIENT_NO_EVICT     = 1 << 21, /* CLIENT NO-EVICT on: spared by maxmemory-clients */
+    /* The fake client a script runs its commands through: MONITOR shows
+     * them with "lua" as the address (monitor.h), and MONITOR itself is
+     * refused to it as to any client that expects one reply per command. */
+    CLIENT_SCRIPT       = 1 << 22,
 };
 
 /* A block of pending output. Blocks are never reallocated, so a block that
@@ -79,6 +83,13 @@ typedef struct client {
     resp_arg *argv;
     const struct cmd_def *cmd;       /* current command */
     const struct cmd_def *last_cmd;
+    /* "container|sub" of last_cmd when it was a subcommand (a static string
+     * of the COMMAND INFO table), NULL otherwise: CLIENT LIST's cmd=. */
+    const char *last_cmd_fullname;
+    /* While a command executes: the bytes of the input buffer being run
+     * (Redis trims its query buffer only after the commands it holds
+     * ran), CLIENT LIST's qbuf for the caller; 0 otherwise. */
+    size_t exec_qbuf;
 
     /* output */
     reply_block *reply_head;

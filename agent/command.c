@@ -18,6 +18,10 @@
 #include "util.h"
 #include "multi.h"
 #include "blocking.h"
+#include "script.h"
+#include "function.h"
+#include "monitor.h"
+#include "latency.h"
 
 static cmd_def *cmd_flat;
 static cmd_stats *cmd_stat;
@@ -48,17 +52,23 @@ typedef struct cmd_frame {
     int extra_count;
     int extra_cap;
     struct { int argc; resp_arg *argv; } *extra;
+    /* A top-level command (not inside EXEC, a script or another command)
+     * whose run propagated something itself (a lazy-expiry DEL): from then
+     * on its propagation is captured and sent as one unit (cmd_call). */
+    int top_level;
+    int captured;
+    client *capture_client;
 } cmd_frame;
 static cmd_frame *cmd_current_frame;
 
 /* Earlier tables win on a duplicate name: the persistence and replication
  * modules may override the basic LASTSAVE / ROLE of t_server. */
 static const cmd_def *all_tables[] = {
-    repl_commands, rdb_commands, multi_commands, pubsub_commands,
+    repl_commands, rdb_commands, aof_commands, multi_commands, pubsub_commands,
     t_string_commands, t_keys_commands, t_list_commands, t_hash_commands,
     t_set_commands, t_zset_commands, t_server_commands, t_conn_commands,
     t_bitmap_commands, t_sort_commands, t_dump_commands,
-    t_hll_commands, t_geo_commands,
+    t_hll_commands, t_geo_commands, script_commands, function_commands,
 };
 
 static uint32_t cmd_name_hash(const char *name, size_t len)
@@ -374,6 +384,11 @@ static const cmd_subdef cmd_subcommands[] = {
     {"pubsub", "numsub", -2}, {"pubsub", "shardchannels", -2}, {"pubsub", "shardnumsub", -2},
     {"slowlog", "get", -2}, {"slowlog", "help", 2}, {"slowlog", "len", 2},
     {"slowlog", "reset", 2},
+    {"script", "debug", 3}, {"script", "exists", -3}, {"script", "flush", -2},
+    {"script", "help", 2}, {"script", "kill", 2}, {"script", "load", 3},
+    {"function", "delete", 3}, {"function", "dump", 2}, {"function", "flush", -2},
+    {"function", "help", 2}, {"function", "kill", 2}, {"function", "list", -2},
+    {"function", "load", -3}, {"function", "restore", -3}, {"function", "stats", 2},
 };
 
 /* Every command passes the container test: it reads a flag computed once
@@ -447,7 +462,16 @@ static const struct {
     {"sintercard", 0, 1}, {"lmpop", 0, 1}, {"zmpop", 0, 1},
     {"blmpop", 0, 2}, {"bzmpop", 0, 2},
     {"zunionstore", 1, 2}, {"zinterstore", 1, 2}, {"zdiffstore", 1, 2},
+    {"eval", 0, 2}, {"evalsha", 0, 2}, {"eval_ro", 0, 2}, {"evalsha_ro", 0, 2},
+    {"fcall", 0, 2}, {"fcall_ro", 0, 2},
 };
+
+/* Scripts and functions may have no keys: Redis then lists none rather
+ * than answering "Invalid arguments". */
+static int cmd_keys_optional(const cmd_def *cmd)
+{
+    return strncmp(cmd->name, "eval", 4) == 0 || strncmp(cmd->name, "fcall", 5) == 0;
+}
 
 static int cmd_arg_is(const resp_arg *a, const char *s)
 {
@@ -604,7 +628,7 @@ int cmd_getkeys(int argc, const resp_arg *argv, int *pos, const char **err)
         for (int k = cmd->first_key; k <= last && k < argc; k += step)
             pos[n++] = k;
     }
-    if (n == 0) {
+    if (n == 0 && !cmd_keys_optional(cmd)) {
         *err = invalid;
         return -1;
     }
@@ -751,6 +775,16 @@ void cmd_process(client *c)
         cmd_reject(c, cmd, ERR_NOAUTH);
         return;
     }
+    /* A script past busy-reply-threshold serves clients from inside itself
+     * (script.c): refuse what may not run then, before the OOM check below
+     * could evict keys under the running script. */
+    if (s->script_busy) {
+        const char *busy = script_busy_refusal(c, cmd);
+        if (busy) {
+            cmd_reject(c, cmd, busy);
+            return;
+        }
+    }
     int is_write = cmd_is_write(c, cmd);
     int from_master = (c->flags & CLIENT_MASTER) != 0;
     if (s->config.maxmemory && !from_master && !s->loading) {
@@ -821,6 +855,7 @@ void cmd_call(client *c, const cmd_def *cmd)
     cmd_frame *outer = cmd_current_frame;
     cmd_current_frame = &frame;
 
+    frame.top_level = outer == NULL && !cmd_is(cmd, "exec");
     long long dirty_before = s->dirty;
     long long errors_before = c->reply_error_count;
     int dbid = c->db->id;
@@ -840,11 +875,13 @@ void cmd_call(client *c, const cmd_def *cmd)
         cmd_latency_record(cmd, elapsed);
         if (!(cmd->flags & CMD_SKIP_MONITOR))
             slowlog_record(c, elapsed);
+        latency_after_command(c, (cmd->flags & CMD_FAST) != 0, elapsed);
         if (c->reply_error_count > errors_before)
             st->failed_calls++;
     }
     if (!(c->flags & CLIENT_UNBLOCKED))
         s->stats.total_commands_processed++;
+    monitor_feed_call(c, cmd, c->argc, c->argv);
 
     if (s->dirty != dirty_before) {
         if (frame.rewritten_set) {
@@ -856,8 +893,25 @@ void cmd_call(client *c, const cmd_def *cmd)
     }
     for (int i = 0; i < frame.extra_count; i++)
         srv_propagate(s, dbid, frame.extra[i].argc, frame.extra[i].argv);
+    if (frame.captured)
+        multi_capture_end(frame.capture_client, frame.captured);
     cmd_current_frame = outer;
     cmd_frame_release(&frame);
+}
+
+/* Redis 7.0 sends what one command propagates (lazy-expiry DELs, then its
+ * own argv or rewrite and extras) as one unit, wrapped in MULTI ... EXEC
+ * when it is more than one command. The capture starts at the first
+ * propagation during the run, so a command that expires nothing pays
+ * nothing; EXEC and scripts capture their own blocks. */
+void cmd_propagate_during(srv *s, int dbid, int argc, const resp_arg *argv)
+{
+    cmd_frame *f = cmd_current_frame;
+    if (f && f->top_level && !f->captured && s->current_client) {
+        f->capture_client = s->current_client;
+        f->captured = multi_capture_begin(f->capture_client);
+    }
+    srv_propagate(s, dbid, argc, argv);
 }
 
 void cmd_rewrite_argv(client *c, int argc, const resp_arg *argv)

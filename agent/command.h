@@ -54,12 +54,15 @@ extern const cmd_def t_conn_commands[];
 extern const cmd_def multi_commands[];
 extern const cmd_def pubsub_commands[];
 extern const cmd_def rdb_commands[];
+extern const cmd_def aof_commands[];
 extern const cmd_def repl_commands[];
 extern const cmd_def t_hll_commands[];
 extern const cmd_def t_geo_commands[];
 extern const cmd_def t_bitmap_commands[];
 extern const cmd_def t_sort_commands[];
 extern const cmd_def t_dump_commands[];
+extern const cmd_def script_commands[];
+extern const cmd_def function_commands[];
 
 void cmd_table_init(void);
 void cmd_table_free(void);
@@ -101,6 +104,11 @@ void cmd_call(struct client *c, const cmd_def *cmd);
  * cmd_rewrite_argv, that argv is what replication sees. */
 /* argc 0: propagate nothing for this command (extras still go out). */
 void cmd_rewrite_argv(struct client *c, int argc, const resp_arg *argv);
+/* Propagate something while a command runs (a lazy-expiry DEL): it and
+ * what the command then propagates go out as one unit, in MULTI/EXEC when
+ * more than one, as Redis 7.0 sends them. Outside a command: srv_propagate. */
+struct srv;
+void cmd_propagate_during(struct srv *s, int dbid, int argc, const resp_arg *argv);
 /* Propagate an extra command (dbid of c) after the current one. */
 void cmd_also_propagate(struct client *c, int argc, const resp_arg *argv);
 /* COMMAND GETKEYS: the positions in argv (a full command line) of its keys,

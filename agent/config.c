@@ -53,6 +53,7 @@ enum {
 #define F_MEM 0x10          /* numbers accept memory units (1gb, 64mb) */
 #define F_UNSIGNED 0x20     /* bounds are unsigned (Redis' uint/size_t/ulong) */
 #define F_NOEMPTY 0x40      /* K_STR: keep "" rather than NULL */
+#define F_HIDDEN 0x80       /* left out of CONFIG GET patterns, as Redis' HIDDEN_CONFIG */
 
 typedef struct cfg_enum {
     const char *name;
@@ -109,7 +110,7 @@ static const cfg_enum e_endpoint[] = {
     {"ip", 0}, {"hostname", 1}, {"unknown-endpoint", 2}, {NULL, 0}};
 
 static cfg_set_fn set_bind, set_save, set_dir, set_obuf, set_replicaof, set_notify,
-    set_words, set_dbfilename, set_appendfilename, set_activedefrag, set_mem_or_percent;
+    set_words, set_dbfilename, set_appendfilename, set_appenddirname, set_activedefrag, set_mem_or_percent;
 static cfg_get_fn_t get_bind, get_save, get_dir, get_obuf, get_replicaof, get_notify,
     get_mem_or_percent;
 
@@ -219,6 +220,8 @@ static const cfg_def cfg_table[] = {
     BOOL("lazyfree-lazy-user-del", NULL, lazyfree_lazy_user_del, "no", 0),
     LL("slowlog-log-slower-than", NULL, slowlog_log_slower_than, -1, LMAX, "10000", 0),
     LL("slowlog-max-len", NULL, slowlog_max_len, 0, LMAX, "128", F_UNSIGNED),
+    /* scripting (agent/script.c) */
+    LL("busy-reply-threshold", "lua-time-limit", busy_reply_threshold, 0, LMAX, "5000", 0),
     SPECIAL("notify-keyspace-events", NULL, set_notify, get_notify, "", 0),
 
     /* accepted, validated and remembered, but not acted on */
@@ -234,16 +237,16 @@ static const cfg_def cfg_table[] = {
     XNUM("active-defrag-threshold-upper", NULL, 0, 1000, "100", 0),
     XBOOL("activerehashing", NULL, "yes", 0),
     XBOOL("always-show-logo", NULL, "no", IMM),
-    XBOOL("aof-disable-auto-gc", NULL, "no", 0),
-    XBOOL("aof-load-truncated", NULL, "yes", 0),
+    BOOL("aof-disable-auto-gc", NULL, aof_disable_auto_gc, "no", 0),
+    BOOL("aof-load-truncated", NULL, aof_load_truncated, "yes", 0),
     XBOOL("aof-rewrite-incremental-fsync", NULL, "yes", 0),
     XBOOL("aof-timestamp-enabled", NULL, "no", 0),
-    XBOOL("aof-use-rdb-preamble", NULL, "yes", 0),
-    XSTR("appenddirname", NULL, "appendonlydir", IMM),
-    XNUM("auto-aof-rewrite-min-size", NULL, 0, LMAX, "67108864", F_MEM),
-    XNUM("auto-aof-rewrite-percentage", NULL, 0, IMAX, "100", 0),
+    BOOL("aof-use-rdb-preamble", NULL, aof_use_rdb_preamble, "yes", 0),
+    {"appenddirname", NULL, K_STR, IMM | F_NOEMPTY, OFF(appenddirname), 0, 0, NULL, "appendonlydir",
+     set_appenddirname, NULL},
+    LL("auto-aof-rewrite-min-size", NULL, auto_aof_rewrite_min_size, 0, LMAX, "67108864", F_MEM),
+    LL("auto-aof-rewrite-percentage", NULL, auto_aof_rewrite_percentage, 0, IMAX, "100", 0),
     XSTR("bind-source-addr", NULL, "", 0),
-    XNUM("busy-reply-threshold", "lua-time-limit", 0, LMAX, "5000", 0),
     XSTR("aof_rewrite_cpulist", NULL, "", IMM),
     XSTR("bgsave_cpulist", NULL, "", IMM),
     XSTR("bio_cpulist", NULL, "", IMM),
@@ -278,14 +281,17 @@ static const cfg_def cfg_table[] = {
     XNUM("io-threads", NULL, 1, 128, "1", IMM),
     XBOOL("io-threads-do-reads", NULL, "no", IMM),
     XBOOL("jemalloc-bg-thread", NULL, "yes", 0),
-    XNUM("latency-monitor-threshold", NULL, 0, LMAX, "0", 0),
+    LL("latency-monitor-threshold", NULL, latency_monitor_threshold, 0, LMAX, "0", 0),
+    /* Redis' hidden test hooks: CONFIG GET by exact name only. */
+    LL("rdb-key-save-delay", NULL, rdb_key_save_delay, INT_MIN, INT_MAX, "0", F_HIDDEN),
+    LL("key-load-delay", NULL, key_load_delay, INT_MIN, INT_MAX, "0", F_HIDDEN),
     XBOOL("latency-tracking", NULL, "yes", 0),
     {"latency-tracking-info-percentiles", NULL, K_SPECIAL, F_MULTI | F_EXTRA, 0, 0, 100, NULL,
      "50 99 99.9", set_words, NULL},
     XBOOL("lazyfree-lazy-eviction", NULL, "no", 0),
-    XBOOL("lazyfree-lazy-expire", NULL, "no", 0),
+    BOOL("lazyfree-lazy-expire", NULL, lazyfree_lazy_expire, "no", 0),
     XBOOL("lazyfree-lazy-server-del", NULL, "no", 0),
-    XBOOL("lazyfree-lazy-user-flush", NULL, "no", 0),
+    BOOL("lazyfree-lazy-user-flush", NULL, lazyfree_lazy_user_flush, "no", 0),
     XNUM("list-compress-depth", NULL, 0, IMAX, "0", 0),
     SPECIAL("maxmemory-clients", NULL, set_mem_or_percent, get_mem_or_percent, "0", 0),
     XNUM("maxmemory-eviction-tenacity", NULL, 0, 100, "10", 0),
@@ -918,6 +924,14 @@ static int set_appendfilename(cfg *c, const cfg_def *d, char **argv, int argc, c
     return set_generic(c, d, argv, argc, eb, ebl);
 }
 
+static int set_appenddirname(cfg *c, const cfg_def *d, char **argv, int argc, char *eb,
+                             size_t ebl)
+{
+    if (argc == 1 && !is_basename(argv[0]))
+        return fail(eb, ebl, "appenddirname can't be a path, just a dirname");
+    return set_generic(c, d, argv, argc, eb, ebl);
+}
+
 /* ------------------------------------------------------------------------
  * Defaults
  * ------------------------------------------------------------------------ */
@@ -1201,25 +1215,7 @@ int cfg_load_string(cfg *c, const char *text, const char *path, char *err, size_
  * exactly the same bytes. */
 static kstr cat_repr(kstr s, const char *p)
 {
-    s = kstr_cat(s, "\"", 1);
-    for (; *p; p++) {
-        unsigned char ch = (unsigned char)*p;
-        switch (ch) {
-        case '\\': s = kstr_cat(s, "\\\\", 2); break;
-        case '"': s = kstr_cat(s, "\\\"", 2); break;
-        case '\n': s = kstr_cat(s, "\\n", 2); break;
-        case '\r': s = kstr_cat(s, "\\r", 2); break;
-        case '\t': s = kstr_cat(s, "\\t", 2); break;
-        case '\a': s = kstr_cat(s, "\\a", 2); break;
-        case '\b': s = kstr_cat(s, "\\b", 2); break;
-        default:
-            if (ch >= 0x20 && ch < 0x7f)
-                s = kstr_cat(s, (const char *)&ch, 1);
-            else
-                s = kstr_catfmt(s, "\\x%02x", ch);
-        }
-    }
-    return kstr_cat(s, "\"", 1);
+    return kstr_cat_repr(s, p, strlen(p));
 }
 
 /* Command-line options become config lines the way redis-server's main()
@@ -1321,7 +1317,7 @@ void cfg_get(const cfg *c, const char *pattern, size_t patlen, cfg_get_fn *fn, v
         int m1 = util_glob_match(pattern, patlen, d->name, strlen(d->name), 1);
         int m2 = d->alias && util_glob_match(pattern, patlen, d->alias, strlen(d->alias), 1);
         kstr v;
-        if (!m1 && !m2)
+        if ((!m1 && !m2) || (d->flags & F_HIDDEN))
             continue;
         v = def_get(c, d);
         if (m1)

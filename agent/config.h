@@ -67,6 +67,12 @@ typedef struct cfg {
     int appendonly;
     char *appendfilename;
     char *appendfsync;
+    char *appenddirname;        /* under dir: the multi-part AOF (aof.c) */
+    int aof_use_rdb_preamble;   /* base file as RDB (yes) or as commands */
+    int aof_load_truncated;
+    int aof_disable_auto_gc;
+    long long auto_aof_rewrite_percentage;
+    long long auto_aof_rewrite_min_size;
     /* replication (replication issue) */
     char *replicaof_host;       /* NULL when master */
     int replicaof_port;
@@ -106,8 +112,14 @@ typedef struct cfg {
     long long fence_after_stall_ms; /* fence after the process stalled this long, 0 = never */
     /* misc */
     int lazyfree_lazy_user_del;
+    int lazyfree_lazy_expire;      /* expired keys deleted as UNLINK (db.c) */
+    int lazyfree_lazy_user_flush;  /* FLUSHALL / FLUSHDB without a flag are ASYNC */
     long long slowlog_log_slower_than;
     long long slowlog_max_len;
+    long long busy_reply_threshold; /* ms a script runs before others get -BUSY */
+    long long latency_monitor_threshold; /* ms, 0 = latency monitor off (latency.h) */
+    long long rdb_key_save_delay;        /* us slept per key saved (tests); < 0: busy loop, see rdb_save.c */
+    long long key_load_delay;            /* the same per key loaded */
     char *config_file;          /* absolute path, NULL when none */
     /* keyspace notifications, Redis' NOTIFY_* bits (CFG_NOTIFY_*) */
     int notify_keyspace_events;

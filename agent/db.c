@@ -2,6 +2,7 @@
  * signal WATCH and blocked clients, TTLs, and the active expiry cycle. */
 #include <string.h>
 #include "db.h"
+#include "command.h"
 #include "server.h"
 #include "multi.h"
 #include "blocking.h"
@@ -9,6 +10,10 @@
 #include "util.h"
 #include "log.h"
 #include "objclock.h"
+#include "deque.h"
+#include "setobj.h"
+#include "hmap.h"
+#include "zset.h"
 
 static const dict_type db_keys_type = { obj_free_void };
 static const dict_type db_expires_type = { NULL };
@@ -64,15 +69,68 @@ int db_key_is_expired(kvdb *db, const char *key, size_t len)
     return when <= db->srv->mstime;
 }
 
-/* Expired keys are deleted on the master and the deletion propagated as a
- * DEL, so replicas (which never expire on their own) stay consistent. */
+/* ---- lazy freeing, as Redis 7.0 counts it ----
+ * Redis hands a deleted value to its lazyfree thread when the delete is
+ * lazy (UNLINK, FLUSH* ASYNC, the lazyfree-lazy-* options) and freeing it
+ * costs more than LAZYFREE_THRESHOLD "effort" units: one per element of a
+ * hashtable / skiplist, one per quicklist node of a list, one for anything
+ * compact. The agent frees inline but keeps the count INFO shows. */
+
+#define DB_LAZYFREE_THRESHOLD 64
+#define DB_QUICKLIST_NODE_BYTES 8192   /* list-max-listpack-size -2 */
+
+/* A list's quicklist node count, estimated from its bytes as listpack
+ * entries (payload plus about two bytes of header and back-length). */
+static size_t db_list_free_effort(const deque *q)
+{
+    size_t n = deque_len(q), bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += kstr_len(deque_get(q, i)) + 2;
+    return bytes / DB_QUICKLIST_NODE_BYTES + 1;
+}
+
+size_t db_free_effort(const obj *o)
+{
+    switch (o->type) {
+    case OBJ_LIST:
+        return db_list_free_effort(o->v.ptr);
+    case OBJ_SET:
+        return setobj_is_intset(o->v.ptr) ? 1 : setobj_len(o->v.ptr);
+    case OBJ_HASH:
+        return hmap_is_small(o->v.ptr) ? 1 : hmap_len(o->v.ptr);
+    case OBJ_ZSET:
+        return zset_is_compact(o->v.ptr) ? 1 : zset_len(o->v.ptr);
+    default:
+        return 1;
+    }
+}
+
+void db_count_lazy_free(srv *s, const obj *o)
+{
+    if (o && db_free_effort(o) > DB_LAZYFREE_THRESHOLD)
+        s->stats.lazyfreed_objects++;
+}
+
+int db_delete_lazy(kvdb *db, const char *key, size_t len)
+{
+    db_count_lazy_free(db->srv, db_peek(db, key, len));
+    return db_delete(db, key, len);
+}
+
+/* Expired keys are deleted on the master and the deletion propagated, so
+ * replicas (which never expire on their own) stay consistent: as UNLINK
+ * under lazyfree-lazy-expire, as Redis 7.0 writes it, else as DEL. */
 static void db_delete_expired(kvdb *db, const char *key, size_t len)
 {
     srv *s = db->srv;
-    resp_arg argv[2] = { { "DEL", 3 }, { key, len } };
+    int lazy = s->config.lazyfree_lazy_expire;
+    resp_arg argv[2] = { { lazy ? "UNLINK" : "DEL", lazy ? 6 : 3 }, { key, len } };
     s->stats.expired_keys++;
-    srv_propagate(s, db->id, 2, argv);
-    db_delete(db, key, len);
+    cmd_propagate_during(s, db->id, 2, argv);
+    if (lazy)
+        db_delete_lazy(db, key, len);
+    else
+        db_delete(db, key, len);
 }
 
 int db_expire_if_needed(kvdb *db, const char *key, size_t len)
@@ -248,6 +306,15 @@ int db_expire_remove(kvdb *db, const char *key, size_t len)
     return dict_delete(db->expires, key, len);
 }
 
+long long db_flush_lazy(kvdb *db, int lazy)
+{
+    long long removed = db_flush(db);
+    /* FLUSH* ASYNC hands every key of the db to Redis' lazyfree thread. */
+    if (lazy)
+        db->srv->stats.lazyfreed_objects += removed;
+    return removed;
+}
+
 long long db_flush(kvdb *db)
 {
     long long n = (long long)dict_size(db->keys);
@@ -369,13 +436,25 @@ static long long db_expire_db_step(kvdb *db, int *sampled)
     return expired;
 }
 
+/* INFO's expired_stale_perc: every cycle moves the estimate 5% towards
+ * the share of this cycle's samples that were expired (0 when it sampled
+ * nothing), as Redis' activeExpireCycle does. */
+static void db_expire_cycle_stats(srv *s, long long expired, long long sampled, int timed_out)
+{
+    double current = sampled ? (double)expired / (double)sampled : 0.0;
+    s->stats.expired_stale_perc = current * 0.05 + s->stats.expired_stale_perc * 0.95;
+    if (timed_out)
+        s->stats.expired_time_cap_reached_count++;
+}
+
 long long db_active_expire_cycle(srv *s, long long budget_us)
 {
     if (s->is_replica || s->loading)
         return 0;
-    long long total = 0;
+    long long total = 0, total_sampled = 0;
+    int timed_out = 0;
     int64_t start = util_mono_us();
-    for (int i = 0; i < s->dbnum; i++) {
+    for (int i = 0; i < s->dbnum && !timed_out; i++) {
         kvdb *db = &s->dbs[i];
         for (int round = 0; round < 64; round++) {
             if (dict_size(db->expires) == 0)
@@ -383,12 +462,16 @@ long long db_active_expire_cycle(srv *s, long long budget_us)
             int sampled = 0;
             long long expired = db_expire_db_step(db, &sampled);
             total += expired;
+            total_sampled += sampled;
             if (sampled == 0 || expired * 10 < sampled)
                 break;   /* few expired keys in the sample: this db is done */
-            if (util_mono_us() - start > budget_us)
-                return total;
+            if (util_mono_us() - start > budget_us) {
+                timed_out = 1;
+                break;
+            }
         }
     }
+    db_expire_cycle_stats(s, total, total_sampled, timed_out);
     return total;
 }
 

@@ -61,8 +61,19 @@ int db_key_is_expired(kvdb *db, const char *key, size_t len);
  * when the key is (logically) expired. */
 int db_expire_if_needed(kvdb *db, const char *key, size_t len);
 
+/* Lazy freeing as Redis 7.0 counts it (INFO lazyfreed_objects): the cost
+ * of freeing a value in Redis' units; count o if Redis would have freed it
+ * in its background thread; delete a key lazily (UNLINK, DEL under
+ * lazyfree-lazy-user-del), counting it. */
+size_t db_free_effort(const obj *o);
+void db_count_lazy_free(struct srv *s, const obj *o);
+int db_delete_lazy(kvdb *db, const char *key, size_t len);
+
 /* Empty the db; returns the number of keys removed. */
 long long db_flush(kvdb *db);
+/* The same for FLUSHALL / FLUSHDB: lazy (ASYNC, or lazyfree-lazy-user-flush
+ * without a flag) counts every key removed in INFO lazyfreed_objects. */
+long long db_flush_lazy(kvdb *db, int lazy);
 /* Move a key between dbs (MOVE) or rename within one: done with the dict
  * entries themselves so values are not copied. */
 int db_rename(kvdb *db, const char *from, size_t flen, const char *to, size_t tlen, int keep_dst);

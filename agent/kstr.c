@@ -294,3 +294,27 @@ size_t kstr_alloc_size(const kstr s)
 {
     return malloc_usable_size(kstr_base(s));
 }
+
+kstr kstr_cat_repr(kstr s, const void *p, size_t len)
+{
+    const unsigned char *b = p;
+    s = kstr_cat(s, "\"", 1);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = b[i];
+        switch (ch) {
+        case '\\': s = kstr_cat(s, "\\\\", 2); break;
+        case '"': s = kstr_cat(s, "\\\"", 2); break;
+        case '\n': s = kstr_cat(s, "\\n", 2); break;
+        case '\r': s = kstr_cat(s, "\\r", 2); break;
+        case '\t': s = kstr_cat(s, "\\t", 2); break;
+        case '\a': s = kstr_cat(s, "\\a", 2); break;
+        case '\b': s = kstr_cat(s, "\\b", 2); break;
+        default:
+            if (ch >= 0x20 && ch < 0x7f)
+                s = kstr_cat(s, &b[i], 1);
+            else
+                s = kstr_catfmt(s, "\\x%02x", ch);
+        }
+    }
+    return kstr_cat(s, "\"", 1);
+}

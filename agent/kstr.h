@@ -34,6 +34,10 @@ size_t kstr_cap(const kstr s);
 kstr kstr_cat(kstr s, const void *ptr, size_t len);
 kstr kstr_cat_cstr(kstr s, const char *cstr);
 kstr kstr_catfmt(kstr s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* len bytes quoted and escaped as Redis' sdscatrepr: \\ \" \n \r \t \a \b,
+ * other bytes outside 0x20..0x7e as \xHH (MONITOR lines, config and AOF
+ * manifest values). */
+kstr kstr_cat_repr(kstr s, const void *p, size_t len);
 /* Grow to newlen, zero-filling the new bytes (SETRANGE past the end). */
 kstr kstr_grow_zero(kstr s, size_t newlen);
 /* Shrink or set the length after writing into spare capacity. */

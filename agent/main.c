@@ -17,6 +17,7 @@
 #include "util.h"
 #include "dict.h"
 #include "rdb.h"
+#include "aof.h"
 #include "register.h"
 #include "repl.h"
 
@@ -89,6 +90,7 @@ static int main_fail_after_init(srv *s, const char *pidfile)
     if (pidfile)
         unlink(pidfile);
     repl_module_release(s);
+    aof_module_release(s);   /* final write + fsync */
     rdb_module_release(s);
     srv_release(s);
     mem_free(s);
@@ -146,13 +148,6 @@ int main(int argc, char **argv)
         return main_fail_before_init(s);
     }
     cfg *c = &s->config;
-    if (c->appendonly) {
-        /* Silently running without the AOF an operator asked for would lose
-         * writes they believe durable: refuse instead. */
-        fprintf(stderr, "\n*** FATAL CONFIG ERROR ***\n'appendonly yes' is not supported by kvfleet-agent: "
-                        "persistence is RDB snapshots only (use 'save' points); set 'appendonly no'.\n");
-        return main_fail_before_init(s);
-    }
     if (!realpath(argv[0], s->executable))
         snprintf(s->executable, sizeof(s->executable), "%s", argv[0]);
     if (c->dir && chdir(c->dir) != 0) {
@@ -195,6 +190,13 @@ int main(int argc, char **argv)
         log_msg(LOG_WARNING, "%s", err);
         return main_fail_after_init(s, pidfile);
     }
+    /* After the RDB module (a preamble base is an RDB), before replication
+     * (a replica's AOF is loaded as its own data first). A corrupt AOF
+     * refuses start-up and is left as it is. */
+    if (aof_module_init(s, err, sizeof(err)) != 0) {
+        log_msg(LOG_WARNING, "%s", err);
+        return main_fail_after_init(s, pidfile);
+    }
     if (repl_module_init(s, err, sizeof(err)) != 0) {
         log_msg(LOG_WARNING, "%s", err);
         return main_fail_after_init(s, pidfile);
@@ -216,6 +218,7 @@ int main(int argc, char **argv)
     if (pidfile)
         unlink(pidfile);
     repl_module_release(s);
+    aof_module_release(s);   /* final write + fsync */
     rdb_module_release(s);
     log_msg(LOG_WARNING, "kvfleet-agent is now ready to exit, bye bye...");
     srv_release(s);

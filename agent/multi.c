@@ -368,6 +368,7 @@ typedef struct multi_prop {
     multi_prop_op *ops;
     int count;
     int cap;
+    struct client *saved_current;  /* multi_capture_begin: restored at the end */
 } multi_prop;
 
 static void multi_prop_capture(srv *s, int dbid, int argc, const resp_arg *argv)
@@ -401,6 +402,39 @@ static void multi_prop_flush(srv *s, multi_prop *p)
     for (int i = 0; i < p->count; i++)
         mem_free(p->ops[i].argv);
     mem_free(p->ops);
+}
+
+/* The same capture for a script's effects (script.c): what the commands
+ * run through c propagate is held until multi_capture_end, then fed to the
+ * hook, wrapped in MULTI ... EXEC when more than one, as 7.0 replicates a
+ * script. Inside an EXEC (already capturing) or with nothing to feed, it
+ * does nothing and the effects go where they would have gone. */
+int multi_capture_begin(client *c)
+{
+    srv *s = c->srv;
+    if (s->propagate == NULL || s->propagate == multi_prop_capture)
+        return 0;
+    multi_prop *p = mem_calloc(sizeof(*p));
+    p->hook = s->propagate;
+    p->saved_current = s->current_client;
+    c->mstate.prop = p;
+    s->current_client = c;
+    s->propagate = multi_prop_capture;
+    return 1;
+}
+
+void multi_capture_end(client *c, int started)
+{
+    if (!started)
+        return;
+    srv *s = c->srv;
+    multi_prop *p = c->mstate.prop;
+    if (s->propagate == multi_prop_capture)
+        s->propagate = p->hook;
+    s->current_client = p->saved_current;
+    c->mstate.prop = NULL;
+    multi_prop_flush(s, p);
+    mem_free(p);
 }
 
 /* ---- commands ----------------------------------------------------------- */

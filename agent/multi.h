@@ -63,6 +63,12 @@ void multi_touch_all(struct kvdb *db);
 /* SWAPDB a b: call before swapping; a key watched in either db is touched
  * when it exists in a or b. */
 void multi_touch_swapdb(struct kvdb *a, struct kvdb *b);
+/* Capture what the commands run through c propagate (a script's effects)
+ * until multi_capture_end(c, <what begin returned>), which propagates them
+ * wrapped in MULTI/EXEC when more than one. Returns 0 (nothing to do)
+ * inside EXEC, whose own capture takes them, or without a hook. */
+int multi_capture_begin(struct client *c);
+void multi_capture_end(struct client *c, int started);
 /* Copy argc/argv into one allocation (also used by blocking.c). Every
  * argument is NUL-terminated in the copy. Free with mem_free. */
 resp_arg *multi_copy_argv(int argc, const resp_arg *argv);

@@ -22,6 +22,8 @@
 #include "multi.h"
 #include "blocking.h"
 #include "pubsub.h"
+#include "monitor.h"
+#include "pause.h"
 
 #define NET_SHARED_BUF (64 * 1024)
 #define NET_MAX_IOV 64
@@ -130,6 +132,7 @@ static void client_detach_features(client *c)
     srv *s = c->srv;
     if (c->repl && s->on_client_free)
         s->on_client_free(s, c);
+    monitor_remove(c);
     if (c->flags & CLIENT_BLOCKED)
         blocking_unblock(c, 0);
     if (c->flags & CLIENT_MULTI || c->mstate.count)
@@ -315,6 +318,9 @@ static void client_write(client *c)
     }
     if (c->write_in_flight)
         return;
+    /* Durability seam: the AOF reaches the disk before these replies do. */
+    if (c->srv->before_reply_write)
+        c->srv->before_reply_write(c->srv);
     for (int rounds = 0; rounds < 16; rounds++) {
         uv_buf_t iov[NET_MAX_IOV];
         size_t total = 0;
@@ -682,6 +688,59 @@ static void client_prefetch_ahead(client *c, const char *buf, size_t len, size_t
     }
 }
 
+/* The containers of the COMMAND INFO table (CLIENT, CONFIG, OBJECT...),
+ * found once: a command's full name is "container|sub" only for them. */
+static const cmd_def *net_containers[32];
+static int net_container_count = -1;
+
+static void net_find_containers(void)
+{
+    net_container_count = 0;
+    for (size_t i = 0; i < cmd_info_table_len; i++) {
+        const char *bar = strchr(cmd_info_table[i].fullname, '|');
+        if (!bar)
+            continue;
+        const cmd_def *d = cmd_lookup(cmd_info_table[i].fullname, (size_t)(bar - cmd_info_table[i].fullname));
+        int known = d == NULL;
+        for (int j = 0; j < net_container_count && !known; j++)
+            known = net_containers[j] == d;
+        if (!known && net_container_count < (int)(sizeof(net_containers) / sizeof(net_containers[0])))
+            net_containers[net_container_count++] = d;
+    }
+}
+
+static int net_is_container(const cmd_def *d)
+{
+    if (net_container_count < 0)
+        net_find_containers();
+    for (int j = 0; j < net_container_count; j++)
+        if (net_containers[j] == d)
+            return 1;
+    return 0;
+}
+
+/* The full name of a subcommand as COMMAND INFO spells it ("client|list"),
+ * a static string, or NULL for a plain command or an unknown subcommand. */
+static const char *client_subcommand_fullname(const cmd_def *d, int argc, const resp_arg *argv)
+{
+    if (!d || argc < 2 || d->arity < -2 || d->arity > 0 || !net_is_container(d))
+        return NULL;
+    char full[96];
+    size_t nlen = strlen(d->name);
+    if (nlen + 1 + argv[1].len >= sizeof(full))
+        return NULL;
+    memcpy(full, d->name, nlen);
+    full[nlen] = '|';
+    memcpy(full + nlen + 1, argv[1].ptr, argv[1].len);
+    const cmd_info_entry *e = cmd_info_lookup(full, nlen + 1 + argv[1].len);
+    return e ? e->fullname : NULL;
+}
+
+static void client_note_last_command(client *c)
+{
+    c->last_cmd_fullname = client_subcommand_fullname(c->last_cmd, c->argc, c->argv);
+}
+
 /* Parse and run every complete command in buf. Returns bytes consumed. */
 static size_t client_run_buffer(client *c, const char *buf, size_t len)
 {
@@ -690,7 +749,8 @@ static size_t client_run_buffer(client *c, const char *buf, size_t len)
     prefetch_cursor ahead = {0, 0, 0};
     c->flags |= CLIENT_EXECUTING;
     while (pos < len) {
-        if (c->flags & (CLIENT_BLOCKED | CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_CLOSING))
+        if (c->flags & (CLIENT_BLOCKED | CLIENT_PAUSED_READ | CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP |
+                        CLIENT_CLOSING))
             break;
         client_prefetch_ahead(c, buf, len, pos, &ahead);
         if (ahead.warmed > 0)
@@ -713,6 +773,12 @@ static size_t client_run_buffer(client *c, const char *buf, size_t len)
             pos = len;
             break;
         }
+        if (r == RESP_PARSE_DONE && pause_postpones(c, argc, argv)) {
+            /* Left unconsumed: parsed again when the pause ends. */
+            resp_parser_reset(&c->parser);
+            pause_hold_client(c);
+            break;
+        }
         if (r == RESP_PARSE_DONE) {
             c->argc = argc;
             c->argv = argv;
@@ -728,7 +794,10 @@ static size_t client_run_buffer(client *c, const char *buf, size_t len)
                 fence_check_stall(s);
             c->last_interaction_ms = s->mstime;
             client_begin_skip(c);
+            c->exec_qbuf = len;
             cmd_process(c);
+            c->exec_qbuf = 0;
+            client_note_last_command(c);
             client_end_skip(c);
             if (!(c->flags & CLIENT_MASTER))
                 s->client_commands++;
@@ -831,7 +900,10 @@ static void client_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b
 {
     client *c = stream->data;
     int shared = buf->base == net_shared_buf;
-    if (shared)
+    /* The shared buffer stays reserved while the commands read into it run:
+     * a busy script (script.c) serves other clients from inside a command,
+     * and their reads must not overwrite the running command's arguments. */
+    if (shared && (nread <= 0 || (c->flags & CLIENT_CLOSING)))
         net_shared_busy = 0;
     if (nread < 0) {
         if (nread != UV_EOF)
@@ -848,6 +920,7 @@ static void client_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b
             used = client_run_buffer(c, buf->base, (size_t)nread);
         if (used < (size_t)nread && !(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSING | CLIENT_CLOSE_ASAP)))
             client_stash_rest(c, buf->base + used, (size_t)nread - used);
+        net_shared_busy = 0;
     } else {
         c->qbuf_len += (size_t)nread;
         if (!(c->flags & CLIENT_BLOCKED)) {
@@ -1040,11 +1113,13 @@ int net_listen(srv *s, srv_listener *l, const char *addr, int port, char *err, s
 static void client_flags_str(const client *c, char *out)
 {
     char *p = out;
+    if (c->flags & CLIENT_MONITOR) *p++ = 'O';
     if (c->flags & CLIENT_REPLICA) *p++ = 'S';
     if (c->flags & CLIENT_MASTER) *p++ = 'M';
     if (c->flags & CLIENT_PUBSUB) *p++ = 'P';
     if (c->flags & CLIENT_MULTI) *p++ = 'x';
-    if (c->flags & CLIENT_BLOCKED) *p++ = 'b';
+    /* A command postponed by CLIENT PAUSE is a blocked client in Redis. */
+    if (c->flags & (CLIENT_BLOCKED | CLIENT_PAUSED_READ)) *p++ = 'b';
     if (c->flags & CLIENT_DIRTY_CAS) *p++ = 'd';
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) *p++ = 'c';
     if (c->flags & CLIENT_CLOSE_ASAP) *p++ = 'A';
@@ -1068,13 +1143,25 @@ kstr client_info_line(client *c, kstr out)
     srv *s = c->srv;
     char flags[16];
     client_flags_str(c, flags);
-    size_t obl = c->reply_tail ? c->reply_tail->used : 0;
-    size_t oll = 0;
-    for (reply_block *b = c->reply_head; b; b = b->next)
-        oll++;
+    /* Redis' shape: obl the bytes waiting in its fixed reply buffer (our
+     * first block), oll the further reply nodes holding data. */
+    size_t obl = 0, oll = 0;
+    if (c->reply_head && c->reply_head->used > c->head_sent)
+        obl = c->reply_head->used - c->head_sent;
+    for (reply_block *b = c->reply_head ? c->reply_head->next : NULL; b; b = b->next)
+        oll += b->used > 0;
+    size_t rbs = c->reply_head ? c->reply_head->size : CLIENT_REPLY_BLOCK_SIZE;
+    size_t rbp = c->reply_head ? c->reply_head->used : 0;
+    /* While a command runs, Redis' query buffer still holds it (it is
+     * trimmed after the command): qbuf counts from the command on. */
+    size_t qbuf = c->exec_qbuf ? c->exec_qbuf : c->qbuf_len - c->qbuf_pos;
     const char *cmdname = c->last_cmd ? c->last_cmd->name : "NULL";
-    if (c->cmd && (c->flags & CLIENT_EXECUTING))
-        cmdname = c->cmd->name;
+    if (c->last_cmd_fullname)
+        cmdname = c->last_cmd_fullname;
+    if (c->cmd && (c->flags & CLIENT_EXECUTING)) {
+        const char *full = client_subcommand_fullname(c->cmd, c->argc, c->argv);
+        cmdname = full ? full : c->cmd->name;
+    }
     return kstr_catfmt(out,
         "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%zu psub=%zu ssub=%zu multi=%d qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=0 rbs=%zu rbp=%zu obl=%zu oll=%zu omem=%zu tot-mem=%zu events=r cmd=%s user=default redir=-1 resp=%d",
         (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
@@ -1085,7 +1172,7 @@ kstr client_info_line(client *c, kstr out)
         c->pubsub.patterns ? dict_size(c->pubsub.patterns) : (size_t)0,
         c->pubsub.shard_channels ? dict_size(c->pubsub.shard_channels) : (size_t)0,
         (c->flags & CLIENT_MULTI) ? c->mstate.count : -1,
-        c->qbuf_len - c->qbuf_pos, c->qbuf_cap - c->qbuf_len, client_argv_bytes(c),
-        c->qbuf_cap, c->qbuf_peak, obl, oll, client_output_bytes(c),
+        qbuf, c->qbuf_cap - c->qbuf_len, client_argv_bytes(c),
+        rbs, rbp, obl, oll, client_output_bytes(c),
         client_memory_usage(c), cmdname, c->resp_version);
 }

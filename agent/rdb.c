@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "rdb.h"
+#include "function.h"
 #include "crc64.h"
 #include "lzf.h"
 #include "listpack.h"
@@ -770,9 +771,19 @@ static int w_db(rdb_writer *w, kvdb *db)
         }
         if ((rc = w_key_with_hint(w, db->srv, e->key, klen, e->v.ptr, exp)) < 0)
             break;
+        if (db->srv->config.rdb_key_save_delay)
+            rdb_debug_delay(db->srv->config.rdb_key_save_delay);
     }
     dict_iter_release(&it);
     return rc;
+}
+
+void rdb_debug_delay(long long usec)
+{
+    if (usec < 0)
+        usec = random() % -usec == 0 ? 1 : 0;
+    if (usec > 0)
+        usleep((useconds_t)(usec > 1000000 ? 1000000 : usec));
 }
 
 int rdb_write_snapshot(rdb_writer *w, struct srv *s, const rdb_meta *meta)
@@ -785,6 +796,9 @@ int rdb_write_snapshot(rdb_writer *w, struct srv *s, const rdb_meta *meta)
     w->set_max_intset_entries = s->config.set_max_intset_entries;
     if (rdb_write_header(w, meta) < 0)
         return -1;
+    /* Functions before the data, where 7.0 writes them. */
+    if (function_write_rdb(s, w) < 0)
+        return -1;
     for (int i = 0; i < s->dbnum; i++) {
         kvdb *db = &s->dbs[i];
         if (dict_size(db->keys) == 0)
@@ -793,6 +807,13 @@ int rdb_write_snapshot(rdb_writer *w, struct srv *s, const rdb_meta *meta)
             return -1;
     }
     return rdb_write_end(w);
+}
+
+int rdb_write_function(rdb_writer *w, const char *code, size_t len)
+{
+    if (w_u8(w, RDB_OPCODE_FUNCTION2) < 0)
+        return -1;
+    return w_string(w, code, len);
 }
 
 int rdb_fd_write(void *priv, const void *buf, size_t len)
@@ -968,6 +989,11 @@ static uint64_t r_remaining(const rdb_reader *r)
 }
 
 /* Read a length, or the marker of an encoded string (*encoded set). */
+int rdb_read_opcode(rdb_reader *r, unsigned *op)
+{
+    return r_u8(r, op);
+}
+
 static int r_len_enc(rdb_reader *r, uint64_t *len, int *encoded)
 {
     unsigned b, c;
@@ -1943,8 +1969,13 @@ int rdb_read_all(rdb_reader *r)
             kstr code = r_string(r);
             if (!code)
                 return -1;
-            kstr_free(code);
-            r->functions_skipped++;
+            if (r->on_function) {
+                if (r->on_function(r->cb_priv, code) < 0)
+                    return -1;
+            } else {
+                kstr_free(code);
+                r->functions_skipped++;
+            }
             continue;
         }
         case RDB_OPCODE_FUNCTION:

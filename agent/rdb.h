@@ -127,6 +127,8 @@ int rdb_write_string(rdb_writer *w, const char *s, size_t len);
 int rdb_write_flush(rdb_writer *w);
 /* A whole snapshot of s: header, every non-empty db, EOF. */
 int rdb_write_snapshot(rdb_writer *w, struct srv *s, const rdb_meta *meta);
+/* One function library (FUNCTION2 opcode and its code). */
+int rdb_write_function(rdb_writer *w, const char *code, size_t len);
 /* Write callback for a file descriptor (priv is an int* fd). */
 int rdb_fd_write(void *priv, const void *buf, size_t len);
 /* Write callback appending to a kstr (priv is a kstr*). */
@@ -141,6 +143,9 @@ typedef ssize_t rdb_read_fn(void *priv, void *buf, size_t cap);
 typedef int rdb_key_fn(void *priv, int dbid, kstr key, obj *val, int64_t expire_ms);
 typedef void rdb_resize_fn(void *priv, int dbid, uint64_t keys, uint64_t expires);
 typedef void rdb_progress_fn(void *priv, uint64_t offset);
+/* A function library's code (FUNCTION2 record); takes ownership. 0 to
+ * continue, -1 to stop (after rdb_reader_fail). */
+typedef int rdb_function_fn(void *priv, kstr code);
 
 typedef struct rdb_reader {
     rdb_read_fn *read;
@@ -158,6 +163,7 @@ typedef struct rdb_reader {
     rdb_key_fn *on_key;
     rdb_resize_fn *on_resize;
     rdb_progress_fn *on_progress;
+    rdb_function_fn *on_function;   /* NULL: libraries are skipped (counted) */
     void *cb_priv;
     uint64_t progress_every;    /* bytes between on_progress calls */
     uint64_t next_progress;
@@ -177,6 +183,9 @@ typedef struct rdb_reader {
 } rdb_reader;
 
 void rdb_reader_init(rdb_reader *r, rdb_read_fn *fn, void *priv);
+/* rdb-key-save-delay / key-load-delay, Redis' test hooks: sleep usec per
+ * key; a negative value sleeps 1 us for one key in -usec on average. */
+void rdb_debug_delay(long long usec);
 void rdb_reader_init_mem(rdb_reader *r, const void *data, size_t len);
 void rdb_reader_release(rdb_reader *r);
 /* Read header through EOF and checksum. 0, or -1 with r->err holding
@@ -188,6 +197,7 @@ obj *rdb_read_value(rdb_reader *r, int type);
 /* Primitives, for callers that frame their own data. */
 int rdb_read_len(rdb_reader *r, uint64_t *len);
 kstr rdb_read_string(rdb_reader *r);
+int rdb_read_opcode(rdb_reader *r, unsigned *op);
 /* Record an error at the current offset (for callbacks). Returns -1. */
 int rdb_reader_fail(rdb_reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 uint64_t rdb_reader_offset(const rdb_reader *r);
@@ -219,6 +229,9 @@ int rdb_writes_refused(struct srv *s);
  * present is an error (as a duplicated key in the file). Keys already
  * expired are dropped when s is a master (s->is_replica == 0). 0 or -1. */
 int rdb_load_file(struct srv *s, const char *path, char *err, size_t errlen);
+/* The same, reporting where the RDB ended (an AOF base with an RDB preamble
+ * may go on with commands after it). */
+int rdb_load_file_ex(struct srv *s, const char *path, uint64_t *end_offset, char *err, size_t errlen);
 /* Replication supplies repl-id / repl-offset / repl-stream-db for the AUX
  * fields of every snapshot (fn fills the has_repl part of meta). */
 typedef void rdb_meta_fn(struct srv *s, rdb_meta *meta, void *priv);

@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 #include "rdb.h"
+#include "function.h"
+#include "aof.h"
 #include "client.h"
 #include "command.h"
 #include "db.h"
@@ -255,23 +257,6 @@ int rdb_bgsave_in_progress(srv *s)
 
 /* ---- BGSAVE ---------------------------------------------------------- */
 
-/* Private_Dirty of this process: the pages the fork has had to copy. */
-static size_t rdb_private_dirty(void)
-{
-    FILE *f = fopen("/proc/self/smaps_rollup", "r");
-    char line[256];
-    size_t total = 0;
-    if (!f)
-        return 0;
-    while (fgets(line, sizeof(line), f)) {
-        unsigned long kb;
-        if (sscanf(line, "Private_Dirty: %lu kB", &kb) == 1)
-            total += (size_t)kb * 1024;
-    }
-    fclose(f);
-    return total;
-}
-
 static void rdb_child_main(srv *s, const char *path, int cow_fd)
 {
     char err[1024], tmp[64];
@@ -290,7 +275,7 @@ static void rdb_child_main(srv *s, const char *path, int cow_fd)
     snprintf(tmp, sizeof(tmp), "temp-%d.rdb", (int)getpid());
     int rc = rdb_save_file(s, path, tmp, err, sizeof(err));
     if (rc == 0) {
-        size_t cow = rdb_private_dirty();
+        size_t cow = util_private_dirty_bytes();
         log_msg(LOG_NOTICE, "Fork CoW for RDB: current %zu MB, peak %zu MB, average %zu MB",
                 cow >> 20, cow >> 20, cow >> 20);
         uint64_t v = cow;
@@ -390,6 +375,9 @@ static void rdb_cron(srv *s, void *priv)
         return;
     }
     time_t now = time(NULL);
+    /* One fork at a time, as in Redis: wait for an AOF rewrite to end. */
+    if (aof_rewrite_in_progress(s))
+        return;
     if (st->bgsave_scheduled) {
         rdb_bgsave_start(s, NULL, err, sizeof(err));
         return;
@@ -438,6 +426,8 @@ static int rdb_load_key(void *priv, int dbid, kstr key, obj *val, int64_t expire
     rdb_load_ctx *ctx = priv;
     srv *s = ctx->s;
     size_t klen = kstr_len(key);
+    if (s->config.key_load_delay)
+        rdb_debug_delay(s->config.key_load_delay);
     if (dbid < 0 || dbid >= s->dbnum) {
         kstr_free(key);
         obj_free(val);
@@ -471,6 +461,22 @@ static int rdb_load_key(void *priv, int dbid, kstr key, obj *val, int64_t expire
     return 0;
 }
 
+/* A function library of the file: loaded, replacing one of the same name
+ * (DEBUG RELOAD reloads what is already there). */
+static int rdb_load_function(void *priv, kstr code)
+{
+    rdb_load_ctx *ctx = priv;
+    kstr err = NULL;
+    int rc = function_load_code(ctx->s, code, kstr_len(code), 1, &err);
+    kstr_free(code);
+    if (rc != 0) {
+        rdb_reader_fail(ctx->r, "function library refused: %s", err);
+        kstr_free(err);
+        return -1;
+    }
+    return 0;
+}
+
 static void rdb_load_resize(void *priv, int dbid, uint64_t keys, uint64_t expires)
 {
     rdb_load_ctx *ctx = priv;
@@ -499,6 +505,11 @@ static void rdb_load_progress(void *priv, uint64_t offset)
 
 int rdb_load_file(srv *s, const char *path, char *err, size_t errlen)
 {
+    return rdb_load_file_ex(s, path, NULL, err, errlen);
+}
+
+int rdb_load_file_ex(srv *s, const char *path, uint64_t *end_offset, char *err, size_t errlen)
+{
     rdb_state *st = rdb_st(s);
     struct stat sb;
     int fd = open(path, O_RDONLY);
@@ -520,6 +531,7 @@ int rdb_load_file(srv *s, const char *path, char *err, size_t errlen)
     r.max_dbs = s->dbnum;
     r.on_key = rdb_load_key;
     r.on_resize = rdb_load_resize;
+    r.on_function = rdb_load_function;
     r.on_progress = rdb_load_progress;
     r.progress_every = 8u << 20;
     r.next_progress = r.progress_every;
@@ -533,6 +545,8 @@ int rdb_load_file(srv *s, const char *path, char *err, size_t errlen)
     int rc = rdb_read_all(&r);
     s->loading = 0;
     close(fd);
+    if (end_offset)
+        *end_offset = rdb_reader_offset(&r);
     if (rc != 0) {
         snprintf(err, errlen, "Fatal error loading the DB file %s (%llu bytes): %s. "
                  "The file was left untouched; fix or move it away (redis-check-rdb can help) and restart.",
@@ -562,6 +576,8 @@ int rdb_load_file(srv *s, const char *path, char *err, size_t errlen)
         st->load_keys_expired = ctx.expired;
     }
     rdb_reader_release(&r);
+    /* A replica's full sync (or DEBUG RELOAD) replaced the data set. */
+    aof_dataset_replaced(s);
     return 0;
 }
 
@@ -586,7 +602,7 @@ static kstr rdb_info(srv *s, void *priv, const char *section, kstr o)
     rdb_state *st = priv;
     (void)section;
     long long cur = st->child_pid > 0 ? (util_ms_now() - st->child_start_ms) / 1000 : -1;
-    return kstr_catfmt(o,
+    o = kstr_catfmt(o,
         "# Persistence\r\n"
         "loading:%d\r\n"
         "async_loading:0\r\n"
@@ -605,22 +621,12 @@ static kstr rdb_info(srv *s, void *priv, const char *section, kstr o)
         "rdb_saves:%lld\r\n"
         "rdb_last_cow_size:%zu\r\n"
         "rdb_last_load_keys_expired:%lld\r\n"
-        "rdb_last_load_keys_loaded:%lld\r\n"
-        "aof_enabled:0\r\n"
-        "aof_rewrite_in_progress:0\r\n"
-        "aof_rewrite_scheduled:0\r\n"
-        "aof_last_rewrite_time_sec:-1\r\n"
-        "aof_current_rewrite_time_sec:-1\r\n"
-        "aof_last_bgrewrite_status:ok\r\n"
-        "aof_rewrites:0\r\n"
-        "aof_rewrites_consecutive_failures:0\r\n"
-        "aof_last_write_status:ok\r\n"
-        "aof_last_cow_size:0\r\n"
-        "module_fork_in_progress:0\r\n"
-        "module_fork_last_cow_size:0\r\n",
+        "rdb_last_load_keys_loaded:%lld\r\n",
         s->loading, s->dirty, st->child_pid > 0, (long long)st->lastsave,
         st->last_bgsave_ok ? "ok" : "err", st->last_bgsave_secs, cur, st->saves,
         st->last_cow_size, st->load_keys_expired, st->load_keys_loaded);
+    /* 7.0 prints the AOF fields right after the RDB ones. */
+    return aof_info(s, o);
 }
 
 /* ---- commands -------------------------------------------------------- */
@@ -654,8 +660,14 @@ static void cmd_bgsave(client *c)
         reply_error(c, "ERR Background save already in progress");
         return;
     }
+    /* An AOF rewrite child is running: 7.0 schedules on request only. */
+    if (aof_rewrite_in_progress(s) && c->argc == 1 && !(c->flags & CLIENT_IN_EXEC)) {
+        reply_error(c, "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE "
+                       "SCHEDULE in order to schedule a BGSAVE whenever possible.");
+        return;
+    }
     /* Inside EXEC the fork waits for the cron, as in Redis. */
-    if (c->flags & CLIENT_IN_EXEC) {
+    if ((c->flags & CLIENT_IN_EXEC) || aof_rewrite_in_progress(s)) {
         st->bgsave_scheduled = 1;
         reply_simple(c, "Background saving scheduled");
         return;
@@ -728,6 +740,10 @@ int rdb_module_init(srv *s, char *err, size_t errlen)
         guard_added = 1;
     }
 
+    /* With appendonly yes the AOF is the data set (as in 7.0, even when
+     * there is no AOF yet): dump.rdb is not loaded. */
+    if (s->config.appendonly)
+        return 0;
     const char *path = s->config.dbfilename;
     struct stat sb;
     if (!path || stat(path, &sb) != 0) {

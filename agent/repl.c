@@ -486,7 +486,10 @@ int repl_module_init(srv *s, char *err, size_t errlen)
         snprintf(host, sizeof(host), "%s", s->config.replicaof_host);
         /* A restarted replica resumes the stream its RDB was cut from. */
         rdb_meta m;
-        if (s->config.dbfilename && repl_read_rdb_meta(s->config.dbfilename, &m) == 0) {
+        /* With appendonly yes the AOF is the data set: dump.rdb (older) must
+         * not give the replication offset we resume from, as in 7.0. */
+        if (s->config.dbfilename && !s->config.appendonly &&
+            repl_read_rdb_meta(s->config.dbfilename, &m) == 0) {
             memcpy(st->replid, m.repl_id, sizeof(st->replid));
             st->master_repl_offset = m.repl_offset;
             st->meaningful_offset = m.repl_offset;

@@ -35,6 +35,7 @@
 #include "log.h"
 #include "mem.h"
 #include "rdb.h"
+#include "function.h"
 #include "reply.h"
 #include "server.h"
 #include "util.h"
@@ -225,6 +226,8 @@ static void link_load(repl_link *l, const char *rest, size_t restlen)
     repl_master_disconnect_replicas(st);
     for (int i = 0; i < s->dbnum; i++)
         db_flush(&s->dbs[i]);
+    /* The master's libraries replace ours, as its data does. */
+    function_flush_all(s);
     log_msg(LOG_NOTICE, "MASTER <-> REPLICA sync: Loading DB in memory");
     if (rdb_load_file(s, l->tmpfile, err, sizeof(err)) != 0) {
         log_msg(LOG_WARNING, "Failed trying to load the MASTER synchronization DB from disk, check server logs.");

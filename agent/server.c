@@ -9,8 +9,12 @@
 #include <sys/time.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
+#include "script.h"
+#include "function.h"
 #include "server.h"
+#include "aof.h"
 #include "objclock.h"
+#include "latency.h"
 #include "client.h"
 #include "command.h"
 #include "fence.h"
@@ -78,8 +82,13 @@ void srv_update_time(srv *s)
 
 void srv_propagate(srv *s, int dbid, int argc, const resp_arg *argv)
 {
-    if (s->propagate && !s->loading)
+    if (s->loading)
+        return;
+    if (s->propagate)
         s->propagate(s, dbid, argc, argv);
+    /* Same commands, same order, same MULTI/EXEC wrapping as replicas. */
+    if (s->aof)
+        aof_feed(s, dbid, argc, argv);
 }
 
 size_t srv_used_memory(srv *s)
@@ -189,7 +198,9 @@ static void srv_clients_cron(srv *s)
         client *next = c->next;
         if (s->mstime - c->last_interaction_ms > 2000)
             client_release_spare_output(c);
-        if (limit > 0 && !(c->flags & (CLIENT_MASTER | CLIENT_REPLICA | CLIENT_BLOCKED | CLIENT_PUBSUB)) &&
+        if (limit > 0 &&
+            !(c->flags & (CLIENT_MASTER | CLIENT_REPLICA | CLIENT_BLOCKED | CLIENT_PUBSUB | CLIENT_MONITOR |
+                          CLIENT_PAUSED_READ)) &&
             s->mstime - c->last_interaction_ms > limit) {
             log_msg(LOG_VERBOSE, "Closing idle client");
             client_close(c);
@@ -205,6 +216,12 @@ static void srv_cron(uv_timer_t *t)
 {
     srv *s = t->data;
     srv_update_time(s);
+    /* The loop runs inside a busy script (script.c): only deliver output;
+     * expiry, eviction, timeouts and the modules' ticks wait for its end. */
+    if (s->script_busy) {
+        client_flush_pending(s);
+        return;
+    }
     /* First: a stall seen here must fence before expiry, timeouts or the
      * modules' ticks act as a master. */
     fence_cron(s);
@@ -217,7 +234,11 @@ static void srv_cron(uv_timer_t *t)
     long long budget = 1000000LL / hz / 4;
     long long effort = s->config.active_expire_effort > 0 ? s->config.active_expire_effort : 1;
     budget = budget * (10 + (effort - 1) * 2) / 10;
-    db_active_expire_cycle(s, budget);
+    if (!s->active_expire_disabled) {
+        uint64_t expire_start = util_ticks();
+        db_active_expire_cycle(s, budget);
+        latency_add_sample_if_needed(s, "expire-cycle", util_ticks_to_us(util_ticks() - expire_start) / 1000);
+    }
     db_cron_rehash(s);
     srv_clients_cron(s);
     blocking_cron(s);
@@ -231,6 +252,10 @@ static void srv_cron(uv_timer_t *t)
 static void srv_after_io(uv_check_t *h)
 {
     srv *s = h->data;
+    /* Also when no reply is pending (a replica applying its master's
+     * stream): the AOF is written once per loop iteration. */
+    if (s->before_reply_write)
+        s->before_reply_write(s);
     client_flush_pending(s);
 }
 
@@ -270,7 +295,9 @@ void srv_add_config_apply(srv *s, srv_apply_fn *fn, void *priv)
 static int srv_config_applied(void *priv, const char *name, char *err, size_t errlen)
 {
     srv *s = priv;
-    if (!strcasecmp(name, "appendonly") && s->config.appendonly) {
+    /* Without the AOF module (unit harnesses) there is nothing to append
+     * with: refusing is safer than pretending. */
+    if (!strcasecmp(name, "appendonly") && s->config.appendonly && !s->aof) {
         snprintf(err, errlen, "appendonly yes is not supported (RDB persistence only)");
         return -1;
     }
@@ -409,6 +436,8 @@ static void srv_close_walk(uv_handle_t *h, void *arg)
 
 void srv_release(srv *s)
 {
+    function_module_release(s);   /* its callbacks live in scripting's Lua state */
+    script_module_release(s);
     /* Clients are freed via their close callbacks. */
     while (s->clients) {
         client *c = s->clients;
@@ -479,8 +508,10 @@ static kstr info_server(srv *s, kstr o)
 
 static kstr info_clients(srv *s, kstr o)
 {
-    size_t max_in = 0, max_out = 0;
+    size_t max_in = 0, max_out = 0, postponed = 0;
     for (client *c = s->clients; c; c = c->next) {
+        /* Redis counts the clients CLIENT PAUSE holds as blocked. */
+        postponed += (c->flags & CLIENT_PAUSED_READ) != 0;
         if (c->qbuf_len - c->qbuf_pos > max_in)
             max_in = c->qbuf_len - c->qbuf_pos;
         if (client_output_bytes(c) > max_out)
@@ -496,7 +527,7 @@ static kstr info_clients(srv *s, kstr o)
         "blocked_clients:%zu\r\n"
         "tracking_clients:0\r\n"
         "clients_in_timeout_table:%zu\r\n",
-        s->client_count, s->config.maxclients, max_in, max_out, s->blocked_clients,
+        s->client_count, s->config.maxclients, max_in, max_out, s->blocked_clients + postponed,
         s->blocked_clients);
 }
 
@@ -540,6 +571,14 @@ static kstr info_memory(srv *s, kstr o)
     long psize = sysconf(_SC_PAGESIZE);
     unsigned long long total = pages > 0 && psize > 0 ? (unsigned long long)pages * (unsigned long long)psize : 0;
     info_human(h_total, sizeof(h_total), (double)total);
+    /* Scripting (script.c); before the first script, what a fresh Lua
+     * state holds, as Redis (which creates it at start) reports. */
+    size_t lua_mem = s->scripting ? script_used_memory_lua(s) : 31744;
+    size_t scripts_mem = script_used_memory_scripts(s);
+    char h_lua[32], h_vm_total[32], h_scripts[32];
+    info_human(h_lua, sizeof(h_lua), (double)lua_mem);
+    info_human(h_vm_total, sizeof(h_vm_total), (double)(lua_mem + 32768));
+    info_human(h_scripts, sizeof(h_scripts), (double)(scripts_mem + 184));
     static const char *policies[] = { "noeviction", "allkeys-lru", "volatile-lru", "allkeys-random",
                                       "volatile-random", "volatile-ttl", "allkeys-lfu", "volatile-lfu" };
     int p = s->config.maxmemory_policy;
@@ -561,19 +600,19 @@ static kstr info_memory(srv *s, kstr o)
         "allocator_resident:%zu\r\n"
         "total_system_memory:%llu\r\n"
         "total_system_memory_human:%s\r\n"
-        "used_memory_lua:31744\r\n"
-        "used_memory_vm_eval:31744\r\n"
-        "used_memory_lua_human:31.00K\r\n"
-        "used_memory_scripts_eval:0\r\n"
-        "number_of_cached_scripts:0\r\n"
+        "used_memory_lua:%zu\r\n"
+        "used_memory_vm_eval:%zu\r\n"
+        "used_memory_lua_human:%s\r\n"
+        "used_memory_scripts_eval:%zu\r\n"
+        "number_of_cached_scripts:%zu\r\n"
         "number_of_functions:0\r\n"
         "number_of_libraries:0\r\n"
         "used_memory_vm_functions:32768\r\n"
-        "used_memory_vm_total:64512\r\n"
-        "used_memory_vm_total_human:63.00K\r\n"
+        "used_memory_vm_total:%zu\r\n"
+        "used_memory_vm_total_human:%s\r\n"
         "used_memory_functions:184\r\n"
-        "used_memory_scripts:184\r\n"
-        "used_memory_scripts_human:184B\r\n"
+        "used_memory_scripts:%zu\r\n"
+        "used_memory_scripts_human:%s\r\n"
         "maxmemory:%llu\r\n"
         "maxmemory_human:%s\r\n"
         "maxmemory_policy:%s\r\n"
@@ -595,10 +634,12 @@ static kstr info_memory(srv *s, kstr o)
         "mem_allocator:%s\r\n"
         "active_defrag_running:0\r\n"
         "lazyfree_pending_objects:0\r\n"
-        "lazyfreed_objects:0\r\n",
+        "lazyfreed_objects:%lld\r\n",
         used, h_used, rss, h_rss, s->peak_memory, h_peak,
         s->peak_memory ? 100.0 * (double)used / (double)s->peak_memory : 100.0,
         used, used, used, rss, total, h_total,
+        lua_mem, lua_mem, h_lua, scripts_mem, script_cached_count(s), lua_mem + 32768, h_vm_total,
+        scripts_mem + 184, h_scripts,
         s->config.maxmemory, h_max, policies[p >= 0 && p < 8 ? p : 0],
         used ? (double)rss / (double)used : 0.0, (long long)rss - (long long)used,
         used ? (double)rss / (double)used : 0.0, (long long)rss - (long long)used,
@@ -608,7 +649,7 @@ static kstr info_memory(srv *s, kstr o)
 #else
         "libc"
 #endif
-        );
+        , s->stats.lazyfreed_objects);
 }
 
 static kstr info_persistence_default(srv *s, kstr o)
@@ -668,8 +709,8 @@ static kstr info_stats(srv *s, kstr o)
         "sync_partial_ok:%lld\r\n"
         "sync_partial_err:%lld\r\n"
         "expired_keys:%lld\r\n"
-        "expired_stale_perc:0.00\r\n"
-        "expired_time_cap_reached_count:0\r\n"
+        "expired_stale_perc:%.2f\r\n"
+        "expired_time_cap_reached_count:%lld\r\n"
         "expire_cycle_cpu_milliseconds:%lld\r\n"
         "evicted_keys:%lld\r\n"
         "evicted_clients:%lld\r\n"
@@ -706,7 +747,8 @@ static kstr info_stats(srv *s, kstr o)
         s->stats.net_input_bytes, s->stats.net_output_bytes,
         s->stats.net_repl_input_bytes, s->stats.net_repl_output_bytes, s->stats.rejected_connections,
         s->stats.sync_full, s->stats.sync_partial_ok, s->stats.sync_partial_err,
-        s->stats.expired_keys, s->stats.expire_cycle_cpu_ms, s->stats.evicted_keys,
+        s->stats.expired_keys, s->stats.expired_stale_perc * 100.0,
+        s->stats.expired_time_cap_reached_count, s->stats.expire_cycle_cpu_ms, s->stats.evicted_keys,
         s->stats.evicted_clients, s->stats.keyspace_hits, s->stats.keyspace_misses,
         pubsub_count_channels(s), pubsub_count_patterns(s), pubsub_count_shard_channels(s),
         s->stats.unexpected_error_replies, s->stats.total_error_replies);
@@ -890,27 +932,61 @@ static kstr info_one(srv *s, size_t idx, kstr o)
     return info_sections[idx].fn(s, o);
 }
 
-kstr srv_info(srv *s, const char *section, kstr o)
+#define INFO_SECTION_COUNT (sizeof(info_sections) / sizeof(info_sections[0]))
+
+static int info_builtin_index(const char *name)
 {
-    int all = strcasecmp(section, "all") == 0 || strcasecmp(section, "everything") == 0;
-    int dflt = strcasecmp(section, "default") == 0;
+    for (size_t i = 0; i < INFO_SECTION_COUNT; i++)
+        if (strcasecmp(name, info_sections[i].name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* As 7.0: the names select a set of sections ("all": every built-in one,
+ * "everything": those and the registered extra ones, "default": the
+ * default ones, unknown names nothing), printed once each in the fixed
+ * order, whatever the order and repetitions of the names. */
+kstr srv_info_multi(srv *s, int count, const char *const *names, kstr o)
+{
+    char want[INFO_SECTION_COUNT];
+    char want_extra[sizeof(srv_infos) / sizeof(srv_infos[0])];
+    memset(want, 0, sizeof(want));
+    memset(want_extra, 0, sizeof(want_extra));
+    for (int j = 0; j < count; j++) {
+        int all = strcasecmp(names[j], "all") == 0, every = strcasecmp(names[j], "everything") == 0;
+        int dflt = strcasecmp(names[j], "default") == 0;
+        for (size_t i = 0; i < INFO_SECTION_COUNT; i++)
+            if (all || every || (dflt && info_sections[i].in_default) ||
+                strcasecmp(names[j], info_sections[i].name) == 0)
+                want[i] = 1;
+        for (int i = 0; i < srv_info_count; i++)
+            if (info_builtin_index(srv_infos[i].section) < 0 &&
+                (every || strcasecmp(names[j], srv_infos[i].section) == 0))
+                want_extra[i] = 1;
+    }
     int first = 1;
-    size_t n = sizeof(info_sections) / sizeof(info_sections[0]);
-    for (size_t i = 0; i < n; i++) {
-        int want = all || (dflt && info_sections[i].in_default) ||
-                   strcasecmp(section, info_sections[i].name) == 0;
-        if (!want)
+    for (size_t i = 0; i < INFO_SECTION_COUNT; i++) {
+        if (!want[i])
             continue;
         if (!first)
             o = kstr_cat(o, "\r\n", 2);
         first = 0;
         o = info_one(s, i, o);
     }
-    if (!all && !dflt && first) {
-        int found = 0;
-        o = info_module_section(s, section, o, &found);
+    for (int i = 0; i < srv_info_count; i++) {
+        if (!want_extra[i])
+            continue;
+        if (!first)
+            o = kstr_cat(o, "\r\n", 2);
+        first = 0;
+        o = srv_infos[i].info(s, srv_infos[i].priv, srv_infos[i].section, o);
     }
     return o;
+}
+
+kstr srv_info(srv *s, const char *section, kstr o)
+{
+    return srv_info_multi(s, 1, &section, o);
 }
 
 int srv_prepare_shutdown(srv *s, int flags, char *err, size_t errlen)

@@ -34,6 +34,15 @@ typedef struct srv_stats {
     long long evicted_clients;                 /* maxmemory-clients */
     long long pubsub_messages;
     long long expire_cycle_cpu_ms;
+    /* Values Redis 7.0 would have freed in its lazyfree thread (UNLINK and
+     * friends of a big value, FLUSH* ASYNC per key): INFO lazyfreed_objects.
+     * The agent frees them inline, so nothing is ever pending. */
+    long long lazyfreed_objects;
+    /* The active expiry cycle as Redis 7.0 reports it: a running average
+     * (5% per cycle) of the share of sampled keys found expired, and how
+     * often a cycle ran out of time. */
+    double expired_stale_perc;
+    long long expired_time_cap_reached_count;
     long long sync_full;
     long long sync_partial_ok;
     long long sync_partial_err;
@@ -100,6 +109,11 @@ typedef struct srv {
      * client blocked in WAIT. */
     void (*on_client_free)(struct srv *s, struct client *c);
     void *rdb;                 /* persistence module state */
+    void *aof;                 /* AOF module state (aof.c) */
+    /* Called before replies are written (once per loop iteration and before
+     * each socket write), so the AOF is written, and fsync'd for
+     * appendfsync always, before the acknowledgements leave. */
+    void (*before_reply_write)(struct srv *s);
     /* persistence seam, set by the RDB module: a foreground save (SHUTDOWN,
      * SIGTERM, FLUSHALL with save points) and whether save points exist. */
     int (*persist_save)(struct srv *s, char *err, size_t errlen);
@@ -108,7 +122,11 @@ typedef struct srv {
     int (*persist_reload)(struct srv *s, char *err, size_t errlen);
     int is_replica;            /* role: replicas don't expire keys, are read-only */
     int loading;               /* an RDB load is in progress */
+    int active_expire_disabled; /* DEBUG SET-ACTIVE-EXPIRE 0: no expiry in the cron */
     srv_fence fence;           /* a master waiting for its controller (fence.c) */
+    void *scripting;           /* script.c: Lua state, script cache (lazily made) */
+    void *functions;           /* function.c: the function libraries (lazily made) */
+    int script_busy;           /* a script passed busy-reply-threshold: -BUSY to others */
 
     /* pub/sub */
     dict *pubsub_channels;     /* channel -> client list */
@@ -146,6 +164,9 @@ void srv_count_error(srv *s, const char *err);
 void srv_reset_error_stats(srv *s);
 /* Generate the INFO text for a section ("default", "all", "server", ...). */
 kstr srv_info(srv *s, const char *section, kstr out);
+/* INFO with several section names (all, everything, default, unknown
+ * names ignored), each section once, in Redis' order. */
+kstr srv_info_multi(srv *s, int count, const char *const *names, kstr out);
 
 /* Modules that need a periodic tick register it here (max 16). */
 typedef void srv_cron_fn(srv *s, void *priv);

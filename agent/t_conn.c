@@ -1,6 +1,7 @@
 /* t_conn: connection commands: PING ECHO QUIT SELECT AUTH HELLO RESET and
  * CLIENT with its subcommands. */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include "command.h"
@@ -13,6 +14,8 @@
 #include "multi.h"
 #include "pubsub.h"
 #include "blocking.h"
+#include "monitor.h"
+#include "pause.h"
 
 #define KV_VERSION "7.0.15"
 
@@ -196,6 +199,7 @@ static void cmd_hello(client *c)
 
 static void cmd_reset(client *c)
 {
+    monitor_remove(c);
     if (c->flags & CLIENT_MULTI || c->mstate.count)
         multi_discard(c);
     multi_unwatch_all(c);
@@ -298,8 +302,6 @@ static int client_kill_matches(client *c, client *t, int argc, int skipme)
             if (strlen(t->laddr) != v->len || memcmp(t->laddr, v->ptr, v->len) != 0) return 0;
         } else if (conn_arg_is(f, "type")) {
             if (client_type_matches(t, v) != 1) return 0;
-        } else if (conn_arg_is(f, "user")) {
-            if (!conn_arg_is(v, "default")) return 0;
         }
     }
     return 1;
@@ -344,7 +346,14 @@ static void client_kill(client *c)
             if (conn_arg_is(v, "yes")) skipme = 1;
             else if (conn_arg_is(v, "no")) skipme = 0;
             else { reply_error(c, ERR_SYNTAX); return; }
-        } else if (!conn_arg_is(f, "addr") && !conn_arg_is(f, "laddr") && !conn_arg_is(f, "user")) {
+        } else if (conn_arg_is(f, "user")) {
+            /* Without ACLs "default" is the only user (names are case
+             * sensitive, as ACL user names are). */
+            if (v->len != 7 || memcmp(v->ptr, "default", 7) != 0) {
+                reply_errorf(c, "ERR No such user '%.*s'", (int)v->len, v->ptr);
+                return;
+            }
+        } else if (!conn_arg_is(f, "addr") && !conn_arg_is(f, "laddr")) {
             reply_error(c, ERR_SYNTAX);
             return;
         }
@@ -390,6 +399,33 @@ static void client_unblock(client *c)
         }
     }
     reply_int(c, 0);
+}
+
+/* CLIENT PAUSE timeout [WRITE|ALL]: the mode is checked before the
+ * timeout, as 7.0 does; the default mode is ALL. */
+static void client_pause(client *c)
+{
+    int type = PAUSE_ALL;
+    if (c->argc == 4) {
+        if (conn_arg_is(&c->argv[3], "write")) {
+            type = PAUSE_WRITE;
+        } else if (!conn_arg_is(&c->argv[3], "all")) {
+            reply_error(c, "ERR CLIENT PAUSE mode must be WRITE or ALL");
+            return;
+        }
+    }
+    long long ms;
+    if (!util_str_to_ll(c->argv[2].ptr, c->argv[2].len, &ms)) {
+        reply_error(c, "ERR timeout is not an integer or out of range");
+        return;
+    }
+    if (ms < 0) {
+        reply_error(c, "ERR timeout is negative");
+        return;
+    }
+    int64_t now = util_ms_now();
+    pause_start(c->srv, type, ms > INT64_MAX - now ? INT64_MAX : now + ms);
+    reply_ok(c);
 }
 
 static void client_setname(client *c)
@@ -499,7 +535,15 @@ static void cmd_client(client *c)
             return;
         }
         client_unblock(c);
+    } else if (conn_arg_is(sub, "pause")) {
+        if (c->argc > 4) {
+            reply_errorf(c, "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try CLIENT HELP.",
+                         (int)(sub->len > 128 ? 128 : sub->len), sub->ptr);
+            return;
+        }
+        client_pause(c);
     } else if (conn_arg_is(sub, "unpause")) {
+        pause_end(c->srv);
         reply_ok(c);
     } else if (conn_arg_is(sub, "getredir")) {
         reply_int(c, -1);

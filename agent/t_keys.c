@@ -26,12 +26,18 @@ static int keys_arg_is(const resp_arg *a, const char *s)
     return util_strcasecmp_len(a->ptr, a->len, s) == 0;
 }
 
-static void keys_del_generic(client *c)
+/* DEL and UNLINK. A lazy delete (UNLINK, or DEL under
+ * lazyfree-lazy-user-del) counts the values Redis would free in its
+ * background thread (INFO lazyfreed_objects). */
+static void keys_del_generic(client *c, int lazy)
 {
     long long deleted = 0;
     for (int j = 1; j < c->argc; j++) {
-        db_expire_if_needed(c->db, c->argv[j].ptr, c->argv[j].len);
-        if (db_delete(c->db, c->argv[j].ptr, c->argv[j].len)) {
+        const resp_arg *key = &c->argv[j];
+        db_expire_if_needed(c->db, key->ptr, key->len);
+        int gone = lazy ? db_delete_lazy(c->db, key->ptr, key->len)
+                        : db_delete(c->db, key->ptr, key->len);
+        if (gone) {
             c->srv->dirty++;
             deleted++;
         }
@@ -39,7 +45,8 @@ static void keys_del_generic(client *c)
     reply_int(c, deleted);
 }
 
-static void cmd_del(client *c) { keys_del_generic(c); }
+static void cmd_del(client *c) { keys_del_generic(c, c->srv->config.lazyfree_lazy_user_del); }
+static void cmd_unlink(client *c) { keys_del_generic(c, 1); }
 
 /* A read lookup that leaves the value's access clock alone, as Redis'
  * LOOKUP_NOTOUCH for EXISTS, TYPE and the TTL family: asking about a key
@@ -521,7 +528,8 @@ static void cmd_copy(client *c)
         reply_error(c, "ERR source and destination objects are the same");
         return;
     }
-    obj *o = db_lookup_write(c->db, src->ptr, src->len);
+    /* The source is read (a keyspace hit or miss), the destination written. */
+    obj *o = db_lookup_read(c->db, src->ptr, src->len);
     if (!o) {
         reply_int(c, 0);
         return;
@@ -633,9 +641,9 @@ static void cmd_object(client *c)
         reply_error_arity(c, name);
         return;
     }
-    obj *o = db_lookup_quiet(c->db, c->argv[2].ptr, c->argv[2].len);
-    if (o && db_key_is_expired(c->db, c->argv[2].ptr, c->argv[2].len))
-        o = NULL;
+    /* As Redis' LOOKUP_NOTOUCH read: an expired key is deleted (and the
+     * DEL propagated), hits and misses are counted, the clock is kept. */
+    obj *o = keys_lookup_notouch(c->db, c->argv[2].ptr, c->argv[2].len);
     if (!o) {
         reply_null(c);
         return;
@@ -652,7 +660,7 @@ static void cmd_object(client *c)
 
 const cmd_def t_keys_commands[] = {
     { "del", cmd_del, -2, CMD_WRITE, 1, -1, 1, "@keyspace @write @slow" },
-    { "unlink", cmd_del, -2, CMD_WRITE | CMD_FAST, 1, -1, 1, "@keyspace @write @fast" },
+    { "unlink", cmd_unlink, -2, CMD_WRITE | CMD_FAST, 1, -1, 1, "@keyspace @write @fast" },
     { "exists", cmd_exists, -2, CMD_READONLY | CMD_FAST, 1, -1, 1, "@keyspace @read @fast" },
     { "touch", cmd_touch, -2, CMD_READONLY | CMD_FAST, 1, -1, 1, "@keyspace @read @fast" },
     { "type", cmd_type, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "@keyspace @read @fast" },

@@ -123,6 +123,22 @@ static void str_propagate_set_pxat(client *c, const resp_arg *key, const resp_ar
     cmd_rewrite_argv(c, 5, argv);
 }
 
+/* SET ... GET without an expiry travels as the client's SET minus every
+ * GET (which may be repeated), keeping NX / XX / KEEPTTL as typed: a
+ * replica must not depend on the reply. */
+static void str_propagate_without_get(client *c)
+{
+    resp_arg stack_argv[16] = { { NULL, 0 } };
+    resp_arg *argv = c->argc <= 16 ? stack_argv : mem_alloc(sizeof(*argv) * (size_t)c->argc);
+    int argc = 0;
+    for (int j = 0; j < c->argc; j++)
+        if (j < 3 || !str_arg_is(&c->argv[j], "get"))
+            argv[argc++] = c->argv[j];
+    cmd_rewrite_argv(c, argc, argv);
+    if (argv != stack_argv)
+        mem_free(argv);
+}
+
 /* The common core of SET, SETNX, SETEX, PSETEX. Returns 1 if the value was
  * set. Replies only for the GET option and errors; the caller replies the
  * success / failure shape. */
@@ -146,6 +162,11 @@ static int str_set_generic(client *c, const resp_arg *key, const resp_arg *val, 
     if ((flags & SET_GET) && old && objclock_policy_is_lfu(c->srv))
         objclock_touch(c->srv, old);   /* Redis' GET part reads it once more */
     if (flags & SET_GET) {
+        /* ... and counts as a read: a keyspace hit or miss. */
+        if (old)
+            c->srv->stats.keyspace_hits++;
+        else
+            c->srv->stats.keyspace_misses++;
         if (old && old->type != OBJ_STRING) {
             reply_error(c, ERR_WRONGTYPE);
             *replied = 1;
@@ -163,8 +184,11 @@ static int str_set_generic(client *c, const resp_arg *key, const resp_arg *val, 
     c->srv->dirty++;
     if (when >= 0) {
         db_expire_set(c->db, key->ptr, key->len, when);
-        if (!(flags & SET_PXAT))
-            str_propagate_set_pxat(c, key, val, when);
+        /* 7.0.15 rewrites every expiring SET, PXAT included, so replicas
+         * see one upper-case form whatever the client typed. */
+        str_propagate_set_pxat(c, key, val, when);
+    } else if (flags & SET_GET) {
+        str_propagate_without_get(c);
     }
     return 1;
 }
@@ -245,9 +269,15 @@ static void cmd_getdel(client *c)
         return;
     }
     reply_bulk_obj(c, o);
-    db_delete(c->db, c->argv[1].ptr, c->argv[1].len);
+    /* Under lazyfree-lazy-user-del a user delete is an UNLINK, which is
+     * what 7.0 then propagates. */
+    int lazy = c->srv->config.lazyfree_lazy_user_del;
+    if (lazy)
+        db_delete_lazy(c->db, c->argv[1].ptr, c->argv[1].len);
+    else
+        db_delete(c->db, c->argv[1].ptr, c->argv[1].len);
     c->srv->dirty++;
-    resp_arg argv[2] = { { "DEL", 3 }, c->argv[1] };
+    resp_arg argv[2] = { { lazy ? "UNLINK" : "DEL", lazy ? 6 : 3 }, c->argv[1] };
     cmd_rewrite_argv(c, 2, argv);
 }
 
@@ -274,8 +304,14 @@ static void cmd_getex(client *c)
         char buf[32];
         int n = util_ll_to_str(buf, sizeof(buf), when);
         if (when <= c->srv->mstime && !c->srv->is_replica) {
-            db_delete(c->db, key->ptr, key->len);
-            resp_arg argv[2] = { { "DEL", 3 }, *key };
+            /* A time in the past deletes, as UNLINK under
+             * lazyfree-lazy-expire (what 7.0 then propagates). */
+            int lazy = c->srv->config.lazyfree_lazy_expire;
+            if (lazy)
+                db_delete_lazy(c->db, key->ptr, key->len);
+            else
+                db_delete(c->db, key->ptr, key->len);
+            resp_arg argv[2] = { { lazy ? "UNLINK" : "DEL", lazy ? 6 : 3 }, *key };
             cmd_rewrite_argv(c, 2, argv);
         } else {
             db_expire_set(c->db, key->ptr, key->len, when);
@@ -318,9 +354,12 @@ static int str_mset_generic(client *c, int nx)
                 return 0;
     }
     for (int j = 1; j < c->argc; j += 2) {
-        /* Redis looks each key up for writing: an LFU access. */
+        /* Redis looks each key up for writing: an LFU access, and an
+         * expired key is deleted (and that DEL propagated) first. */
         if (objclock_policy_is_lfu(c->srv))
             db_lookup_write(c->db, c->argv[j].ptr, c->argv[j].len);
+        else
+            db_expire_if_needed(c->db, c->argv[j].ptr, c->argv[j].len);
         db_set(c->db, c->argv[j].ptr, c->argv[j].len,
                obj_string_new(c->argv[j + 1].ptr, c->argv[j + 1].len), 0);
         c->srv->dirty++;

@@ -231,22 +231,44 @@ int64_t util_ticks_to_us(uint64_t ticks)
 
 /* ---- random ids -------------------------------------------------------- */
 
-static int util_urandom(unsigned char *buf, size_t len)
+size_t util_read_full(int fd, void *buf, size_t len)
 {
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
     size_t got = 0;
     while (got < len) {
-        ssize_t n = read(fd, buf + got, len - got);
+        ssize_t n = read(fd, (char *)buf + got, len - got);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             break;
         got += (size_t)n;
     }
+    return got;
+}
+
+static int util_urandom(unsigned char *buf, size_t len)
+{
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t got = util_read_full(fd, buf, len);
     close(fd);
     return got == len ? 0 : -1;
+}
+
+size_t util_private_dirty_bytes(void)
+{
+    FILE *f = fopen("/proc/self/smaps_rollup", "r");
+    char line[256];
+    size_t total = 0;
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long kb;
+        if (sscanf(line, "Private_Dirty: %lu kB", &kb) == 1)
+            total += (size_t)kb * 1024;
+    }
+    fclose(f);
+    return total;
 }
 
 /* Without /dev/urandom (chroot), fall back to a time/pid-seeded xorshift:

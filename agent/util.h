@@ -57,6 +57,12 @@ int64_t util_mono_us(void);
 void util_ticks_init(void);
 uint64_t util_ticks(void);
 int64_t util_ticks_to_us(uint64_t ticks);
+/* Private_Dirty of this process in bytes (/proc/self/smaps_rollup): in a
+ * fork child, the pages copy-on-write has had to copy. 0 if unknown. */
+size_t util_private_dirty_bytes(void);
+/* Read up to len bytes, retrying short reads and EINTR; returns the bytes
+ * read (less than len at end of file or on error). */
+size_t util_read_full(int fd, void *buf, size_t len);
 uint64_t util_us_to_ticks(int64_t us);
 /* len is the size of out: writes len-1 random hex characters and a NUL
  * (char id[41]; util_random_hex(id, sizeof id) for replication/run ids). */

@@ -13,8 +13,14 @@
 #  2. memory: 1,000,000 keys (key:000000..999999) of 100-byte values loaded
 #     with redis-cli --pipe into each; RSS (VmRSS) and INFO used_memory with
 #     the kvfleet/redis ratio.
-# Env: BENCH_N (requests per test, default 1000000), BENCH_ROUNDS (default
-# 3), BENCH_KEYS (keys for the memory test, default 1000000), KVFLEET_AGENT
+#  3. scripting: redis-benchmark -n BENCH_SCRIPT_N -P 16 of SCRIPT LOAD and of
+#     EVALSHA of a small script (one SET), alternating rounds as above.
+#  4. AOF: both servers restarted with appendonly yes (fresh directories),
+#     SET at -P 1 and -P 16 with appendfsync everysec, then always.
+# Env: BENCH_PARTS (comma list of throughput,memory,scripting,aof; default
+# all), BENCH_N (requests per test, default 1000000), BENCH_ROUNDS (default
+# 3), BENCH_KEYS (keys for the memory test, default 1000000), BENCH_SCRIPT_N
+# (default 200000), BENCH_AOF_N (default 200000), KVFLEET_AGENT
 # (binary to compare; default bin/kvfleet-agent; use redis-server to compare
 # two Redis instances).
 
@@ -24,6 +30,15 @@ N="${BENCH_N:-1000000}"
 ROUNDS="${BENCH_ROUNDS:-3}"
 KEYS="${BENCH_KEYS:-1000000}"
 TESTS="set,get,incr,lpush,rpop,sadd,hset,zadd,mset"
+PARTS="${BENCH_PARTS:-throughput,memory,scripting,aof}"
+SCRIPT_N="${BENCH_SCRIPT_N:-200000}"
+AOF_N="${BENCH_AOF_N:-200000}"
+
+# part <name>: whether BENCH_PARTS selects this part
+part() {
+    case ",$PARTS," in *",$1,"*) return 0 ;; esac
+    return 1
+}
 
 command -v redis-benchmark >/dev/null || { echo "redis-benchmark is not installed" >&2; exit 1; }
 need_redis
@@ -53,6 +68,7 @@ median() {
 
 declare -A rate
 for pipe in 1 16; do
+    part throughput || break
     for round in $(seq 1 "$ROUNDS"); do
         for side in redis agent; do
             port=$rport
@@ -81,6 +97,7 @@ wins() {
     echo "$w/${#a[@]}"
 }
 
+if part throughput; then
 echo
 echo "ops/s, median of $ROUNDS alternating rounds; wins = rounds in which kvfleet was faster"
 printf '%-14s %11s %11s %6s %5s   %11s %11s %6s %5s\n' "test" "redis -P1" "kvfleet" "ratio" "wins" "redis -P16" "kvfleet" "ratio" "wins"
@@ -90,8 +107,10 @@ for name in SET GET INCR LPUSH RPOP SADD HSET ZADD "MSET(10keys)"; do
     printf '%-14s %11s %11s %6s %5s   %11s %11s %6s %5s\n' "$name" "${r1:--}" "${a1:--}" "$(ratio "$a1" "$r1")" "$(wins 1 "$name")" \
         "${r16:--}" "${a16:--}" "$(ratio "$a16" "$r16")" "$(wins 16 "$name")"
 done
+fi
 
 # ------------------------------------------------------------ memory
+if part memory; then
 echo
 echo "loading $KEYS keys of 100 bytes into each server..." >&2
 declare -A mem
@@ -114,3 +133,73 @@ printf '%-28s %14s %14s %7s\n' "used_memory (bytes)" "${mem[redis,used]}" "${mem
     echo "warning: DBSIZE differs from $KEYS keys loaded" >&2
     exit 1
 }
+fi
+
+# ------------------------------------------------------------ scripting
+# cmd_rate <port> <pipe> <requests> <command...>: ops/s of one command
+# given to redis-benchmark (the same for every request).
+cmd_rate() {
+    local port="$1" pipe="$2" n="$3"
+    shift 3
+    ${BENCH_RUN_PREFIX:-} redis-benchmark -h 127.0.0.1 -p "$port" -q -n "$n" -r 100000 -c 50 -P "$pipe" "$@" 2>/dev/null |
+        tr '\r' '\n' | grep 'requests per second' | tail -n 1 |
+        sed -E 's/^.*: ([0-9.]+) requests per second.*/\1/'
+}
+
+# alternate <label> <pipe> <n> <command...>: ROUNDS alternating runs of one
+# command on both servers; prints one table row.
+alternate() {
+    local label="$1" pipe="$2" n="$3" round side port r a rs="" as="" w=0
+    shift 3
+    for round in $(seq 1 "$ROUNDS"); do
+        r=$(cmd_rate "$rport" "$pipe" "$n" "$@")
+        a=$(cmd_rate "$aport" "$pipe" "$n" "$@")
+        rs+="$r " as+="$a "
+        awk -v a="${a:-0}" -v r="${r:-0}" 'BEGIN { exit !(a > r) }' && w=$((w + 1))
+    done
+    r=$(tr ' ' '\n' <<<"$rs" | grep . | median) a=$(tr ' ' '\n' <<<"$as" | grep . | median)
+    printf '%-34s %11s %11s %6s %5s\n' "$label" "${r:--}" "${a:--}" "$(ratio "$a" "$r")" "$w/$ROUNDS"
+}
+
+if part scripting; then
+    script="redis.call('set','foo','bar')"
+    sha=$(rcli "$rport" script load "$script")
+    asha=$(rcli "$aport" script load "$script")
+    echo
+    if [ "$sha" != "$asha" ]; then
+        echo "scripting: SCRIPT LOAD differs (redis $sha, kvfleet $asha); skipped"
+    else
+        echo "scripting, -P 16, $SCRIPT_N requests, median of $ROUNDS alternating rounds"
+        printf '%-34s %11s %11s %6s %5s\n' "command" "redis" "kvfleet" "ratio" "wins"
+        alternate "SCRIPT LOAD" 16 "$SCRIPT_N" script load "$script"
+        alternate "EVALSHA (one SET)" 16 "$SCRIPT_N" evalsha "$sha" 0
+    fi
+fi
+
+# ------------------------------------------------------------ AOF
+# restart_pair <args...>: both servers restarted in fresh directories with
+# the given extra arguments (rport/aport/rpid/apid updated).
+restart_pair() {
+    stop_pid "$rpid"
+    stop_pid "$apid"
+    rport=$(free_port) && start_redis "$rport" "$@" || { echo "redis-server did not start" >&2; exit 1; }
+    rpid=$LAST_PID
+    aport=$(free_port) && start_agent "$aport" --save "" "$@" || { echo "kvfleet-agent did not start" >&2; exit 1; }
+    apid=$LAST_PID
+    if [ ${#BENCH_PIN[@]} -gt 0 ]; then
+        taskset -pc 1 "$rpid" >/dev/null
+        taskset -pc 1 "$apid" >/dev/null
+    fi
+}
+
+if part aof; then
+    echo
+    echo "AOF: SET, $AOF_N requests, random keyspace 100000, median of $ROUNDS alternating rounds"
+    printf '%-34s %11s %11s %6s %5s\n' "appendfsync / pipeline" "redis" "kvfleet" "ratio" "wins"
+    for fsync in everysec always; do
+        restart_pair --appendonly yes --appendfsync "$fsync"
+        for pipe in 1 16; do
+            alternate "SET $fsync -P $pipe" "$pipe" "$AOF_N" set "key:__rand_int__" "xxxxxxxxxxxxxxxxxxxx"
+        done
+    done
+fi

@@ -20,6 +20,8 @@
  *   @sleep MS                 pause
  *   @send CMD...              send a command without reading its reply
  *   @read                     read and print one reply (blocking pops, pub/sub)
+ *   @readmon                  like @read, for a MONITOR line: its time and
+ *                             the client's port are printed as ?
  *   @noreply MS               print whether any bytes arrive within MS ms
  *   @inline TEXT              send TEXT\r\n as an inline command, read a reply
  *   @raw "BYTES"              send the unescaped bytes, read one reply
@@ -338,7 +340,7 @@ static size_t resp_elem_end(const char *b, size_t len, size_t off, int depth) {
     }
 }
 
-enum { MODE_PLAIN, MODE_SORTED, MODE_MASKINT, MODE_TYPE };
+enum { MODE_PLAIN, MODE_SORTED, MODE_MASKINT, MODE_TYPE, MODE_MONITOR };
 
 typedef struct span {
     const char *p;
@@ -401,8 +403,49 @@ static void print_maskint(const char *b, size_t n) {
     }
 }
 
+/* A MONITOR line, "+<sec>.<usec> [<db> <ip>:<port>] args", printed with
+ * the time and the port as "?" (they differ between two servers); a "lua"
+ * or "unix:" address and everything else are kept. Other replies print as
+ * they are. */
+static void print_monitor(const char *b, size_t n) {
+    size_t i = 1;
+    while (i < n && (isdigit((unsigned char)b[i]) || b[i] == '.')) i++;
+    if (b[0] != '+' || i == 1 || i + 1 >= n || b[i] != ' ' || b[i + 1] != '[') {
+        print_escaped(b, n);
+        return;
+    }
+    const char *close = memchr(b + i, ']', n - i);
+    const char *space = memchr(b + i + 2, ' ', n - i - 2);
+    if (!close || !space || space > close) {
+        print_escaped(b, n);
+        return;
+    }
+    const char *colon = NULL;
+    for (const char *p = space; p < close; p++)
+        if (*p == ':') colon = p;
+    char *out = malloc(n + 8);
+    if (!out) die(2, "out of memory");
+    size_t o = 0;
+    memcpy(out, "+? ", 3);
+    o = 3;
+    if (colon && strncmp(space + 1, "unix:", 5) != 0) {
+        size_t head = (size_t)(colon + 1 - (b + i + 1));
+        memcpy(out + o, b + i + 1, head);
+        o += head;
+        out[o++] = '?';
+        memcpy(out + o, close, n - (size_t)(close - b));
+        o += n - (size_t)(close - b);
+    } else {
+        memcpy(out + o, b + i + 1, n - i - 1);
+        o += n - i - 1;
+    }
+    print_escaped(out, o);
+    free(out);
+}
+
 static void print_reply(const char *b, size_t n, int mode) {
     switch (mode) {
+    case MODE_MONITOR: print_monitor(b, n); break;
     case MODE_SORTED: print_sorted(b, n); break;
     case MODE_MASKINT: print_maskint(b, n); break;
     case MODE_TYPE:
@@ -600,6 +643,8 @@ static void run_directive(const char *line) {
         run_command(r, MODE_PLAIN, 0);
     } else if ((r = after(line, "@read"))) {
         read_reply(MODE_PLAIN);
+    } else if ((r = after(line, "@readmon"))) {
+        read_reply(MODE_MONITOR);
     } else if ((r = after(line, "@noreply"))) {
         cmd_noreply(atol(r));
     } else if ((r = after(line, "@inline"))) {
