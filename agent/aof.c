@@ -40,7 +40,6 @@
 #include "aof_manifest.h"
 #include "client.h"
 #include "command.h"
-#include "crc64.h"
 #include "dict.h"
 #include "log.h"
 #include "mem.h"
@@ -563,35 +562,15 @@ static int aof_open_new_incr(aof_state *st)
 
 /* ---- the rewrite child ------------------------------------------------ */
 
-static int aof_kstr_sink(void *priv, const void *buf, size_t len)
-{
-    return rdb_kstr_write(priv, buf, len);
-}
-
 /* A DUMP payload (value, RDB version, CRC-64) for the command-form base. */
-static kstr aof_dump_payload(const obj *val, char *err, size_t errlen)
+static kstr aof_dump_payload(const srv *s, const obj *val, char *err, size_t errlen)
 {
-    kstr out = kstr_empty(64);
-    rdb_writer w;
-    rdb_writer_init(&w, aof_kstr_sink, &out, 0, 1);
-    int rc = rdb_write_value(&w, val);
-    if (rc == 0)
-        rc = rdb_write_flush(&w);
-    if (rc != 0)
-        snprintf(err, errlen, "%s", w.err);
-    rdb_writer_release(&w);
-    if (rc != 0) {
-        kstr_free(out);
+    kstr out = rdb_serialize_value(s, val, 0);
+    if (out == NULL) {
+        snprintf(err, errlen, "cannot serialize a value");
         return NULL;
     }
-    unsigned char trailer[10];
-    trailer[0] = RDB_VERSION & 0xff;
-    trailer[1] = (RDB_VERSION >> 8) & 0xff;
-    out = kstr_cat(out, trailer, 2);
-    uint64_t crc = crc64_update(0, out, kstr_len(out));
-    for (int i = 0; i < 8; i++)
-        trailer[2 + i] = (unsigned char)(crc >> (8 * i));
-    return kstr_cat(out, trailer + 2, 8);
+    return rdb_dump_footer_append(out);
 }
 
 /* FUNCTION LOAD <code> for one library (the command base starts with
@@ -626,7 +605,7 @@ static int aof_write_command_base(srv *s, int fd, char *err, size_t errlen)
             dict_entry *x = dict_size(db->expires) ? dict_find(db->expires, e->key, klen) : NULL;
             if (x)
                 exp = x->v.i64;
-            kstr payload = aof_dump_payload(e->v.ptr, err, errlen);
+            kstr payload = aof_dump_payload(s, e->v.ptr, err, errlen);
             if (!payload) {
                 rc = -1;
                 break;

@@ -175,10 +175,34 @@ const cmd_def *cmd_at(size_t idx)
 
 /* A linear scan: COMMAND INFO is an introspection call on a few hundred
  * entries, not a hot path. */
+/* COMMAND INFO entries by name, case-insensitive: an open-addressing
+ * index built on first use, since every container command (CLIENT LIST's
+ * cmd= field, MONITOR) looks its subcommand up. */
+#define CMD_INFO_SLOTS 2048
+static int16_t cmd_info_slot[CMD_INFO_SLOTS];
+static int cmd_info_indexed;
+
+static void cmd_info_index(void)
+{
+    for (size_t i = 0; i < CMD_INFO_SLOTS; i++)
+        cmd_info_slot[i] = -1;
+    for (size_t i = 0; i < cmd_info_table_len && i < CMD_INFO_SLOTS / 2; i++) {
+        const char *name = cmd_info_table[i].fullname;
+        uint32_t h = cmd_name_hash(name, strlen(name)) & (CMD_INFO_SLOTS - 1);
+        while (cmd_info_slot[h] >= 0)
+            h = (h + 1) & (CMD_INFO_SLOTS - 1);
+        cmd_info_slot[h] = (int16_t)i;
+    }
+    cmd_info_indexed = 1;
+}
+
 const cmd_info_entry *cmd_info_lookup(const char *fullname, size_t len)
 {
-    for (size_t i = 0; i < cmd_info_table_len; i++) {
-        const cmd_info_entry *e = &cmd_info_table[i];
+    if (!cmd_info_indexed)
+        cmd_info_index();
+    uint32_t h = cmd_name_hash(fullname, len) & (CMD_INFO_SLOTS - 1);
+    for (; cmd_info_slot[h] >= 0; h = (h + 1) & (CMD_INFO_SLOTS - 1)) {
+        const cmd_info_entry *e = &cmd_info_table[cmd_info_slot[h]];
         if (strlen(e->fullname) == len && strncasecmp(e->fullname, fullname, len) == 0)
             return e;
     }
@@ -412,8 +436,9 @@ static const cmd_subdef *cmd_lookup_sub(const cmd_def *cmd, const resp_arg *sub)
 {
     for (size_t i = 0; i < sizeof(cmd_subcommands) / sizeof(cmd_subcommands[0]); i++) {
         const cmd_subdef *d = &cmd_subcommands[i];
-        if (strcmp(d->container, cmd->name) == 0 && strlen(d->name) == sub->len &&
-            strncasecmp(d->name, sub->ptr, sub->len) == 0)
+        /* The first byte first: this runs for every container command. */
+        if (d->container[0] == cmd->name[0] && strcmp(d->container, cmd->name) == 0 &&
+            strlen(d->name) == sub->len && strncasecmp(d->name, sub->ptr, sub->len) == 0)
             return d;
     }
     return NULL;

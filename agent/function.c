@@ -14,12 +14,10 @@
 #include "dict.h"
 #include "rdb.h"
 #include "monitor.h"
-#include "crc64.h"
 #include "strmatch.h"
 #include "mem.h"
 #include "util.h"
 
-#define FN_DUMP_FOOTER_LEN 10     /* RDB version (2 bytes) + CRC-64 (8), little endian */
 
 typedef struct fn_library fn_library;
 
@@ -534,20 +532,6 @@ static void fn_cmd_stats(client *c)
 
 /* ---- FUNCTION DUMP / RESTORE ------------------------------------------------------ */
 
-static void fn_put_le(unsigned char *p, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t fn_get_le(const unsigned char *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
 /* The libraries as FUNCTION2 records, then DUMP's footer: the payload
  * redis-server 7.0 gives for the same libraries. */
 static void fn_cmd_dump(client *c)
@@ -564,23 +548,9 @@ static void fn_cmd_dump(client *c)
         reply_error(c, "ERR DUMP failed to serialize the libraries");
         return;
     }
-    unsigned char footer[FN_DUMP_FOOTER_LEN];
-    fn_put_le(footer, RDB_VERSION, 2);
-    out = kstr_cat(out, footer, 2);
-    fn_put_le(footer + 2, crc64_update(0, out, kstr_len(out)), 8);
-    out = kstr_cat(out, footer + 2, 8);
+    out = rdb_dump_footer_append(out);
     reply_bulk_kstr(c, out);
     kstr_free(out);
-}
-
-static int fn_payload_ok(const unsigned char *p, size_t len)
-{
-    if (len < FN_DUMP_FOOTER_LEN)
-        return 0;
-    const unsigned char *footer = p + len - FN_DUMP_FOOTER_LEN;
-    if (fn_get_le(footer, 2) > RDB_VERSION)
-        return 0;
-    return crc64_update(0, p, len - 8) == fn_get_le(footer + 2, 8);
 }
 
 enum { FN_RESTORE_APPEND, FN_RESTORE_REPLACE, FN_RESTORE_FLUSH };
@@ -589,9 +559,9 @@ enum { FN_RESTORE_APPEND, FN_RESTORE_REPLACE, FN_RESTORE_FLUSH };
 static int fn_restore_read(const unsigned char *p, size_t len, kstr **codes, int *ncodes, kstr *err)
 {
     rdb_reader r;
-    rdb_reader_init_mem(&r, p, len - FN_DUMP_FOOTER_LEN);
+    rdb_reader_init_mem(&r, p, len - RDB_DUMP_FOOTER_LEN);
     int rc = 0;
-    while (rdb_reader_offset(&r) < len - FN_DUMP_FOOTER_LEN) {
+    while (rdb_reader_offset(&r) < len - RDB_DUMP_FOOTER_LEN) {
         unsigned op;
         if (rdb_read_opcode(&r, &op) != 0) {
             rc = -1;
@@ -688,7 +658,7 @@ static void fn_cmd_restore(client *c)
     }
     const unsigned char *p = (const unsigned char *)c->argv[2].ptr;
     size_t len = c->argv[2].len;
-    if (!fn_payload_ok(p, len)) {
+    if (!rdb_dump_footer_ok(p, len)) {
         reply_error(c, "ERR DUMP payload version or checksum are wrong");
         return;
     }

@@ -786,7 +786,7 @@ void rdb_debug_delay(long long usec)
         usleep((useconds_t)(usec > 1000000 ? 1000000 : usec));
 }
 
-int rdb_write_snapshot(rdb_writer *w, struct srv *s, const rdb_meta *meta)
+void rdb_writer_use_config(rdb_writer *w, const struct srv *s)
 {
     w->hash_max_listpack_entries = s->config.hash_max_listpack_entries;
     w->hash_max_listpack_value = s->config.hash_max_listpack_value;
@@ -794,6 +794,62 @@ int rdb_write_snapshot(rdb_writer *w, struct srv *s, const rdb_meta *meta)
     w->zset_max_listpack_value = s->config.zset_max_listpack_value;
     w->list_max_listpack_size = s->config.list_max_listpack_size;
     w->set_max_intset_entries = s->config.set_max_intset_entries;
+}
+
+kstr rdb_serialize_value(const struct srv *s, const obj *val, int compress)
+{
+    kstr out = kstr_empty(64);
+    rdb_writer w;
+    rdb_writer_init(&w, rdb_kstr_write, &out, compress, 0);
+    rdb_writer_use_config(&w, s);
+    int rc = rdb_write_value(&w, val);
+    if (rc == 0)
+        rc = rdb_write_flush(&w);
+    rdb_writer_release(&w);
+    if (rc != 0) {
+        kstr_free(out);
+        return NULL;
+    }
+    return out;
+}
+
+static void put_le(unsigned char *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_le(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+kstr rdb_dump_footer_append(kstr payload)
+{
+    unsigned char footer[RDB_DUMP_FOOTER_LEN];
+    put_le(footer, RDB_VERSION, 2);
+    payload = kstr_cat(payload, footer, 2);
+    put_le(footer + 2, crc64_update(0, payload, kstr_len(payload)), 8);
+    return kstr_cat(payload, footer + 2, 8);
+}
+
+int rdb_dump_footer_ok(const void *payload, size_t len)
+{
+    const unsigned char *p = payload;
+    if (len < RDB_DUMP_FOOTER_LEN)
+        return 0;
+    const unsigned char *footer = p + len - RDB_DUMP_FOOTER_LEN;
+    if (get_le(footer, 2) > RDB_VERSION)
+        return 0;
+    return crc64_update(0, p, len - 8) == get_le(footer + 2, 8);
+}
+
+int rdb_write_snapshot(rdb_writer *w, struct srv *s, const rdb_meta *meta)
+{
+    rdb_writer_use_config(w, s);
     if (rdb_write_header(w, meta) < 0)
         return -1;
     /* Functions before the data, where 7.0 writes them. */

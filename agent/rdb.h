@@ -127,6 +127,18 @@ int rdb_write_string(rdb_writer *w, const char *s, size_t len);
 int rdb_write_flush(rdb_writer *w);
 /* A whole snapshot of s: header, every non-empty db, EOF. */
 int rdb_write_snapshot(rdb_writer *w, struct srv *s, const rdb_meta *meta);
+/* The server's encoding thresholds: values are then written as
+ * redis-server would write them under the same config. */
+void rdb_writer_use_config(rdb_writer *w, const struct srv *s);
+/* One value as DUMP's body (type byte and value) at s's thresholds, LZF
+ * when compress; NULL if the writer failed. */
+kstr rdb_serialize_value(const struct srv *s, const obj *val, int compress);
+/* DUMP / FUNCTION DUMP payload footer: RDB version (2 bytes) and the
+ * CRC-64 of everything before it (8), little endian. */
+#define RDB_DUMP_FOOTER_LEN 10
+kstr rdb_dump_footer_append(kstr payload);
+/* A footer with a version no newer than ours and a matching CRC-64. */
+int rdb_dump_footer_ok(const void *payload, size_t len);
 /* One function library (FUNCTION2 opcode and its code). */
 int rdb_write_function(rdb_writer *w, const char *code, size_t len);
 /* Write callback for a file descriptor (priv is an int* fd). */

@@ -14,29 +14,13 @@
 #include "db.h"
 #include "rdb.h"
 #include "objclock.h"
-#include "crc64.h"
 #include "util.h"
 #include "mem.h"
 
-#define DUMP_FOOTER_LEN 10   /* version (2) + CRC-64 (8) */
 
 static int dump_arg_is(const resp_arg *a, const char *s)
 {
     return util_strcasecmp_len(a->ptr, a->len, s) == 0;
-}
-
-static void dump_put_le(unsigned char *p, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t dump_get_le(const unsigned char *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
 }
 
 /* The payload for one value, or NULL when the writer failed. The encodings
@@ -44,28 +28,8 @@ static uint64_t dump_get_le(const unsigned char *p, int n)
  * object's encoding. */
 static kstr dump_payload(srv *s, const obj *val)
 {
-    kstr out = kstr_empty(64);
-    rdb_writer w;
-    rdb_writer_init(&w, rdb_kstr_write, &out, s->config.rdbcompression, 0);
-    w.hash_max_listpack_entries = s->config.hash_max_listpack_entries;
-    w.hash_max_listpack_value = s->config.hash_max_listpack_value;
-    w.zset_max_listpack_entries = s->config.zset_max_listpack_entries;
-    w.zset_max_listpack_value = s->config.zset_max_listpack_value;
-    w.list_max_listpack_size = s->config.list_max_listpack_size;
-    w.set_max_intset_entries = s->config.set_max_intset_entries;
-    int rc = rdb_write_value(&w, val);
-    if (rc == 0)
-        rc = rdb_write_flush(&w);
-    rdb_writer_release(&w);
-    if (rc != 0) {
-        kstr_free(out);
-        return NULL;
-    }
-    unsigned char footer[DUMP_FOOTER_LEN];
-    dump_put_le(footer, RDB_VERSION, 2);
-    out = kstr_cat(out, footer, 2);
-    dump_put_le(footer + 2, crc64_update(0, out, kstr_len(out)), 8);
-    return kstr_cat(out, footer + 2, 8);
+    kstr out = rdb_serialize_value(s, val, s->config.rdbcompression);
+    return out ? rdb_dump_footer_append(out) : NULL;
 }
 
 static void cmd_dump(client *c)
@@ -82,17 +46,6 @@ static void cmd_dump(client *c)
     }
     reply_bulk_kstr(c, p);
     kstr_free(p);
-}
-
-/* Version no newer than ours and a matching CRC-64. */
-static int dump_payload_ok(const unsigned char *p, size_t len)
-{
-    if (len < DUMP_FOOTER_LEN)
-        return 0;
-    const unsigned char *footer = p + len - DUMP_FOOTER_LEN;
-    if (dump_get_le(footer, 2) > RDB_VERSION)
-        return 0;
-    return crc64_update(0, p, len - 8) == dump_get_le(footer + 2, 8);
 }
 
 typedef struct restore_opts {
@@ -188,7 +141,7 @@ static void cmd_restore(client *c)
     }
     const unsigned char *p = (const unsigned char *)c->argv[3].ptr;
     size_t len = c->argv[3].len;
-    if (!dump_payload_ok(p, len)) {
+    if (!rdb_dump_footer_ok(p, len)) {
         reply_error(c, "ERR DUMP payload version or checksum are wrong");
         return;
     }

@@ -496,24 +496,7 @@ static const char *debug_encoding_name(const obj *o)
  * without LZF, at the server's encoding thresholds. NULL on failure. */
 static kstr debug_serialize(srv *s, const obj *o, int compress)
 {
-    kstr out = kstr_empty(64);
-    rdb_writer w;
-    rdb_writer_init(&w, rdb_kstr_write, &out, compress, 0);
-    w.hash_max_listpack_entries = s->config.hash_max_listpack_entries;
-    w.hash_max_listpack_value = s->config.hash_max_listpack_value;
-    w.zset_max_listpack_entries = s->config.zset_max_listpack_entries;
-    w.zset_max_listpack_value = s->config.zset_max_listpack_value;
-    w.list_max_listpack_size = s->config.list_max_listpack_size;
-    w.set_max_intset_entries = s->config.set_max_intset_entries;
-    int rc = rdb_write_value(&w, o);
-    if (rc == 0)
-        rc = rdb_write_flush(&w);
-    rdb_writer_release(&w);
-    if (rc != 0) {
-        kstr_free(out);
-        return NULL;
-    }
-    return out;
+    return rdb_serialize_value(s, o, compress);
 }
 
 /* One RDB length at *p (6, 14, 32 or 64 bits); -1 past the end. */
