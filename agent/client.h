@@ -16,6 +16,7 @@ struct srv;
 struct srv_listener;
 struct kvdb;
 struct cmd_def;
+struct acl_user;
 
 enum {
     CLIENT_MULTI        = 1 << 0,
@@ -71,6 +72,9 @@ typedef struct client {
     char laddr[64];            /* ip:port of our side */
     int64_t ctime_ms;          /* connected at */
     int64_t last_interaction_ms;
+    /* The ACL user authenticated as (acl.h); NULL is the default user, so
+     * a zeroed client starts as Redis' clients do. */
+    struct acl_user *user;
 
     /* input */
     char *qbuf;

@@ -22,6 +22,7 @@
 #include "function.h"
 #include "monitor.h"
 #include "latency.h"
+#include "acl.h"
 
 static cmd_def *cmd_flat;
 static cmd_stats *cmd_stat;
@@ -68,7 +69,7 @@ static const cmd_def *all_tables[] = {
     t_string_commands, t_keys_commands, t_list_commands, t_hash_commands,
     t_set_commands, t_zset_commands, t_server_commands, t_conn_commands,
     t_bitmap_commands, t_sort_commands, t_dump_commands,
-    t_hll_commands, t_geo_commands, script_commands, function_commands,
+    t_hll_commands, t_geo_commands, script_commands, function_commands, acl_commands,
 };
 
 static uint32_t cmd_name_hash(const char *name, size_t len)
@@ -389,6 +390,10 @@ typedef struct cmd_subdef {
 } cmd_subdef;
 
 static const cmd_subdef cmd_subcommands[] = {
+    {"acl", "cat", -2}, {"acl", "deluser", -3}, {"acl", "dryrun", -4}, {"acl", "genpass", -2},
+    {"acl", "getuser", 3}, {"acl", "help", 2}, {"acl", "list", 2}, {"acl", "load", 2},
+    {"acl", "log", -2}, {"acl", "save", 2}, {"acl", "setuser", -3}, {"acl", "users", 2},
+    {"acl", "whoami", 2},
     {"client", "caching", 3}, {"client", "getname", 2}, {"client", "getredir", 2},
     {"client", "help", 2}, {"client", "id", 2}, {"client", "info", 2},
     {"client", "kill", -3}, {"client", "list", -2}, {"client", "no-evict", 3},
@@ -665,10 +670,11 @@ static int cmd_is(const cmd_def *cmd, const char *name)
     return strcmp(cmd->name, name) == 0;
 }
 
+/* The default user may have a password from requirepass or ACL SETUSER
+ * (or none after ACL SETUSER default nopass): acl.c knows. */
 static int cmd_auth_required(const client *c)
 {
-    const char *pass = c->srv->config.requirepass;
-    return pass && pass[0] && !(c->flags & CLIENT_AUTHENTICATED);
+    return !acl_client_authenticated(c);
 }
 
 static int cmd_allowed_in_pubsub(const cmd_def *cmd)
@@ -800,6 +806,11 @@ void cmd_process(client *c)
         cmd_reject(c, cmd, ERR_NOAUTH);
         return;
     }
+    const char *acl_refusal = acl_command_refusal(c, cmd);
+    if (acl_refusal) {
+        cmd_reject(c, cmd, acl_refusal);
+        return;
+    }
     /* A script past busy-reply-threshold serves clients from inside itself
      * (script.c): refuse what may not run then, before the OOM check below
      * could evict keys under the running script. */
@@ -880,7 +891,9 @@ void cmd_call(client *c, const cmd_def *cmd)
     cmd_frame *outer = cmd_current_frame;
     cmd_current_frame = &frame;
 
-    frame.top_level = outer == NULL && !cmd_is(cmd, "exec");
+    /* SCAN and RANDOMKEY (touches-arbitrary-keys) send the DELs of the keys
+     * they expire unwrapped, as active expiry does (7.0). */
+    frame.top_level = outer == NULL && !cmd_is(cmd, "exec") && !(cmd->flags & CMD_TOUCHES_ARBITRARY_KEYS);
     long long dirty_before = s->dirty;
     long long errors_before = c->reply_error_count;
     int dbid = c->db->id;

@@ -10,6 +10,7 @@
  * GET answers with plausible values. Error texts are redis-server 7.0.15's,
  * checked against the real binary. */
 #include "config.h"
+#include "acl.h"
 #include "kstr.h"
 #include "mem.h"
 #include "resp.h"
@@ -1001,6 +1002,14 @@ void cfg_free(cfg *c)
     }
     mem_free(c->extra);
     c->extra = NULL;
+    for (int i = 0; i < c->user_line_count; i++) {
+        for (int j = 0; j < c->user_lines[i].argc; j++)
+            mem_free(c->user_lines[i].argv[j]);
+        mem_free(c->user_lines[i].argv);
+    }
+    mem_free(c->user_lines);
+    c->user_lines = NULL;
+    c->user_line_count = 0;
     for (int i = 0; i < c->bind_count; i++)
         mem_free(c->bind[i]);
     c->bind_count = 0;
@@ -1045,8 +1054,31 @@ static int is_deprecated(const char *name, int argc)
 
 /* Applies one directive's words (argv[0] is the name). Returns 0, 1 for an
  * include to follow (argv[1]), or -1 with the reason in eb. */
+/* `user name rules...`: the rules are checked now, as Redis does, and the
+ * users created by acl.c when the server starts serving. */
+static int add_user_line(cfg *c, char **argv, int argc, char *eb, size_t ebl)
+{
+    const char *why = acl_config_user_check(argc - 1, (const char *const *)argv + 1);
+    for (int i = 0; !why && i < c->user_line_count; i++)
+        if (strcmp(c->user_lines[i].argv[0], argv[1]) == 0)
+            why = "Duplicate user found. A user can only be defined once in config files";
+    if (why) {
+        snprintf(eb, ebl, "Error in user declaration '%s': %s", argv[1], why);
+        return -1;
+    }
+    c->user_lines = mem_realloc(c->user_lines, sizeof(*c->user_lines) * (size_t)(c->user_line_count + 1));
+    struct cfg_user_line *l = &c->user_lines[c->user_line_count++];
+    l->argc = argc - 1;
+    l->argv = mem_alloc(sizeof(char *) * (size_t)l->argc);
+    for (int i = 0; i < l->argc; i++)
+        l->argv[i] = mem_strdup(argv[i + 1]);
+    return 0;
+}
+
 static int apply_line(cfg *c, char **argv, int argc, char *eb, size_t ebl)
 {
+    if (strcasecmp(argv[0], "user") == 0 && argc >= 2)
+        return add_user_line(c, argv, argc, eb, ebl);
     const cfg_def *d = cfg_lookup(argv[0], strlen(argv[0]));
 
     if (d) {

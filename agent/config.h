@@ -123,6 +123,10 @@ typedef struct cfg {
     char *config_file;          /* absolute path, NULL when none */
     /* keyspace notifications, Redis' NOTIFY_* bits (CFG_NOTIFY_*) */
     int notify_keyspace_events;
+    /* `user` directives in file order, each "name rule rule ..." as its
+     * words (acl.c builds the users from them; checked while loading). */
+    struct cfg_user_line { int argc; char **argv; } *user_lines;
+    int user_line_count;
     /* private to config.c */
     char **extra;               /* values of accepted-but-unused directives */
     int loading_file;           /* inside cfg_load: `save` accumulates */

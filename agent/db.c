@@ -77,16 +77,11 @@ int db_key_is_expired(kvdb *db, const char *key, size_t len)
  * compact. The agent frees inline but keeps the count INFO shows. */
 
 #define DB_LAZYFREE_THRESHOLD 64
-#define DB_QUICKLIST_NODE_BYTES 8192   /* list-max-listpack-size -2 */
 
-/* A list's quicklist node count, estimated from its bytes as listpack
- * entries (payload plus about two bytes of header and back-length). */
+/* A list's quicklist node count, as Redis counts a list's free effort. */
 static size_t db_list_free_effort(const deque *q)
 {
-    size_t n = deque_len(q), bytes = 0;
-    for (size_t i = 0; i < n; i++)
-        bytes += kstr_len(deque_get(q, i)) + 2;
-    return bytes / DB_QUICKLIST_NODE_BYTES + 1;
+    return deque_node_count(q);
 }
 
 size_t db_free_effort(const obj *o)

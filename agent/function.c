@@ -13,9 +13,11 @@
 #include "reply.h"
 #include "dict.h"
 #include "rdb.h"
+#include "repl.h"
 #include "monitor.h"
 #include "strmatch.h"
 #include "mem.h"
+#include "resp.h"
 #include "util.h"
 
 
@@ -170,58 +172,70 @@ static int fn_name_ok(const char *p, size_t len)
 
 #define FN_ERR_NAME "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long"
 
-/* The shebang of a library: "#!<engine> name=<library>". On success the
- * name points into code and *body is where the Lua code starts (the
- * newline ending the shebang, so Lua's line numbers count it as line 1). */
+/* The shebang of a library: "#!<engine> name=<library>", its first line,
+ * split into words with the inline rules (quotes, escapes) as 7.0 splits
+ * it. On success engine and name point into scratch, and *body is where
+ * the Lua code starts (the newline ending the shebang, so Lua's line
+ * numbers count it as line 1). fn_meta_release frees the words. */
 typedef struct fn_meta {
     const char *engine;
     size_t engine_len;
     const char *name;
     size_t name_len;
     size_t body;
+    char *scratch;
+    resp_arg *words;
 } fn_meta;
+
+static void fn_meta_release(fn_meta *m)
+{
+    mem_free(m->scratch);
+    mem_free(m->words);
+    m->scratch = NULL;
+    m->words = NULL;
+}
+
+static int fn_meta_fail(fn_meta *m, kstr *err, kstr msg)
+{
+    fn_meta_release(m);
+    *err = msg;
+    return -1;
+}
 
 static int fn_parse_meta(const char *code, size_t len, fn_meta *m, kstr *err)
 {
     memset(m, 0, sizeof(*m));
-    if (len < 2 || code[0] != '#' || code[1] != '!') {
-        *err = kstr_from_cstr("ERR Missing library metadata");
-        return -1;
-    }
+    if (len < 2 || code[0] != '#' || code[1] != '!')
+        return fn_meta_fail(m, err, kstr_from_cstr("ERR Missing library metadata"));
     const char *nl = memchr(code, '\n', len);
-    const char *end = nl ? nl : code + len;
-    m->body = (size_t)(end - code);
-    const char *p = code + 2;
-    int first = 1;
-    while (p < end) {
-        while (p < end && *p == ' ')
-            p++;
-        if (p == end)
-            break;
-        const char *tok = p;
-        while (p < end && *p != ' ')
-            p++;
-        size_t n = (size_t)(p - tok);
-        if (first) {
-            m->engine = tok;
-            m->engine_len = n;
-            first = 0;
-        } else if (n >= 5 && memcmp(tok, "name=", 5) == 0) {
-            if (m->name != NULL) {
-                *err = kstr_from_cstr("ERR Invalid metadata value, name argument was given multiple times");
-                return -1;
-            }
-            m->name = tok + 5;
-            m->name_len = n - 5;
-        } else {
-            *err = kstr_catfmt(kstr_empty(64), "ERR Invalid metadata value given: %.*s", (int)n, tok);
-            return -1;
+    if (nl == NULL)
+        return fn_meta_fail(m, err, kstr_from_cstr("ERR Invalid library metadata"));
+    size_t line_len = (size_t)(nl - code);
+    int max_words = (int)(line_len / 2 + 1);
+    m->body = line_len;
+    m->scratch = mem_alloc(line_len + 1);
+    m->words = mem_alloc(sizeof(resp_arg) * (size_t)max_words);
+    int n = resp_split_inline(code, line_len, m->scratch, m->words, max_words);
+    if (n <= 0)
+        return fn_meta_fail(m, err, kstr_from_cstr("ERR Invalid library metadata"));
+    /* The first word is "#!<engine>": the engine is what follows the two
+     * characters, possibly nothing. */
+    m->engine = m->words[0].ptr + 2;
+    m->engine_len = m->words[0].len - 2;
+    for (int i = 1; i < n; i++) {
+        const resp_arg *w = &m->words[i];
+        if (w->len >= 5 && strncasecmp(w->ptr, "name=", 5) == 0) {
+            if (m->name != NULL)
+                return fn_meta_fail(m, err, kstr_from_cstr(
+                    "ERR Invalid metadata value, name argument was given multiple times"));
+            m->name = w->ptr + 5;
+            m->name_len = w->len - 5;
+            continue;
         }
+        return fn_meta_fail(m, err, kstr_catfmt(kstr_empty(64), "ERR Invalid metadata value given: %s", w->ptr));
     }
-    if (m->name == NULL) {
-        *err = kstr_from_cstr("ERR Library name was not given");
-        return -1;
-    }
+    if (m->name == NULL)
+        return fn_meta_fail(m, err, kstr_from_cstr("ERR Library name was not given"));
     return 0;
 }
 
@@ -272,11 +286,21 @@ static fn_library *fn_library_create(srv *s, const char *code, size_t len, const
 /* FUNCTION LOAD's steps in 7.0's order: metadata, name, engine, an existing
  * library (refused unless replace), the code, then no function name taken
  * by another library. A replaced library comes back if the new one fails. */
+static int fn_load_parsed(srv *s, const char *code, size_t len, const fn_meta *m, int replace, kstr *err);
+
 int function_load_code(srv *s, const char *code, size_t len, int replace, kstr *err)
 {
     fn_meta m;
     if (fn_parse_meta(code, len, &m, err) != 0)
         return -1;
+    int rc = fn_load_parsed(s, code, len, &m, replace, err);
+    fn_meta_release(&m);
+    return rc;
+}
+
+static int fn_load_parsed(srv *s, const char *code, size_t len, const fn_meta *mp, int replace, kstr *err)
+{
+    fn_meta m = *mp;
     if (!fn_name_ok(m.name, m.name_len)) {
         *err = kstr_from_cstr("ERR " FN_ERR_NAME);
         return -1;
@@ -365,8 +389,52 @@ int function_write_rdb(srv *s, rdb_writer *w)
 
 /* ---- FUNCTION LOAD / DELETE / FLUSH ------------------------------------------- */
 
+/* 7.0's answer to a subcommand given too many arguments; it names the
+ * subcommand as the client spelled it. */
+static void fn_reply_subcommand_syntax(client *c)
+{
+    const resp_arg *sub = &c->argv[1];
+    reply_errorf(c, "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try FUNCTION HELP.",
+                 (int)(sub->len > 128 ? 128 : sub->len), sub->ptr);
+}
+
+/* FUNCTION LOAD and RESTORE carry DENYOOM in 7.0, which the container's
+ * one table entry cannot say: refuse them here past maxmemory (our
+ * master's stream is always applied). Returns 1 when refused. */
+static int fn_refuse_oom(client *c)
+{
+    srv *s = c->srv;
+    if (s->config.maxmemory == 0 || s->loading || (c->flags & CLIENT_MASTER))
+        return 0;
+    if (srv_evict_if_needed(s) == 0)
+        return 0;
+    reply_error(c, ERR_OOM);
+    return 1;
+}
+
+/* LOAD, DELETE, FLUSH and RESTORE are write commands in 7.0, refused (in
+ * its order) short of good replicas and on a read-only replica; the
+ * container's one table entry cannot say so. Returns 1 when refused. */
+static int fn_refuse_write(client *c)
+{
+    srv *s = c->srv;
+    if (c->flags & CLIENT_MASTER)
+        return 0;
+    if (repl_lacks_good_replicas(s)) {
+        reply_error(c, "NOREPLICAS Not enough good replicas to write.");
+        return 1;
+    }
+    if (s->is_replica && s->config.replica_read_only) {
+        reply_error(c, "READONLY You can't write against a read only replica.");
+        return 1;
+    }
+    return 0;
+}
+
 static void fn_cmd_load(client *c)
 {
+    if (fn_refuse_oom(c) || fn_refuse_write(c))
+        return;
     int replace = 0;
     for (int i = 2; i < c->argc - 1; i++) {
         if (!fn_arg_is(&c->argv[i], "replace")) {
@@ -385,14 +453,20 @@ static void fn_cmd_load(client *c)
     }
     fn_meta m;
     kstr ignored = NULL;
-    fn_parse_meta(code->ptr, code->len, &m, &ignored);
-    kstr_free(ignored);
+    if (fn_parse_meta(code->ptr, code->len, &m, &ignored) != 0) {
+        kstr_free(ignored);   /* cannot happen: it was just loaded */
+        reply_error(c, "ERR Invalid library metadata");
+        return;
+    }
     c->srv->dirty++;
     reply_bulk(c, m.name, m.name_len);
+    fn_meta_release(&m);
 }
 
 static void fn_cmd_delete(client *c)
 {
+    if (fn_refuse_write(c))
+        return;
     fn_registry *r = fn_registry_of(c->srv);
     int idx = fn_library_index(r, c->argv[2].ptr, c->argv[2].len);
     if (idx < 0) {
@@ -406,11 +480,13 @@ static void fn_cmd_delete(client *c)
 
 static void fn_cmd_flush(client *c)
 {
-    if (c->argc == 3 && !fn_arg_is(&c->argv[2], "async") && !fn_arg_is(&c->argv[2], "sync")) {
-        reply_error(c, "ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+    if (fn_refuse_write(c))
+        return;
+    if (c->argc > 3) {
+        fn_reply_subcommand_syntax(c);
         return;
     }
-    if (c->argc > 3) {
+    if (c->argc == 3 && !fn_arg_is(&c->argv[2], "async") && !fn_arg_is(&c->argv[2], "sync")) {
         reply_error(c, "ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
         return;
     }
@@ -640,6 +716,8 @@ static int fn_restore(srv *s, kstr *codes, int ncodes, int policy, kstr *err)
 
 static void fn_cmd_restore(client *c)
 {
+    if (fn_refuse_oom(c) || fn_refuse_write(c))
+        return;
     int policy = FN_RESTORE_APPEND;
     if (c->argc == 4) {
         if (fn_arg_is(&c->argv[3], "append"))
@@ -653,7 +731,7 @@ static void fn_cmd_restore(client *c)
             return;
         }
     } else if (c->argc > 4) {
-        reply_error(c, "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.");
+        fn_reply_subcommand_syntax(c);
         return;
     }
     const unsigned char *p = (const unsigned char *)c->argv[2].ptr;

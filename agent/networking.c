@@ -24,6 +24,7 @@
 #include "pubsub.h"
 #include "monitor.h"
 #include "pause.h"
+#include "acl.h"
 
 #define NET_SHARED_BUF (64 * 1024)
 #define NET_MAX_IOV 64
@@ -1163,7 +1164,7 @@ kstr client_info_line(client *c, kstr out)
         cmdname = full ? full : c->cmd->name;
     }
     return kstr_catfmt(out,
-        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%zu psub=%zu ssub=%zu multi=%d qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=0 rbs=%zu rbp=%zu obl=%zu oll=%zu omem=%zu tot-mem=%zu events=r cmd=%s user=default redir=-1 resp=%d",
+        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%zu psub=%zu ssub=%zu multi=%d qbuf=%zu qbuf-free=%zu argv-mem=%zu multi-mem=0 rbs=%zu rbp=%zu obl=%zu oll=%zu omem=%zu tot-mem=%zu events=r cmd=%s user=%s redir=-1 resp=%d",
         (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
         (long long)((s->mstime - c->ctime_ms) / 1000),
         (long long)((s->mstime - c->last_interaction_ms) / 1000),
@@ -1174,5 +1175,5 @@ kstr client_info_line(client *c, kstr out)
         (c->flags & CLIENT_MULTI) ? c->mstate.count : -1,
         qbuf, c->qbuf_cap - c->qbuf_len, client_argv_bytes(c),
         rbs, rbp, obl, oll, client_output_bytes(c),
-        client_memory_usage(c), cmdname, c->resp_version);
+        client_memory_usage(c), cmdname, acl_client_user_name(c), c->resp_version);
 }

@@ -222,13 +222,41 @@ static int repl_cmd_writes(client *c, const cmd_def *cmd)
     return 0;
 }
 
+int repl_refuses_stale(srv *s)
+{
+    repl_state *st = s->repl;
+    return st != NULL && s->is_replica && !s->config.replica_serve_stale_data && st->link_state != LINK_CONNECTED;
+}
+
+int repl_lacks_good_replicas(srv *s)
+{
+    repl_state *st = s->repl;
+    return st != NULL && !s->is_replica && s->config.min_replicas_to_write > 0 &&
+           s->config.min_replicas_max_lag > 0 && repl_master_good_replicas(st) < s->config.min_replicas_to_write;
+}
+
+/* A command a stale replica refuses: one without CMD_STALE, or an EXEC
+ * (itself allowed) that queued one, since the link may have dropped after
+ * the queuing, as 7.0 checks. */
+static int repl_cmd_denied_stale(const client *c, const cmd_def *cmd)
+{
+    if (!(cmd->flags & CMD_STALE))
+        return 1;
+    if (strcmp(cmd->name, "exec") == 0 && (c->flags & CLIENT_MULTI)) {
+        for (int i = 0; i < c->mstate.count; i++)
+            if (!(c->mstate.cmds[i].cmd->flags & CMD_STALE))
+                return 1;
+    }
+    return 0;
+}
+
 static const char *repl_guard(client *c, const cmd_def *cmd, void *priv)
 {
     repl_state *st = priv;
     srv *s = c->srv;
     if (s->is_replica) {
         if (!s->config.replica_serve_stale_data && st->link_state != LINK_CONNECTED &&
-            !(cmd->flags & CMD_STALE))
+            repl_cmd_denied_stale(c, cmd))
             return "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
         return NULL;
     }
@@ -467,6 +495,9 @@ int repl_module_init(srv *s, char *err, size_t errlen)
     st->child_pid = -1;
     st->encbuf = kstr_empty(256);
     st->cached_db = 0;
+    /* 7.0 pings replicas every repl-ping-replica-period counted from the
+     * start, not as soon as the first one attaches. */
+    st->last_ping_ms = util_ms_now();
     repl_change_replid(st);
     repl_clear_replid2(st);
     st->wake_timer = mem_alloc(sizeof(*st->wake_timer));

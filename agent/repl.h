@@ -27,4 +27,11 @@ void repl_module_release(struct srv *s);
  * record). id needs 41 bytes. Returns -1 before init. */
 int repl_current_position(struct srv *s, char *id, long long *offset);
 
+/* 1 on a replica whose link to its master is down while
+ * replica-serve-stale-data is no (7.0 refuses scripts up front there). */
+int repl_refuses_stale(struct srv *s);
+/* 1 on a master with fewer good replicas than min-replicas-to-write asks
+ * for (when it and min-replicas-max-lag are set). */
+int repl_lacks_good_replicas(struct srv *s);
+
 #endif

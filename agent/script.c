@@ -17,6 +17,7 @@
 #include "log.h"
 #include "mem.h"
 #include "util.h"
+#include "repl.h"
 
 #define SCRIPT_SHA_LEN 40
 
@@ -368,21 +369,31 @@ const char *script_busy_refusal(client *c, const cmd_def *cmd)
 
 /* ---- EVAL ------------------------------------------------------------------ */
 
-/* The refusals 7.0 applies before a script with a shebang starts (one
- * without is checked command by command instead). */
+#define SCRIPT_ERR_MASTERDOWN "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+
+/* The refusals 7.0 applies before a script starts, in its order. A script
+ * with a shebang gives the command its flags (write unless no-writes,
+ * deny-oom unless allow-oom or no-writes, stale-allowed with allow-stale)
+ * and is refused as any such command is; one without runs with EVAL's own
+ * flags, its commands checked one by one, but not on a stale replica. */
 static const char *script_start_refusal(client *c, int flags, int ro_command)
 {
     srv *s = c->srv;
-    if ((flags & SCRIPT_FLAG_COMPAT) || (flags & SCRIPT_FLAG_NO_WRITES))
-        return NULL;
-    if (ro_command)
-        return "ERR Can not execute a script with write flag using *_ro command.";
+    if (flags & SCRIPT_FLAG_COMPAT)
+        return repl_refuses_stale(s) ? SCRIPT_ERR_MASTERDOWN : NULL;
     int from_master = (c->flags & CLIENT_MASTER) != 0;
-    if (!from_master && s->is_replica && s->config.replica_read_only)
-        return "READONLY You can't write against a read only replica.";
-    if (!from_master && !(flags & SCRIPT_FLAG_ALLOW_OOM) && s->config.maxmemory &&
+    int writes = !(flags & SCRIPT_FLAG_NO_WRITES);
+    if (!from_master && !(flags & (SCRIPT_FLAG_ALLOW_OOM | SCRIPT_FLAG_NO_WRITES)) && s->config.maxmemory &&
         srv_used_memory(s) > s->config.maxmemory)
         return ERR_OOM;
+    if (writes && !from_master && repl_lacks_good_replicas(s))
+        return "NOREPLICAS Not enough good replicas to write.";
+    if (writes && !from_master && s->is_replica && s->config.replica_read_only)
+        return "READONLY You can't write against a read only replica.";
+    if (!(flags & SCRIPT_FLAG_ALLOW_STALE) && repl_refuses_stale(s))
+        return SCRIPT_ERR_MASTERDOWN;
+    if (writes && ro_command)
+        return "ERR Can not execute a script with write flag using *_ro command.";
     return NULL;
 }
 
@@ -409,6 +420,8 @@ static void script_execute(script_state *st, client *c, script_lua *engine, int 
     run.is_function = is_function;
     run.start_ticks = util_ticks();
     st->fake->db = c->db;
+    /* redis.call is checked against the caller's ACL user (acl.h). */
+    st->fake->user = c->user;
     /* Scripts run on behalf of the caller: our master's EVAL may write. */
     st->fake->flags = (st->fake->flags & ~(uint32_t)CLIENT_MASTER) | (c->flags & CLIENT_MASTER);
     st->running = &run;
@@ -422,6 +435,7 @@ static void script_execute(script_state *st, client *c, script_lua *engine, int 
     multi_capture_end(st->fake, capturing);
     script_leave_busy(st, &run);
     st->running = NULL;
+    st->fake->user = NULL;   /* the user may be deleted before the next run */
 }
 
 /* numkeys as 7.0 validates it. Returns 0, or -1 after replying. */
@@ -528,13 +542,23 @@ void script_kill(client *c, int functions)
 {
     script_state *st = c->srv->scripting;
     script_run *run = st ? st->running : NULL;
-    /* SCRIPT KILL does not stop a function, nor FUNCTION KILL a script. */
-    if (run == NULL || run->is_function != functions) {
+    if (run == NULL) {
         reply_error(c, "NOTBUSY No scripts in execution right now.");
+        return;
+    }
+    /* 7.0's order: our master's script, then one that wrote, then the
+     * wrong KILL (SCRIPT KILL does not stop a function, nor FUNCTION KILL
+     * a script) answered with the -BUSY naming the right one. */
+    if (run->caller != NULL && (run->caller->flags & CLIENT_MASTER)) {
+        reply_error(c, "UNKILLABLE The busy script was sent by a master instance in the context of replication and cannot be killed.");
         return;
     }
     if (run->wrote) {
         reply_error(c, "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.");
+        return;
+    }
+    if (run->is_function != functions) {
+        reply_error(c, run->is_function ? SCRIPT_ERR_BUSY_FUNCTION : SCRIPT_ERR_BUSY);
         return;
     }
     run->killed = 1;

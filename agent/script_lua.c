@@ -12,10 +12,12 @@
 #include <nettle/sha1.h>
 #include "script_lua.h"
 #include "script_conv.h"
+#include "acl.h"
 #include "client.h"
 #include "command.h"
 #include "server.h"
 #include "reply.h"
+#include "repl.h"
 #include "log.h"
 #include "mem.h"
 #include "util.h"
@@ -238,6 +240,14 @@ static int engine_collect_args(script_lua *e, lua_State *L, int argc)
     return 0;
 }
 
+/* DEBUG SET-DISABLE-DENY-SCRIPTS: process-wide, as the switch is in Redis. */
+static int script_lua_noscript_allowed;
+
+void script_lua_allow_noscript_commands(int allow)
+{
+    script_lua_noscript_allowed = allow != 0;
+}
+
 /* The refusals Redis applies to a command called from a script, in its
  * order. Returns the error text, or NULL to run it. */
 static const char *engine_check_command(script_lua *e, const cmd_def *cmd, int argc)
@@ -248,14 +258,22 @@ static const char *engine_check_command(script_lua *e, const cmd_def *cmd, int a
         return "ERR Unknown Redis command called from script";
     if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity)
         return "ERR Wrong number of args calling Redis command from script";
-    if (cmd->flags & CMD_NOSCRIPT)
+    if ((cmd->flags & CMD_NOSCRIPT) && !script_lua_noscript_allowed)
         return "ERR This Redis command is not allowed from script";
-    if (cmd->flags & CMD_WRITE) {
-        if (run->read_only)
-            return "ERR Write commands are not allowed from read-only scripts.";
+    /* The caller's ACL user (script.c gives it to the fake client). */
+    const char *acl_err = acl_script_refusal(run->fake, cmd, argc, e->argv);
+    if (acl_err != NULL)
+        return acl_err;
+    if (run->read_only && (cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE)))
+        return "ERR Write commands are not allowed from read-only scripts.";
+    /* A script that already wrote is not failed halfway on the server's
+     * state: its effects must stay whole. */
+    if ((cmd->flags & CMD_WRITE) && !run->wrote) {
         int from_master = run->caller && (run->caller->flags & CLIENT_MASTER);
         if (!from_master && s->is_replica && s->config.replica_read_only)
             return "READONLY You can't write against a read only replica.";
+        if (repl_lacks_good_replicas(s))
+            return "NOREPLICAS Not enough good replicas to write.";
     }
     if ((cmd->flags & CMD_DENYOOM) && s->config.maxmemory && !(run->flags & SCRIPT_FLAG_ALLOW_OOM) &&
         !(run->caller && (run->caller->flags & CLIENT_MASTER)) && srv_used_memory(s) > s->config.maxmemory)
@@ -386,22 +404,65 @@ static int redis_tagged_reply(lua_State *L, const char *field)
     return 1;
 }
 
+/* 7.0's error table: the text (a leading '-' dropped) split at its first
+ * space into a code and a message, or all message under the code ERR
+ * without a space, the message trimmed of CR/LF at both ends; read as a C
+ * string, as Redis does. */
 static int lua_redis_error_reply(lua_State *L)
 {
-    /* A leading '-' is the RESP marker, not part of the message. */
-    if (lua_gettop(L) == 1 && lua_type(L, 1) == LUA_TSTRING) {
-        const char *s = lua_tostring(L, 1);
-        if (s[0] == '-') {
-            lua_pushstring(L, s + 1);
-            lua_replace(L, 1);
-        }
+    if (lua_gettop(L) != 1 || lua_type(L, 1) != LUA_TSTRING) {
+        push_error_table(L, "ERR wrong number or type of arguments");
+        return 1;
     }
-    return redis_tagged_reply(L, "err");
+    const char *text = lua_tostring(L, 1);
+    if (text[0] == '-')
+        text++;
+    const char *space = strchr(text, ' ');
+    const char *code = space ? text : "ERR";
+    size_t code_len = space ? (size_t)(space - text) : 3;
+    const char *msg = space ? space + 1 : text;
+    size_t msg_len = strlen(msg);
+    while (msg_len > 0 && (msg[0] == '\r' || msg[0] == '\n'))
+        msg++, msg_len--;
+    while (msg_len > 0 && (msg[msg_len - 1] == '\r' || msg[msg_len - 1] == '\n'))
+        msg_len--;
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addlstring(&b, code, code_len);
+    luaL_addchar(&b, ' ');
+    luaL_addlstring(&b, msg, msg_len);
+    luaL_pushresult(&b);                   /* the error text */
+    lua_createtable(L, 0, 1);
+    lua_pushstring(L, "err");
+    lua_pushvalue(L, -3);
+    lua_rawset(L, -3);
+    return 1;
 }
 
 static int lua_redis_status_reply(lua_State *L)
 {
     return redis_tagged_reply(L, "ok");
+}
+
+/* redis.acl_check_cmd(command, args...): whether the script's caller may
+ * run that command with those arguments, by the check cmd_process applies
+ * to it (run with the caller's argv swapped for the checked one). */
+static int lua_redis_acl_check_cmd(lua_State *L)
+{
+    script_lua *e = engine_of(L);
+    int argc = lua_gettop(L);
+    if (e->run == NULL || e->run->caller == NULL)
+        return raise_error_table(L, "ERR redis.acl_check_cmd can only be called inside a script invocation");
+    if (argc == 0)
+        return raise_error_table(L, "ERR Please specify at least one argument for this redis lib call");
+    if (engine_collect_args(e, L, argc) != 0)
+        return raise_error_table(L, "ERR Lua redis lib command arguments must be strings or integers");
+    const cmd_def *cmd = cmd_lookup(e->argv[0].ptr, e->argv[0].len);
+    if (cmd == NULL)
+        return raise_error_table(L, "ERR Invalid command passed to redis.acl_check_cmd()");
+    /* Redis' acl_check_cmd asks without logging in ACL LOG. */
+    lua_pushboolean(L, acl_check_allowed(e->run->caller, cmd, argc, e->argv));
+    return 1;
 }
 
 static int lua_redis_sha1hex(lua_State *L)
@@ -513,11 +574,34 @@ static int lua_readonly_table(lua_State *L)
     return luaL_error(L, "Attempt to modify a readonly table");
 }
 
+/* getmetatable() of a protected table gives its metatable, itself
+ * read-only, as with 7.0's read-only tables: sets the __metatable of the
+ * metatable on the top of the stack to a read-only view of it. */
+static void set_readonly_metatable_view(lua_State *L)
+{
+    int meta = lua_gettop(L);
+    lua_pushstring(L, "__metatable");
+    lua_newtable(L);                       /* the view */
+    lua_createtable(L, 0, 3);              /* its metatable */
+    lua_pushstring(L, "__index");
+    lua_pushvalue(L, meta);
+    lua_rawset(L, -3);
+    lua_pushstring(L, "__newindex");
+    lua_pushcfunction(L, lua_readonly_table);
+    lua_rawset(L, -3);
+    lua_pushstring(L, "__metatable");
+    lua_pushboolean(L, 0);
+    lua_rawset(L, -3);
+    lua_setmetatable(L, -2);
+    lua_rawset(L, meta);
+}
+
 /* Replace the table at idx by a read-only proxy: reads go to the table
  * (a plain __index table, so a lookup stays inside the VM), writes raise
- * Redis' error, and the metatable cannot be changed or read back. The
- * proxy is left on the stack. */
-static void push_readonly_proxy(lua_State *L, int idx)
+ * Redis' error, and the metatable cannot be changed; getmetatable() gives
+ * false, or with meta_visible (the globals, which have a metatable in
+ * Redis too) a read-only view of it. The proxy is left on the stack. */
+static void push_readonly_proxy(lua_State *L, int idx, int meta_visible)
 {
     if (idx < 0)
         idx = lua_gettop(L) + idx + 1;
@@ -529,9 +613,13 @@ static void push_readonly_proxy(lua_State *L, int idx)
     lua_pushstring(L, "__newindex");
     lua_pushcfunction(L, lua_readonly_table);
     lua_rawset(L, -3);
-    lua_pushstring(L, "__metatable");
-    lua_pushboolean(L, 0);
-    lua_rawset(L, -3);
+    if (meta_visible) {
+        set_readonly_metatable_view(L);
+    } else {
+        lua_pushstring(L, "__metatable");
+        lua_pushboolean(L, 0);
+        lua_rawset(L, -3);
+    }
     lua_setmetatable(L, -2);
 }
 
@@ -567,6 +655,27 @@ static int lua_guarded_rawset(lua_State *L)
     return 1;
 }
 
+/* getmetatable() of a proxy whose metatable is hidden gives nil, as for
+ * Redis' read-only tables, which have none; the rest as Lua does. */
+static int lua_guarded_getmetatable(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    if (is_readonly_proxy(L, 1)) {
+        lua_getmetatable(L, 1);
+        lua_pushstring(L, "__metatable");
+        lua_rawget(L, -2);
+        if (lua_isboolean(L, -1) && !lua_toboolean(L, -1)) {
+            lua_pushnil(L);
+            return 1;
+        }
+        lua_pop(L, 2);
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 1);
+    return 1;
+}
+
 static int lua_guarded_setmetatable(lua_State *L)
 {
     if (is_readonly_proxy(L, 1))
@@ -575,6 +684,95 @@ static int lua_guarded_setmetatable(lua_State *L)
     lua_insert(L, 1);
     lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
     return lua_gettop(L);
+}
+
+/* Redis' Lua parses text only: a precompiled chunk could break the VM's
+ * invariants. loadstring and load feed a chunk that starts with the
+ * bytecode signature to the parser behind a leading space, so it fails as
+ * the text it then is ("unexpected symbol near 'char(27)'"), as in 7.0. */
+typedef struct text_only_reader {
+    lua_State *L;
+    int fn_idx;             /* load(): the reader function's slot; 0: a string */
+    int keep_idx;           /* load(): the slot keeping the last piece alive */
+    const char *str;        /* loadstring(): the whole chunk, until given */
+    size_t str_len;
+    const char *held;       /* the first piece, given after the space */
+    size_t held_len;
+    int state;              /* 0 first call, 1 a piece held, 2 passing through */
+} text_only_reader;
+
+static const char *text_only_next(text_only_reader *r, size_t *size)
+{
+    if (r->fn_idx == 0) {
+        const char *p = r->str;
+        *size = p ? r->str_len : 0;
+        r->str = NULL;
+        return p;
+    }
+    lua_State *L = r->L;
+    luaL_checkstack(L, 2, "too many nested functions");
+    lua_pushvalue(L, r->fn_idx);
+    lua_call(L, 0, 1);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        *size = 0;
+        return NULL;
+    }
+    if (!lua_isstring(L, -1))
+        luaL_error(L, "reader function must return a string");
+    lua_replace(L, r->keep_idx);
+    return lua_tolstring(L, r->keep_idx, size);
+}
+
+static const char *text_only_read(lua_State *L, void *ud, size_t *size)
+{
+    text_only_reader *r = ud;
+    (void)L;
+    if (r->state == 1) {
+        r->state = 2;
+        *size = r->held_len;
+        return r->held;
+    }
+    const char *p = text_only_next(r, size);
+    if (r->state == 0) {
+        r->state = 2;
+        if (p != NULL && *size > 0 && p[0] == LUA_SIGNATURE[0]) {
+            r->held = p;
+            r->held_len = *size;
+            r->state = 1;
+            *size = 1;
+            return " ";
+        }
+    }
+    return p;
+}
+
+/* loadstring's and load's results: the function, or nil and the error. */
+static int text_only_result(lua_State *L, int status)
+{
+    if (status == 0)
+        return 1;
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    return 2;
+}
+
+static int lua_text_loadstring(lua_State *L)
+{
+    size_t len;
+    const char *chunk = luaL_checklstring(L, 1, &len);
+    const char *chunkname = luaL_optstring(L, 2, chunk);
+    text_only_reader r = {.L = L, .str = chunk, .str_len = len};
+    return text_only_result(L, lua_load(L, text_only_read, &r, chunkname));
+}
+
+static int lua_text_load(lua_State *L)
+{
+    const char *chunkname = luaL_optstring(L, 2, "=(load)");
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_settop(L, 3);
+    text_only_reader r = {.L = L, .fn_idx = 1, .keep_idx = 3};
+    return text_only_result(L, lua_load(L, text_only_read, &r, chunkname));
 }
 
 static void open_lib(lua_State *L, const char *name, lua_CFunction fn)
@@ -612,9 +810,16 @@ static void open_libraries(lua_State *L)
     }
     lua_pushcfunction(L, lua_guarded_rawset);
     lua_setglobal(L, "rawset");
+    lua_pushcfunction(L, lua_text_loadstring);
+    lua_setglobal(L, "loadstring");
+    lua_pushcfunction(L, lua_text_load);
+    lua_setglobal(L, "load");
     lua_getglobal(L, "setmetatable");
     lua_pushcclosure(L, lua_guarded_setmetatable, 1);
     lua_setglobal(L, "setmetatable");
+    lua_getglobal(L, "getmetatable");
+    lua_pushcclosure(L, lua_guarded_getmetatable, 1);
+    lua_setglobal(L, "getmetatable");
     lua_getglobal(L, "math");
     lua_pushstring(L, "random");
     lua_pushcfunction(L, lua_math_random);
@@ -678,6 +883,7 @@ static void open_redis_table(lua_State *L, script_lua *e)
     set_field_fn(L, e, "error_reply", lua_redis_error_reply);
     set_field_fn(L, e, "status_reply", lua_redis_status_reply);
     set_field_fn(L, e, "sha1hex", lua_redis_sha1hex);
+    set_field_fn(L, e, "acl_check_cmd", lua_redis_acl_check_cmd);
     set_field_fn(L, e, "log", lua_redis_log);
     set_field_fn(L, e, "setresp", lua_redis_setresp);
     set_field_fn(L, e, "set_repl", lua_redis_set_repl);
@@ -710,7 +916,7 @@ static void protect_globals(lua_State *L, script_lua *e)
     for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
         lua_getglobal(L, libs[i]);
         if (lua_istable(L, -1)) {
-            push_readonly_proxy(L, -1);
+            push_readonly_proxy(L, -1, 0);
             lua_setglobal(L, libs[i]);
         }
         lua_pop(L, 1);
@@ -724,7 +930,7 @@ static void protect_globals(lua_State *L, script_lua *e)
     lua_pushcfunction(L, lua_nonexistent_global);
     lua_rawset(L, -3);
     lua_setmetatable(L, -2);
-    push_readonly_proxy(L, -1);            /* globals, proxy */
+    push_readonly_proxy(L, -1, 1);         /* globals, proxy */
     lua_pushstring(L, "_G");
     lua_pushvalue(L, -2);
     lua_rawset(L, -4);                     /* real._G = proxy */
@@ -947,11 +1153,11 @@ static void functions_env_init(script_lua *e)
     lua_rawset(L, -3);
     set_field_int(L, "REDIS_VERSION_NUM", 0x07000f);
     set_missing_is_error(L, -1);
-    push_readonly_proxy(L, -1);                    /* api, "redis", redis, proxy */
+    push_readonly_proxy(L, -1, 0);                 /* api, "redis", redis, proxy */
     lua_remove(L, -2);
     lua_rawset(L, -3);                             /* api.redis = proxy */
     set_missing_is_error(L, -1);
-    push_readonly_proxy(L, -1);                    /* api, api proxy */
+    push_readonly_proxy(L, -1, 0);                 /* api, api proxy */
     e->load_api_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_pop(L, 1);
 
@@ -963,9 +1169,7 @@ static void functions_env_init(script_lua *e)
     lua_pushstring(L, "__newindex");
     lua_pushcfunction(L, lua_readonly_table);
     lua_rawset(L, -3);
-    lua_pushstring(L, "__metatable");
-    lua_pushboolean(L, 0);
-    lua_rawset(L, -3);
+    set_readonly_metatable_view(L);
     lua_pushvalue(L, -1);
     e->fenv_meta_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_setmetatable(L, -2);

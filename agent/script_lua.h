@@ -115,4 +115,8 @@ int script_lua_load_library(script_lua *e, const char *code, size_t len, long lo
  * Redis: neither SCRIPT FLUSH nor a new script reseeds it). */
 int32_t script_lua_rand48(void);
 void script_lua_srand48(int32_t seed);
+
+/* DEBUG SET-DISABLE-DENY-SCRIPTS: 1 lets scripts call the commands flagged
+ * noscript (Redis' test suite uses it to call DEBUG from a script). */
+void script_lua_allow_noscript_commands(int allow);
 #endif

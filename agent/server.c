@@ -11,6 +11,7 @@
 #include <sys/utsname.h>
 #include "script.h"
 #include "function.h"
+#include "deque.h"
 #include "server.h"
 #include "aof.h"
 #include "objclock.h"
@@ -275,6 +276,7 @@ static void srv_sync_encoding_limits(srv *s)
     setobj_max_intset_entries = (size_t)s->config.set_max_intset_entries;
     zset_max_listpack_entries = (size_t)s->config.zset_max_listpack_entries;
     zset_max_listpack_value = (size_t)s->config.zset_max_listpack_value;
+    deque_set_default_fill(s->config.list_max_listpack_size);
 }
 
 static srv_apply_fn *srv_apply_fns[8];

@@ -16,6 +16,7 @@
 #include "blocking.h"
 #include "monitor.h"
 #include "pause.h"
+#include "acl.h"
 
 #define KV_VERSION "7.0.15"
 
@@ -75,33 +76,15 @@ static void cmd_select(client *c)
     reply_ok(c);
 }
 
-/* Password check in constant time with respect to the content. */
-static int conn_password_ok(srv *s, const resp_arg *pass)
-{
-    const char *want = s->config.requirepass;
-    if (!want || !want[0])
-        return 1;
-    size_t wl = strlen(want);
-    unsigned char diff = (unsigned char)(wl != pass->len);
-    for (size_t i = 0; i < pass->len; i++)
-        diff |= (unsigned char)(pass->ptr[i] ^ want[i % (wl ? wl : 1)]);
-    return diff == 0;
-}
-
-/* Returns 1 when authenticated, 0 after replying WRONGPASS / error. */
+/* Returns 1 when authenticated, 0 after replying WRONGPASS (the failure
+ * is in ACL LOG). user NULL: AUTH <password>, the default user. */
 static int conn_authenticate(client *c, const resp_arg *user, const resp_arg *pass)
 {
-    srv *s = c->srv;
-    if (user && !conn_arg_is(user, "default")) {
-        log_msg(LOG_VERBOSE, "Failed AUTH for user from %s", c->addr);
+    if (!acl_authenticate(c, user ? user->ptr : NULL, user ? user->len : 0, pass->ptr, pass->len)) {
+        log_msg(LOG_VERBOSE, "Failed AUTH from %s", c->addr);
         reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
         return 0;
     }
-    if (!conn_password_ok(s, pass)) {
-        reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
-        return 0;
-    }
-    c->flags |= CLIENT_AUTHENTICATED;
     return 1;
 }
 
@@ -111,8 +94,7 @@ static void cmd_auth(client *c)
         reply_error(c, ERR_SYNTAX);
         return;
     }
-    const char *pass = c->srv->config.requirepass;
-    if (c->argc == 2 && !(pass && pass[0])) {
+    if (c->argc == 2 && !acl_default_needs_auth(c->srv)) {
         reply_error(c, "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
         return;
     }
@@ -170,8 +152,7 @@ static void cmd_hello(client *c)
             return;
         }
     }
-    const char *pass = c->srv->config.requirepass;
-    if (pass && pass[0] && !(c->flags & CLIENT_AUTHENTICATED)) {
+    if (!acl_client_authenticated(c)) {
         reply_error(c, "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
         return;
     }
@@ -211,8 +192,9 @@ static void cmd_reset(client *c)
     c->resp_version = 2;
     kstr_free(c->name);
     c->name = NULL;
-    const char *pass = c->srv->config.requirepass;
-    if (pass && pass[0])
+    /* Back to the default user, authenticated only if it needs no password. */
+    c->user = NULL;
+    if (acl_default_needs_auth(c->srv))
         c->flags &= ~CLIENT_AUTHENTICATED;
     reply_simple(c, "RESET");
 }
@@ -302,6 +284,9 @@ static int client_kill_matches(client *c, client *t, int argc, int skipme)
             if (strlen(t->laddr) != v->len || memcmp(t->laddr, v->ptr, v->len) != 0) return 0;
         } else if (conn_arg_is(f, "type")) {
             if (client_type_matches(t, v) != 1) return 0;
+        } else if (conn_arg_is(f, "user")) {
+            const char *name = acl_client_user_name(t);
+            if (strlen(name) != v->len || memcmp(name, v->ptr, v->len) != 0) return 0;
         }
     }
     return 1;
@@ -347,9 +332,8 @@ static void client_kill(client *c)
             else if (conn_arg_is(v, "no")) skipme = 0;
             else { reply_error(c, ERR_SYNTAX); return; }
         } else if (conn_arg_is(f, "user")) {
-            /* Without ACLs "default" is the only user (names are case
-             * sensitive, as ACL user names are). */
-            if (v->len != 7 || memcmp(v->ptr, "default", 7) != 0) {
+            /* User names are case sensitive. */
+            if (acl_user_find(v->ptr, v->len) == NULL && !(v->len == 7 && memcmp(v->ptr, "default", 7) == 0)) {
                 reply_errorf(c, "ERR No such user '%.*s'", (int)v->len, v->ptr);
                 return;
             }

@@ -95,16 +95,46 @@ static deque *list_of(obj *o)
 
 static void list_push(deque *q, int where, const char *p, size_t len)
 {
-    kstr v = kstr_new(p, len);
     if (where == LIST_HEAD)
-        deque_push_head(q, v);
+        deque_push_head_buf(q, p, len);
     else
-        deque_push_tail(q, v);
+        deque_push_tail_buf(q, p, len);
 }
 
 static kstr list_pop(deque *q, int where)
 {
     return where == LIST_HEAD ? deque_pop_head(q) : deque_pop_tail(q);
+}
+
+/* Element i, in place (valid until the list changes). */
+static void list_view(deque *q, size_t i, const char **p, size_t *len)
+{
+    if (!deque_view(q, i, p, len)) {
+        *p = "";
+        *len = 0;
+    }
+}
+
+static int list_elem_eq(deque *q, size_t i, const resp_arg *a)
+{
+    const char *p;
+    size_t len;
+    list_view(q, i, &p, &len);
+    return len == a->len && memcmp(p, a->ptr, len) == 0;
+}
+
+/* Reply the element at an end as a bulk string and drop it: no copy of
+ * the element beyond the reply's own. */
+static void list_pop_reply(client *c, deque *q, int where)
+{
+    const char *p;
+    size_t len;
+    list_view(q, where == LIST_HEAD ? 0 : deque_len(q) - 1, &p, &len);
+    reply_bulk(c, p, len);
+    if (where == LIST_HEAD)
+        deque_drop_head(q, 1);
+    else
+        deque_drop_tail(q, 1);
 }
 
 /* After removing elements: delete the key when empty, else signal it. */
@@ -121,6 +151,8 @@ static obj *list_get_or_create(client *c, const resp_arg *key, obj *o)
 {
     if (o)
         return o;
+    /* node size for the new list, read when it is created as Redis does */
+    deque_set_default_fill(c->srv->config.list_max_listpack_size);
     o = obj_list_new();
     db_add(c->db, key->ptr, key->len, o);
     return o;
@@ -208,7 +240,7 @@ static void cmd_linsert(client *c)
     deque *q = list_of(o);
     size_t n = deque_len(q);
     for (size_t i = 0; i < n; i++) {
-        if (kstr_eq_buf(deque_get(q, i), c->argv[3].ptr, c->argv[3].len)) {
+        if (list_elem_eq(q, i, &c->argv[3])) {
             deque_insert(q, after ? i + 1 : i, kstr_new(c->argv[4].ptr, c->argv[4].len));
             db_signal_modified(c->db, c->argv[1].ptr, c->argv[1].len);
             c->srv->dirty++;
@@ -244,10 +276,14 @@ static void cmd_lindex(client *c)
     long long n = (long long)deque_len(list_of(o));
     if (idx < 0)
         idx += n;
-    if (idx < 0 || idx >= n)
+    if (idx < 0 || idx >= n) {
         reply_null(c);
-    else
-        reply_bulk_kstr(c, deque_get(list_of(o), (size_t)idx));
+        return;
+    }
+    const char *p;
+    size_t len;
+    list_view(list_of(o), (size_t)idx, &p, &len);
+    reply_bulk(c, p, len);
 }
 
 static void cmd_lrange(client *c)
@@ -277,8 +313,12 @@ static void cmd_lrange(client *c)
     if (end >= n)
         end = n - 1;
     reply_array(c, end - start + 1);
-    for (long long i = start; i <= end; i++)
-        reply_bulk_kstr(c, deque_get(q, (size_t)i));
+    for (long long i = start; i <= end; i++) {
+        const char *p;
+        size_t len;
+        list_view(q, (size_t)i, &p, &len);
+        reply_bulk(c, p, len);
+    }
 }
 
 /* LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len] */
@@ -330,7 +370,7 @@ static void cmd_lpos(client *c)
     long long emitted = 0;
     for (size_t i = 0; i < n && (maxlen == 0 || (long long)i < maxlen); i++) {
         size_t pos = from_tail ? n - 1 - i : i;
-        if (!kstr_eq_buf(deque_get(q, pos), ele->ptr, ele->len))
+        if (!list_elem_eq(q, pos, ele))
             continue;
         matches++;
         if (!huge_rank && matches < want)
@@ -410,10 +450,8 @@ static void cmd_ltrim(client *c)
         ltrim = start;
         rtrim = n - end - 1;
     }
-    for (long long i = 0; i < ltrim; i++)
-        kstr_free(deque_pop_head(q));
-    for (long long i = 0; i < rtrim; i++)
-        kstr_free(deque_pop_tail(q));
+    deque_drop_head(q, (size_t)ltrim);
+    deque_drop_tail(q, (size_t)rtrim);
     list_after_remove(c, &c->argv[1], o);
     c->srv->dirty += ltrim + rtrim;
     reply_ok(c);
@@ -433,29 +471,35 @@ static void cmd_lrem(client *c)
     }
     deque *q = list_of(o);
     const resp_arg *ele = &c->argv[3];
-    /* One rotation through the list, dropping matches on the way, keeps
-     * LREM O(n) however many elements go (removing in place would shift
-     * the ring once per match). From the tail for a negative count. */
+    /* Copy the survivors into a fresh list in one pass, which keeps LREM
+     * O(n) however many elements go (removing in place would move bytes
+     * and re-seek once per match). From the tail for a negative count. */
     int from_tail = toremove < 0;
     unsigned long long limit = from_tail ? 0ULL - (unsigned long long)toremove
                                          : (unsigned long long)toremove;
     long long removed = 0;
     size_t n = deque_len(q);
+    deque *kept = deque_new_like(q);
     for (size_t i = 0; i < n; i++) {
-        kstr v = from_tail ? deque_pop_tail(q) : deque_pop_head(q);
+        const char *p;
+        size_t len;
+        list_view(q, from_tail ? n - 1 - i : i, &p, &len);
         if ((limit == 0 || (unsigned long long)removed < limit) &&
-            kstr_eq_buf(v, ele->ptr, ele->len)) {
-            kstr_free(v);
+            len == ele->len && memcmp(p, ele->ptr, len) == 0) {
             removed++;
         } else if (from_tail) {
-            deque_push_head(q, v);
+            deque_push_head_buf(kept, p, len);
         } else {
-            deque_push_tail(q, v);
+            deque_push_tail_buf(kept, p, len);
         }
     }
     if (removed) {
+        o->v.ptr = kept;
+        deque_free(q);
         list_after_remove(c, &c->argv[1], o);
         c->srv->dirty += removed;
+    } else {
+        deque_free(kept);
     }
     reply_int(c, removed);
 }
@@ -477,11 +521,8 @@ static void pop_range_reply(client *c, const resp_arg *key, obj *o, int where,
         reply_bulk(c, key->ptr, key->len);
     }
     reply_array(c, count);
-    for (long long i = 0; i < count; i++) {
-        kstr v = list_pop(q, where);
-        reply_bulk_kstr(c, v);
-        kstr_free(v);
-    }
+    for (long long i = 0; i < count; i++)
+        list_pop_reply(c, q, where);
     if (rewrite)
         list_rewrite(c, where == LIST_HEAD ? "LPOP" : "RPOP", key, count);
     list_after_remove(c, key, o);
@@ -508,9 +549,7 @@ static void pop_generic(client *c, int where)
         return;
     }
     if (count == -1) {
-        kstr v = list_pop(list_of(o), where);
-        reply_bulk_kstr(c, v);
-        kstr_free(v);
+        list_pop_reply(c, list_of(o), where);
         list_after_remove(c, &c->argv[1], o);
         c->srv->dirty++;
         return;
@@ -608,11 +647,9 @@ static int move_generic(client *c, const resp_arg *src, const resp_arg *dst,
     /* push first: with src == dst the list must not be deleted between the
      * pop and the push */
     dobj = list_get_or_create(c, dst, dobj);
-    if (whereto == LIST_HEAD)
-        deque_push_head(list_of(dobj), v);
-    else
-        deque_push_tail(list_of(dobj), v);
     reply_bulk_kstr(c, v);
+    list_push(list_of(dobj), whereto, v, kstr_len(v));
+    kstr_free(v);
     db_signal_modified(c->db, dst->ptr, dst->len);
     db_signal_list_ready(c->db, dst->ptr, dst->len);
     list_after_remove(c, src, so);
@@ -659,11 +696,9 @@ static void bpop_generic(client *c, int where)
             return;
         if (!o)
             continue;
-        kstr v = list_pop(list_of(o), where);
         reply_array(c, 2);
         reply_bulk(c, key->ptr, key->len);
-        reply_bulk_kstr(c, v);
-        kstr_free(v);
+        list_pop_reply(c, list_of(o), where);
         list_rewrite(c, where == LIST_HEAD ? "LPOP" : "RPOP", key, -1);
         list_after_remove(c, key, o);
         c->srv->dirty++;

@@ -28,6 +28,7 @@
 #include "rdb.h"
 #include "repl_int.h"
 #include "objclock.h"
+#include "script_lua.h"
 
 static int srvcmd_arg_is(const resp_arg *a, const char *s)
 {
@@ -752,6 +753,9 @@ static void cmd_debug(client *c)
         debug_structure(c, 1);
     } else if (srvcmd_arg_is(sub, "set-active-expire") && argc == 3) {
         c->srv->active_expire_disabled = debug_atoi(&c->argv[2]) == 0;
+        reply_ok(c);
+    } else if (srvcmd_arg_is(sub, "set-disable-deny-scripts") && argc == 3) {
+        script_lua_allow_noscript_commands(debug_atoi(&c->argv[2]));
         reply_ok(c);
     } else if (srvcmd_arg_is(sub, "quicklist-packed-threshold") && argc == 3) {
         debug_packed_threshold(c);

@@ -321,9 +321,10 @@ static void sort_generic(client *c, int readonly)
      * good (visible in OBJECT ENCODING). */
     if (o && o->type == OBJ_ZSET)
         zset_set_compact(o->v.ptr, 0);
-    /* An unsorted set would come out in hash order: when it is stored,
-     * Redis sorts it (ALPHA) so the stored list is the same everywhere. */
-    if (opt.dontsort && o && o->type == OBJ_SET && opt.store) {
+    /* An unsorted set would come out in hash order: when it is stored, or
+     * read by a script (whose effects must not depend on it), Redis sorts
+     * it (ALPHA) so the result is the same everywhere. */
+    if (opt.dontsort && o && o->type == OBJ_SET && (opt.store || (c->flags & CLIENT_SCRIPT))) {
         opt.dontsort = 0;
         opt.alpha = 1;
         opt.by = NULL;

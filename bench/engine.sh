@@ -12,7 +12,9 @@
 #     server competes with the load generator for a core.
 #  2. memory: 1,000,000 keys (key:000000..999999) of 100-byte values loaded
 #     with redis-cli --pipe into each; RSS (VmRSS) and INFO used_memory with
-#     the kvfleet/redis ratio.
+#     the kvfleet/redis ratio. Before it, on the fresh servers, one list of
+#     BENCH_LIST_N (default 1,000,000) 10-byte elements RPUSHed: used_memory
+#     and RSS growth, and used_memory per element.
 #  3. scripting: redis-benchmark -n BENCH_SCRIPT_N -P 16 of SCRIPT LOAD and of
 #     EVALSHA of a small script (one SET), alternating rounds as above.
 #  4. AOF: both servers restarted with appendonly yes (fresh directories),
@@ -111,9 +113,49 @@ fi
 
 # ------------------------------------------------------------ memory
 if part memory; then
+declare -A mem
+# The list row, first, on fresh servers so RSS growth means something:
+# one list of LIST_N elements of 10 bytes (e000000000..,
+# not integers, so neither side stores them as numbers), RPUSHed 100 per
+# command; used_memory and RSS growth over the empty server, per element.
+LIST_N="${BENCH_LIST_N:-1000000}"
+load_list() {
+    local port="$1" count="$2"
+    awk -v n="$count" 'BEGIN {
+        for (i = 0; i < n; i += 100) {
+            m = (n - i < 100) ? n - i : 100
+            printf "*%d\r\n$5\r\nRPUSH\r\n$6\r\nmylist\r\n", m + 2
+            for (j = 0; j < m; j++)
+                printf "$10\r\ne%09d\r\n", i + j
+        }
+    }' | redis-cli -h 127.0.0.1 -p "$port" --pipe >/dev/null
+}
+echo "loading one list of $LIST_N elements of 10 bytes into each server..." >&2
+for side in redis agent; do
+    port=$rport pid=$rpid
+    [ "$side" = agent ] && port=$aport pid=$apid
+    rcli "$port" flushall >/dev/null
+    mem["$side,lused0"]=$(used_memory "$port")
+    mem["$side,lrss0"]=$(rss_kb "$pid")
+    load_list "$port" "$LIST_N"
+    mem["$side,llen"]=$(rcli "$port" llen mylist)
+    mem["$side,lused"]=$(( $(used_memory "$port") - ${mem["$side,lused0"]} ))
+    mem["$side,lrss"]=$(( ($(rss_kb "$pid") - ${mem["$side,lrss0"]}) * 1024 ))
+    mem["$side,lper"]=$(awk -v b="${mem["$side,lused"]}" -v n="$LIST_N" 'BEGIN { printf "%.2f", b / n }')
+done
+echo
+printf '%-28s %14s %14s %7s\n' "memory, list of $LIST_N x 10 B" "redis" "kvfleet" "ratio"
+printf '%-28s %14s %14s %7s\n' "LLEN" "${mem[redis,llen]}" "${mem[agent,llen]}" "$(ratio "${mem[agent,llen]}" "${mem[redis,llen]}")"
+printf '%-28s %14s %14s %7s\n' "used_memory growth (bytes)" "${mem[redis,lused]}" "${mem[agent,lused]}" "$(ratio "${mem[agent,lused]}" "${mem[redis,lused]}")"
+printf '%-28s %14s %14s %7s\n' "used_memory per element" "${mem[redis,lper]}" "${mem[agent,lper]}" "$(ratio "${mem[agent,lper]}" "${mem[redis,lper]}")"
+printf '%-28s %14s %14s %7s\n' "RSS growth (bytes)" "${mem[redis,lrss]}" "${mem[agent,lrss]}" "$(ratio "${mem[agent,lrss]}" "${mem[redis,lrss]}")"
+[ "${mem[redis,llen]}" = "$LIST_N" ] && [ "${mem[agent,llen]}" = "$LIST_N" ] || {
+    echo "warning: LLEN differs from $LIST_N elements pushed" >&2
+    exit 1
+}
+
 echo
 echo "loading $KEYS keys of 100 bytes into each server..." >&2
-declare -A mem
 for side in redis agent; do
     port=$rport pid=$rpid
     [ "$side" = agent ] && port=$aport pid=$apid
@@ -133,6 +175,7 @@ printf '%-28s %14s %14s %7s\n' "used_memory (bytes)" "${mem[redis,used]}" "${mem
     echo "warning: DBSIZE differs from $KEYS keys loaded" >&2
     exit 1
 }
+
 fi
 
 # ------------------------------------------------------------ scripting

@@ -81,6 +81,8 @@ expect_eq "other commands get -BUSY" "$BUSY_ERR" "$(rcli "$pm" get a)"
 expect_eq "SCRIPT LOAD gets -BUSY" "$BUSY_ERR" "$(rcli "$pm" script load "return 1")"
 expect_eq "SHUTDOWN without NOSAVE gets -BUSY" "$BUSY_ERR" "$(rcli "$pm" shutdown)"
 expect_eq "MULTI is allowed while busy" OK "$(rcli "$pm" multi)"
+# 7.0 answers the wrong KILL with the -BUSY naming the right one.
+expect_eq "FUNCTION KILL does not stop a script" "$BUSY_ERR" "$(rcli "$pm" function kill)"
 expect_eq "SCRIPT KILL stops a read-only script" OK "$(rcli "$pm" script kill)"
 wait "$caller"
 expect_eq "the killed script's caller gets 7.0's error" \

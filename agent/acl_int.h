@@ -1,0 +1,106 @@
+/* acl_int: what acl.c (users, rules, checks, ACL LOG), acl_file.c (the
+ * config's users and the aclfile) and acl_cmd.c (the ACL command) share.
+ * Private to those three files. */
+#ifndef KV_ACL_INT_H
+#define KV_ACL_INT_H
+#include <stddef.h>
+#include <stdint.h>
+#include "acl.h"
+#include "command.h"
+
+struct srv;
+struct client;
+
+enum { ACL_READ = 1, ACL_WRITE = 2 };
+enum { SANITIZE_NONE, SANITIZE_YES, SANITIZE_SKIP };
+
+typedef struct acl_pattern {
+    int perm;      /* ACL_READ | ACL_WRITE */
+    char *glob;
+} acl_pattern;
+
+struct acl_user {
+    char *name;
+    int enabled;
+    int nopass;
+    int sanitize;
+    char **hashes;           /* SHA-256 of each password, 64 lower hex */
+    int nhashes;
+    uint8_t *allowed;        /* per acl_command_table entry */
+    /* Set only by +@all: the user may also run commands added later, and
+     * ACL LIST starts its rules from +@all instead of -@all. */
+    int future;
+    char **firstargs;        /* "index|arg": +select|0 on a command without subcommands */
+    int nfirstargs;
+    int allkeys;
+    acl_pattern *keys;
+    int nkeys;
+    int allchannels;
+    char **channels;
+    int nchannels;
+    struct acl_user *next;
+};
+
+/* ACL CAT's order, which is also the order ACL LIST tries categories in. */
+extern const char *const acl_categories[];
+extern acl_user *acl_users;   /* the registry, sorted by name */
+
+#define ACL_ERR_SYNTAX "Syntax error"
+
+/* Command universe (acl_command_table). */
+size_t acl_ncmds(void);
+int acl_in_category(size_t i, const char *cat);
+int acl_category_known(const char *cat);
+
+/* Users. */
+char *acl_strndup(const char *s, size_t n);
+void acl_set_all_commands(acl_user *u, int allow);
+void acl_registry_add(acl_user *u);
+void acl_reset_user(acl_user *u);
+void acl_default_from_requirepass(acl_user *u, const char *pass);
+/* The default user now mirrors the current requirepass. */
+void acl_requirepass_synced(const struct srv *s);
+/* After any change of users: refreshes cmd_process's fast path. */
+void acl_rules_changed(void);
+/* Reads acl-pubsub-default before users are made or reset. */
+void acl_read_pubsub_default(struct srv *s);
+/* ACL SETUSER default: was_open is whether it needed no password before. */
+void acl_default_closed(struct srv *s, int was_open);
+int acl_user_unrestricted(const acl_user *u);
+
+typedef struct acl_buf {
+    char *p;
+    size_t len, cap;
+} acl_buf;
+void acl_buf_add(acl_buf *b, const char *s, size_t n);
+void acl_buf_str(acl_buf *b, const char *s);
+void acl_describe_commands(const acl_user *u, acl_buf *b);
+void acl_describe_keys(const acl_user *u, acl_buf *b);
+
+/* Checks. */
+enum { ACL_OK, ACL_DENIED_CMD, ACL_DENIED_KEY, ACL_DENIED_CHANNEL };
+int acl_check(const acl_user *u, const cmd_def *cmd, int argc, const resp_arg *argv, int *errpos);
+const char *acl_fullname(const cmd_def *cmd, int argc, const resp_arg *argv);
+
+/* ACL LOG. */
+typedef struct acl_log_entry {
+    long long count;
+    const char *reason;
+    const char *context;
+    char *object;
+    char *username;
+    int64_t ctime_ms;
+    char *cinfo;
+    struct acl_log_entry *next;
+} acl_log_entry;
+extern acl_log_entry *acl_log;   /* newest first */
+void acl_log_reset(void);
+
+/* acl_file.c */
+char *acl_file_path(struct srv *s);
+void acl_kill_clients_of(struct srv *s, struct client *caller, const acl_user *u);
+void acl_errf(acl_buf *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *acl_load_file(struct srv *s, const char *path, struct client *caller);
+int acl_save_file(struct srv *s, const char *path);
+void acl_load_configured(struct srv *s);
+#endif
