@@ -677,15 +677,7 @@ static int aof_write_base(srv *s, const char *path, char *err, size_t errlen)
 static void aof_child_main(srv *s, int cow_fd)
 {
     char err[512], tmp[64];
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGUSR1, SIG_DFL);
-    for (int i = 0; i < s->listener_count; i++) {
-        uv_os_fd_t lfd;
-        if (uv_fileno((uv_handle_t *)&s->listeners[i].tcp, &lfd) == 0)
-            close(lfd);
-    }
-    log_set_role_char('C');
+    srv_fork_child_setup(s);
     snprintf(tmp, sizeof(tmp), "temp-rewriteaof-bg-%d.aof", (int)getpid());
     if (aof_write_base(s, tmp, err, sizeof(err)) != 0) {
         log_msg(LOG_WARNING, "Error writing the AOF base file: %s", err);

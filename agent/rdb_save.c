@@ -260,18 +260,7 @@ int rdb_bgsave_in_progress(srv *s)
 static void rdb_child_main(srv *s, const char *path, int cow_fd)
 {
     char err[1024], tmp[64];
-    /* Signals meant for the server must not reach libuv's handlers, which
-     * would write into the parent's signal pipe. */
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGUSR1, SIG_DFL);
-    /* Do not keep the port bound if the parent dies while we write. */
-    for (int i = 0; i < s->listener_count; i++) {
-        uv_os_fd_t lfd;
-        if (uv_fileno((uv_handle_t *)&s->listeners[i].tcp, &lfd) == 0)
-            close(lfd);
-    }
-    log_set_role_char('C');
+    srv_fork_child_setup(s);
     snprintf(tmp, sizeof(tmp), "temp-%d.rdb", (int)getpid());
     int rc = rdb_save_file(s, path, tmp, err, sizeof(err));
     if (rc == 0) {

@@ -81,6 +81,22 @@ void srv_update_time(srv *s)
     s->lru_clock = (uint32_t)(s->mstime / 1000);
 }
 
+void srv_fork_child_setup(srv *s)
+{
+    /* Signals meant for the server must not reach libuv's handlers, which
+     * would write into the parent's signal pipe. */
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGUSR1, SIG_DFL);
+    /* Do not keep the port bound if the parent dies while the child writes. */
+    for (int i = 0; i < s->listener_count; i++) {
+        uv_os_fd_t lfd;
+        if (uv_fileno((uv_handle_t *)&s->listeners[i].tcp, &lfd) == 0)
+            close(lfd);
+    }
+    log_set_role_char('C');
+}
+
 void srv_propagate(srv *s, int dbid, int argc, const resp_arg *argv)
 {
     if (s->loading)

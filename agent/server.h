@@ -152,6 +152,9 @@ void srv_request_shutdown(srv *s, int flags);
 /* Save (if asked or if save points exist) before exiting. Returns 0 when
  * the process may exit; -1 with err when the save failed. */
 int srv_prepare_shutdown(srv *s, int flags, char *err, size_t errlen);
+/* First thing a fork child (BGSAVE, BGREWRITEAOF) does: default signal
+ * handlers, the listening sockets closed, log lines marked 'C'. */
+void srv_fork_child_setup(srv *s);
 /* Feed a command to the propagation hook (replication). */
 void srv_propagate(srv *s, int dbid, int argc, const resp_arg *argv);
 /* used_memory as INFO reports it and as maxmemory compares it. */

@@ -13,9 +13,7 @@
 #      UNLINK, MULTI/EXEC of reads, PUBLISH, a write plus reads, SCRIPT LOAD.
 #   2. one command that propagates more than one thing (a lazy-expiry DEL
 #      and its own write, or several lazy DELs): 7.0 wraps them in
-#      MULTI/EXEC. Reported as TODO until cmd_call wraps them (see the
-#      report of issue 14's replication task); set REPL_STREAM_STRICT=1 to
-#      make it count.
+#      MULTI/EXEC (cmd_call captures them).
 # Active expiry is switched off on both (DEBUG SET-ACTIVE-EXPIRE 0) so only
 # the commands decide what expires.
 source "$(dirname "$0")/lib.sh"
@@ -76,18 +74,15 @@ record() {
     grep -v '^READY' "$reader_log" | mask_times >"$LIB_TMP/stream-$name.txt"
 }
 
-# compare <name> <commands-file> [todo]: record both servers and diff.
+# compare <name> <commands-file>: record both servers and diff.
 compare() {
-    local name="$1" file="$2" todo="${3:-}" want got
+    local name="$1" file="$2" want got
     record "$PR" "redis-$name" "$file" || { fail "$name: redis stream"; return; }
     record "$PA" "agent-$name" "$file" || { fail "$name: agent stream"; return; }
     want="$(cat "$LIB_TMP/stream-redis-$name.txt")"
     got="$(cat "$LIB_TMP/stream-agent-$name.txt")"
     if [ -n "$want" ] && [ "$want" = "$got" ]; then
         pass "$name: stream as redis-server 7.0 writes it"
-    elif [ -n "$todo" ] && [ "${REPL_STREAM_STRICT:-0}" != 1 ]; then
-        printf 'not ok - %s # TODO %s\n' "$name" "$todo"
-        diff <(echo "$want") <(echo "$got") | head -20 | sed 's/^/#   /'
     else
         fail "$name: stream as redis-server 7.0 writes it"
         diff <(echo "$want") <(echo "$got") | head -40 | sed 's/^/#   /'
@@ -243,15 +238,13 @@ get e1
 set x 1
 exec
 EOF
-compare wrapped "$LIB_TMP/wrapped.txt" "lazy-expiry DEL + the write in MULTI/EXEC needs cmd_call to capture"
+compare wrapped "$LIB_TMP/wrapped.txt"
 
 # ---- 3. the counters and clocks the suite reads back
-# same_or_todo <name> <redis-value> <agent-value> [todo]
-same_or_todo() {
+# same <name> <redis-value> <agent-value>
+same() {
     if [ -n "$2" ] && [ "$2" = "$3" ]; then
         pass "$1 ($2)"
-    elif [ -n "${4:-}" ] && [ "${REPL_STREAM_STRICT:-0}" != 1 ]; then
-        printf 'not ok - %s # TODO %s (redis %s, agent %s)\n' "$1" "$4" "$2" "$3"
     else
         fail "$1"
         printf '#   redis: %q\n#   agent: %q\n' "$2" "$3"
@@ -310,11 +303,11 @@ counters() {
 }
 read -r -a want <<<"$(counters "$PR")"
 read -r -a got <<<"$(counters "$PA")"
-same_or_todo "lazy expiry counts expired_keys" "${want[0]:-}" "${got[0]:-}"
-same_or_todo "keyspace_hits (SET GET, OBJECT, COPY, lazy expiry)" "${want[1]:-}" "${got[1]:-}"
-same_or_todo "keyspace_misses (SET GET, OBJECT, COPY, lazy expiry)" "${want[2]:-}" "${got[2]:-}"
-same_or_todo "lazyfreed_objects after UNLINK / lazy DEL / lazy expiry / FLUSH* ASYNC" \
-    "${want[3]:-}" "${got[3]:-}" "INFO lazyfreed_objects needs server.c to print the counter"
+same "lazy expiry counts expired_keys" "${want[0]:-}" "${got[0]:-}"
+same "keyspace_hits (SET GET, OBJECT, COPY, lazy expiry)" "${want[1]:-}" "${got[1]:-}"
+same "keyspace_misses (SET GET, OBJECT, COPY, lazy expiry)" "${want[2]:-}" "${got[2]:-}"
+same "lazyfreed_objects after UNLINK / lazy DEL / lazy expiry / FLUSH* ASYNC" \
+    "${want[3]:-}" "${got[3]:-}"
 for f in expired_stale_perc expired_time_cap_reached_count; do
     expect_match "INFO stats has $f" '^[0-9.]+$' "$(stat_of "$PA" "$f")"
 done
