@@ -112,6 +112,10 @@ done
 fi
 
 # ------------------------------------------------------------ memory
+# mem_row <label> <field>: one memory table row, redis beside kvfleet.
+mem_row() {
+    printf '%-28s %14s %14s %7s\n' "$1" "${mem[redis,$2]}" "${mem[agent,$2]}" "$(ratio "${mem[agent,$2]}" "${mem[redis,$2]}")"
+}
 if part memory; then
 declare -A mem
 # The list row, first, on fresh servers so RSS growth means something:
@@ -145,10 +149,10 @@ for side in redis agent; do
 done
 echo
 printf '%-28s %14s %14s %7s\n' "memory, list of $LIST_N x 10 B" "redis" "kvfleet" "ratio"
-printf '%-28s %14s %14s %7s\n' "LLEN" "${mem[redis,llen]}" "${mem[agent,llen]}" "$(ratio "${mem[agent,llen]}" "${mem[redis,llen]}")"
-printf '%-28s %14s %14s %7s\n' "used_memory growth (bytes)" "${mem[redis,lused]}" "${mem[agent,lused]}" "$(ratio "${mem[agent,lused]}" "${mem[redis,lused]}")"
-printf '%-28s %14s %14s %7s\n' "used_memory per element" "${mem[redis,lper]}" "${mem[agent,lper]}" "$(ratio "${mem[agent,lper]}" "${mem[redis,lper]}")"
-printf '%-28s %14s %14s %7s\n' "RSS growth (bytes)" "${mem[redis,lrss]}" "${mem[agent,lrss]}" "$(ratio "${mem[agent,lrss]}" "${mem[redis,lrss]}")"
+mem_row "LLEN" llen
+mem_row "used_memory growth (bytes)" lused
+mem_row "used_memory per element" lper
+mem_row "RSS growth (bytes)" lrss
 [ "${mem[redis,llen]}" = "$LIST_N" ] && [ "${mem[agent,llen]}" = "$LIST_N" ] || {
     echo "warning: LLEN differs from $LIST_N elements pushed" >&2
     exit 1
@@ -167,10 +171,10 @@ for side in redis agent; do
     mem["$side,used"]=$(used_memory "$port")
 done
 printf '%-28s %14s %14s %7s\n' "memory, $KEYS keys x 100 B" "redis" "kvfleet" "ratio"
-printf '%-28s %14s %14s %7s\n' "DBSIZE" "${mem[redis,keys]}" "${mem[agent,keys]}" "$(ratio "${mem[agent,keys]}" "${mem[redis,keys]}")"
-printf '%-28s %14s %14s %7s\n' "RSS before load (kB)" "${mem[redis,rss0]}" "${mem[agent,rss0]}" "$(ratio "${mem[agent,rss0]}" "${mem[redis,rss0]}")"
-printf '%-28s %14s %14s %7s\n' "RSS after load (kB)" "${mem[redis,rss]}" "${mem[agent,rss]}" "$(ratio "${mem[agent,rss]}" "${mem[redis,rss]}")"
-printf '%-28s %14s %14s %7s\n' "used_memory (bytes)" "${mem[redis,used]}" "${mem[agent,used]}" "$(ratio "${mem[agent,used]}" "${mem[redis,used]}")"
+mem_row "DBSIZE" keys
+mem_row "RSS before load (kB)" rss0
+mem_row "RSS after load (kB)" rss
+mem_row "used_memory (bytes)" used
 [ "${mem[redis,keys]}" = "$KEYS" ] && [ "${mem[agent,keys]}" = "$KEYS" ] || {
     echo "warning: DBSIZE differs from $KEYS keys loaded" >&2
     exit 1
