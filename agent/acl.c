@@ -181,66 +181,138 @@ static void acl_strv_remove(char **v, int *n, int at)
     (*n)--;
 }
 
-static void acl_reset_keys(acl_user *u)
+static void acl_reset_keys(acl_selector *sel)
 {
-    for (int i = 0; i < u->nkeys; i++)
-        mem_free(u->keys[i].glob);
-    mem_free(u->keys);
-    u->keys = NULL;
-    u->nkeys = 0;
-    u->allkeys = 0;
+    for (int i = 0; i < sel->nkeys; i++)
+        mem_free(sel->keys[i].glob);
+    mem_free(sel->keys);
+    sel->keys = NULL;
+    sel->nkeys = 0;
+    sel->allkeys = 0;
 }
 
-static void acl_reset_channels(acl_user *u)
+static void acl_reset_channels(acl_selector *sel)
 {
-    acl_strv_free(u->channels, u->nchannels);
-    u->channels = NULL;
-    u->nchannels = 0;
-    u->allchannels = 0;
+    acl_strv_free(sel->channels, sel->nchannels);
+    sel->channels = NULL;
+    sel->nchannels = 0;
+    sel->allchannels = 0;
 }
 
-static void acl_reset_firstargs(acl_user *u, long idx)
+static void acl_reset_firstargs(acl_selector *sel, long idx)
 {
-    for (int i = 0; i < u->nfirstargs;) {
-        if (idx < 0 || strtol(u->firstargs[i], NULL, 10) == idx)
-            acl_strv_remove(u->firstargs, &u->nfirstargs, i);
+    for (int i = 0; i < sel->nfirstargs;) {
+        if (idx < 0 || strtol(sel->firstargs[i], NULL, 10) == idx)
+            acl_strv_remove(sel->firstargs, &sel->nfirstargs, i);
         else
             i++;
     }
 }
 
-void acl_set_all_commands(acl_user *u, int allow)
+void acl_set_all_commands(acl_selector *sel, int allow)
 {
-    memset(u->allowed, allow ? 1 : 0, acl_ncmds());
-    u->future = allow;
-    acl_reset_firstargs(u, -1);
+    memset(sel->allowed, allow ? 1 : 0, acl_ncmds());
+    sel->future = allow;
+    acl_reset_firstargs(sel, -1);
 }
 
 /* +cmd / -cmd: the command and, for a container, all its subcommands. */
-static void acl_change_perm(acl_user *u, size_t idx, int allow)
+static void acl_change_perm(acl_selector *sel, size_t idx, int allow)
 {
-    u->allowed[idx] = (uint8_t)allow;
-    acl_reset_firstargs(u, (long)idx);
+    sel->allowed[idx] = (uint8_t)allow;
+    acl_reset_firstargs(sel, (long)idx);
     if (acl_is_sub(idx))
         return;
     for (size_t i = 0; i < acl_ncmds(); i++)
         if (acl_sub_of(i, idx))
-            u->allowed[i] = (uint8_t)allow;
+            sel->allowed[i] = (uint8_t)allow;
 }
 
-static void acl_change_category(acl_user *u, const char *cat, int allow)
+static void acl_change_category(acl_selector *sel, const char *cat, int allow)
 {
     for (size_t i = 0; i < acl_ncmds(); i++)
         if (acl_in_category(i, cat))
-            acl_change_perm(u, i, allow);
+            acl_change_perm(sel, i, allow);
+}
+
+/* A selector as Redis creates one: no commands, no keys, channels as
+ * acl-pubsub-default says. */
+static void acl_selector_init(acl_selector *sel)
+{
+    memset(sel, 0, sizeof(*sel));
+    sel->allowed = mem_calloc(acl_ncmds() + 1);
+    sel->allchannels = acl_pubsub_allchannels;
+}
+
+static void acl_selector_clear(acl_selector *sel)
+{
+    mem_free(sel->allowed);
+    sel->allowed = NULL;
+    acl_strv_free(sel->firstargs, sel->nfirstargs);
+    sel->firstargs = NULL;
+    sel->nfirstargs = 0;
+    acl_reset_keys(sel);
+    acl_reset_channels(sel);
+}
+
+static char **acl_strv_dup(char *const *v, int n)
+{
+    char **d = n ? mem_alloc(sizeof(char *) * (size_t)n) : NULL;
+    for (int i = 0; i < n; i++)
+        d[i] = acl_strndup(v[i], strlen(v[i]));
+    return d;
+}
+
+static void acl_selector_copy(acl_selector *dst, const acl_selector *src)
+{
+    *dst = *src;
+    dst->allowed = mem_alloc(acl_ncmds() + 1);
+    memcpy(dst->allowed, src->allowed, acl_ncmds() + 1);
+    dst->firstargs = acl_strv_dup(src->firstargs, src->nfirstargs);
+    dst->channels = acl_strv_dup(src->channels, src->nchannels);
+    dst->keys = src->nkeys ? mem_alloc(sizeof(acl_pattern) * (size_t)src->nkeys) : NULL;
+    for (int i = 0; i < src->nkeys; i++) {
+        dst->keys[i].perm = src->keys[i].perm;
+        dst->keys[i].glob = acl_strndup(src->keys[i].glob, strlen(src->keys[i].glob));
+    }
+}
+
+/* clearselectors: every selector but the root. */
+static void acl_clear_selectors(acl_user *u)
+{
+    for (int i = 0; i < u->nselectors; i++) {
+        acl_selector_clear(u->selectors[i]);
+        mem_free(u->selectors[i]);
+    }
+    mem_free(u->selectors);
+    u->selectors = NULL;
+    u->nselectors = 0;
 }
 
 acl_user *acl_user_new_detached(const char *name)
 {
     acl_user *u = mem_calloc(sizeof(*u));
     u->name = acl_strndup(name, strlen(name));
-    u->allowed = mem_calloc(acl_ncmds() + 1);
-    u->allchannels = acl_pubsub_allchannels;
+    acl_selector_init(&u->root);
+    return u;
+}
+
+acl_user *acl_user_dup(const acl_user *src)
+{
+    acl_user *u = mem_calloc(sizeof(*u));
+    u->name = acl_strndup(src->name, strlen(src->name));
+    u->enabled = src->enabled;
+    u->nopass = src->nopass;
+    u->sanitize = src->sanitize;
+    u->hashes = acl_strv_dup(src->hashes, src->nhashes);
+    u->nhashes = src->nhashes;
+    acl_selector_copy(&u->root, &src->root);
+    for (int i = 0; i < src->nselectors; i++) {
+        acl_selector *sel = mem_alloc(sizeof(*sel));
+        acl_selector_copy(sel, src->selectors[i]);
+        u->selectors = mem_realloc(u->selectors, sizeof(*u->selectors) * (size_t)(u->nselectors + 1));
+        u->selectors[u->nselectors++] = sel;
+    }
     return u;
 }
 
@@ -264,10 +336,8 @@ void acl_user_free(acl_user *u)
         return;
     mem_free(u->name);
     acl_strv_free(u->hashes, u->nhashes);
-    mem_free(u->allowed);
-    acl_strv_free(u->firstargs, u->nfirstargs);
-    acl_reset_keys(u);
-    acl_reset_channels(u);
+    acl_selector_clear(&u->root);
+    acl_clear_selectors(u);
     mem_free(u);
 }
 
@@ -330,6 +400,8 @@ void acl_default_from_requirepass(acl_user *u, const char *pass)
 }
 
 static int acl_loaded;
+/* Clients with this id or above must AUTH (see acl_default_closed). */
+static uint64_t acl_must_auth_from_id;
 int acl_user_unrestricted(const acl_user *u);
 
 void acl_rules_changed(void)
@@ -345,14 +417,22 @@ acl_user *acl_default_user(srv *s)
         acl_read_pubsub_default(s);
         acl_load_configured(s);
         acl_rules_changed();
+        /* A configured default user that is off or has a password while
+         * requirepass is empty: every client must AUTH, also those the
+         * connection code marked as authenticated for the empty
+         * requirepass (Redis creates them unauthenticated). */
+        const acl_user *d = acl_user_find("default", 7);
+        int requirepass = s->config.requirepass && s->config.requirepass[0];
+        if (d && (!d->nopass || !d->enabled) && !requirepass)
+            acl_must_auth_from_id = 1;
     }
     acl_user *u = acl_user_find("default", 7);
     if (!u) {
         u = acl_user_new_detached("default");
         u->enabled = 1;
-        u->allkeys = 1;
-        u->allchannels = 1;
-        acl_set_all_commands(u, 1);
+        u->root.allkeys = 1;
+        u->root.allchannels = 1;
+        acl_set_all_commands(&u->root, 1);
         acl_registry_add(u);
     }
     const char *rp = s && s->config.requirepass ? s->config.requirepass : "";
@@ -369,7 +449,6 @@ acl_user *acl_default_user(srv *s)
  * them) and keep working. Clients connecting later are marked authenticated
  * by the connection code whenever requirepass is empty, so the ids from
  * here on are remembered and must AUTH (acl_command_refusal). */
-static uint64_t acl_must_auth_from_id;
 
 void acl_default_closed(srv *s, int was_open)
 {
@@ -391,8 +470,11 @@ void acl_requirepass_synced(const srv *s)
 
 int acl_client_authenticated(const client *c)
 {
-    if (c->user)
+    /* The master's link and internal clients are trusted, as in Redis. */
+    if (c->user || (c->flags & (CLIENT_FAKE | CLIENT_MASTER)))
         return 1;
+    if (!acl_loaded)
+        acl_default_user(c->srv);   /* the configured users decide */
     int authed = (c->flags & CLIENT_AUTHENTICATED) &&
                  !(acl_must_auth_from_id && c->id >= acl_must_auth_from_id);
     return authed || !acl_default_needs_auth(c->srv);
@@ -418,7 +500,7 @@ static int acl_rule_is(const char *r, size_t len, const char *word)
     return util_strcasecmp_len(r, len, word) == 0;
 }
 
-static int acl_add_key_pattern(acl_user *u, const char *r, size_t len, const char **err)
+static int acl_add_key_pattern(acl_selector *sel, const char *r, size_t len, const char **err)
 {
     int perm = ACL_READ | ACL_WRITE;
     size_t off = 1;
@@ -442,46 +524,46 @@ static int acl_add_key_pattern(acl_user *u, const char *r, size_t len, const cha
         if (off < len)
             off++;   /* "%R" alone is accepted as "%R~" with an empty pattern */
     }
-    if (u->allkeys) {
+    if (sel->allkeys) {
         *err = "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not have any effect. Try 'resetkeys' to start with an empty list of patterns";
         return -1;
     }
     const char *g = r + off;
     size_t gl = len - off;
     if (gl == 1 && g[0] == '*' && perm == (ACL_READ | ACL_WRITE)) {
-        acl_reset_keys(u);
-        u->allkeys = 1;
+        acl_reset_keys(sel);
+        sel->allkeys = 1;
         return 0;
     }
     /* The same pattern again widens its permissions instead of repeating it. */
-    for (int i = 0; i < u->nkeys; i++) {
-        if (strlen(u->keys[i].glob) == gl && memcmp(u->keys[i].glob, g, gl) == 0) {
-            u->keys[i].perm |= perm;
+    for (int i = 0; i < sel->nkeys; i++) {
+        if (strlen(sel->keys[i].glob) == gl && memcmp(sel->keys[i].glob, g, gl) == 0) {
+            sel->keys[i].perm |= perm;
             return 0;
         }
     }
-    u->keys = mem_realloc(u->keys, sizeof(acl_pattern) * (size_t)(u->nkeys + 1));
-    u->keys[u->nkeys].perm = perm;
-    u->keys[u->nkeys].glob = acl_strndup(g, gl);
-    u->nkeys++;
+    sel->keys = mem_realloc(sel->keys, sizeof(acl_pattern) * (size_t)(sel->nkeys + 1));
+    sel->keys[sel->nkeys].perm = perm;
+    sel->keys[sel->nkeys].glob = acl_strndup(g, gl);
+    sel->nkeys++;
     return 0;
 }
 
-static int acl_add_channel(acl_user *u, const char *r, size_t len, const char **err)
+static int acl_add_channel(acl_selector *sel, const char *r, size_t len, const char **err)
 {
-    if (u->allchannels) {
+    if (sel->allchannels) {
         *err = "Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does not have any effect. Try 'resetchannels' to start with an empty list of channels";
         return -1;
     }
     if (len == 2 && r[1] == '*') {
-        acl_reset_channels(u);
-        u->allchannels = 1;
+        acl_reset_channels(sel);
+        sel->allchannels = 1;
         return 0;
     }
-    for (int i = 0; i < u->nchannels; i++)
-        if (strlen(u->channels[i]) == len - 1 && memcmp(u->channels[i], r + 1, len - 1) == 0)
+    for (int i = 0; i < sel->nchannels; i++)
+        if (strlen(sel->channels[i]) == len - 1 && memcmp(sel->channels[i], r + 1, len - 1) == 0)
             return 0;
-    acl_strv_push(&u->channels, &u->nchannels, acl_strndup(r + 1, len - 1));
+    acl_strv_push(&sel->channels, &sel->nchannels, acl_strndup(r + 1, len - 1));
     return 0;
 }
 
@@ -521,15 +603,17 @@ static int acl_password_rule(acl_user *u, const char *r, size_t len, const char 
 
 /* "+cmd|arg": a subcommand when cmd has subcommands, else an allowed first
  * argument (Redis' deprecated way to allow SELECT 0 only). */
-static int acl_allow_piped(acl_user *u, const char *name, size_t len, const char **err)
+static int acl_allow_piped(acl_selector *sel, const char *name, size_t len, const char **err)
 {
-    const char *bar = memchr(name, '|', len);
+    /* Split at the last '|', as 7.0 does: "get|a|b" names the unknown
+     * command "get|a", "config|get|x" a first argument of a subcommand. */
+    const char *bar = memrchr(name, '|', len);
     long parent = acl_cmd_index(name, (size_t)(bar - name));
     if (parent < 0) {
         *err = ACL_ERR_UNKNOWN;
         return -1;
     }
-    if (acl_is_sub((size_t)parent) || memchr(bar + 1, '|', len - (size_t)(bar + 1 - name))) {
+    if (acl_is_sub((size_t)parent)) {
         *err = "Allowing first-arg of a subcommand is not supported";
         return -1;
     }
@@ -545,21 +629,21 @@ static int acl_allow_piped(acl_user *u, const char *name, size_t len, const char
             *err = ACL_ERR_UNKNOWN;
             return -1;
         }
-        acl_change_perm(u, (size_t)idx, 1);
+        acl_change_perm(sel, (size_t)idx, 1);
         return 0;
     }
     char buf[600];
     int n = snprintf(buf, sizeof(buf), "%ld|%.*s", parent, (int)(sublen > 500 ? 500 : sublen), bar + 1);
     for (int i = (int)(strchr(buf, '|') - buf); i < n; i++)
         buf[i] = (char)tolower((unsigned char)buf[i]);
-    for (int i = 0; i < u->nfirstargs; i++)
-        if (strcmp(u->firstargs[i], buf) == 0)
+    for (int i = 0; i < sel->nfirstargs; i++)
+        if (strcmp(sel->firstargs[i], buf) == 0)
             return 0;
-    acl_strv_push(&u->firstargs, &u->nfirstargs, acl_strndup(buf, (size_t)n));
+    acl_strv_push(&sel->firstargs, &sel->nfirstargs, acl_strndup(buf, (size_t)n));
     return 0;
 }
 
-static int acl_command_rule(acl_user *u, const char *r, size_t len, const char **err)
+static int acl_command_rule(acl_selector *sel, const char *r, size_t len, const char **err)
 {
     int allow = r[0] == '+';
     if (len > 1 && r[1] == '@') {
@@ -576,19 +660,19 @@ static int acl_command_rule(acl_user *u, const char *r, size_t len, const char *
             return -1;
         }
         if (strcmp(cat, "all") == 0)
-            acl_set_all_commands(u, allow);
+            acl_set_all_commands(sel, allow);
         else
-            acl_change_category(u, cat, allow);
+            acl_change_category(sel, cat, allow);
         return 0;
     }
     if (allow && memchr(r + 1, '|', len - 1))
-        return acl_allow_piped(u, r + 1, len - 1, err);
+        return acl_allow_piped(sel, r + 1, len - 1, err);
     long idx = acl_cmd_index(r + 1, len - 1);
     if (idx < 0) {
         *err = ACL_ERR_UNKNOWN;
         return -1;
     }
-    acl_change_perm(u, (size_t)idx, allow);
+    acl_change_perm(sel, (size_t)idx, allow);
     return 0;
 }
 
@@ -598,12 +682,58 @@ void acl_reset_user(acl_user *u)
     u->hashes = NULL;
     u->nhashes = 0;
     u->nopass = 0;
-    acl_reset_keys(u);
-    acl_reset_channels(u);
-    u->allchannels = acl_pubsub_allchannels;
-    acl_set_all_commands(u, 0);
+    acl_reset_keys(&u->root);
+    acl_reset_channels(&u->root);
+    u->root.allchannels = acl_pubsub_allchannels;
+    acl_set_all_commands(&u->root, 0);
+    acl_clear_selectors(u);
     u->enabled = 0;
     u->sanitize = SANITIZE_YES;
+}
+
+/* The rules a selector takes (the root's, or inside "(...)"); anything
+ * else is a syntax error, as in Redis. */
+static int acl_selector_apply(acl_selector *sel, const char *r, size_t len, const char **err)
+{
+    if (acl_rule_is(r, len, "allkeys")) return acl_add_key_pattern(sel, "~*", 2, err);
+    else if (acl_rule_is(r, len, "resetkeys")) acl_reset_keys(sel);
+    else if (acl_rule_is(r, len, "allchannels")) return acl_add_channel(sel, "&*", 2, err);
+    else if (acl_rule_is(r, len, "resetchannels")) acl_reset_channels(sel);
+    else if (acl_rule_is(r, len, "allcommands")) acl_set_all_commands(sel, 1);
+    else if (acl_rule_is(r, len, "nocommands")) acl_set_all_commands(sel, 0);
+    else if (r[0] == '~' || r[0] == '%') return acl_add_key_pattern(sel, r, len, err);
+    else if (r[0] == '&') return acl_add_channel(sel, r, len, err);
+    else if (r[0] == '+' || r[0] == '-') return acl_command_rule(sel, r, len, err);
+    else {
+        *err = ACL_ERR_SYNTAX;
+        return -1;
+    }
+    return 0;
+}
+
+/* "(rule rule ...)": a new selector built from the rules between the
+ * parentheses (split on blanks), appended after the others; a bad rule
+ * inside fails the whole selector with that rule's reason. */
+static int acl_add_selector(acl_user *u, const char *r, size_t len, const char **err)
+{
+    acl_selector *sel = mem_alloc(sizeof(*sel));
+    acl_selector_init(sel);
+    size_t i = 1, end = len - 1;
+    while (i < end) {
+        while (i < end && isspace((unsigned char)r[i]))
+            i++;
+        size_t w = i;
+        while (i < end && !isspace((unsigned char)r[i]))
+            i++;
+        if (i > w && acl_selector_apply(sel, r + w, i - w, err) != 0) {
+            acl_selector_clear(sel);
+            mem_free(sel);
+            return -1;
+        }
+    }
+    u->selectors = mem_realloc(u->selectors, sizeof(*u->selectors) * (size_t)(u->nselectors + 1));
+    u->selectors[u->nselectors++] = sel;
+    return 0;
 }
 
 int acl_user_apply(acl_user *u, const char *r, size_t len, const char **err)
@@ -626,22 +756,56 @@ int acl_user_apply(acl_user *u, const char *r, size_t len, const char **err)
         u->hashes = NULL;
         u->nhashes = 0;
         u->nopass = 0;
-    } else if (acl_rule_is(r, len, "allkeys")) return acl_add_key_pattern(u, "~*", 2, err);
-    else if (acl_rule_is(r, len, "resetkeys")) acl_reset_keys(u);
-    else if (acl_rule_is(r, len, "allchannels")) return acl_add_channel(u, "&*", 2, err);
-    else if (acl_rule_is(r, len, "resetchannels")) acl_reset_channels(u);
-    else if (acl_rule_is(r, len, "allcommands")) acl_set_all_commands(u, 1);
-    else if (acl_rule_is(r, len, "nocommands")) acl_set_all_commands(u, 0);
-    else if (acl_rule_is(r, len, "reset")) acl_reset_user(u);
+    } else if (acl_rule_is(r, len, "reset")) acl_reset_user(u);
+    else if (acl_rule_is(r, len, "clearselectors")) acl_clear_selectors(u);
+    else if (r[0] == '(' && r[len - 1] == ')') return acl_add_selector(u, r, len, err);
     else if (r[0] == '>' || r[0] == '<' || r[0] == '#' || r[0] == '!') return acl_password_rule(u, r, len, err);
-    else if (r[0] == '~' || r[0] == '%') return acl_add_key_pattern(u, r, len, err);
-    else if (r[0] == '&') return acl_add_channel(u, r, len, err);
-    else if (r[0] == '+' || r[0] == '-') return acl_command_rule(u, r, len, err);
-    else {
-        *err = ACL_ERR_SYNTAX;
-        return -1;
-    }
+    else return acl_selector_apply(&u->root, r, len, err);
     return 0;
+}
+
+/* Redis' ACLMergeSelectorArguments: a word opening with "(" but not
+ * closing it swallows the following words, joined by one space, up to one
+ * that ends with ")". */
+char **acl_merge_selector_args(int argc, const char *const *argv, const size_t *lens, int *n, int *bad)
+{
+    char **out = mem_alloc(sizeof(char *) * (size_t)(argc + 1));
+    acl_buf sel = {0};
+    int open_at = -1;
+    *n = 0;
+    for (int j = 0; j < argc; j++) {
+        size_t l = lens ? lens[j] : strlen(argv[j]);
+        if (l > 0 && argv[j][0] == '(' && argv[j][l - 1] != ')') {
+            /* A second "(" before the ")" starts over, as in Redis. */
+            open_at = j;
+            sel.len = 0;
+            acl_buf_add(&sel, argv[j], l);
+            continue;
+        }
+        if (open_at >= 0) {
+            acl_buf_add(&sel, " ", 1);
+            acl_buf_add(&sel, argv[j], l);
+            if (l > 0 && argv[j][l - 1] == ')') {
+                out[(*n)++] = sel.p;
+                sel = (acl_buf){0};
+                open_at = -1;
+            }
+            continue;
+        }
+        out[(*n)++] = acl_strndup(argv[j], l);
+    }
+    if (open_at >= 0) {
+        mem_free(sel.p);
+        acl_words_free(out, *n);
+        *bad = open_at;
+        return NULL;
+    }
+    return out;
+}
+
+void acl_words_free(char **w, int n)
+{
+    acl_strv_free(w, n);
 }
 
 /* ---- ACL LIST's rule string ------------------------------------------ */
@@ -666,14 +830,15 @@ void acl_buf_str(acl_buf *b, const char *s)
 /* The commands part, found as Redis 7.0 finds it: start from +@all or
  * -@all, repeatedly emit the category that best fits what remains, then
  * single commands (and first arguments) for the differences left. */
-void acl_describe_commands(const acl_user *u, acl_buf *b)
+void acl_describe_commands(const acl_selector *sel, acl_buf *b)
 {
     size_t n = acl_ncmds();
-    int additive = !u->future;
-    acl_user *fake = acl_user_new_detached("fake");
+    int additive = !sel->future;
+    acl_selector fake;
+    acl_selector_init(&fake);
     uint8_t *temp = mem_alloc(n + 1);
-    memcpy(temp, u->allowed, n);
-    acl_set_all_commands(fake, !additive);
+    memcpy(temp, sel->allowed, n);
+    acl_set_all_commands(&fake, !additive);
     acl_buf_str(b, additive ? "-@all " : "+@all ");
     char applied[32] = {0};
     for (;;) {
@@ -700,7 +865,7 @@ void acl_describe_commands(const acl_user *u, acl_buf *b)
         if (best < 0)
             break;
         applied[best] = 1;
-        acl_change_category(fake, acl_categories[best], additive);
+        acl_change_category(&fake, acl_categories[best], additive);
         for (size_t i = 0; i < n; i++)
             if (acl_in_category(i, acl_categories[best]))
                 temp[i] = (uint8_t)!additive;
@@ -709,15 +874,15 @@ void acl_describe_commands(const acl_user *u, acl_buf *b)
         acl_buf_str(b, " ");
     }
     for (size_t i = 0; i < n; i++) {
-        if (u->allowed[i] != fake->allowed[i]) {
-            acl_buf_str(b, u->allowed[i] ? "+" : "-");
+        if (sel->allowed[i] != fake.allowed[i]) {
+            acl_buf_str(b, sel->allowed[i] ? "+" : "-");
             acl_buf_str(b, acl_command_table[i].fullname);
             acl_buf_str(b, " ");
-            acl_change_perm(fake, i, u->allowed[i]);
+            acl_change_perm(&fake, i, sel->allowed[i]);
         }
-        for (int f = 0; !u->allowed[i] && f < u->nfirstargs; f++) {
-            const char *bar = strchr(u->firstargs[f], '|');
-            if (strtol(u->firstargs[f], NULL, 10) != (long)i)
+        for (int f = 0; !sel->allowed[i] && f < sel->nfirstargs; f++) {
+            const char *bar = strchr(sel->firstargs[f], '|');
+            if (strtol(sel->firstargs[f], NULL, 10) != (long)i)
                 continue;
             acl_buf_str(b, "+");
             acl_buf_str(b, acl_command_table[i].fullname);
@@ -727,35 +892,43 @@ void acl_describe_commands(const acl_user *u, acl_buf *b)
     }
     b->p[--b->len] = '\0';   /* the trailing space */
     mem_free(temp);
-    acl_user_free(fake);
+    acl_selector_clear(&fake);
 }
 
-void acl_describe_keys(const acl_user *u, acl_buf *b)
+void acl_describe_keys(const acl_selector *sel, acl_buf *b)
 {
-    if (u->allkeys) {
+    if (sel->allkeys) {
         acl_buf_str(b, "~* ");
         return;
     }
-    for (int i = 0; i < u->nkeys; i++) {
-        int p = u->keys[i].perm;
+    for (int i = 0; i < sel->nkeys; i++) {
+        int p = sel->keys[i].perm;
         acl_buf_str(b, p == (ACL_READ | ACL_WRITE) ? "~" : p == ACL_READ ? "%R~" : "%W~");
-        acl_buf_str(b, u->keys[i].glob);
+        acl_buf_str(b, sel->keys[i].glob);
         acl_buf_str(b, " ");
     }
 }
 
-static void acl_describe_channels(const acl_user *u, acl_buf *b)
+static void acl_describe_channels(const acl_selector *sel, acl_buf *b)
 {
-    if (u->allchannels) {
+    if (sel->allchannels) {
         acl_buf_str(b, "&* ");
         return;
     }
     acl_buf_str(b, "resetchannels ");
-    for (int i = 0; i < u->nchannels; i++) {
+    for (int i = 0; i < sel->nchannels; i++) {
         acl_buf_str(b, "&");
-        acl_buf_str(b, u->channels[i]);
+        acl_buf_str(b, sel->channels[i]);
         acl_buf_str(b, " ");
     }
+}
+
+/* Redis' ACLDescribeSelector: keys, channels, commands. */
+static void acl_describe_selector(const acl_selector *sel, acl_buf *b)
+{
+    acl_describe_keys(sel, b);
+    acl_describe_channels(sel, b);
+    acl_describe_commands(sel, b);
 }
 
 char *acl_user_describe(const acl_user *u)
@@ -773,9 +946,12 @@ char *acl_user_describe(const acl_user *u)
         acl_buf_str(&b, u->hashes[i]);
         acl_buf_str(&b, " ");
     }
-    acl_describe_keys(u, &b);
-    acl_describe_channels(u, &b);
-    acl_describe_commands(u, &b);
+    acl_describe_selector(&u->root, &b);
+    for (int i = 0; i < u->nselectors; i++) {
+        acl_buf_str(&b, " (");
+        acl_describe_selector(u->selectors[i], &b);
+        acl_buf_str(&b, ")");
+    }
     return b.p;
 }
 
@@ -801,6 +977,23 @@ static char *acl_client_info(client *c)
     char *s = acl_strndup(line, kstr_len(line));
     kstr_free(line);
     return s;
+}
+
+static void acl_ll_value(void *priv, const char *name, const char *value)
+{
+    (void)name;
+    long long v;
+    if (value && util_str_to_ll(value, strlen(value), &v) && v >= 0)
+        *(long long *)priv = v;
+}
+
+/* acllog-max-len: how many entries ACL LOG keeps (128 by default). */
+static long long acl_log_max_len(srv *s)
+{
+    long long max = ACL_LOG_MAX;
+    if (s)
+        cfg_get(&s->config, "acllog-max-len", 14, acl_ll_value, &max);
+    return max;
 }
 
 /* Records a refusal; a repeat of a recent one (same reason, context,
@@ -835,9 +1028,10 @@ static void acl_log_add(client *c, const char *reason, const char *object, size_
     e->cinfo = acl_client_info(c);
     e->next = acl_log;
     acl_log = e;
-    int kept = 0;
+    long long max = acl_log_max_len(c->srv);
+    long long kept = 0;
     for (p = &acl_log; *p; kept++) {
-        if (kept >= ACL_LOG_MAX) {
+        if (kept >= max) {
             acl_log_entry *old = *p;
             *p = old->next;
             acl_log_entry_free(old);
@@ -907,36 +1101,36 @@ static long acl_running_index(const client *c, const cmd_def *cmd, int argc, con
     return idx;
 }
 
-static int acl_firstarg_allowed(const acl_user *u, long idx, const resp_arg *arg)
+static int acl_firstarg_allowed(const acl_selector *sel, long idx, const resp_arg *arg)
 {
     char buf[600];
     int n = snprintf(buf, sizeof(buf), "%ld|%.*s", idx, (int)(arg->len > 500 ? 500 : arg->len), arg->ptr);
     for (int i = (int)(strchr(buf, '|') - buf); i < n; i++)
         buf[i] = (char)tolower((unsigned char)buf[i]);
-    for (int i = 0; i < u->nfirstargs; i++)
-        if (strcmp(u->firstargs[i], buf) == 0)
+    for (int i = 0; i < sel->nfirstargs; i++)
+        if (strcmp(sel->firstargs[i], buf) == 0)
             return 1;
     return 0;
 }
 
-static int acl_key_allowed(const acl_user *u, const resp_arg *key, int need)
+static int acl_key_allowed(const acl_selector *sel, const resp_arg *key, int need)
 {
-    if (u->allkeys)
+    if (sel->allkeys)
         return 1;
-    for (int i = 0; i < u->nkeys; i++)
-        if ((u->keys[i].perm & need) == need &&
-            util_glob_match(u->keys[i].glob, strlen(u->keys[i].glob), key->ptr, key->len, 0))
+    for (int i = 0; i < sel->nkeys; i++)
+        if ((sel->keys[i].perm & need) == need &&
+            util_glob_match(sel->keys[i].glob, strlen(sel->keys[i].glob), key->ptr, key->len, 0))
             return 1;
     return 0;
 }
 
 /* literal: PSUBSCRIBE patterns must equal an allowed pattern, not match it. */
-static int acl_channel_allowed(const acl_user *u, const resp_arg *ch, int literal)
+static int acl_channel_allowed(const acl_selector *sel, const resp_arg *ch, int literal)
 {
-    if (u->allchannels)
+    if (sel->allchannels)
         return 1;
-    for (int i = 0; i < u->nchannels; i++) {
-        const char *g = u->channels[i];
+    for (int i = 0; i < sel->nchannels; i++) {
+        const char *g = sel->channels[i];
         if (literal ? (strlen(g) == ch->len && memcmp(g, ch->ptr, ch->len) == 0)
                     : util_glob_match(g, strlen(g), ch->ptr, ch->len, 0))
             return 1;
@@ -949,52 +1143,173 @@ static int acl_channel_allowed(const acl_user *u, const resp_arg *ch, int litera
  * command in a few nanoseconds. */
 int acl_user_unrestricted(const acl_user *u)
 {
-    return u->future && u->allkeys && u->allchannels && memchr(u->allowed, 0, acl_ncmds()) == NULL;
+    const acl_selector *r = &u->root;
+    return r->future && r->allkeys && r->allchannels && memchr(r->allowed, 0, acl_ncmds()) == NULL;
 }
 
-/* The refusal for u running argv, with *errpos the argument at fault. */
-int acl_check(const acl_user *u, const cmd_def *cmd, int argc, const resp_arg *argv, int *errpos)
+/* The keys of the command being checked, found once for all selectors. */
+typedef struct acl_keys_cache {
+    int done;
+    int n;
+    acl_keyref *keys;
+} acl_keys_cache;
+
+/* The channels a pub/sub command names: PUBLISH its first argument, the
+ * subscribe commands all of theirs, the others none. */
+static int acl_channel_last(const cmd_def *cmd, int argc)
 {
-    long idx = acl_running_index(NULL, cmd, argc, argv);
-    int allowed = idx >= 0 ? u->allowed[idx] : u->future;
-    if (!allowed && !(idx >= 0 && argc >= 2 && acl_firstarg_allowed(u, idx, &argv[1]))) {
+    if (strcmp(cmd->name, "publish") == 0 || strcmp(cmd->name, "spublish") == 0)
+        return 1;
+    if (strcmp(cmd->name, "subscribe") == 0 || strcmp(cmd->name, "ssubscribe") == 0 ||
+        strcmp(cmd->name, "psubscribe") == 0)
+        return argc - 1;
+    return 0;
+}
+
+/* One selector's verdict (Redis' ACLSelectorCheckCmd): the command (or
+ * its allowed first argument), then each key against the permissions its
+ * key spec needs, then each channel. */
+static int acl_selector_check(const acl_selector *sel, const cmd_def *cmd, long idx, int argc, const resp_arg *argv,
+                              acl_keys_cache *kc, int *errpos)
+{
+    int allowed = idx >= 0 ? sel->allowed[idx] : sel->future;
+    if (!allowed && !(cmd->flags & CMD_NO_AUTH) &&
+        !(idx >= 0 && argc >= 2 && acl_firstarg_allowed(sel, idx, &argv[1]))) {
         *errpos = 0;
         return ACL_DENIED_CMD;
     }
-    if (!u->allkeys && cmd->first_key > 0) {
-        int small[16];
-        int *pos = argc < 16 ? small : mem_alloc(sizeof(int) * (size_t)(argc + 1));
-        const char *err = NULL;
-        int n = cmd_getkeys(argc, argv, pos, &err);
-        /* Only what the key specs say is needed: a writing command needs
-         * write access, a reading one read access. */
-        int need = (cmd->flags & CMD_WRITE) ? ACL_WRITE : (cmd->flags & CMD_READONLY) ? ACL_READ : 0;
-        for (int i = 0; i < n; i++) {
-            if (!acl_key_allowed(u, &argv[pos[i]], need)) {
-                *errpos = pos[i];
-                if (pos != small)
-                    mem_free(pos);
+    if (!sel->allkeys) {
+        if (!kc->done) {
+            kc->n = acl_keys_of(cmd, argc, argv, &kc->keys);
+            kc->done = 1;
+        }
+        for (int i = 0; i < kc->n; i++) {
+            if (!acl_key_allowed(sel, &argv[kc->keys[i].pos], kc->keys[i].need)) {
+                *errpos = kc->keys[i].pos;
                 return ACL_DENIED_KEY;
             }
         }
-        if (pos != small)
-            mem_free(pos);
     }
-    if (!u->allchannels && (cmd->flags & CMD_PUBSUB)) {
-        int literal = strcmp(cmd->name, "psubscribe") == 0;
-        int first = 1, last = argc - 1;
-        if (strcmp(cmd->name, "publish") == 0 || strcmp(cmd->name, "spublish") == 0)
-            last = 1;
-        else if (strcmp(cmd->name, "subscribe") != 0 && strcmp(cmd->name, "ssubscribe") != 0 && !literal)
-            last = 0;
-        for (int i = first; i <= last && i < argc; i++) {
-            if (!acl_channel_allowed(u, &argv[i], literal)) {
+    if (!sel->allchannels && (cmd->flags & CMD_PUBSUB)) {
+        int literal = strcmp(cmd->name, "psubscribe") == 0, last = acl_channel_last(cmd, argc);
+        for (int i = 1; i <= last && i < argc; i++) {
+            if (!acl_channel_allowed(sel, &argv[i], literal)) {
                 *errpos = i;
                 return ACL_DENIED_CHANNEL;
             }
         }
     }
     return ACL_OK;
+}
+
+/* The refusal for u running argv, with *errpos the argument at fault. The
+ * root selector or any other one may allow it; when none does, the error
+ * reported is the most specific one (channel over key over command), and
+ * among equals the one at the latest argument, as 7.0 picks it. */
+int acl_check(const acl_user *u, const cmd_def *cmd, int argc, const resp_arg *argv, int *errpos)
+{
+    long idx = acl_running_index(NULL, cmd, argc, argv);
+    acl_keys_cache kc = {0};
+    int worst = ACL_DENIED_CMD, worst_pos = 0;
+    for (int i = -1; i < u->nselectors; i++) {
+        const acl_selector *sel = i < 0 ? &u->root : u->selectors[i];
+        int pos = 0;
+        int why = acl_selector_check(sel, cmd, idx, argc, argv, &kc, &pos);
+        if (why == ACL_OK) {
+            mem_free(kc.keys);
+            return ACL_OK;
+        }
+        if (why > worst || (why == worst && pos > worst_pos)) {
+            worst = why;
+            worst_pos = pos;
+        }
+    }
+    mem_free(kc.keys);
+    *errpos = worst_pos;
+    return worst;
+}
+
+/* A pattern "*" with read access in a selector that allows the command:
+ * SORT's BY and GET patterns may then read any key (Redis'
+ * ACLUserCheckCmdWithUnrestrictedKeyAccess). */
+static int acl_selector_reads_all(const acl_selector *sel)
+{
+    if (sel->allkeys)
+        return 1;
+    for (int i = 0; i < sel->nkeys; i++)
+        if ((sel->keys[i].perm & ACL_READ) && strcmp(sel->keys[i].glob, "*") == 0)
+            return 1;
+    return 0;
+}
+
+int acl_full_read_access(client *c, const cmd_def *cmd, int argc, const resp_arg *argv)
+{
+    if (c->flags & CLIENT_MASTER)
+        return 1;
+    acl_user *u = c->user ? c->user : acl_default_user(c->srv);
+    if (acl_user_unrestricted(u))
+        return 1;
+    long idx = acl_running_index(NULL, cmd, argc, argv);
+    acl_keys_cache kc = {0};
+    int ok = 0;
+    for (int i = -1; i < u->nselectors && !ok; i++) {
+        const acl_selector *sel = i < 0 ? &u->root : u->selectors[i];
+        int pos = 0;
+        ok = acl_selector_check(sel, cmd, idx, argc, argv, &kc, &pos) == ACL_OK && acl_selector_reads_all(sel);
+    }
+    mem_free(kc.keys);
+    return ok;
+}
+
+/* ---- subscribers whose channels were revoked ---------------------------- */
+
+/* Whether some selector of u allows subscribing to name (a pattern when
+ * literal: PSUBSCRIBE patterns must be listed as such). */
+static int acl_user_channel_allowed(const acl_user *u, const char *name, size_t len, int literal)
+{
+    resp_arg a = { .ptr = (char *)name, .len = len };
+    for (int i = -1; i < u->nselectors; i++)
+        if (acl_channel_allowed(i < 0 ? &u->root : u->selectors[i], &a, literal))
+            return 1;
+    return 0;
+}
+
+static int acl_subscriptions_allowed(const acl_user *u, dict *d, int literal)
+{
+    if (!d)
+        return 1;
+    dict_iter it;
+    dict_iter_init(d, &it, 0);
+    int ok = 1;
+    for (dict_entry *e; ok && (e = dict_iter_next(&it)) != NULL;)
+        ok = acl_user_channel_allowed(u, e->key, kstr_len(e->key), literal);
+    dict_iter_release(&it);
+    return ok;
+}
+
+/* After u's rules changed: its clients subscribed to a channel or pattern
+ * u no longer allows are disconnected, as 7.0 does (the caller after its
+ * reply). Nothing to do when some selector allows every channel. */
+void acl_kill_revoked_subscribers(srv *s, client *caller, const acl_user *u)
+{
+    for (int i = -1; i < u->nselectors; i++)
+        if ((i < 0 ? &u->root : u->selectors[i])->allchannels)
+            return;
+    int is_default = strcmp(u->name, "default") == 0;
+    for (client *t = s->clients; t;) {
+        client *next = t->next;
+        int mine = t->user == u || (is_default && t->user == NULL);
+        if (mine && pubsub_client_count(t) > 0 && !(t->flags & CLIENT_CLOSING) &&
+            !(acl_subscriptions_allowed(u, t->pubsub.patterns, 1) &&
+              acl_subscriptions_allowed(u, t->pubsub.channels, 0) &&
+              acl_subscriptions_allowed(u, t->pubsub.shard_channels, 0))) {
+            if (t == caller)
+                t->flags |= CLIENT_CLOSE_AFTER_REPLY;
+            else
+                client_close(t);
+        }
+        t = next;
+    }
 }
 
 static const char *acl_denied_text(int why, const char *fullname, char *buf, size_t cap)
@@ -1015,6 +1330,8 @@ const char *acl_fullname(const cmd_def *cmd, int argc, const resp_arg *argv)
     long idx = acl_running_index(NULL, cmd, argc, argv);
     return idx >= 0 ? acl_command_table[idx].fullname : cmd->name;
 }
+
+static void acl_log_refusal(client *c, const acl_user *u, int why, const cmd_def *cmd, int errpos);
 
 const char *acl_command_refusal(client *c, const cmd_def *cmd)
 {
@@ -1040,13 +1357,46 @@ const char *acl_command_refusal(client *c, const cmd_def *cmd)
     int why = acl_check(u, cmd, c->argc, c->argv, &errpos);
     if (why == ACL_OK)
         return NULL;
-    const char *full = acl_fullname(cmd, c->argc, c->argv);
-    if (why == ACL_DENIED_CMD)
+    acl_log_refusal(c, u, why, cmd, errpos);
+    return acl_denied_text(why, acl_fullname(cmd, c->argc, c->argv), buf, sizeof(buf));
+}
+
+/* Logs a refusal found by acl_check: the command's full name, or the key
+ * or channel at errpos. */
+static void acl_log_refusal(client *c, const acl_user *u, int why, const cmd_def *cmd, int errpos)
+{
+    if (why == ACL_DENIED_CMD) {
+        const char *full = acl_fullname(cmd, c->argc, c->argv);
         acl_log_add(c, "command", full, strlen(full), u->name);
-    else
+    } else {
         acl_log_add(c, why == ACL_DENIED_KEY ? "key" : "channel", c->argv[errpos].ptr, c->argv[errpos].len,
                     u->name);
-    return acl_denied_text(why, full, buf, sizeof(buf));
+    }
+}
+
+/* EXEC checks each queued command again: the user's rules may have changed
+ * since it was queued (7.0's text; logged with the "multi" context). */
+const char *acl_exec_refusal(client *c, const cmd_def *cmd)
+{
+    /* The common case first, as in acl_command_refusal. */
+    if ((!c->user && acl_default_unrestricted) || (c->flags & CLIENT_MASTER))
+        return NULL;
+    acl_user *u = c->user ? c->user : acl_default_user(c->srv);
+    if (acl_user_unrestricted(u))
+        return NULL;
+    int errpos = 0;
+    int why = acl_check(u, cmd, c->argc, c->argv, &errpos);
+    if (why == ACL_OK)
+        return NULL;
+    acl_log_refusal(c, u, why, cmd, errpos);
+    switch (why) {
+    case ACL_DENIED_CMD:
+        return "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: no permission to execute the command or subcommand";
+    case ACL_DENIED_KEY:
+        return "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: no permission to touch the specified keys";
+    default:
+        return "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: no permission to access one of the channels used as arguments";
+    }
 }
 
 /* redis.call's check (script_lua.c): the script's fake client carries the
@@ -1086,6 +1436,7 @@ void acl_reset_all(void)
         acl_user_free(u);
     }
     acl_log_reset();
+    acl_keys_reset();
     mem_free(acl_synced_requirepass);
     acl_synced_requirepass = NULL;
     acl_loaded = 0;

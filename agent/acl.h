@@ -3,8 +3,9 @@
  * string ACL LIST prints, the permission check cmd_process runs for every
  * command, the ACL LOG of refusals, and the users of the config file
  * (`user` directives) or of the aclfile (ACL LOAD / ACL SAVE). The users are
- * built from the configuration the first time they are needed. Selectors
- * are not implemented yet. */
+ * built from the configuration the first time they are needed. A user's
+ * own rules form its root selector; 7.0's "(...)" selectors add others, and
+ * a command runs when any one of them allows it. */
 #ifndef KV_ACL_H
 #define KV_ACL_H
 #include <stddef.h>
@@ -48,6 +49,11 @@ int acl_authenticate(struct client *c, const char *user, size_t ulen, const char
  * -NOPERM text (the refusal is logged in ACL LOG). */
 const char *acl_command_refusal(struct client *c, const struct cmd_def *cmd);
 
+/* EXEC's re-check of one queued command (c->argv is the command's): NULL,
+ * or the -NOPERM text 7.0 puts in EXEC's reply (logged in ACL LOG with the
+ * "multi" context). */
+const char *acl_exec_refusal(struct client *c, const struct cmd_def *cmd);
+
 /* A `user` config directive's words (name, rules...): NULL when valid, else
  * the reason (config.c wraps it in Redis' "Error in user declaration"). */
 const char *acl_config_user_check(int argc, const char *const *argv);
@@ -68,6 +74,11 @@ extern const size_t acl_command_table_len;
 const char *acl_script_refusal(struct client *fake, const struct cmd_def *cmd, int argc, const resp_arg *argv);
 /* redis.acl_check_cmd: 1 when c's user may run cmd with argv; no log. */
 int acl_check_allowed(struct client *c, const struct cmd_def *cmd, int argc, const resp_arg *argv);
+
+/* SORT BY / GET with a pattern: 1 when a selector of c's user that allows
+ * cmd may read every key ("~*", "%R~*" or allkeys), else SORT refuses the
+ * option ("BY option of SORT denied due to insufficient ACL permissions."). */
+int acl_full_read_access(struct client *c, const struct cmd_def *cmd, int argc, const resp_arg *argv);
 
 /* Frees every user and log entry (tests, shutdown). */
 void acl_reset_all(void);

@@ -24,37 +24,54 @@ static int acl_arg_is(const resp_arg *a, const char *s)
     return util_strcasecmp_len(a->ptr, a->len, s) == 0;
 }
 
+/* Rules apply to a copy first: one bad rule leaves the user unchanged.
+ * A selector given as several arguments ("(+get" "~k)") is one rule. */
 static void acl_setuser(client *c)
 {
     const resp_arg *name = &c->argv[2];
+    for (size_t i = 0; i < name->len; i++) {
+        if (isspace((unsigned char)name->ptr[i]) || name->ptr[i] == '\0') {
+            reply_error(c, "ERR Usernames can't contain spaces or null characters");
+            return;
+        }
+    }
     acl_user *existing = acl_user_find(name->ptr, name->len);
     acl_user *def = acl_default_user(c->srv);
     int default_was_open = def->nopass && def->enabled;
     acl_read_pubsub_default(c->srv);
-    /* Rules apply to a copy first: one bad rule leaves the user unchanged. */
-    char *nm = acl_strndup(name->ptr, name->len);
-    acl_user *u = acl_user_new_detached(nm);
-    mem_free(nm);
-    if (existing) {
-        char *rules = acl_user_describe(existing);
-        const char *err = NULL;
-        /* Replaying ACL LIST's own rules rebuilds the user exactly. */
-        char *save = NULL;
-        for (char *tok = strtok_r(rules, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
-            if (acl_user_apply(u, tok, strlen(tok), &err) != 0)
-                log_msg(LOG_WARNING, "ACL: could not copy rule '%s' of user '%s'", tok, existing->name);
-        u->sanitize = existing->sanitize;
-        u->future = existing->future;
-        mem_free(rules);
+    int nargs = c->argc - 3, nrules = 0, bad = 0;
+    const char **words = mem_alloc(sizeof(char *) * (size_t)(nargs + 1));
+    size_t *lens = mem_alloc(sizeof(size_t) * (size_t)(nargs + 1));
+    for (int j = 0; j < nargs; j++) {
+        words[j] = c->argv[3 + j].ptr;
+        lens[j] = c->argv[3 + j].len;
     }
-    for (int j = 3; j < c->argc; j++) {
+    char **rules = acl_merge_selector_args(nargs, words, lens, &nrules, &bad);
+    mem_free(words);
+    mem_free(lens);
+    if (!rules) {
+        const resp_arg *at = &c->argv[3 + bad];
+        reply_errorf(c, "ERR Unmatched parenthesis in acl selector starting at '%.*s'.", (int)at->len, at->ptr);
+        return;
+    }
+    acl_user *u;
+    if (existing) {
+        u = acl_user_dup(existing);
+    } else {
+        char *nm = acl_strndup(name->ptr, name->len);
+        u = acl_user_new_detached(nm);
+        mem_free(nm);
+    }
+    for (int j = 0; j < nrules; j++) {
         const char *err = NULL;
-        if (acl_user_apply(u, c->argv[j].ptr, c->argv[j].len, &err) != 0) {
-            reply_errorf(c, "ERR Error in ACL SETUSER modifier '%.*s': %s", (int)c->argv[j].len, c->argv[j].ptr, err);
+        if (acl_user_apply(u, rules[j], strlen(rules[j]), &err) != 0) {
+            reply_errorf(c, "ERR Error in ACL SETUSER modifier '%s': %s", rules[j], err);
             acl_user_free(u);
+            acl_words_free(rules, nrules);
             return;
         }
     }
+    acl_words_free(rules, nrules);
     if (existing) {
         /* Swap the contents so clients keep pointing at the same user. */
         acl_user tmp = *existing;
@@ -70,22 +87,25 @@ static void acl_setuser(client *c)
     }
     if (strcmp(u->name, "default") == 0)
         acl_default_closed(c->srv, default_was_open);
+    acl_kill_revoked_subscribers(c->srv, c, u);
     acl_rules_changed();
     reply_ok(c);
 }
 
-static void acl_reply_pattern_string(client *c, const acl_user *u, int keys)
+/* A selector's "keys" or "channels" field of ACL GETUSER: the patterns
+ * joined by spaces ("~*" / "&*" for all). */
+static void acl_reply_pattern_string(client *c, const acl_selector *sel, int keys)
 {
     acl_buf b = {0};
     acl_buf_str(&b, " ");
     if (keys) {
-        acl_describe_keys(u, &b);
-    } else if (u->allchannels) {
+        acl_describe_keys(sel, &b);
+    } else if (sel->allchannels) {
         acl_buf_str(&b, "&* ");
     } else {
-        for (int i = 0; i < u->nchannels; i++) {
+        for (int i = 0; i < sel->nchannels; i++) {
             acl_buf_str(&b, "&");
-            acl_buf_str(&b, u->channels[i]);
+            acl_buf_str(&b, sel->channels[i]);
             acl_buf_str(&b, " ");
         }
     }
@@ -93,6 +113,21 @@ static void acl_reply_pattern_string(client *c, const acl_user *u, int keys)
     size_t len = b.len >= 2 ? b.len - 2 : 0;
     reply_bulk(c, b.p + 1, len);
     mem_free(b.p);
+}
+
+/* commands, keys, channels of one selector (Redis'
+ * aclAddReplySelectorDescription). */
+static void acl_reply_selector(client *c, const acl_selector *sel)
+{
+    reply_bulk_cstr(c, "commands");
+    acl_buf b = {0};
+    acl_describe_commands(sel, &b);
+    reply_bulk(c, b.p, b.len);
+    mem_free(b.p);
+    reply_bulk_cstr(c, "keys");
+    acl_reply_pattern_string(c, sel, 1);
+    reply_bulk_cstr(c, "channels");
+    acl_reply_pattern_string(c, sel, 0);
 }
 
 /* GETUSER's reply: flags, passwords, commands, keys, channels, selectors. */
@@ -104,10 +139,10 @@ static void acl_getuser(client *c)
         reply_null(c);
         return;
     }
-    reply_array(c, 12);
+    reply_map(c, 6);
     reply_bulk_cstr(c, "flags");
     int nflags = 1 + u->nopass + (u->sanitize != SANITIZE_NONE);
-    reply_array(c, nflags);
+    reply_set(c, nflags);
     reply_bulk_cstr(c, u->enabled ? "on" : "off");
     if (u->nopass)
         reply_bulk_cstr(c, "nopass");
@@ -117,17 +152,13 @@ static void acl_getuser(client *c)
     reply_array(c, u->nhashes);
     for (int i = 0; i < u->nhashes; i++)
         reply_bulk_cstr(c, u->hashes[i]);
-    reply_bulk_cstr(c, "commands");
-    acl_buf b = {0};
-    acl_describe_commands(u, &b);
-    reply_bulk(c, b.p, b.len);
-    mem_free(b.p);
-    reply_bulk_cstr(c, "keys");
-    acl_reply_pattern_string(c, u, 1);
-    reply_bulk_cstr(c, "channels");
-    acl_reply_pattern_string(c, u, 0);
+    acl_reply_selector(c, &u->root);
     reply_bulk_cstr(c, "selectors");
-    reply_empty_array(c);
+    reply_array(c, u->nselectors);
+    for (int i = 0; i < u->nselectors; i++) {
+        reply_map(c, 3);
+        acl_reply_selector(c, u->selectors[i]);
+    }
 }
 
 static void acl_deluser(client *c)
@@ -303,7 +334,7 @@ static void acl_log_cmd(client *c)
     int64_t now = util_ms_now();
     acl_log_entry *e = acl_log;
     for (long long i = 0; i < n; i++, e = e->next) {
-        reply_array(c, 14);
+        reply_map(c, 7);
         reply_bulk_cstr(c, "count");
         reply_int(c, e->count);
         reply_bulk_cstr(c, "reason");
@@ -315,9 +346,8 @@ static void acl_log_cmd(client *c)
         reply_bulk_cstr(c, "username");
         reply_bulk_cstr(c, e->username);
         reply_bulk_cstr(c, "age-seconds");
-        char age[64];
-        snprintf(age, sizeof(age), "%.17g", (double)(now - e->ctime_ms) / 1000.0);
-        reply_bulk_cstr(c, age);
+        /* A RESP3 double; "%.17g" bulk in RESP2. */
+        reply_double(c, (double)(now - e->ctime_ms) / 1000.0);
         reply_bulk_cstr(c, "client-info");
         reply_bulk_cstr(c, e->cinfo);
     }
@@ -372,7 +402,10 @@ static void acl_load_cmd(client *c)
         return;
     }
     acl_read_pubsub_default(c->srv);
+    acl_user *def = acl_default_user(c->srv);
+    int default_was_open = def->nopass && def->enabled;
     char *err = acl_load_file(c->srv, path, c);
+    acl_default_closed(c->srv, default_was_open);
     acl_rules_changed();
     if (err) {
         reply_errorf(c, "ERR %s", err);

@@ -21,13 +21,28 @@
 #include "config.h"
 
 
+#define ACL_ERR_UNMATCHED "Unmatched parenthesis in selector definition"
+
+/* Applies the words of a `user` directive or aclfile line (selectors
+ * merged first) to u; NULL, or the first error. */
+static const char *acl_apply_words(acl_user *u, int argc, const char *const *argv)
+{
+    int n = 0, bad = 0;
+    char **rules = acl_merge_selector_args(argc, argv, NULL, &n, &bad);
+    if (!rules)
+        return ACL_ERR_UNMATCHED;
+    const char *err = NULL;
+    for (int j = 0; j < n && !err; j++)
+        if (acl_user_apply(u, rules[j], strlen(rules[j]), &err) != 0 && !err)
+            err = ACL_ERR_SYNTAX;
+    acl_words_free(rules, n);
+    return err;
+}
+
 const char *acl_config_user_check(int argc, const char *const *argv)
 {
     acl_user *u = acl_user_new_detached(argv[0]);
-    const char *err = NULL;
-    for (int j = 1; j < argc && !err; j++)
-        if (acl_user_apply(u, argv[j], strlen(argv[j]), &err) != 0 && !err)
-            err = ACL_ERR_SYNTAX;
+    const char *err = acl_apply_words(u, argc - 1, argv + 1);
     acl_user_free(u);
     return err;
 }
@@ -240,10 +255,9 @@ static acl_user *acl_parse_file(const char *path, char *text, acl_buf *e)
             continue;
         }
         acl_user *u = acl_user_new_detached(words[1]);
-        const char *err = NULL;
-        for (int j = 2; j < n && !err; j++)
-            if (acl_user_apply(u, words[j], strlen(words[j]), &err) != 0)
-                acl_errf(e, "%s:%d: %s. ", path, linenum, err);
+        const char *err = acl_apply_words(u, n - 2, (const char *const *)words + 2);
+        if (err)
+            acl_errf(e, "%s:%d: %s. ", path, linenum, err);
         u->next = list;
         list = u;
     }
@@ -262,9 +276,9 @@ static acl_user *acl_fresh_default(srv *s)
 {
     acl_user *d = acl_user_new_detached("default");
     d->enabled = 1;
-    d->allkeys = 1;
-    d->allchannels = 1;
-    acl_set_all_commands(d, 1);
+    d->root.allkeys = 1;
+    d->root.allchannels = 1;
+    acl_set_all_commands(&d->root, 1);
     const char *rp = s->config.requirepass ? s->config.requirepass : "";
     acl_default_from_requirepass(d, rp);
     return d;
@@ -341,10 +355,9 @@ void acl_load_configured(srv *s)
             acl_reset_user(u);
             has_default = 1;
         }
-        const char *err = NULL;
-        for (int j = 1; j < l->argc; j++)
-            if (acl_user_apply(u, l->argv[j], strlen(l->argv[j]), &err) != 0)
-                log_msg(LOG_WARNING, "Error in user declaration '%s': %s", u->name, err);
+        const char *err = acl_apply_words(u, l->argc - 1, (const char *const *)l->argv + 1);
+        if (err)
+            log_msg(LOG_WARNING, "Error in user declaration '%s': %s", u->name, err);
         u->next = list;
         list = u;
     }

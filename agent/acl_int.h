@@ -19,16 +19,13 @@ typedef struct acl_pattern {
     char *glob;
 } acl_pattern;
 
-struct acl_user {
-    char *name;
-    int enabled;
-    int nopass;
-    int sanitize;
-    char **hashes;           /* SHA-256 of each password, 64 lower hex */
-    int nhashes;
+/* What one selector allows: the root selector (the user's own rules) or
+ * one of 7.0's "(...)" selectors. A command runs when any selector allows
+ * the command, every key it touches and every channel. */
+typedef struct acl_selector {
     uint8_t *allowed;        /* per acl_command_table entry */
-    /* Set only by +@all: the user may also run commands added later, and
-     * ACL LIST starts its rules from +@all instead of -@all. */
+    /* Set only by +@all: the selector also allows commands added later,
+     * and ACL LIST starts its rules from +@all instead of -@all. */
     int future;
     char **firstargs;        /* "index|arg": +select|0 on a command without subcommands */
     int nfirstargs;
@@ -38,6 +35,18 @@ struct acl_user {
     int allchannels;
     char **channels;
     int nchannels;
+} acl_selector;
+
+struct acl_user {
+    char *name;
+    int enabled;
+    int nopass;
+    int sanitize;
+    char **hashes;           /* SHA-256 of each password, 64 lower hex */
+    int nhashes;
+    acl_selector root;
+    acl_selector **selectors; /* the "(...)" selectors, in the order given */
+    int nselectors;
     struct acl_user *next;
 };
 
@@ -54,7 +63,14 @@ int acl_category_known(const char *cat);
 
 /* Users. */
 char *acl_strndup(const char *s, size_t n);
-void acl_set_all_commands(acl_user *u, int allow);
+void acl_set_all_commands(acl_selector *s, int allow);
+/* A deep copy of u, detached from the registry (ACL SETUSER stages on it). */
+acl_user *acl_user_dup(const acl_user *u);
+/* Splits "(+get ~k)" back into one word when a client or a file line gave
+ * it as several: NULL (and *bad the word that opens the unclosed selector)
+ * when a "(" is never closed; else *n malloc'd words (acl_words_free). */
+char **acl_merge_selector_args(int argc, const char *const *argv, const size_t *lens, int *n, int *bad);
+void acl_words_free(char **w, int n);
 void acl_registry_add(acl_user *u);
 void acl_reset_user(acl_user *u);
 void acl_default_from_requirepass(acl_user *u, const char *pass);
@@ -74,13 +90,26 @@ typedef struct acl_buf {
 } acl_buf;
 void acl_buf_add(acl_buf *b, const char *s, size_t n);
 void acl_buf_str(acl_buf *b, const char *s);
-void acl_describe_commands(const acl_user *u, acl_buf *b);
-void acl_describe_keys(const acl_user *u, acl_buf *b);
+void acl_describe_commands(const acl_selector *s, acl_buf *b);
+void acl_describe_keys(const acl_selector *s, acl_buf *b);
 
 /* Checks. */
 enum { ACL_OK, ACL_DENIED_CMD, ACL_DENIED_KEY, ACL_DENIED_CHANNEL };
 int acl_check(const acl_user *u, const cmd_def *cmd, int argc, const resp_arg *argv, int *errpos);
 const char *acl_fullname(const cmd_def *cmd, int argc, const resp_arg *argv);
+
+/* acl_keys.c: the keys of argv, each with the permissions it needs
+ * (ACL_READ / ACL_WRITE from its key spec); *out is malloc'd (mem_free),
+ * also when 0 is returned. */
+typedef struct acl_keyref {
+    int pos;
+    int need;
+} acl_keyref;
+int acl_keys_of(const cmd_def *cmd, int argc, const resp_arg *argv, acl_keyref **out);
+void acl_keys_reset(void);
+/* How many COMMAND INFO entries have key specs acl_keys.c cannot read
+ * (the unit test wants 0). */
+int acl_keys_unreadable(void);
 
 /* ACL LOG. */
 typedef struct acl_log_entry {
@@ -99,6 +128,8 @@ void acl_log_reset(void);
 /* acl_file.c */
 char *acl_file_path(struct srv *s);
 void acl_kill_clients_of(struct srv *s, struct client *caller, const acl_user *u);
+/* acl.c: closes u's subscribers whose subscriptions u no longer allows. */
+void acl_kill_revoked_subscribers(struct srv *s, struct client *caller, const acl_user *u);
 void acl_errf(acl_buf *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *acl_load_file(struct srv *s, const char *path, struct client *caller);
 int acl_save_file(struct srv *s, const char *path);

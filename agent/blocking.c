@@ -235,6 +235,9 @@ void blocking_block(client *c, int nkeys, const resp_arg *keys, int64_t timeout_
     bs->wait_type = OBJ_LIST;
     if (bs->cmd && bs->cmd->acl_categories && strstr(bs->cmd->acl_categories, "@sortedset"))
         bs->wait_type = OBJ_ZSET;
+    /* XREAD and XREADGROUP: woken by entries added to a stream */
+    if (bs->cmd && bs->cmd->acl_categories && strstr(bs->cmd->acl_categories, "@stream"))
+        bs->wait_type = OBJ_STREAM;
     bs->keys = mem_alloc((size_t)(nkeys > 0 ? nkeys : 1) * sizeof(kstr));
     bs->nkeys = 0;
     bs->serve_key = NULL;
@@ -508,7 +511,7 @@ void blocking_scan_ready(kvdb *db)
     dict_iter_init(db->blocking, &it, 0);
     while ((e = dict_iter_next(&it)) != NULL) {
         obj *o = db_lookup_quiet(db, e->key, kstr_len(e->key));
-        if (o && (o->type == OBJ_LIST || o->type == OBJ_ZSET))
+        if (o && (o->type == OBJ_LIST || o->type == OBJ_ZSET || o->type == OBJ_STREAM))
             blocking_signal_ready(db, e->key, kstr_len(e->key));
     }
     dict_iter_release(&it);

@@ -12,6 +12,7 @@
  *
  * A waiter is only re-run when the ready key holds the type it waits for:
  * a sorted set for commands in the @sortedset ACL category (BZPOPMIN...),
+ * a stream for @stream commands (XREAD, XREADGROUP),
  * a list otherwise. Pushing modules call db_signal_list_ready (or
  * blocking_signal_ready) whenever a key gains elements. */
 #ifndef KV_BLOCKING_H
@@ -33,7 +34,7 @@ typedef struct block_state {
     int argc;
     resp_arg *argv;         /* the blocking command, copied */
     const struct cmd_def *cmd;
-    int wait_type;          /* OBJ_LIST, or OBJ_ZSET for @sortedset commands */
+    int wait_type;          /* OBJ_LIST, OBJ_ZSET (@sortedset), OBJ_STREAM (@stream) */
     /* re-run state, private to blocking.c and the blocking commands */
     const char *serve_key;  /* key being served, NULL outside a re-run */
     size_t serve_keylen;

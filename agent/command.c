@@ -23,6 +23,7 @@
 #include "monitor.h"
 #include "latency.h"
 #include "acl.h"
+#include "tracking.h"
 
 static cmd_def *cmd_flat;
 static cmd_stats *cmd_stat;
@@ -70,6 +71,7 @@ static const cmd_def *all_tables[] = {
     t_set_commands, t_zset_commands, t_server_commands, t_conn_commands,
     t_bitmap_commands, t_sort_commands, t_dump_commands,
     t_hll_commands, t_geo_commands, script_commands, function_commands, acl_commands,
+    t_stream_cg_commands, t_stream_commands,
 };
 
 static uint32_t cmd_name_hash(const char *name, size_t len)
@@ -900,6 +902,7 @@ void cmd_call(client *c, const cmd_def *cmd)
     const cmd_def *saved_cmd = c->cmd;
     c->cmd = cmd;
     uint64_t start = util_ticks();
+    tracking_call_begin(s);
     cmd->proc(c);
     int64_t elapsed = util_ticks_to_us(util_ticks() - start);
     c->cmd = saved_cmd ? saved_cmd : cmd;
@@ -935,6 +938,9 @@ void cmd_call(client *c, const cmd_def *cmd)
         multi_capture_end(frame.capture_client, frame.captured);
     cmd_current_frame = outer;
     cmd_frame_release(&frame);
+    /* Client-side caching: the keys it read, the invalidations it caused
+     * for its own client (sent after its reply). */
+    tracking_call_end(c, cmd);
 }
 
 /* Redis 7.0 sends what one command propagates (lazy-expiry DELs, then its

@@ -64,6 +64,8 @@ extern const cmd_def t_dump_commands[];
 extern const cmd_def script_commands[];
 extern const cmd_def function_commands[];
 extern const cmd_def acl_commands[];
+extern const cmd_def t_stream_cg_commands[];
+extern const cmd_def t_stream_commands[];
 
 void cmd_table_init(void);
 void cmd_table_free(void);

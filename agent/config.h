@@ -97,6 +97,8 @@ typedef struct cfg {
     int replica_lazy_flush;
     /* encodings */
     long long hash_max_listpack_entries;
+    long long stream_node_max_bytes;    /* a stream node's listpack cap (0: none) */
+    long long stream_node_max_entries;  /* entries per stream node (0: no cap) */
     long long hash_max_listpack_value;
     long long set_max_intset_entries;
     long long zset_max_listpack_entries;

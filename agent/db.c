@@ -6,6 +6,7 @@
 #include "server.h"
 #include "multi.h"
 #include "blocking.h"
+#include "tracking.h"
 #include "mem.h"
 #include "util.h"
 #include "log.h"
@@ -14,6 +15,8 @@
 #include "setobj.h"
 #include "hmap.h"
 #include "zset.h"
+#include "stream.h"
+#include "stream_cg.h"
 
 static const dict_type db_keys_type = { obj_free_void };
 static const dict_type db_expires_type = { NULL };
@@ -95,6 +98,12 @@ size_t db_free_effort(const obj *o)
         return hmap_is_small(o->v.ptr) ? 1 : hmap_len(o->v.ptr);
     case OBJ_ZSET:
         return zset_is_compact(o->v.ptr) ? 1 : zset_len(o->v.ptr);
+    case OBJ_STREAM: {
+        /* Redis counts the radix tree's nodes (one allocation each) and
+         * the groups. */
+        const stream *st = o->v.ptr;
+        return stream_rax_nodes(st) + stream_cg_count(st->cgroups);
+    }
     default:
         return 1;
     }
@@ -234,7 +243,7 @@ void db_add(kvdb *db, const char *key, size_t len, obj *val)
     db_stamp_added(db->srv, val);
     db_signal_modified(db, key, len);
     /* Blocked BLPOP / BZPOPMIN clients may be waiting for this key. */
-    if (val->type == OBJ_LIST || val->type == OBJ_ZSET)
+    if (val->type == OBJ_LIST || val->type == OBJ_ZSET || val->type == OBJ_STREAM)
         db_signal_list_ready(db, key, len);
 }
 
@@ -260,7 +269,7 @@ void db_set(kvdb *db, const char *key, size_t len, obj *val, int keep_ttl)
         added->v.ptr = val;
         db_stamp_added(db->srv, val);
         db_signal_modified(db, key, len);
-        if (val->type == OBJ_LIST || val->type == OBJ_ZSET)
+        if (val->type == OBJ_LIST || val->type == OBJ_ZSET || val->type == OBJ_STREAM)
             db_signal_list_ready(db, key, len);
         return;
     }
@@ -271,7 +280,7 @@ void db_set(kvdb *db, const char *key, size_t len, obj *val, int keep_ttl)
     if (!keep_ttl)
         db_expire_remove(db, key, len);
     db_signal_modified(db, key, len);
-    if (val->type == OBJ_LIST || val->type == OBJ_ZSET)
+    if (val->type == OBJ_LIST || val->type == OBJ_ZSET || val->type == OBJ_STREAM)
         db_signal_list_ready(db, key, len);
 }
 
@@ -315,6 +324,7 @@ long long db_flush(kvdb *db)
     long long n = (long long)dict_size(db->keys);
     /* Touch watchers first: only keys that exist count as modified. */
     multi_touch_all(db);
+    tracking_db_flushed(db->srv);
     dict_clear(db->keys);
     dict_clear(db->expires);
     db->avg_ttl = 0;
@@ -370,6 +380,7 @@ void db_signal_modified(kvdb *db, const char *key, size_t len)
 {
     if (db->watched && dict_size(db->watched))
         multi_touch_key(db, key, len);
+    tracking_key_modified(db->srv, key, len);
 }
 
 void db_signal_list_ready(kvdb *db, const char *key, size_t len)

@@ -16,10 +16,21 @@
  * Index access remembers the last entry it reached (node, index, offset):
  * LRANGE, LPOS, the RDB writer and DEBUG DIGEST read by consecutive
  * indexes, which then cost one entry step each instead of a walk from an
- * end. Every modification forgets it. */
+ * end. Every modification forgets it.
+ *
+ * list-compress-depth d > 0 keeps the d nodes at each end as they are and
+ * LZF-compresses the nodes between them, as Redis' quicklist does (a node
+ * under 48 bytes, or one that would not shrink by 8 bytes, stays raw). A
+ * compressed node holds only its LZF bytes (start 0, end its raw size, so
+ * the node limits still see its raw size); whatever reads or changes it
+ * decompresses it first (node_raw). Reads leave it raw, since the bytes
+ * they return must stay valid until the next change; the next change
+ * compresses again every inner node that is raw. */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include "deque.h"
+#include "lzf.h"
 #include "mem.h"
 
 #define DQ_SMALL_MAX 0x7Fu
@@ -28,12 +39,18 @@
 #define DQ_SAFETY_BYTES 8192u  /* Redis' SIZE_SAFETY_LIMIT for count-capped nodes */
 #define DQ_LP_OVERHEAD 7u      /* a listpack's header and end byte, counted as Redis does */
 #define DQ_FILL_MAX (1 << 15)
+#define DQ_MIN_COMPRESS_BYTES 48u   /* Redis' MIN_COMPRESS_BYTES */
+#define DQ_MIN_COMPRESS_IMPROVE 8u  /* Redis' MIN_COMPRESS_IMPROVE */
+#define DQ_DEPTH_MAX (1 << 16)
 
 typedef struct dq_node {
     struct dq_node *prev, *next;
     unsigned char *buf;
     size_t cap, start, end;
     size_t count;
+    unsigned char *lzf;      /* compressed: the LZF bytes (buf NULL), else NULL */
+    size_t lzf_len;
+    int no_lzf;              /* compression failed; not retried until the bytes change */
 } dq_node;
 
 struct deque {
@@ -41,6 +58,8 @@ struct deque {
     size_t len;
     size_t nodes;
     int fill;
+    int depth;          /* list-compress-depth; 0: no compression */
+    int raw_inner;      /* some inner node may be raw: compress at the next change */
     /* the last entry reached by index; cur == NULL when unknown */
     dq_node *cur;
     size_t cur_first;   /* list index of cur's first entry */
@@ -51,6 +70,16 @@ struct deque {
 enum dq_bias { BIAS_NONE, BIAS_HEAD, BIAS_TAIL };
 
 static int dq_default_fill = -2;
+static int dq_default_depth = 0;
+
+void deque_set_default_compress(long long depth)
+{
+    if (depth < 0)
+        depth = 0;
+    if (depth > DQ_DEPTH_MAX)
+        depth = DQ_DEPTH_MAX;
+    dq_default_depth = (int)depth;
+}
 
 void deque_set_default_fill(long long fill)
 {
@@ -160,7 +189,89 @@ static dq_node *node_new(void)
 static void node_free(dq_node *n)
 {
     mem_free(n->buf);
+    mem_free(n->lzf);
     mem_free(n);
+}
+
+/* ---- compression (list-compress-depth) ---------------------------------- */
+
+/* Decompress n if it is compressed, into a buffer holding just its entries.
+ * A raw node in the middle is then compressed again at the next change. */
+static void node_raw(deque *q, dq_node *n)
+{
+    if (!n->lzf)
+        return;
+    size_t raw = n->end;
+    unsigned char *buf = mem_alloc(raw);
+    size_t got = lzf_decompress(n->lzf, n->lzf_len, buf, raw);
+    /* Our own bytes: a mismatch is memory corruption, not bad input. */
+    if (got != raw)
+        abort();
+    mem_free(n->lzf);
+    n->lzf = NULL;
+    n->lzf_len = 0;
+    n->buf = buf;
+    n->cap = raw;
+    n->start = 0;
+    q->raw_inner = 1;
+}
+
+/* Compress n as Redis does: not under 48 bytes, and only when it saves at
+ * least 8 bytes. */
+static void node_compress(deque *q, dq_node *n)
+{
+    size_t raw = node_used(n);
+    if (n->lzf || n->no_lzf || raw < DQ_MIN_COMPRESS_BYTES)
+        return;
+    unsigned char *out = mem_alloc(raw);
+    size_t clen = lzf_compress(n->buf + n->start, raw, out, raw - DQ_MIN_COMPRESS_IMPROVE - 1);
+    if (clen == 0) {
+        /* Pushes and pops at the ends would otherwise try it again each time. */
+        n->no_lzf = 1;
+        mem_free(out);
+        return;
+    }
+    n->lzf = mem_realloc(out, clen);
+    n->lzf_len = clen;
+    mem_free(n->buf);
+    n->buf = NULL;
+    n->cap = 0;
+    n->start = 0;
+    n->end = raw;
+    if (q->cur == n)
+        q->cur = NULL;
+}
+
+/* Every node at least depth nodes away from both ends, compressed. */
+static void dq_compress_inner(deque *q)
+{
+    q->raw_inner = 0;
+    if (q->nodes < (size_t)q->depth * 2 + 1)
+        return;
+    size_t i = 0, last = q->nodes - (size_t)q->depth;
+    for (dq_node *n = q->head; n && i < last; n = n->next, i++)
+        if (i >= (size_t)q->depth && !n->lzf)
+            node_compress(q, n);
+}
+
+/* After a push or pop at one end: the node depth nodes from that end may
+ * have become an inner node. Anything else raw in the middle (read, split,
+ * changed) is compressed by a full pass. */
+static void dq_settle(deque *q, int at_tail)
+{
+    if (q->depth == 0)
+        return;
+    if (q->raw_inner) {
+        dq_compress_inner(q);
+        return;
+    }
+    if (q->nodes < (size_t)q->depth * 2 + 1)
+        return;
+    dq_node *n = at_tail ? q->tail : q->head;
+    for (int i = 0; n && i < q->depth; i++)
+        n = at_tail ? n->prev : n->next;
+    if (n && !n->lzf)
+        node_compress(q, n);
 }
 
 /* Capacity for need bytes: doubling, so a growing node reallocates
@@ -182,6 +293,8 @@ static size_t grow_cap(const deque *q, size_t cap, size_t need)
 static unsigned char *node_make_room(deque *q, dq_node *n, size_t off, size_t del, size_t ins,
                                      enum dq_bias bias)
 {
+    node_raw(q, n);   /* offsets of a compressed node are those of its raw bytes from 0 */
+    n->no_lzf = 0;    /* new bytes may compress */
     size_t head_len = off - n->start, tail_len = n->end - off - del;
     int move_head = bias == BIAS_HEAD || (bias == BIAS_NONE && head_len <= tail_len);
     if (ins <= del) {
@@ -256,8 +369,9 @@ static void unlink_node(deque *q, dq_node *n)
 }
 
 /* Offset of entry i of n, walking from the nearer end of the node. */
-static size_t node_offset_of(const dq_node *n, size_t i)
+static size_t node_offset_of(deque *q, dq_node *n, size_t i)
 {
+    node_raw(q, n);
     size_t off;
     if (i <= n->count / 2) {
         off = n->start;
@@ -274,7 +388,7 @@ static size_t node_offset_of(const dq_node *n, size_t i)
 /* Move entries [i, count) of n to a new node after it. */
 static dq_node *node_split(deque *q, dq_node *n, size_t i)
 {
-    size_t off = node_offset_of(n, i);
+    size_t off = node_offset_of(q, n, i);
     size_t bytes = n->end - off;
     dq_node *m = node_new();
     m->cap = grow_cap(q, 0, bytes);
@@ -286,6 +400,7 @@ static dq_node *node_split(deque *q, dq_node *n, size_t i)
     n->end = off;
     n->count = i;
     link_after(q, n, m);
+    q->raw_inner = 1;   /* the new node may be an inner one */
     return m;
 }
 
@@ -304,6 +419,7 @@ static void node_fix_overflow(deque *q, dq_node *n)
 static void node_merge_next(deque *q, dq_node *n)
 {
     dq_node *m = n->next;
+    node_raw(q, m);
     size_t bytes = node_used(m);
     unsigned char *dst = node_make_room(q, n, n->end, 0, bytes, BIAS_TAIL);
     memcpy(dst, m->buf + m->start, bytes);
@@ -333,6 +449,7 @@ deque *deque_new(void)
 {
     deque *q = mem_calloc(sizeof(*q));
     q->fill = dq_default_fill;
+    q->depth = dq_default_depth;
     return q;
 }
 
@@ -340,6 +457,7 @@ deque *deque_new_like(const deque *q)
 {
     deque *n = deque_new();
     n->fill = q->fill;
+    n->depth = q->depth;
     return n;
 }
 
@@ -386,6 +504,7 @@ void deque_push_head_buf(deque *q, const void *p, size_t len)
     n->count++;
     q->len++;
     q->cur = NULL;
+    dq_settle(q, 0);
 }
 
 void deque_push_tail_buf(deque *q, const void *p, size_t len)
@@ -400,6 +519,7 @@ void deque_push_tail_buf(deque *q, const void *p, size_t len)
     n->count++;
     q->len++;
     q->cur = NULL;
+    dq_settle(q, 1);
 }
 
 void deque_push_head(deque *q, kstr v)
@@ -419,7 +539,7 @@ void deque_push_tail(deque *q, kstr v)
 static void node_maybe_shrink(deque *q, dq_node *n)
 {
     size_t used = node_used(n);
-    if (n->cap <= DQ_MIN_CAP || used * 4 >= n->cap)
+    if (n->lzf || n->cap <= DQ_MIN_CAP || used * 4 >= n->cap)
         return;
     size_t cap = grow_cap(q, 0, used * 2);
     unsigned char *nb = mem_alloc(cap);
@@ -448,6 +568,7 @@ kstr deque_pop_head(deque *q)
     dq_node *n = q->head;
     if (!n)
         return NULL;
+    node_raw(q, n);
     const char *p;
     size_t len;
     size_t sz = entry_read(n->buf + n->start, &p, &len);
@@ -455,6 +576,7 @@ kstr deque_pop_head(deque *q)
     node_remove_at(q, n, n->start, sz);
     if (n->count == 0)
         unlink_node(q, n);
+    dq_settle(q, 0);
     return v;
 }
 
@@ -463,6 +585,7 @@ kstr deque_pop_tail(deque *q)
     dq_node *n = q->tail;
     if (!n)
         return NULL;
+    node_raw(q, n);
     const char *p;
     size_t len;
     size_t sz = entry_size_before(n->buf + n->end);
@@ -471,6 +594,7 @@ kstr deque_pop_tail(deque *q)
     node_remove_at(q, n, n->end - sz, sz);
     if (n->count == 0)
         unlink_node(q, n);
+    dq_settle(q, 1);
     return v;
 }
 
@@ -484,7 +608,7 @@ void deque_drop_head(deque *q, size_t k)
             unlink_node(q, n);
             continue;
         }
-        size_t off = node_offset_of(n, k);
+        size_t off = node_offset_of(q, n, k);
         n->start = off;
         n->count -= k;
         q->len -= k;
@@ -492,6 +616,7 @@ void deque_drop_head(deque *q, size_t k)
         node_maybe_shrink(q, n);
     }
     q->cur = NULL;
+    dq_settle(q, 0);
 }
 
 void deque_drop_tail(deque *q, size_t k)
@@ -504,13 +629,14 @@ void deque_drop_tail(deque *q, size_t k)
             unlink_node(q, n);
             continue;
         }
-        n->end = node_offset_of(n, n->count - k);
+        n->end = node_offset_of(q, n, n->count - k);
         n->count -= k;
         q->len -= k;
         k = 0;
         node_maybe_shrink(q, n);
     }
     q->cur = NULL;
+    dq_settle(q, 1);
 }
 
 /* Position the cursor on list index idx (< len): start from whichever of
@@ -544,6 +670,7 @@ static void seek(deque *q, size_t idx)
         n = n->next;
     }
     size_t i = idx - first, off;
+    node_raw(q, n);
     if (n == q->cur && first == q->cur_first) {
         size_t ci = q->cur_i, d = i > ci ? i - ci : ci - i;
         if (d <= i && d <= n->count - 1 - i) {
@@ -553,10 +680,10 @@ static void seek(deque *q, size_t idx)
             for (; ci > i; ci--)
                 off -= entry_size_before(n->buf + off);
         } else {
-            off = node_offset_of(n, i);
+            off = node_offset_of(q, n, i);
         }
     } else {
-        off = node_offset_of(n, i);
+        off = node_offset_of(q, n, i);
     }
     q->cur = n;
     q->cur_first = first;
@@ -608,6 +735,7 @@ void deque_set(deque *q, size_t idx, kstr v)
     kstr_free(v);
     q->cur = NULL;
     node_fix_overflow(q, n);
+    dq_settle(q, 0);
 }
 
 void deque_insert(deque *q, size_t idx, kstr v)
@@ -635,6 +763,7 @@ void deque_insert(deque *q, size_t idx, kstr v)
     q->len++;
     q->cur = NULL;
     node_fix_overflow(q, n);
+    dq_settle(q, 0);
 }
 
 void deque_remove(deque *q, size_t idx)
@@ -645,12 +774,18 @@ void deque_remove(deque *q, size_t idx)
     dq_node *n = q->cur;
     node_remove_at(q, n, q->cur_off, entry_size_at(n->buf + q->cur_off));
     node_after_remove(q, n);
+    dq_settle(q, 0);
+}
+
+int deque_compress_depth(const deque *q)
+{
+    return q->depth;
 }
 
 size_t deque_mem(const deque *q)
 {
     size_t total = sizeof(*q);
     for (const dq_node *n = q->head; n; n = n->next)
-        total += sizeof(*n) + n->cap;
+        total += sizeof(*n) + (n->lzf ? n->lzf_len : n->cap);
     return total;
 }

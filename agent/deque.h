@@ -13,6 +13,9 @@ typedef struct deque deque;
 /* list-max-listpack-size for deques created from now on (Redis semantics:
  * > 0 caps the entries per node, -1..-5 the node size at 4..64 KB). */
 void deque_set_default_fill(long long fill);
+/* list-compress-depth for deques created from now on: 0 keeps every node
+ * raw, d > 0 LZF-compresses the nodes more than d nodes from both ends. */
+void deque_set_default_compress(long long depth);
 
 deque *deque_new(void);
 /* An empty deque with q's node limits. */
@@ -39,6 +42,8 @@ void deque_set(deque *q, size_t idx, kstr v);/* takes ownership of v */
 void deque_insert(deque *q, size_t idx, kstr v); /* before idx; idx==len appends */
 void deque_remove(deque *q, size_t idx);
 size_t deque_mem(const deque *q);
+/* The list-compress-depth q was created with (DEBUG OBJECT's ql_compressed). */
+int deque_compress_depth(const deque *q);
 size_t deque_node_count(const deque *q);
 /* Entries in node i (0 = head), for tests and DEBUG; 0 when out of range. */
 size_t deque_node_entries(const deque *q, size_t i);

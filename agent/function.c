@@ -503,7 +503,7 @@ static void fn_reply_flags(client *c, int flags)
     for (int i = 0; script_lua_flag_name(i, &f) != NULL; i++)
         if (flags & f)
             n++;
-    reply_array(c, n);
+    reply_set(c, n);
     const char *name;
     for (int i = 0; (name = script_lua_flag_name(i, &f)) != NULL; i++)
         if (flags & f)
@@ -512,7 +512,7 @@ static void fn_reply_flags(client *c, int flags)
 
 static void fn_reply_function(client *c, const fn_function *f)
 {
-    reply_array(c, 6);
+    reply_map(c, 3);
     reply_bulk_cstr(c, "name");
     reply_bulk_kstr(c, f->name);
     reply_bulk_cstr(c, "description");
@@ -526,7 +526,7 @@ static void fn_reply_function(client *c, const fn_function *f)
 
 static void fn_reply_library(client *c, const fn_library *lib, int with_code)
 {
-    reply_array(c, with_code ? 8 : 6);
+    reply_map(c, with_code ? 4 : 3);
     reply_bulk_cstr(c, "library_name");
     reply_bulk_kstr(c, lib->name);
     reply_bulk_cstr(c, "engine");
@@ -580,7 +580,7 @@ static void fn_reply_running(client *c)
         reply_null(c);
         return;
     }
-    reply_array(c, 6);
+    reply_map(c, 3);
     reply_bulk_cstr(c, "name");
     reply_bulk_cstr(c, info.name);
     reply_bulk_cstr(c, "command");
@@ -593,13 +593,13 @@ static void fn_reply_running(client *c)
 
 static void fn_cmd_stats(client *c)
 {
-    reply_array(c, 4);
+    reply_map(c, 2);
     reply_bulk_cstr(c, "running_script");
     fn_reply_running(c);
     reply_bulk_cstr(c, "engines");
-    reply_array(c, 2);
+    reply_map(c, 1);
     reply_bulk_cstr(c, "LUA");
-    reply_array(c, 4);
+    reply_map(c, 2);
     reply_bulk_cstr(c, "libraries_count");
     reply_int(c, (long long)function_library_count(c->srv));
     reply_bulk_cstr(c, "functions_count");

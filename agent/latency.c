@@ -285,7 +285,7 @@ static long long latency_calls_within(const cmd_def *d, long long total, double 
  * 33 66 132 264... Only steps where the count grew are listed. */
 static void latency_reply_cdf(client *c, const cmd_def *d, long long total)
 {
-    reply_array(c, 4);
+    reply_map(c, 2);
     reply_bulk_cstr(c, "calls");
     reply_int(c, total);
     reply_bulk_cstr(c, "histogram_usec");
@@ -305,7 +305,7 @@ static void latency_reply_cdf(client *c, const cmd_def *d, long long total)
         }
         prev = cum;
     }
-    reply_array(c, 2LL * n);
+    reply_map(c, n);
     for (int i = 0; i < n; i++) {
         reply_int(c, steps[i][0]);
         reply_int(c, steps[i][1]);
@@ -336,7 +336,7 @@ static void latency_histogram(client *c)
                 entries += latency_histogram_entry(c, d);
         }
     }
-    reply_set_deferred_len(c, len, entries * 2);
+    reply_set_deferred_map_len(c, len, entries);
 }
 
 /* ---- LATENCY ----------------------------------------------------------- */
@@ -384,7 +384,7 @@ static void latency_reply_history(client *c, const resp_arg *event)
 
 static void latency_reply_text(client *c, kstr text)
 {
-    reply_bulk_kstr(c, text);
+    reply_verbatim(c, text, kstr_len(text), "txt");
     kstr_free(text);
 }
 

@@ -21,6 +21,7 @@
 #include "db.h"
 #include "dict.h"
 #include "mem.h"
+#include "acl.h"
 
 /* ---- argument copies ------------------------------------------------- */
 
@@ -460,7 +461,9 @@ static void multi_cmd_discard(client *c)
 }
 
 /* Run the queued commands as cmd_call would from the network: each sees
- * its own argv in c->argv, and the client's own argv is put back after. */
+ * its own argv in c->argv, and the client's own argv is put back after.
+ * Each is checked against the user's rules again, as 7.0 does: an ACL
+ * SETUSER between queueing and EXEC turns it into a -NOPERM reply. */
 static void multi_run_queued(client *c)
 {
     multi_state *ms = &c->mstate;
@@ -472,7 +475,11 @@ static void multi_run_queued(client *c)
         c->argc = ms->cmds[i].argc;
         c->argv = ms->cmds[i].argv;
         c->cmd = ms->cmds[i].cmd;
-        cmd_call(c, ms->cmds[i].cmd);
+        const char *refusal = acl_exec_refusal(c, c->cmd);
+        if (refusal)
+            reply_error(c, refusal);
+        else
+            cmd_call(c, ms->cmds[i].cmd);
     }
     c->argc = saved_argc;
     c->argv = saved_argv;

@@ -25,6 +25,7 @@
 #include "monitor.h"
 #include "pause.h"
 #include "acl.h"
+#include "tracking.h"
 
 #define NET_SHARED_BUF (64 * 1024)
 #define NET_MAX_IOV 64
@@ -140,6 +141,7 @@ static void client_detach_features(client *c)
         multi_discard(c);
     multi_unwatch_all(c);
     pubsub_unsubscribe_all(c, 0);
+    tracking_client_gone(c);
     if (s->pending_writes) {
         client **pp = &s->pending_writes;
         while (*pp) {
@@ -1121,6 +1123,7 @@ static void client_flags_str(const client *c, char *out)
     if (c->flags & CLIENT_MULTI) *p++ = 'x';
     /* A command postponed by CLIENT PAUSE is a blocked client in Redis. */
     if (c->flags & (CLIENT_BLOCKED | CLIENT_PAUSED_READ)) *p++ = 'b';
+    p = tracking_client_flags(c, p);
     if (c->flags & CLIENT_DIRTY_CAS) *p++ = 'd';
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) *p++ = 'c';
     if (c->flags & CLIENT_CLOSE_ASAP) *p++ = 'A';

@@ -11,6 +11,7 @@
 #include "hmap.h"
 #include "setobj.h"
 #include "zset.h"
+#include "stream.h"
 
 /* Strings up to this length share one allocation with their object (as
  * Redis' embstr, whose limit is the same 44 bytes). */
@@ -147,6 +148,13 @@ obj *obj_hash_new(void)
     return o;
 }
 
+obj *obj_stream_new(void)
+{
+    obj *o = obj_alloc(OBJ_STREAM, OBJ_ENC_CONTAINER);
+    o->v.ptr = stream_new();
+    return o;
+}
+
 void obj_free(obj *o)
 {
     if (!o)
@@ -160,6 +168,7 @@ void obj_free(obj *o)
     case OBJ_SET: setobj_free(o->v.ptr); break;
     case OBJ_ZSET: zset_free(o->v.ptr); break;
     case OBJ_HASH: hmap_free(o->v.ptr); break;
+    case OBJ_STREAM: stream_free(o->v.ptr); break;
     default: break;
     }
     mem_free(o);
@@ -178,6 +187,7 @@ const char *obj_type_name(int type)
     case OBJ_SET: return "set";
     case OBJ_ZSET: return "zset";
     case OBJ_HASH: return "hash";
+    case OBJ_STREAM: return "stream";
     default: return "unknown";
     }
 }
@@ -194,6 +204,7 @@ size_t obj_mem(const obj *o)
     case OBJ_SET: n += setobj_mem(o->v.ptr); break;
     case OBJ_ZSET: n += zset_mem(o->v.ptr); break;
     case OBJ_HASH: n += hmap_mem(o->v.ptr); break;
+    case OBJ_STREAM: n += stream_memory(o->v.ptr); break;
     default: break;
     }
     return n;
@@ -276,6 +287,11 @@ obj *obj_dup(const obj *o)
     case OBJ_SET: return obj_dup_set(o);
     case OBJ_HASH: return obj_dup_hash(o);
     case OBJ_ZSET: return obj_dup_zset(o);
+    case OBJ_STREAM: {
+        obj *n = obj_alloc(OBJ_STREAM, OBJ_ENC_CONTAINER);
+        n->v.ptr = stream_dup(o->v.ptr);
+        return n;
+    }
     default: return NULL;
     }
 }

@@ -12,6 +12,7 @@ typedef enum obj_type {
     OBJ_SET = 2,
     OBJ_ZSET = 3,
     OBJ_HASH = 4,
+    OBJ_STREAM = 6,      /* Redis' number (5 is its module type) */
 } obj_type;
 
 typedef enum obj_enc {
@@ -45,7 +46,7 @@ typedef struct obj {
     union {
         kstr str;
         long long ival;
-        void *ptr;       /* deque*, setobj*, zset*, hmap* */
+        void *ptr;       /* deque*, setobj*, zset*, hmap*, stream* */
     } v;
 } obj;
 
@@ -74,6 +75,7 @@ obj *obj_list_new(void);
 obj *obj_set_new(void);
 obj *obj_zset_new(void);
 obj *obj_hash_new(void);
+obj *obj_stream_new(void);   /* an empty stream (agent/stream.h) */
 
 void obj_free(obj *o);
 /* dict_type.val_free adapter. */

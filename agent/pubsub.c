@@ -11,7 +11,13 @@
  * client stays in the subscribed context while any of the three is
  * non-empty. Messages are written straight into the receivers' output
  * chains; a receiver may be closed for its output limit while we deliver,
- * so delivery walks a snapshot, never the live lists. */
+ * so delivery walks a snapshot, never the live lists.
+ *
+ * RESP3 clients get events and messages as push frames and may run any
+ * command while subscribed (cmd_process applies the subscribed-context
+ * rule to RESP2 only). Everything written here is a push in 7.0's sense:
+ * it gets through CLIENT REPLY OFF/SKIP (pubsub_push_begin/end, which
+ * tracking.c uses for invalidations too). */
 #include <stdlib.h>
 #include <string.h>
 #include "pubsub.h"
@@ -167,32 +173,35 @@ static void pubsub_update_flag(client *c)
 
 /* ---- reply shapes -------------------------------------------------------- */
 
-/* RESP3 clients get these as push messages, RESP2 ones as arrays. */
-static void pubsub_reply_header(client *c, long long n)
+/* Out-of-band replies (subscription events, messages, invalidations) get
+ * through CLIENT REPLY OFF/SKIP, as 7.0 flags them CLIENT_PUSHING. The
+ * link to our master stays mute whatever it is sent. */
+uint32_t pubsub_push_begin(client *c)
 {
-    if (c->resp_version >= 3) {
-        char buf[8];
-        buf[0] = '>';
-        buf[1] = (char)('0' + n);
-        buf[2] = '\r';
-        buf[3] = '\n';
-        reply_raw(c, buf, 4);
-    } else {
-        reply_array(c, n);
-    }
+    uint32_t saved = c->flags & (uint32_t)CLIENT_NO_REPLY;
+    if (!(c->flags & CLIENT_MASTER))
+        c->flags &= ~(uint32_t)CLIENT_NO_REPLY;
+    return saved;
+}
+
+void pubsub_push_end(client *c, uint32_t saved)
+{
+    c->flags |= saved;
 }
 
 /* *3 kind channel count; channel NULL gives a null bulk. */
 static void pubsub_reply_event(client *c, const char *kind, const char *ch, size_t len,
                                long long count)
 {
-    pubsub_reply_header(c, 3);
+    uint32_t saved = pubsub_push_begin(c);
+    reply_push(c, 3);
     reply_bulk(c, kind, strlen(kind));
     if (ch)
         reply_bulk(c, ch, len);
     else
         reply_null(c);
     reply_int(c, count);
+    pubsub_push_end(c, saved);
 }
 
 /* ---- subscribing --------------------------------------------------------- */
@@ -383,12 +392,14 @@ static void pubsub_send_message(client *r, const char *kind, size_t kindlen, con
                                 size_t patlen, const char *ch, size_t chlen, const char *msg,
                                 size_t mlen)
 {
-    pubsub_reply_header(r, pat ? 4 : 3);
+    uint32_t saved = pubsub_push_begin(r);
+    reply_push(r, pat ? 4 : 3);
     reply_bulk(r, kind, kindlen);
     if (pat)
         reply_bulk(r, pat, patlen);
     reply_bulk(r, ch, chlen);
     reply_bulk(r, msg, mlen);
+    pubsub_push_end(r, saved);
     client_schedule_write(r);
 }
 

@@ -37,6 +37,12 @@ void pubsub_unsubscribe_all(struct client *c, int notify);
 /* Deliver a message to channel and pattern subscribers; returns the number
  * of receivers. Also the entry point for keyspace notifications. */
 long long pubsub_publish(struct srv *srv, const char *ch, size_t chlen, const char *msg, size_t mlen);
+/* Write an out-of-band reply (pub/sub event or message, tracking
+ * invalidation) to c between these two: it is delivered even under CLIENT
+ * REPLY OFF or SKIP, as Redis 7.0 delivers pushes. RESP3 clients get them
+ * as push (>) frames, RESP2 ones as arrays (reply_push). */
+uint32_t pubsub_push_begin(struct client *c);
+void pubsub_push_end(struct client *c, uint32_t saved);
 /* INFO: pubsub_channels, pubsub_patterns, pubsubshard_channels. */
 size_t pubsub_count_channels(struct srv *srv);
 size_t pubsub_count_patterns(struct srv *srv);

@@ -28,6 +28,8 @@
 #include "hmap.h"
 #include "setobj.h"
 #include "zset.h"
+#include "stream.h"
+#include "stream_cg.h"
 #include "dict.h"
 #include "db.h"
 #include "server.h"
@@ -310,105 +312,20 @@ static void lpw_start(rdb_writer *w)
     w->lp_len = 6;   /* header filled in by lpw_finish */
 }
 
-/* The size of an element's encoding+data, for the backlen. */
-static void lpw_backlen(rdb_writer *w, size_t l)
-{
-    unsigned char *p = w->lp + w->lp_len;
-    if (l <= 127) {
-        p[0] = (unsigned char)l;
-        w->lp_len += 1;
-    } else if (l < 16383) {
-        p[0] = (unsigned char)(l >> 7);
-        p[1] = (unsigned char)((l & 127) | 128);
-        w->lp_len += 2;
-    } else if (l < 2097151) {
-        p[0] = (unsigned char)(l >> 14);
-        p[1] = (unsigned char)(((l >> 7) & 127) | 128);
-        p[2] = (unsigned char)((l & 127) | 128);
-        w->lp_len += 3;
-    } else if (l < 268435455) {
-        p[0] = (unsigned char)(l >> 21);
-        p[1] = (unsigned char)(((l >> 14) & 127) | 128);
-        p[2] = (unsigned char)(((l >> 7) & 127) | 128);
-        p[3] = (unsigned char)((l & 127) | 128);
-        w->lp_len += 4;
-    } else {
-        p[0] = (unsigned char)(l >> 28);
-        p[1] = (unsigned char)(((l >> 21) & 127) | 128);
-        p[2] = (unsigned char)(((l >> 14) & 127) | 128);
-        p[3] = (unsigned char)(((l >> 7) & 127) | 128);
-        p[4] = (unsigned char)((l & 127) | 128);
-        w->lp_len += 5;
-    }
-}
-
-static void lpw_int(rdb_writer *w, long long v)
-{
-    unsigned char *p;
-    size_t n;
-    lpw_reserve(w, 9 + 5);
-    p = w->lp + w->lp_len;
-    uint64_t u = (uint64_t)v;
-    if (v >= 0 && v <= 127) {
-        p[0] = (unsigned char)v;
-        n = 1;
-    } else if (v >= -4096 && v <= 4095) {
-        u &= 0x1fff;
-        p[0] = (unsigned char)(0xC0 | (u >> 8));
-        p[1] = (unsigned char)(u & 0xff);
-        n = 2;
-    } else {
-        int bytes;
-        if (v >= INT16_MIN && v <= INT16_MAX) { p[0] = 0xF1; bytes = 2; }
-        else if (v >= -8388608 && v <= 8388607) { p[0] = 0xF2; bytes = 3; }
-        else if (v >= INT32_MIN && v <= INT32_MAX) { p[0] = 0xF3; bytes = 4; }
-        else { p[0] = 0xF4; bytes = 8; }
-        for (int i = 0; i < bytes; i++)
-            p[1 + i] = (unsigned char)(u >> (8 * i));
-        n = 1 + (size_t)bytes;
-    }
-    w->lp_len += n;
-    lpw_backlen(w, n);
-}
-
 /* Append an element: canonical integers take an integer encoding, as
- * Redis' listpack does. */
+ * Redis' listpack does. Elements are encoded by listpack.c, the one
+ * encoder shared with the stream nodes, so both match Redis' bytes. */
 static void lpw_elem(rdb_writer *w, const char *s, size_t len)
 {
-    long long v;
-    if (len > 0 && len <= 20 && util_str_to_ll(s, len, &v)) {
-        lpw_int(w, v);
-        return;
-    }
-    size_t hdr = len < 64 ? 1 : len < 4096 ? 2 : 5;
-    lpw_reserve(w, hdr + len + 5);
-    unsigned char *p = w->lp + w->lp_len;
-    if (hdr == 1) {
-        p[0] = (unsigned char)(0x80 | len);
-    } else if (hdr == 2) {
-        p[0] = (unsigned char)(0xE0 | (len >> 8));
-        p[1] = (unsigned char)(len & 0xff);
-    } else {
-        p[0] = 0xF0;
-        for (int i = 0; i < 4; i++)
-            p[1 + i] = (unsigned char)(len >> (8 * i));
-    }
-    if (len)
-        memcpy(p + hdr, s, len);
-    w->lp_len += hdr + len;
-    lpw_backlen(w, hdr + len);
+    lpw_reserve(w, lp_str_size(s, len));
+    w->lp_len += lp_encode_str(w->lp + w->lp_len, s, len);
 }
 
 static void lpw_finish(rdb_writer *w, size_t count)
 {
     lpw_reserve(w, 1);
-    w->lp[w->lp_len++] = 0xFF;
-    uint32_t total = (uint32_t)w->lp_len;
-    unsigned c = count < 65535 ? (unsigned)count : 65535;
-    for (int i = 0; i < 4; i++)
-        w->lp[i] = (unsigned char)(total >> (8 * i));
-    w->lp[4] = (unsigned char)(c & 0xff);
-    w->lp[5] = (unsigned char)(c >> 8);
+    w->lp[w->lp_len++] = LP_EOF_BYTE;
+    lp_set_header(w->lp, w->lp_len, count);
 }
 
 /* Would Redis keep this hash as a listpack? */
@@ -649,6 +566,30 @@ static int w_hash(rdb_writer *w, hmap *h)
     return rc;
 }
 
+/* Type 19, as Redis 7.0 writes it: the nodes (16-byte big-endian master
+ * ID, listpack as is), length, last ID, first ID, max deleted ID, entries
+ * added, then the consumer groups (stream_cg.c). */
+static int w_stream(rdb_writer *w, const stream *s)
+{
+    if (w_len(w, s->nnodes) < 0)
+        return -1;
+    for (size_t i = 0; i < s->nnodes; i++) {
+        unsigned char key[16];
+        stream_id_encode_key(key, &s->nodes[i].master);
+        if (w_string(w, (const char *)key, sizeof(key)) < 0 ||
+            w_string(w, (const char *)s->nodes[i].lp, stream_node_bytes(&s->nodes[i])) < 0)
+            return -1;
+    }
+    const uint64_t fields[] = {
+        s->length, s->last_id.ms, s->last_id.seq, s->first_id.ms, s->first_id.seq,
+        s->max_deleted_id.ms, s->max_deleted_id.seq, s->entries_added,
+    };
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        if (w_len(w, fields[i]) < 0)
+            return -1;
+    return stream_cg_rdb_write(w, s);
+}
+
 /* The RDB type a value is written as. */
 static int w_type_of(rdb_writer *w, const obj *val)
 {
@@ -658,6 +599,7 @@ static int w_type_of(rdb_writer *w, const obj *val)
     case OBJ_SET: return set_fits_intset(w, val->v.ptr) ? RDB_TYPE_SET_INTSET : RDB_TYPE_SET;
     case OBJ_ZSET: return zset_fits_listpack(w, val->v.ptr) ? RDB_TYPE_ZSET_LISTPACK : RDB_TYPE_ZSET_2;
     case OBJ_HASH: return hash_fits_listpack(w, val->v.ptr) ? RDB_TYPE_HASH_LISTPACK : RDB_TYPE_HASH;
+    case OBJ_STREAM: return RDB_TYPE_STREAM_LISTPACKS_2;
     default: return -1;
     }
 }
@@ -674,6 +616,7 @@ static int w_body(rdb_writer *w, const obj *val, int type)
     case RDB_TYPE_ZSET_LISTPACK: return w_zset_listpack(w, val->v.ptr);
     case RDB_TYPE_HASH: return w_hash(w, val->v.ptr);
     case RDB_TYPE_HASH_LISTPACK: return w_hash_listpack(w, val->v.ptr);
+    case RDB_TYPE_STREAM_LISTPACKS_2: return w_stream(w, val->v.ptr);
     default: return w_fail(w, "cannot serialize object of type %d", val->type);
     }
 }
@@ -1712,6 +1655,72 @@ static int obj_is_empty(const obj *o)
     }
 }
 
+/* One node of a stream record: the 16-byte master ID and the listpack,
+ * which stream_load_node checks entry by entry before keeping it. */
+static int r_stream_node(rdb_reader *r, stream *s)
+{
+    kstr key = r_string(r);
+    if (!key)
+        return -1;
+    if (kstr_len(key) != 16) {
+        kstr_free(key);
+        return rdb_reader_fail(r, "stream node key is not the size of a stream ID");
+    }
+    stream_id master;
+    stream_id_decode_key((const unsigned char *)key, &master);
+    kstr_free(key);
+    kstr blob = r_string(r);
+    if (!blob)
+        return -1;
+    size_t len = kstr_len(blob);
+    unsigned char *lp = mem_memdup(blob, len);
+    kstr_free(blob);
+    const char *err = NULL;
+    if (stream_load_node(s, &master, lp, len, &err) < 0) {
+        mem_free(lp);
+        return rdb_reader_fail(r, "corrupt stream node: %s", err);
+    }
+    return 0;
+}
+
+/* Types 15 and 19 (see w_stream); type 15 lacks first ID, max deleted ID
+ * and entries added, which Redis derives as done here. */
+static obj *r_stream(rdb_reader *r, int type)
+{
+    obj *o = obj_stream_new();
+    stream *s = o->v.ptr;
+    uint64_t nodes, f[8] = {0};
+    if (r_len(r, &nodes) < 0)
+        goto fail;
+    for (uint64_t i = 0; i < nodes; i++)
+        if (r_stream_node(r, s) < 0)
+            goto fail;
+    size_t nf = type == RDB_TYPE_STREAM_LISTPACKS_2 ? 8 : 3;
+    for (size_t i = 0; i < nf; i++)
+        if (r_len(r, &f[i]) < 0)
+            goto fail;
+    s->last_id = (stream_id){f[1], f[2]};
+    if (type == RDB_TYPE_STREAM_LISTPACKS_2) {
+        s->first_id = (stream_id){f[3], f[4]};
+        s->max_deleted_id = (stream_id){f[5], f[6]};
+        s->entries_added = f[7];
+    } else {
+        s->entries_added = s->length;
+        stream_update_first_id(s);
+    }
+    const char *err = NULL;
+    if (stream_load_finish(s, f[0], &err) < 0) {
+        rdb_reader_fail(r, "corrupt stream: %s", err);
+        goto fail;
+    }
+    if (stream_cg_rdb_read(r, s, type) < 0)
+        goto fail;
+    return o;
+fail:
+    obj_free(o);
+    return NULL;
+}
+
 static obj *r_value(rdb_reader *r, int type)
 {
     switch (type) {
@@ -1731,8 +1740,7 @@ static obj *r_value(rdb_reader *r, int type)
     case RDB_TYPE_LIST_QUICKLIST_2: return r_list_quicklist(r, 1);
     case RDB_TYPE_STREAM_LISTPACKS:
     case RDB_TYPE_STREAM_LISTPACKS_2:
-        rdb_reader_fail(r, "stream keys (RDB type %d) are not supported", type);
-        return NULL;
+        return r_stream(r, type);
     case RDB_TYPE_MODULE:
     case RDB_TYPE_MODULE_2:
         rdb_reader_fail(r, "module keys (RDB type %d) are not supported", type);

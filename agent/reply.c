@@ -1,4 +1,4 @@
-/* reply: RESP2 encoding straight into the client's chain of output blocks.
+/* reply: RESP2/RESP3 encoding straight into the client's chain of output blocks.
  * The common small replies are a memcpy into the tail block; a block is
  * never reallocated, so bytes already handed to libuv stay put. */
 #include <stdarg.h>
@@ -177,14 +177,109 @@ void reply_bulk_obj(client *c, const obj *o)
     reply_bulk(c, p, len);
 }
 
+static int reply_is_resp3(const client *c)
+{
+    return c->resp_version >= 3;
+}
+
 void reply_null(client *c)
 {
-    reply_raw(c, "$-1\r\n", 5);
+    if (reply_is_resp3(c))
+        reply_raw(c, "_\r\n", 3);
+    else
+        reply_raw(c, "$-1\r\n", 5);
 }
 
 void reply_null_array(client *c)
 {
-    reply_raw(c, "*-1\r\n", 5);
+    if (reply_is_resp3(c))
+        reply_raw(c, "_\r\n", 3);
+    else
+        reply_raw(c, "*-1\r\n", 5);
+}
+
+void reply_map(client *c, long long npairs)
+{
+    if (reply_is_resp3(c))
+        reply_prefixed_len(c, '%', npairs);
+    else
+        reply_prefixed_len(c, '*', npairs * 2);
+}
+
+void reply_set(client *c, long long len)
+{
+    reply_prefixed_len(c, reply_is_resp3(c) ? '~' : '*', len);
+}
+
+void reply_push(client *c, long long len)
+{
+    reply_prefixed_len(c, reply_is_resp3(c) ? '>' : '*', len);
+}
+
+void reply_attribute(client *c, long long npairs)
+{
+    if (reply_is_resp3(c))
+        reply_prefixed_len(c, '|', npairs);
+}
+
+/* Redis 7.0 prints doubles with %.17g in both protocols, infinities spelled
+ * "inf"/"-inf" (util_double_to_str does both). */
+void reply_double(client *c, double d)
+{
+    if (!reply_is_resp3(c)) {
+        reply_bulk_double(c, d);
+        return;
+    }
+    char buf[140];
+    buf[0] = ',';
+    int n = util_double_to_str(buf + 1, sizeof(buf) - 3, d);
+    memcpy(buf + 1 + n, "\r\n", 2);
+    reply_raw(c, buf, (size_t)n + 3);
+}
+
+void reply_human_ldouble(client *c, long double d)
+{
+    char buf[UTIL_MAX_LDOUBLE_CHARS + 4];
+    buf[0] = ',';
+    int n = util_ldouble_to_str(buf + 1, sizeof(buf) - 3, d);
+    if (!reply_is_resp3(c)) {
+        reply_bulk(c, buf + 1, (size_t)n);
+        return;
+    }
+    memcpy(buf + 1 + n, "\r\n", 2);
+    reply_raw(c, buf, (size_t)n + 3);
+}
+
+void reply_bool(client *c, int b)
+{
+    if (reply_is_resp3(c))
+        reply_raw(c, b ? "#t\r\n" : "#f\r\n", 4);
+    else
+        reply_raw(c, b ? ":1\r\n" : ":0\r\n", 4);
+}
+
+void reply_verbatim(client *c, const char *p, size_t len, const char *fmt)
+{
+    if (!reply_is_resp3(c)) {
+        reply_bulk(c, p, len);
+        return;
+    }
+    reply_prefixed_len(c, '=', (long long)len + 4);
+    reply_raw(c, fmt, 3);
+    reply_raw(c, ":", 1);
+    reply_raw(c, p, len);
+    reply_raw(c, "\r\n", 2);
+}
+
+void reply_bigint(client *c, const char *digits, size_t len)
+{
+    if (!reply_is_resp3(c)) {
+        reply_bulk(c, digits, len);
+        return;
+    }
+    reply_raw(c, "(", 1);
+    reply_raw(c, digits, len);
+    reply_raw(c, "\r\n", 2);
 }
 
 void reply_array(client *c, long long len)
@@ -216,17 +311,35 @@ void *reply_defer_len(client *c)
     return b;
 }
 
-void reply_set_deferred_len(client *c, void *handle, long long len)
+static void reply_fill_deferred(client *c, void *handle, char prefix, long long len)
 {
     reply_block *b = handle;
     if (!b || reply_is_discarded(c))
         return;
     char tmp[RESP_LEN_HEADER_MAX];
-    size_t n = resp_len_header(tmp, '*', len);
+    size_t n = resp_len_header(tmp, prefix, len);
     memcpy(b->buf, tmp, n);
     b->used = b->size = n;
     c->reply_bytes += b->used;
     client_schedule_write(c);
+}
+
+void reply_set_deferred_len(client *c, void *handle, long long len)
+{
+    reply_fill_deferred(c, handle, '*', len);
+}
+
+void reply_set_deferred_map_len(client *c, void *handle, long long npairs)
+{
+    if (reply_is_resp3(c))
+        reply_fill_deferred(c, handle, '%', npairs);
+    else
+        reply_fill_deferred(c, handle, '*', npairs * 2);
+}
+
+void reply_set_deferred_set_len(client *c, void *handle, long long len)
+{
+    reply_fill_deferred(c, handle, reply_is_resp3(c) ? '~' : '*', len);
 }
 
 void reply_help(client *c, const char *cmd, const char **lines)

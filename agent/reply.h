@@ -1,4 +1,4 @@
-/* reply: RESP2 reply encoding into a client's output chain. Every function
+/* reply: RESP2/RESP3 reply encoding into a client's output chain. Every function
  * appends one complete RESP value (or the header of an aggregate). Error
  * texts are passed without the leading '-' and trailing CRLF, and must start
  * with their code ("ERR ...", "WRONGTYPE ..."). */
@@ -43,13 +43,36 @@ void reply_bulk_ll(struct client *c, long long v);
 void reply_bulk_double(struct client *c, double d);        /* as Redis formats scores */
 /* The value of a string object as a bulk. */
 void reply_bulk_obj(struct client *c, const struct obj *o);
-void reply_null(struct client *c);        /* $-1 */
-void reply_null_array(struct client *c);  /* *-1 */
+void reply_null(struct client *c);        /* RESP2 $-1, RESP3 _ */
+void reply_null_array(struct client *c);  /* RESP2 *-1, RESP3 _ */
 void reply_array(struct client *c, long long len);
 void reply_empty_array(struct client *c);
+
+/* RESP3 types. Each degrades to what Redis 7.0 sends a RESP2 client, so a
+ * command written with them answers both protocols (c->resp_version). */
+void reply_map(struct client *c, long long npairs);  /* RESP2 *2n, RESP3 %n */
+void reply_set(struct client *c, long long len);     /* RESP2 *n,  RESP3 ~n */
+void reply_push(struct client *c, long long len);    /* RESP2 *n,  RESP3 >n */
+/* RESP3 |n, the attribute map before the reply it annotates; RESP2 clients
+ * get nothing (as Redis: its pairs must then be skipped by the caller). */
+void reply_attribute(struct client *c, long long npairs);
+/* RESP3 ,d; RESP2 a bulk string as reply_bulk_double formats it. */
+void reply_double(struct client *c, double d);
+/* Long double in the "human" form (GEOPOS and WITHCOORD coordinates):
+ * RESP2 a bulk string, RESP3 a double. */
+void reply_human_ldouble(struct client *c, long double d);
+void reply_bool(struct client *c, int b);            /* RESP2 :1/:0, RESP3 #t/#f */
+/* RESP3 =len+4 "fmt:text" (fmt is three letters, "txt" or "mkd"); RESP2 a
+ * plain bulk string of the text. */
+void reply_verbatim(struct client *c, const char *p, size_t len, const char *fmt);
+/* A big number given as its decimal digits: RESP3 (digits, RESP2 bulk. */
+void reply_bigint(struct client *c, const char *digits, size_t len);
+
 /* For replies whose length is known only at the end. */
 void *reply_defer_len(struct client *c);
 void reply_set_deferred_len(struct client *c, void *handle, long long len);
+void reply_set_deferred_map_len(struct client *c, void *handle, long long npairs);
+void reply_set_deferred_set_len(struct client *c, void *handle, long long len);
 /* Verbatim-free "help" reply: array of status lines. NULL-terminated. */
 void reply_help(struct client *c, const char *cmd, const char **lines);
 

@@ -420,6 +420,9 @@ static void script_execute(script_state *st, client *c, script_lua *engine, int 
     run.is_function = is_function;
     run.start_ticks = util_ticks();
     st->fake->db = c->db;
+    /* Every run starts in RESP2, whatever the caller speaks, until the
+     * script calls redis.setresp(3). */
+    st->fake->resp_version = 2;
     /* redis.call is checked against the caller's ACL user (acl.h). */
     st->fake->user = c->user;
     /* Scripts run on behalf of the caller: our master's EVAL may write. */

@@ -1,5 +1,5 @@
-/* script_conv: RESP2 <-> Lua value conversions for scripts (script_conv.h
- * has the table of rules). */
+/* script_conv: RESP2/RESP3 <-> Lua value conversions for scripts
+ * (script_conv.h has the table of rules). */
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -34,6 +34,99 @@ static void conv_push_tagged(lua_State *L, const char *field, const char *p, siz
     lua_pushstring(L, field);
     lua_pushlstring(L, p, len);
     lua_rawset(L, -3);
+}
+
+/* The body of a length-prefixed string ($ or =) of n bytes at buf[head]:
+ * its total size with the header, or 0 when short or malformed. */
+static size_t conv_blob_end(const char *buf, size_t len, size_t head, long long n)
+{
+    if (n < 0 || (unsigned long long)n + 2 > len - head || buf[head + (size_t)n] != '\r' ||
+        buf[head + (size_t)n + 1] != '\n')
+        return 0;
+    return head + (size_t)n + 2;
+}
+
+/* RESP3 map (%) or set (~): {map = {k = v}} / {set = {k = true}}, keyed by
+ * the converted keys as Redis does. A pair whose key is nil (a RESP3 null)
+ * cannot be stored in a Lua table and is dropped. */
+static size_t conv_resp_map_or_set(lua_State *L, const char *buf, size_t len, size_t head,
+                                   long long n, int is_map, int depth)
+{
+    if (n < 0 || depth >= SCRIPT_CONV_MAX_DEPTH || !lua_checkstack(L, 6))
+        return 0;
+    lua_createtable(L, 0, 1);
+    lua_pushstring(L, is_map ? "map" : "set");
+    lua_createtable(L, 0, n > 1024 ? 1024 : (int)n);
+    size_t pos = head;
+    for (long long i = 0; i < n; i++) {
+        size_t used = conv_resp_value(L, buf + pos, len - pos, depth + 1);
+        if (used == 0) {
+            lua_pop(L, 3);
+            return 0;
+        }
+        pos += used;
+        if (is_map) {
+            used = conv_resp_value(L, buf + pos, len - pos, depth + 1);
+            if (used == 0) {
+                lua_pop(L, 4);
+                return 0;
+            }
+            pos += used;
+        } else {
+            lua_pushboolean(L, 1);
+        }
+        if (lua_isnil(L, -2))
+            lua_pop(L, 2);
+        else
+            lua_rawset(L, -3);
+    }
+    lua_rawset(L, -3);
+    return pos;
+}
+
+/* RESP3 double: {double = number}; "inf"/"-inf" as Redis prints them. */
+static int conv_push_double(lua_State *L, const char *p, size_t len)
+{
+    double d;
+    if (!util_str_to_double(p, len, &d))
+        return 0;
+    lua_createtable(L, 0, 1);
+    lua_pushstring(L, "double");
+    lua_pushnumber(L, (lua_Number)d);
+    lua_rawset(L, -3);
+    return 1;
+}
+
+/* RESP3 verbatim string "fmt:text": {verbatim_string = {format = fmt,
+ * string = text}}. */
+static int conv_push_verbatim(lua_State *L, const char *p, size_t len)
+{
+    if (len < 4 || p[3] != ':')
+        return 0;
+    lua_createtable(L, 0, 1);
+    lua_pushstring(L, "verbatim_string");
+    lua_createtable(L, 0, 2);
+    lua_pushstring(L, "format");
+    lua_pushlstring(L, p, 3);
+    lua_rawset(L, -3);
+    lua_pushstring(L, "string");
+    lua_pushlstring(L, p + 4, len - 4);
+    lua_rawset(L, -3);
+    lua_rawset(L, -3);
+    return 1;
+}
+
+/* RESP3 attribute (|): its pairs are parsed and dropped (scripts do not see
+ * them), then the value it annotates is converted. */
+static size_t conv_resp_attribute(lua_State *L, const char *buf, size_t len, size_t head,
+                                  long long n, int depth)
+{
+    size_t used = conv_resp_map_or_set(L, buf, len, head, n, 1, depth);
+    if (used == 0)
+        return 0;
+    lua_pop(L, 1);
+    size_t value = conv_resp_value(L, buf + used, len - used, depth + 1);
+    return value == 0 ? 0 : used + value;
 }
 
 static size_t conv_resp_array(lua_State *L, const char *buf, size_t len, size_t head, long long n,
@@ -82,22 +175,53 @@ static size_t conv_resp_value(lua_State *L, const char *buf, size_t len, int dep
             return 0;
         lua_pushnumber(L, (lua_Number)n);
         return head;
-    case '$':
+    case '$': {
         if (!conv_line_ll(body, body_len, &n))
             return 0;
         if (n < 0) {
             lua_pushboolean(L, 0);
             return head;
         }
-        if ((unsigned long long)n + 2 > len - head || buf[head + (size_t)n] != '\r' ||
-            buf[head + (size_t)n + 1] != '\n')
-            return 0;
-        lua_pushlstring(L, buf + head, (size_t)n);
-        return head + (size_t)n + 2;
+        size_t end = conv_blob_end(buf, len, head, n);
+        if (end)
+            lua_pushlstring(L, buf + head, (size_t)n);
+        return end;
+    }
     case '*':
         if (!conv_line_ll(body, body_len, &n))
             return 0;
         return conv_resp_array(L, buf, len, head, n, depth);
+    /* RESP3, after redis.setresp(3). */
+    case '_':
+        lua_pushnil(L);
+        return head;
+    case '#':
+        if (body_len != 1 || (body[0] != 't' && body[0] != 'f'))
+            return 0;
+        lua_pushboolean(L, body[0] == 't');
+        return head;
+    case ',':
+        return conv_push_double(L, body, body_len) ? head : 0;
+    case '(':
+        conv_push_tagged(L, "big_number", body, body_len);
+        return head;
+    case '=': {
+        if (!conv_line_ll(body, body_len, &n))
+            return 0;
+        size_t end = conv_blob_end(buf, len, head, n);
+        if (end == 0 || !conv_push_verbatim(L, buf + head, (size_t)n))
+            return 0;
+        return end;
+    }
+    case '%':
+    case '~':
+        if (!conv_line_ll(body, body_len, &n))
+            return 0;
+        return conv_resp_map_or_set(L, buf, len, head, n, buf[0] == '%', depth);
+    case '|':
+        if (!conv_line_ll(body, body_len, &n))
+            return 0;
+        return conv_resp_attribute(L, buf, len, head, n, depth);
     default:
         return 0;
     }
@@ -156,9 +280,151 @@ static long long conv_number_to_ll(lua_Number n)
     return (long long)n;
 }
 
-static kstr conv_lua_value(lua_State *L, int idx, kstr out, int depth);
+/* The protocols a script result is converted between: the caller's (what
+ * the bytes are written in) and the script's own (redis.setresp), which
+ * decides what a Lua boolean means. */
+typedef struct conv_proto {
+    int caller;
+    int script;
+} conv_proto;
 
-static kstr conv_lua_table(lua_State *L, int idx, kstr out, int depth)
+static kstr conv_lua_value(lua_State *L, int idx, kstr out, int depth, const conv_proto *p);
+
+static kstr conv_null(kstr out, const conv_proto *p)
+{
+    return p->caller >= 3 ? kstr_cat(out, "_\r\n", 3) : kstr_cat(out, "$-1\r\n", 5);
+}
+
+static kstr conv_bulk(kstr out, const char *s, size_t len)
+{
+    out = conv_cat_len(out, '$', (long long)len);
+    out = kstr_cat(out, s, len);
+    return kstr_cat(out, "\r\n", 2);
+}
+
+/* {double = n}: a RESP3 double, or the bulk string RESP2 clients get. */
+static kstr conv_double(kstr out, lua_Number n, const conv_proto *p)
+{
+    char buf[64];
+    int w = util_double_to_str(buf, sizeof(buf), (double)n);
+    if (p->caller < 3)
+        return conv_bulk(out, buf, (size_t)w);
+    out = kstr_cat(out, ",", 1);
+    out = kstr_cat(out, buf, (size_t)w);
+    return kstr_cat(out, "\r\n", 2);
+}
+
+/* {big_number = s}: RESP3 "(s", a bulk string in RESP2; CR and LF become
+ * spaces in both, as Redis maps them before either. */
+static kstr conv_big_number(kstr out, const char *s, size_t len, const conv_proto *p)
+{
+    out = kstr_cat(out, p->caller < 3 ? "$" : "(", 1);
+    if (p->caller < 3) {
+        char head[32];
+        int w = snprintf(head, sizeof(head), "%zu\r\n", len);
+        out = kstr_cat(out, head, (size_t)w);
+    }
+    out = script_conv_cat_line(out, s, len);
+    return kstr_cat(out, "\r\n", 2);
+}
+
+/* {verbatim_string = {format = f, string = s}}: only when both fields are
+ * strings (returns out unchanged and *done 0 otherwise). The format is its
+ * first three bytes, padded with spaces if shorter. */
+static kstr conv_verbatim(lua_State *L, int idx, kstr out, const conv_proto *p, int *done)
+{
+    *done = 0;
+    lua_pushstring(L, "verbatim_string");
+    lua_rawget(L, idx);
+    if (lua_type(L, -1) == LUA_TTABLE) {
+        size_t flen, slen;
+        const char *fmt = script_conv_table_string(L, -1, "format", &flen);
+        const char *s = script_conv_table_string(L, -1, "string", &slen);
+        if (fmt != NULL && s != NULL) {
+            *done = 1;
+            if (p->caller < 3) {
+                out = conv_bulk(out, s, slen);
+            } else {
+                char ext[4] = "   :";
+                memcpy(ext, fmt, flen < 3 ? flen : 3);
+                out = conv_cat_len(out, '=', (long long)slen + 4);
+                out = kstr_cat(out, ext, 4);
+                out = kstr_cat(out, s, slen);
+                out = kstr_cat(out, "\r\n", 2);
+            }
+        }
+    }
+    lua_pop(L, 1);
+    return out;
+}
+
+/* {map = t} / {set = t}: every key of t (with its value for a map), in
+ * lua_next order as Redis walks it. Returns out unchanged, *done 0, when
+ * the field is not a table. */
+static kstr conv_map_or_set(lua_State *L, int idx, kstr out, int depth, const conv_proto *p,
+                            int is_map, int *done)
+{
+    *done = 0;
+    lua_pushstring(L, is_map ? "map" : "set");
+    lua_rawget(L, idx);
+    if (lua_type(L, -1) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        return out;
+    }
+    *done = 1;
+    int t = lua_gettop(L);
+    long long n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        lua_pop(L, 1);
+        n++;
+    }
+    if (is_map)
+        out = p->caller >= 3 ? conv_cat_len(out, '%', n) : conv_cat_len(out, '*', n * 2);
+    else
+        out = conv_cat_len(out, p->caller >= 3 ? '~' : '*', n);
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        out = conv_lua_value(L, lua_gettop(L) - 1, out, depth + 1, p);
+        if (is_map)
+            out = conv_lua_value(L, lua_gettop(L), out, depth + 1, p);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return out;
+}
+
+/* The RESP3 typed tables a script may return ({double=}, {big_number=},
+ * {verbatim_string=}, {map=}, {set=}), checked in Redis' order. Returns 1
+ * when idx was one of them (converted into *out). */
+static int conv_lua_typed_table(lua_State *L, int idx, kstr *out, int depth, const conv_proto *p)
+{
+    lua_pushstring(L, "double");
+    lua_rawget(L, idx);
+    if (lua_type(L, -1) == LUA_TNUMBER) {
+        *out = conv_double(*out, lua_tonumber(L, -1), p);
+        lua_pop(L, 1);
+        return 1;
+    }
+    lua_pop(L, 1);
+    size_t len;
+    const char *s = script_conv_table_string(L, idx, "big_number", &len);
+    if (s != NULL) {
+        *out = conv_big_number(*out, s, len, p);
+        return 1;
+    }
+    int done;
+    *out = conv_verbatim(L, idx, *out, p, &done);
+    if (done)
+        return 1;
+    *out = conv_map_or_set(L, idx, *out, depth, p, 1, &done);
+    if (done)
+        return 1;
+    *out = conv_map_or_set(L, idx, *out, depth, p, 0, &done);
+    return done;
+}
+
+static kstr conv_lua_table(lua_State *L, int idx, kstr out, int depth, const conv_proto *p)
 {
     size_t len;
     const char *s = script_conv_table_string(L, idx, "err", &len);
@@ -173,8 +439,10 @@ static kstr conv_lua_table(lua_State *L, int idx, kstr out, int depth)
         out = script_conv_cat_line(out, s, len);
         return kstr_cat(out, "\r\n", 2);
     }
-    if (depth >= SCRIPT_CONV_MAX_DEPTH || !lua_checkstack(L, 2))
+    if (depth >= SCRIPT_CONV_MAX_DEPTH || !lua_checkstack(L, 4))
         return kstr_cat_cstr(out, "-ERR reached lua stack limit\r\n");
+    if (conv_lua_typed_table(L, idx, &out, depth, p))
+        return out;
     /* The length is known once the first nil is found: count first. */
     long long n = 0;
     for (;;) {
@@ -188,13 +456,24 @@ static kstr conv_lua_table(lua_State *L, int idx, kstr out, int depth)
     out = conv_cat_len(out, '*', n);
     for (long long i = 1; i <= n; i++) {
         lua_rawgeti(L, idx, (int)i);
-        out = conv_lua_value(L, lua_gettop(L), out, depth + 1);
+        out = conv_lua_value(L, lua_gettop(L), out, depth + 1, p);
         lua_pop(L, 1);
     }
     return out;
 }
 
-static kstr conv_lua_value(lua_State *L, int idx, kstr out, int depth)
+/* A boolean: in a RESP2 script true is 1 and false a null; a RESP3
+ * script's booleans are booleans (integers 1/0 to a RESP2 caller). */
+static kstr conv_bool(kstr out, int b, const conv_proto *p)
+{
+    if (p->script < 3)
+        return b ? kstr_cat(out, ":1\r\n", 4) : conv_null(out, p);
+    if (p->caller >= 3)
+        return kstr_cat(out, b ? "#t\r\n" : "#f\r\n", 4);
+    return kstr_cat(out, b ? ":1\r\n" : ":0\r\n", 4);
+}
+
+static kstr conv_lua_value(lua_State *L, int idx, kstr out, int depth, const conv_proto *p)
 {
     switch (lua_type(L, idx)) {
     case LUA_TNUMBER:
@@ -202,26 +481,28 @@ static kstr conv_lua_value(lua_State *L, int idx, kstr out, int depth)
     case LUA_TSTRING: {
         size_t len;
         const char *s = lua_tolstring(L, idx, &len);
-        out = conv_cat_len(out, '$', (long long)len);
-        out = kstr_cat(out, s, len);
-        return kstr_cat(out, "\r\n", 2);
+        return conv_bulk(out, s, len);
     }
     case LUA_TBOOLEAN:
-        if (lua_toboolean(L, idx))
-            return kstr_cat(out, ":1\r\n", 4);
-        return kstr_cat(out, "$-1\r\n", 5);
+        return conv_bool(out, lua_toboolean(L, idx), p);
     case LUA_TTABLE:
-        return conv_lua_table(L, idx, out, depth);
+        return conv_lua_table(L, idx, out, depth, p);
     default:
-        return kstr_cat(out, "$-1\r\n", 5);
+        return conv_null(out, p);
     }
+}
+
+kstr script_conv_lua_to_resp_proto(lua_State *L, int idx, kstr out, int caller_resp, int script_resp)
+{
+    if (idx < 0 && idx > LUA_REGISTRYINDEX)
+        idx = lua_gettop(L) + idx + 1;
+    conv_proto p = { caller_resp, script_resp };
+    return conv_lua_value(L, idx, out, 0, &p);
 }
 
 kstr script_conv_lua_to_resp(lua_State *L, int idx, kstr out)
 {
-    if (idx < 0 && idx > LUA_REGISTRYINDEX)
-        idx = lua_gettop(L) + idx + 1;
-    return conv_lua_value(L, idx, out, 0);
+    return script_conv_lua_to_resp_proto(L, idx, out, 2, 2);
 }
 
 size_t script_conv_number_arg(lua_Number n, char *buf, size_t size)

@@ -514,16 +514,18 @@ static int lua_redis_log(lua_State *L)
     return 0;
 }
 
-/* Only RESP2 exists in the agent for now: 3 is refused until RESP3 lands. */
+/* The protocol redis.call's commands reply in (the fake client's), and
+ * what the script's booleans mean on return; back to 2 for every run. */
 static int lua_redis_setresp(lua_State *L)
 {
+    script_lua *e = engine_of(L);
     if (lua_gettop(L) != 1)
         return raise_error_table(L, "ERR redis.setresp() requires one argument.");
     int v = (int)lua_tonumber(L, 1);
     if (v != 2 && v != 3)
         return raise_error_table(L, "ERR RESP version must be 2 or 3.");
-    if (v == 3)
-        return raise_error_table(L, "ERR RESP3 is not supported by this server yet.");
+    if (e->run)
+        e->run->fake->resp_version = v;
     return 0;
 }
 
@@ -1364,7 +1366,8 @@ static void engine_run(script_lua *e, int ref, script_run *run, int nkeys, const
         reply_error(run->caller, e->out);
     } else {
         kstr_set_len(e->out, 0);
-        e->out = script_conv_lua_to_resp(L, -1, e->out);
+        e->out = script_conv_lua_to_resp_proto(L, -1, e->out, run->caller->resp_version,
+                                               run->fake->resp_version);
         reply_raw(run->caller, e->out, kstr_len(e->out));
     }
     lua_settop(L, 0);

@@ -25,6 +25,7 @@
 #include "util.h"
 #include "blocking.h"
 #include "pubsub.h"
+#include "tracking.h"
 #include "hmap.h"
 #include "setobj.h"
 #include "zset.h"
@@ -273,6 +274,8 @@ static void srv_after_io(uv_check_t *h)
      * stream): the AOF is written once per loop iteration. */
     if (s->before_reply_write)
         s->before_reply_write(s);
+    /* As Redis' beforeSleep: BCAST invalidations gathered this iteration. */
+    tracking_before_sleep(s);
     client_flush_pending(s);
 }
 
@@ -365,6 +368,7 @@ int srv_init(srv *s, char *err, size_t errlen)
     srv_apply_count = 0;
     cmd_table_init();
     pubsub_init(s);
+    tracking_init(s);
     uv_timer_init(s->loop, &s->cron_timer);
     s->cron_timer.data = s;
     uv_check_init(s->loop, &s->after_io);
@@ -475,6 +479,7 @@ void srv_release(srv *s)
     mem_free(s->dbs);
     s->dbs = NULL;
     pubsub_release(s);
+    tracking_release(s);
     cmd_table_free();
     cfg_free(&s->config);
     srv_cron_count = 0;
@@ -543,10 +548,10 @@ static kstr info_clients(srv *s, kstr o)
         "client_recent_max_input_buffer:%zu\r\n"
         "client_recent_max_output_buffer:%zu\r\n"
         "blocked_clients:%zu\r\n"
-        "tracking_clients:0\r\n"
+        "tracking_clients:%zu\r\n"
         "clients_in_timeout_table:%zu\r\n",
         s->client_count, s->config.maxclients, max_in, max_out, s->blocked_clients + postponed,
-        s->blocked_clients);
+        tracking_clients(s), s->blocked_clients);
 }
 
 static void info_human(char *buf, size_t len, double n)
@@ -749,9 +754,9 @@ static kstr info_stats(srv *s, kstr o)
         "active_defrag_key_misses:0\r\n"
         "total_active_defrag_time:0\r\n"
         "current_active_defrag_time:0\r\n"
-        "tracking_total_keys:0\r\n"
-        "tracking_total_items:0\r\n"
-        "tracking_total_prefixes:0\r\n"
+        "tracking_total_keys:%zu\r\n"
+        "tracking_total_items:%zu\r\n"
+        "tracking_total_prefixes:%zu\r\n"
         "unexpected_error_replies:%lld\r\n"
         "total_error_replies:%lld\r\n"
         "dump_payload_sanitizations:0\r\n"
@@ -769,6 +774,7 @@ static kstr info_stats(srv *s, kstr o)
         s->stats.expired_time_cap_reached_count, s->stats.expire_cycle_cpu_ms, s->stats.evicted_keys,
         s->stats.evicted_clients, s->stats.keyspace_hits, s->stats.keyspace_misses,
         pubsub_count_channels(s), pubsub_count_patterns(s), pubsub_count_shard_channels(s),
+        tracking_total_keys(s), tracking_total_items(s), tracking_total_prefixes(s),
         s->stats.unexpected_error_replies, s->stats.total_error_replies);
 }
 

@@ -131,6 +131,7 @@ typedef struct srv {
     /* pub/sub */
     dict *pubsub_channels;     /* channel -> client list */
     dict *pubsub_patterns;     /* pattern -> client list */
+    void *tracking;            /* CLIENT TRACKING state (tracking.c) */
     /* blocking: keys that became ready during the current command */
     void *ready_keys;
 

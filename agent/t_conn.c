@@ -17,6 +17,7 @@
 #include "monitor.h"
 #include "pause.h"
 #include "acl.h"
+#include "tracking.h"
 
 #define KV_VERSION "7.0.15"
 
@@ -156,18 +157,16 @@ static void cmd_hello(client *c)
         reply_error(c, "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
         return;
     }
-    /* RESP3 is not spoken: answer as a RESP2 server does for an unknown version. */
-    if (ver == 3) {
-        reply_error(c, "NOPROTO unsupported protocol version");
-        return;
-    }
-    reply_array(c, 14);
+    /* A bare HELLO keeps the protocol; its reply already speaks the new one. */
+    if (ver)
+        c->resp_version = (int)ver;
+    reply_map(c, 7);
     reply_bulk_cstr(c, "server");
     reply_bulk_cstr(c, "redis");
     reply_bulk_cstr(c, "version");
     reply_bulk_cstr(c, KV_VERSION);
     reply_bulk_cstr(c, "proto");
-    reply_int(c, 2);
+    reply_int(c, c->resp_version);
     reply_bulk_cstr(c, "id");
     reply_int(c, (long long)c->id);
     reply_bulk_cstr(c, "mode");
@@ -188,6 +187,7 @@ static void cmd_reset(client *c)
      * transaction: the client starts over clean. */
     c->flags &= ~(uint32_t)(CLIENT_DIRTY_CAS | CLIENT_DIRTY_EXEC);
     pubsub_unsubscribe_all(c, 0);
+    tracking_client_reset(c);
     client_select_db(c, 0);
     c->resp_version = 2;
     kstr_free(c->name);
@@ -264,7 +264,7 @@ static void client_list(client *c)
         out = client_info_line(t, out);
         out = kstr_cat(out, "\n", 1);
     }
-    reply_bulk_kstr(c, out);
+    reply_verbatim(c, out, kstr_len(out), "txt");
     kstr_free(out);
 }
 
@@ -487,7 +487,7 @@ static void cmd_client(client *c)
         if (c->argc != 2) { client_sub_arity(c, "info"); return; }
         kstr out = client_info_line(c, kstr_empty(256));
         out = kstr_cat(out, "\n", 1);
-        reply_bulk_kstr(c, out);
+        reply_verbatim(c, out, kstr_len(out), "txt");
         kstr_free(out);
     } else if (conn_arg_is(sub, "kill")) {
         if (c->argc < 3) { client_sub_arity(c, "kill"); return; }
@@ -529,8 +529,14 @@ static void cmd_client(client *c)
     } else if (conn_arg_is(sub, "unpause")) {
         pause_end(c->srv);
         reply_ok(c);
+    } else if (conn_arg_is(sub, "tracking")) {
+        tracking_cmd_tracking(c);
+    } else if (conn_arg_is(sub, "caching")) {
+        tracking_cmd_caching(c);
     } else if (conn_arg_is(sub, "getredir")) {
-        reply_int(c, -1);
+        tracking_cmd_getredir(c);
+    } else if (conn_arg_is(sub, "trackinginfo")) {
+        tracking_cmd_trackinginfo(c);
     } else {
         reply_errorf(c, "ERR unknown subcommand '%.*s'. Try CLIENT HELP.", (int)(sub->len > 128 ? 128 : sub->len), sub->ptr);
     }

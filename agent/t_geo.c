@@ -44,11 +44,11 @@ static int tg_lookup(client *c, int i, obj **o)
     return 0;
 }
 
+/* A coordinate in the "human" long double form: a RESP3 double, a bulk
+ * string in RESP2 (distances stay strings in both). */
 static void tg_reply_coord(client *c, double v)
 {
-    char buf[UTIL_MAX_LDOUBLE_CHARS];
-    int n = util_ldouble_to_str(buf, sizeof(buf), (long double)v);
-    reply_bulk(c, buf, (size_t)n);
+    reply_human_ldouble(c, (long double)v);
 }
 
 static void tg_reply_distance(client *c, double d)

@@ -269,17 +269,27 @@ static void cmd_hstrlen(client *c)
     reply_int(c, v ? (long long)kstr_len(v) : 0);
 }
 
-enum { HASH_FIELDS = 1, HASH_VALUES = 2 };
+/* HASH_PAIRS: fields with values as HRANDFIELD sends them, one
+ * [field, value] array per pair in RESP3 (HGETALL's are a map). */
+enum { HASH_FIELDS = 1, HASH_VALUES = 2, HASH_PAIRS = 4 };
 
 /* Every field and/or value of a hash, in its iteration order. */
 static void hash_reply_all(client *c, hmap *h, int what)
 {
-    long long per = (what == (HASH_FIELDS | HASH_VALUES)) ? 2 : 1;
-    reply_array(c, (long long)hmap_len(h) * per);
+    long long len = (long long)hmap_len(h);
+    int nested = (what & HASH_PAIRS) && c->resp_version >= 3;
+    if (what & HASH_PAIRS)
+        reply_array(c, nested ? len : len * 2);
+    else if (what == (HASH_FIELDS | HASH_VALUES))
+        reply_map(c, len);
+    else
+        reply_array(c, len);
     hmap_iter it;
     kstr f, v;
     hmap_iter_init(h, &it);
     while (hmap_iter_next(&it, &f, &v)) {
+        if (nested)
+            reply_array(c, 2);
         if (what & HASH_FIELDS)
             reply_bulk_kstr(c, f);
         if (what & HASH_VALUES)
@@ -293,7 +303,9 @@ static void hgetall_generic(client *c, int what)
     obj *o;
     if (hash_lookup(c, &c->argv[1], 0, &o) < 0)
         return;
-    if (!o)
+    if (!o && what == (HASH_FIELDS | HASH_VALUES))
+        reply_map(c, 0);
+    else if (!o)
         reply_empty_array(c);
     else
         hash_reply_all(c, hash_of(o), what);
@@ -400,8 +412,16 @@ static void cmd_hscan(client *c)
 
 /* ---- HRANDFIELD --------------------------------------------------------- */
 
+/* The array header for count fields: RESP3 nests each field with its value. */
+static void hrand_reply_len(client *c, long long count, int withvalues)
+{
+    reply_array(c, withvalues && c->resp_version < 3 ? count * 2 : count);
+}
+
 static void hrand_reply_pair(client *c, kstr f, kstr v, int withvalues)
 {
+    if (withvalues && c->resp_version >= 3)
+        reply_array(c, 2);
     reply_bulk_kstr(c, f);
     if (withvalues)
         reply_bulk_kstr(c, v);
@@ -424,7 +444,7 @@ static void hrand_distinct(client *c, hmap *h, long long count, int withvalues)
         i++;
     }
     hmap_iter_release(&it);
-    reply_array(c, count * (withvalues ? 2 : 1));
+    hrand_reply_len(c, count, withvalues);
     /* selection sampling (Knuth's algorithm S): keeps the original order */
     size_t need = (size_t)count;
     for (size_t k = 0; k < n && need > 0; k++) {
@@ -448,7 +468,7 @@ static void hrandfield_with_count(client *c, obj *o, long long count, int withva
     if (count < 0) {
         /* repetitions allowed: count independent picks */
         long long n = -count;
-        reply_array(c, n * (withvalues ? 2 : 1));
+        hrand_reply_len(c, n, withvalues);
         /* n is the client's (up to 2^63-1): stop once the reply cannot be
          * delivered anyway. */
         for (long long i = 0; i < n && !reply_is_discarded(c); i++) {
@@ -458,7 +478,7 @@ static void hrandfield_with_count(client *c, obj *o, long long count, int withva
         return;
     }
     if ((unsigned long long)count >= hmap_len(h)) {
-        hash_reply_all(c, h, withvalues ? (HASH_FIELDS | HASH_VALUES) : HASH_FIELDS);
+        hash_reply_all(c, h, withvalues ? (HASH_FIELDS | HASH_VALUES | HASH_PAIRS) : HASH_FIELDS);
         return;
     }
     hrand_distinct(c, h, count, withvalues);

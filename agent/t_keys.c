@@ -569,6 +569,8 @@ static const char *keys_encoding_name(srv *s, obj *o)
     case OBJ_ZSET:
         (void)s;
         return zset_is_compact(o->v.ptr) ? "listpack" : "skiplist";
+    case OBJ_STREAM:
+        return "stream";
     }
     return "unknown";
 }

@@ -29,6 +29,8 @@
 #include "repl_int.h"
 #include "objclock.h"
 #include "script_lua.h"
+#include "script.h"
+#include "db.h"
 
 static int srvcmd_arg_is(const resp_arg *a, const char *s)
 {
@@ -71,7 +73,7 @@ static void cmd_info(client *c)
             mem_free(names[j]);
         mem_free(names);
     }
-    reply_bulk_kstr(c, out);
+    reply_verbatim(c, out, kstr_len(out), "txt");
     kstr_free(out);
 }
 
@@ -231,7 +233,7 @@ static void config_get_emit(void *priv, const char *name, const char *value)
     ctx->seen = kstr_cat(ctx->seen, "\n", 1);
     reply_bulk(ctx->c, name, nl);
     reply_bulk_cstr(ctx->c, value);
-    ctx->n += 2;
+    ctx->n++;
 }
 
 static void config_get(client *c)
@@ -240,7 +242,7 @@ static void config_get(client *c)
     void *h = reply_defer_len(c);
     for (int j = 2; j < c->argc; j++)
         cfg_get(&c->srv->config, c->argv[j].ptr, c->argv[j].len, config_get_emit, &ctx);
-    reply_set_deferred_len(c, h, ctx.n);
+    reply_set_deferred_map_len(c, h, ctx.n);
     kstr_free(ctx.seen);
 }
 
@@ -707,6 +709,10 @@ static void debug_help(client *c)
         "    Accepted (Redis runs a fuzz test of its glob matcher).",
         "LISTPACK <key>",
         "    Tell whether <key> is listpack encoded.",
+        "PROTOCOL <type>",
+        "    Reply with a test value of the specified type. <type> can be: string,",
+        "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+        "    true, false.",
         "QUICKLIST <key> [<0|1>]",
         "    Tell whether <key> is quicklist encoded.",
         "REPLYBUFFER PEAK-RESET-TIME <NEVER||RESET|time>",
@@ -715,6 +721,74 @@ static void debug_help(client *c)
         "    Accepted; reply buffers here are sized per reply.",
         NULL };
     reply_help(c, "DEBUG", help);
+}
+
+/* DEBUG PROTOCOL <type>: one sample reply of each RESP type, the values
+ * Redis 7.0 sends (clients and the protocol tests check them). */
+static void debug_protocol_aggregate(client *c, const char *name)
+{
+    if (!strcasecmp(name, "array"))
+        reply_array(c, 3);
+    else
+        reply_set(c, 3);
+    for (int j = 0; j < 3; j++)
+        reply_int(c, j);
+}
+
+static void debug_protocol(client *c)
+{
+    char name[16];
+    snprintf(name, sizeof(name), "%.*s", (int)(c->argv[2].len < 15 ? c->argv[2].len : 15), c->argv[2].ptr);
+    if (c->argv[2].len >= sizeof(name))
+        name[0] = '\0';   /* too long for any type name */
+    if (!strcasecmp(name, "string")) {
+        reply_bulk_cstr(c, "Hello World");
+    } else if (!strcasecmp(name, "integer")) {
+        reply_int(c, 12345);
+    } else if (!strcasecmp(name, "double")) {
+        reply_double(c, 3.141);
+    } else if (!strcasecmp(name, "bignum")) {
+        static const char big[] = "1234567999999999999999999999999999999";
+        reply_bigint(c, big, sizeof(big) - 1);
+    } else if (!strcasecmp(name, "null")) {
+        reply_null(c);
+    } else if (!strcasecmp(name, "array") || !strcasecmp(name, "set")) {
+        debug_protocol_aggregate(c, name);
+    } else if (!strcasecmp(name, "map")) {
+        reply_map(c, 3);
+        for (int j = 0; j < 3; j++) {
+            reply_int(c, j);
+            reply_bool(c, j == 1);
+        }
+    } else if (!strcasecmp(name, "attrib")) {
+        if (c->resp_version >= 3) {
+            reply_attribute(c, 1);
+            reply_bulk_cstr(c, "key-popularity");
+            reply_array(c, 2);
+            reply_bulk_cstr(c, "key:123");
+            reply_int(c, 90);
+        }
+        /* An attribute only annotates: a real reply follows. */
+        reply_bulk_cstr(c, "Some real reply following the attribute");
+    } else if (!strcasecmp(name, "push")) {
+        if (c->resp_version < 3) {
+            reply_error(c, "ERR RESP2 is not supported by this command");
+            return;
+        }
+        reply_push(c, 2);
+        reply_bulk_cstr(c, "server-cpu-usage");
+        reply_int(c, 42);
+        /* A push is out of band: the command's own reply follows. */
+        reply_bulk_cstr(c, "Some real reply following the push reply");
+    } else if (!strcasecmp(name, "true") || !strcasecmp(name, "false")) {
+        reply_bool(c, !strcasecmp(name, "true"));
+    } else if (!strcasecmp(name, "verbatim")) {
+        static const char text[] = "This is a verbatim\nstring";
+        reply_verbatim(c, text, sizeof(text) - 1, "txt");
+    } else {
+        reply_error(c, "ERR Wrong protocol type name. Please use one of the following: "
+                       "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false");
+    }
 }
 
 static void debug_reload(client *c)
@@ -773,6 +847,8 @@ static void cmd_debug(client *c)
     } else if (srvcmd_arg_is(sub, "log") && argc == 3) {
         log_msg(LOG_WARNING, "DEBUG LOG: %.*s", (int)c->argv[2].len, c->argv[2].ptr);
         reply_ok(c);
+    } else if (srvcmd_arg_is(sub, "protocol") && argc == 3) {
+        debug_protocol(c);
     } else if (srvcmd_arg_is(sub, "help") && argc == 2) {
         debug_help(c);
     } else {
@@ -797,7 +873,7 @@ static void command_flags_reply(client *c, const cmd_def *d)
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (d->flags & names[i].flag)
             n++;
-    reply_array(c, n);
+    reply_set(c, n);
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (d->flags & names[i].flag)
             reply_simple(c, names[i].name);
@@ -813,7 +889,7 @@ static void command_categories_reply(client *c, const cmd_def *d)
         n++;
         while (*p && *p != ' ') p++;
     }
-    reply_array(c, n);
+    reply_set(c, n);
     for (const char *p = cats; *p;) {
         while (*p == ' ') p++;
         if (!*p) break;
@@ -850,9 +926,9 @@ static void command_entry_reply(client *c, const cmd_def *d)
     reply_int(c, d->last_key);
     reply_int(c, d->key_step);
     command_categories_reply(c, d);
-    reply_empty_array(c);   /* tips */
-    reply_empty_array(c);   /* key specs */
-    reply_empty_array(c);   /* subcommands */
+    reply_set(c, 0);        /* tips */
+    reply_set(c, 0);        /* key specs (a set in 7.0's RESP3) */
+    reply_set(c, 0);        /* subcommands (a set too) */
 }
 
 /* COMMAND LIST's optional filter (FILTERBY MODULE|ACLCAT|PATTERN arg). */
@@ -969,7 +1045,7 @@ static void cmd_command(client *c)
         }
     } else if (srvcmd_arg_is(sub, "docs")) {
         /* Docs are optional for clients; an empty map is a valid answer. */
-        reply_empty_array(c);
+        reply_map(c, 0);
     } else if (srvcmd_arg_is(sub, "list")) {
         command_list(c);
     } else if (srvcmd_arg_is(sub, "getkeys")) {
@@ -1161,6 +1237,86 @@ static void cmd_slowlog(client *c)
 
 /* ---- MEMORY ---------------------------------------------------------- */
 
+static void memory_stat_int(client *c, const char *name, long long v)
+{
+    reply_bulk_cstr(c, name);
+    reply_int(c, v);
+}
+
+static void memory_stat_double(client *c, const char *name, double v)
+{
+    reply_bulk_cstr(c, name);
+    reply_double(c, v);
+}
+
+/* MEMORY STATS: Redis 7.0's fields and shape (a map, each non-empty db a
+ * map of its own), from the figures INFO memory reports: the allocator's
+ * total, its peak and the RSS. The agent does not track Redis' fixed
+ * overheads (startup, client buffers), so those are 0 and the dataset is
+ * what the allocator holds beyond the script caches and key tables. */
+static void memory_stats(client *c)
+{
+    srv *s = c->srv;
+    size_t used = srv_used_memory(s);
+    if (used > s->peak_memory)
+        s->peak_memory = used;
+    size_t rss = mem_rss();
+    long long scripts = (long long)script_used_memory_scripts(s);
+    const long long functions = 184;   /* an empty library registry, as INFO */
+    long long ndbs = 0, keys = 0, overhead = scripts + functions;
+    for (int i = 0; i < s->dbnum; i++) {
+        if (db_size(&s->dbs[i]) == 0)
+            continue;
+        ndbs++;
+        keys += (long long)db_size(&s->dbs[i]);
+        /* A dict entry and a bucket pointer per key, as Redis counts them. */
+        overhead += (long long)(db_size(&s->dbs[i]) + db_expires_size(&s->dbs[i])) * 32;
+    }
+    long long total = (long long)used;
+    long long dataset = total > overhead ? total - overhead : 0;
+    reply_map(c, 27 + ndbs);
+    memory_stat_int(c, "peak.allocated", (long long)s->peak_memory);
+    memory_stat_int(c, "total.allocated", total);
+    memory_stat_int(c, "startup.allocated", 0);
+    memory_stat_int(c, "replication.backlog", 0);
+    memory_stat_int(c, "clients.slaves", 0);
+    memory_stat_int(c, "clients.normal", 0);
+    memory_stat_int(c, "cluster.links", 0);
+    memory_stat_int(c, "aof.buffer", 0);
+    memory_stat_int(c, "lua.caches", scripts);
+    memory_stat_int(c, "functions.caches", functions);
+    for (int i = 0; i < s->dbnum; i++) {
+        size_t n = db_size(&s->dbs[i]);
+        if (n == 0)
+            continue;
+        char name[32];
+        snprintf(name, sizeof(name), "db.%d", i);
+        reply_bulk_cstr(c, name);
+        reply_map(c, 3);
+        memory_stat_int(c, "overhead.hashtable.main", (long long)n * 32);
+        memory_stat_int(c, "overhead.hashtable.expires", (long long)db_expires_size(&s->dbs[i]) * 32);
+        memory_stat_int(c, "overhead.hashtable.slot-to-keys", 0);
+    }
+    memory_stat_int(c, "overhead.total", overhead);
+    memory_stat_int(c, "keys.count", keys);
+    memory_stat_int(c, "keys.bytes-per-key", keys ? total / keys : 0);
+    memory_stat_int(c, "dataset.bytes", dataset);
+    memory_stat_double(c, "dataset.percentage", total ? (double)(float)(dataset * 100.0 / (double)total) : 0.0);
+    memory_stat_double(c, "peak.percentage",
+                       s->peak_memory ? (double)(float)(total * 100.0 / (double)s->peak_memory) : 0.0);
+    memory_stat_int(c, "allocator.allocated", total);
+    memory_stat_int(c, "allocator.active", total);
+    memory_stat_int(c, "allocator.resident", (long long)rss);
+    memory_stat_double(c, "allocator-fragmentation.ratio", 1.0);
+    memory_stat_int(c, "allocator-fragmentation.bytes", 0);
+    memory_stat_double(c, "allocator-rss.ratio", total ? (double)(float)((double)rss / (double)total) : 0.0);
+    memory_stat_int(c, "allocator-rss.bytes", (long long)rss - total);
+    memory_stat_double(c, "rss-overhead.ratio", 1.0);
+    memory_stat_int(c, "rss-overhead.bytes", 0);
+    memory_stat_double(c, "fragmentation", total ? (double)(float)((double)rss / (double)total) : 0.0);
+    memory_stat_int(c, "fragmentation.bytes", (long long)rss - total);
+}
+
 static void cmd_memory(client *c)
 {
     const resp_arg *sub = &c->argv[1];
@@ -1203,15 +1359,18 @@ static void cmd_memory(client *c)
             return;
         }
         reply_int(c, (long long)(obj_mem(o) + c->argv[2].len + 24));
+    } else if (c->argc == 2 && srvcmd_arg_is(sub, "stats")) {
+        memory_stats(c);
     } else if (c->argc == 2 && srvcmd_arg_is(sub, "purge")) {
         reply_ok(c);
     } else if (c->argc == 2 && srvcmd_arg_is(sub, "doctor")) {
-        if (srv_used_memory(c->srv) < 5 * 1024 * 1024)
-            reply_bulk_cstr(c, "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting.");
-        else
-            reply_bulk_cstr(c, "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.");
+        const char *report = srv_used_memory(c->srv) < 5 * 1024 * 1024
+            ? "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting."
+            : "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.";
+        reply_verbatim(c, report, strlen(report), "txt");
     } else if (c->argc == 2 && srvcmd_arg_is(sub, "malloc-stats")) {
-        reply_bulk_cstr(c, "Stats not supported for the current allocator");
+        static const char stats[] = "Stats not supported for the current allocator";
+        reply_verbatim(c, stats, sizeof(stats) - 1, "txt");
     } else {
         srvcmd_unknown_sub(c, "MEMORY");
     }

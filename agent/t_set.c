@@ -189,10 +189,14 @@ static void cmd_scard(client *c)
     reply_int(c, o ? (long long)setobj_len(set_of(o)) : 0);
 }
 
-/* Reply with every member of s in its iteration order. */
-static void set_reply_members(client *c, setobj *s)
+/* Reply with every member of s in its iteration order: a RESP3 set for
+ * the set commands (as_set), an array for SRANDMEMBER. */
+static void set_reply_members(client *c, setobj *s, int as_set)
 {
-    reply_array(c, (long long)setobj_len(s));
+    if (as_set)
+        reply_set(c, (long long)setobj_len(s));
+    else
+        reply_array(c, (long long)setobj_len(s));
     setobj_iter it;
     setobj_iter_init(s, &it);
     const char *m;
@@ -220,7 +224,7 @@ static void set_spop_count(client *c)
     if (set_lookup(c, 1, 1, &o) < 0)
         return;
     if (!o || count == 0) {
-        reply_empty_array(c);
+        reply_set(c, 0);
         return;
     }
     setobj *s = set_of(o);
@@ -235,7 +239,7 @@ static void set_spop_count(client *c)
         while (setobj_iter_next(&it, &m, &len))
             setobj_add(copy, m, len);
         setobj_iter_release(&it);
-        set_reply_members(c, copy);
+        set_reply_members(c, copy, 1);
         setobj_free(copy);
         c->srv->dirty += (long long)size;
         resp_arg argv[2] = {{"DEL", 3}, {ARG(1), ARGLEN(1)}};
@@ -245,7 +249,7 @@ static void set_spop_count(client *c)
     }
     c->srv->dirty += count;
     cmd_rewrite_argv(c, 0, NULL);   /* replicas get the SREMs instead */
-    reply_array(c, count);
+    reply_set(c, count);
     size_t remaining = size - (size_t)count;
     if (remaining * SPOP_MOVE_STRATEGY_MUL > (size_t)count) {
         for (long long i = 0; i < count; i++) {
@@ -391,7 +395,7 @@ static void cmd_srandmember(client *c)
         return;
     }
     if (count >= setobj_len(s)) {
-        set_reply_members(c, s);
+        set_reply_members(c, s, 0);
         return;
     }
     set_srandmember_unique(c, s, (size_t)count);
@@ -449,7 +453,7 @@ static void set_inter(client *c, int first, int n, int dst, int card_only, long 
         } else if (card_only) {
             reply_int(c, 0);
         } else {
-            reply_empty_array(c);
+            reply_set(c, 0);
         }
         return;
     }
@@ -500,7 +504,7 @@ static void set_inter(client *c, int first, int n, int dst, int card_only, long 
     else if (card_only)
         reply_int(c, card);
     else
-        reply_set_deferred_len(c, deferred, card);
+        reply_set_deferred_set_len(c, deferred, card);
 }
 
 enum { SET_OP_UNION, SET_OP_DIFF };
@@ -554,7 +558,7 @@ static void set_union_diff(client *c, int first, int n, int dst, int op)
         set_store_result(c, ARG(dst), ARGLEN(dst), res);
         return;
     }
-    set_reply_members(c, r);
+    set_reply_members(c, r, 1);
     obj_free(res);
 }
 

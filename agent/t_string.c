@@ -718,7 +718,7 @@ static void cmd_lcs(client *c)
     void *matches_len = NULL;
     long long nmatches = 0;
     if (o.getidx) {
-        reply_array(c, 4);
+        reply_map(c, 2);
         reply_bulk_cstr(c, "matches");
         matches_len = reply_defer_len(c);
     }

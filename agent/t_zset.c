@@ -1,6 +1,8 @@
 /* t_zset: the sorted set commands over the zset container, with Redis
- * 7.0.15's replies and error texts. Scores are replied with
- * reply_bulk_double (%.17g, "inf"/"-inf"). The range commands (ZRANGE and
+ * 7.0.15's replies and error texts. Scores are replied with reply_double
+ * (%.17g, "inf"/"-inf"; a RESP3 double). In RESP3 a WITHSCORES reply is an
+ * array of [member, score] pairs instead of a flat list (zs_reply_len,
+ * zs_reply_pair), as Redis 7.0 sends it. The range commands (ZRANGE and
  * its legacy forms, ZRANGESTORE) share one parser and one emitter that
  * either replies or fills a destination set, as Redis' zrange result
  * handler does, so every form answers the same edge cases the same way.
@@ -247,7 +249,7 @@ static void zs_add_generic(client *c, int flags)
     c->srv->dirty += added + updated;
     if (flags & ZADD_INCR) {
         if (processed)
-            reply_bulk_double(c, score);
+            reply_double(c, score);
         else
             reply_null(c);
     } else {
@@ -317,7 +319,7 @@ static void cmd_zscore(client *c)
     if (zs_lookup(c, 1, 0, &o) < 0)
         return;
     if (o && zset_score(zs_of(o), ARG(2), ARGLEN(2), &s))
-        reply_bulk_double(c, s);
+        reply_double(c, s);
     else
         reply_null(c);
 }
@@ -331,7 +333,7 @@ static void cmd_zmscore(client *c)
     for (int j = 2; j < c->argc; j++) {
         double s;
         if (o && zset_score(zs_of(o), ARG(j), ARGLEN(j), &s))
-            reply_bulk_double(c, s);
+            reply_double(c, s);
         else
             reply_null(c);
     }
@@ -395,6 +397,27 @@ static void cmd_zlexcount(client *c)
 
 /* ---- range emission: reply or store ---- */
 
+/* The array header for n members: a flat member/score list in RESP2, one
+ * [member, score] pair per member in RESP3. */
+static void zs_reply_len(client *c, long long n, int withscores)
+{
+    reply_array(c, withscores && c->resp_version < 3 ? n * 2 : n);
+}
+
+static void zs_set_deferred_reply_len(client *c, void *handle, long long n, int withscores)
+{
+    reply_set_deferred_len(c, handle, withscores && c->resp_version < 3 ? n * 2 : n);
+}
+
+static void zs_reply_pair(client *c, const char *m, size_t len, double s, int withscores)
+{
+    if (withscores && c->resp_version >= 3)
+        reply_array(c, 2);
+    reply_bulk(c, m, len);
+    if (withscores)
+        reply_double(c, s);
+}
+
 typedef struct zs_out {
     client *c;
     int dst;             /* argv index of the destination, 0 to reply */
@@ -419,7 +442,7 @@ static void zs_out_begin(zs_out *h, long long len)
         return;
     }
     if (len >= 0)
-        reply_array(h->c, h->withscores ? len * 2 : len);
+        zs_reply_len(h->c, len, h->withscores);
     else
         h->deferred = reply_defer_len(h->c);
 }
@@ -431,9 +454,7 @@ static void zs_out_emit(zs_out *h, const char *m, size_t len, double score)
         zset_add(zs_of(h->res), m, len, score);
         return;
     }
-    reply_bulk(h->c, m, len);
-    if (h->withscores)
-        reply_bulk_double(h->c, score);
+    zs_reply_pair(h->c, m, len, score, h->withscores);
 }
 
 static void zs_out_end(zs_out *h)
@@ -444,7 +465,7 @@ static void zs_out_end(zs_out *h)
         return;
     }
     if (h->deferred)
-        reply_set_deferred_len(h->c, h->deferred, h->withscores ? h->count * 2 : h->count);
+        zs_set_deferred_reply_len(h->c, h->deferred, h->count, h->withscores);
 }
 
 static void zs_out_node(zs_out *h, zset_node *n)
@@ -742,8 +763,9 @@ static void cmd_zremrangebylex(client *c)
 /* ---- ZPOPMIN / ZPOPMAX, BZPOPMIN / BZPOPMAX, ZMPOP / BZMPOP ---- */
 
 /* Reply shapes: ZPOPMIN's flat member/score list, BZPOPMIN's key + one
- * pair, ZMPOP's key + nested pairs. */
-enum { ZPOP_FLAT, ZPOP_KEYED, ZPOP_NESTED };
+ * pair, ZMPOP's key + nested pairs, and ZPOPMIN with a count in RESP3: the
+ * nested pairs without the key. */
+enum { ZPOP_FLAT, ZPOP_KEYED, ZPOP_NESTED, ZPOP_PAIRS };
 
 /* Pop up to count members of the non-empty set o under key, reply in the
  * given shape, delete the key once empty. */
@@ -756,6 +778,8 @@ static void zs_pop_from(client *c, const resp_arg *key, obj *o, int max, long lo
     } else if (shape == ZPOP_KEYED) {
         reply_array(c, 1 + n * 2);
         reply_bulk(c, key->ptr, key->len);
+    } else if (shape == ZPOP_PAIRS) {
+        reply_array(c, n);
     } else {
         reply_array(c, 2);
         reply_bulk(c, key->ptr, key->len);
@@ -766,10 +790,10 @@ static void zs_pop_from(client *c, const resp_arg *key, obj *o, int max, long lo
         kstr m = kstr_dup(zset_node_member(x));
         double s = zset_node_score(x);
         zset_del(z, m, kstr_len(m));
-        if (shape == ZPOP_NESTED)
+        if (shape == ZPOP_NESTED || shape == ZPOP_PAIRS)
             reply_array(c, 2);
         reply_bulk(c, m, kstr_len(m));
-        reply_bulk_double(c, s);
+        reply_double(c, s);
         kstr_free(m);
     }
     if (zset_len(z) == 0)
@@ -796,7 +820,9 @@ static void zs_pop(client *c, int max)
         reply_empty_array(c);
         return;
     }
-    zs_pop_from(c, &c->argv[1], o, max, count, ZPOP_FLAT);
+    /* RESP3 nests the pairs once a count is given, even a count of 1. */
+    int shape = c->argc == 3 && c->resp_version >= 3 ? ZPOP_PAIRS : ZPOP_FLAT;
+    zs_pop_from(c, &c->argv[1], o, max, count, shape);
 }
 
 static void cmd_zpopmin(client *c)
@@ -855,8 +881,11 @@ static int zs_pop_first_key(client *c, int first, int n, int max, long long coun
             zs_pop_from(c, key, o, max, 1, ZPOP_KEYED);
             zs_rewrite_pop(c, key, max, -1);
         } else {
+            /* Replicas get the count actually popped, as Redis sends it. */
+            long long size = (long long)zset_len(zs_of(o));
+            long long popped = size < count ? size : count;
             zs_pop_from(c, key, o, max, count, ZPOP_NESTED);
-            zs_rewrite_pop(c, key, max, count);
+            zs_rewrite_pop(c, key, max, popped);
         }
         return 1;
     }
@@ -962,18 +991,11 @@ static void cmd_bzmpop(client *c)
 
 /* ---- ZRANDMEMBER ---- */
 
-static void zs_reply_pair(client *c, const char *m, size_t len, double s, int withscores)
-{
-    reply_bulk(c, m, len);
-    if (withscores)
-        reply_bulk_double(c, s);
-}
-
 /* count distinct members out of a larger set. */
 static void zs_randmember_unique(client *c, zset *z, size_t count, int withscores)
 {
     size_t size = zset_len(z);
-    reply_array(c, withscores ? (long long)count * 2 : (long long)count);
+    zs_reply_len(c, (long long)count, withscores);
     if (count * ZRANDMEMBER_SUB_STRATEGY_MUL > size) {
         zset_node **all = mem_alloc(size * sizeof(zset_node *));
         size_t n = 0;
@@ -1046,7 +1068,7 @@ static void cmd_zrandmember(client *c)
     int uniq = l > 0;
     unsigned long long count = l > 0 ? (unsigned long long)l : (unsigned long long)-l;
     if (!uniq || count == 1) {
-        reply_array(c, withscores ? (long long)count * 2 : (long long)count);
+        zs_reply_len(c, (long long)count, withscores);
         /* count is the client's (up to 2^63-1): stop once the reply
          * cannot be delivered anyway. */
         while (count-- && !reply_is_discarded(c)) {
@@ -1338,7 +1360,7 @@ static void zs_setop_generic(client *c, int dst, int numkeys_idx, int opkind, in
         reply_int(c, op.card);
     } else {
         zset *z = op.res;
-        reply_array(c, withscores ? (long long)zset_len(z) * 2 : (long long)zset_len(z));
+        zs_reply_len(c, (long long)zset_len(z), withscores);
         for (zset_node *x = zset_first(z); x; x = zset_next(x)) {
             kstr m = zset_node_member(x);
             zs_reply_pair(c, m, kstr_len(m), zset_node_score(x), withscores);

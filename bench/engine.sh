@@ -19,10 +19,15 @@
 #     EVALSHA of a small script (one SET), alternating rounds as above.
 #  4. AOF: both servers restarted with appendonly yes (fresh directories),
 #     SET at -P 1 and -P 16 with appendfsync everysec, then always.
-# Env: BENCH_PARTS (comma list of throughput,memory,scripting,aof; default
-# all), BENCH_N (requests per test, default 1000000), BENCH_ROUNDS (default
-# 3), BENCH_KEYS (keys for the memory test, default 1000000), BENCH_SCRIPT_N
-# (default 200000), BENCH_AOF_N (default 200000), KVFLEET_AGENT
+#  5. streams: XADD s * f v throughput at -P 16 (BENCH_STREAM_N requests,
+#     alternating rounds as above), then memory for BENCH_STREAM_ENTRIES
+#     (default 1,000,000) entries "XADD s * field value" loaded with
+#     redis-cli --pipe: used_memory growth and per entry, RSS growth.
+# Env: BENCH_PARTS (comma list of throughput,memory,scripting,streams,aof;
+# default all), BENCH_N (requests per test, default 1000000), BENCH_ROUNDS
+# (default 3), BENCH_KEYS (keys for the memory test, default 1000000),
+# BENCH_SCRIPT_N (default 200000), BENCH_STREAM_N (default 200000),
+# BENCH_AOF_N (default 200000), KVFLEET_AGENT
 # (binary to compare; default bin/kvfleet-agent; use redis-server to compare
 # two Redis instances).
 
@@ -32,7 +37,7 @@ N="${BENCH_N:-1000000}"
 ROUNDS="${BENCH_ROUNDS:-3}"
 KEYS="${BENCH_KEYS:-1000000}"
 TESTS="set,get,incr,lpush,rpop,sadd,hset,zadd,mset"
-PARTS="${BENCH_PARTS:-throughput,memory,scripting,aof}"
+PARTS="${BENCH_PARTS:-throughput,memory,scripting,streams,aof}"
 SCRIPT_N="${BENCH_SCRIPT_N:-200000}"
 AOF_N="${BENCH_AOF_N:-200000}"
 
@@ -221,6 +226,48 @@ if part scripting; then
         alternate "SCRIPT LOAD" 16 "$SCRIPT_N" script load "$script"
         alternate "EVALSHA (one SET)" 16 "$SCRIPT_N" evalsha "$sha" 0
     fi
+fi
+
+# ------------------------------------------------------------ streams
+# load_stream <port> <count>: XADD s * field value, 100 per pipe chunk.
+load_stream() {
+    awk -v n="$2" 'BEGIN {
+        for (i = 0; i < n; i++)
+            printf "*5\r\n$4\r\nXADD\r\n$1\r\ns\r\n$1\r\n*\r\n$5\r\nfield\r\n$5\r\nvalue\r\n"
+    }' | redis-cli -h 127.0.0.1 -p "$1" --pipe >/dev/null
+}
+
+if part streams; then
+    STREAM_N="${BENCH_STREAM_N:-200000}"
+    STREAM_ENTRIES="${BENCH_STREAM_ENTRIES:-1000000}"
+    echo
+    echo "streams, -P 16, $STREAM_N requests, median of $ROUNDS alternating rounds"
+    printf '%-34s %11s %11s %6s %5s\n' "command" "redis" "kvfleet" "ratio" "wins"
+    rcli "$rport" del s >/dev/null
+    rcli "$aport" del s >/dev/null
+    alternate "XADD s * f v" 16 "$STREAM_N" xadd s '*' f v
+    declare -A mem
+    echo "loading a stream of $STREAM_ENTRIES entries into each server..." >&2
+    for side in redis agent; do
+        port=$rport pid=$rpid
+        [ "$side" = agent ] && port=$aport pid=$apid
+        rcli "$port" flushall >/dev/null
+        mem["$side,sused0"]=$(used_memory "$port")
+        mem["$side,srss0"]=$(rss_kb "$pid")
+        load_stream "$port" "$STREAM_ENTRIES"
+        mem["$side,slen"]=$(rcli "$port" xlen s)
+        mem["$side,sused"]=$(( $(used_memory "$port") - ${mem["$side,sused0"]} ))
+        mem["$side,srss"]=$(( ($(rss_kb "$pid") - ${mem["$side,srss0"]}) * 1024 ))
+        mem["$side,sper"]=$(awk -v b="${mem["$side,sused"]}" -v n="$STREAM_ENTRIES" 'BEGIN { printf "%.2f", b / n }')
+    done
+    echo
+    printf '%-28s %14s %14s %7s\n' "memory, stream of $STREAM_ENTRIES" "redis" "kvfleet" "ratio"
+    mem_row "XLEN" slen
+    mem_row "used_memory growth (bytes)" sused
+    mem_row "used_memory per entry" sper
+    mem_row "RSS growth (bytes)" srss
+    [ "${mem[redis,slen]}" = "$STREAM_ENTRIES" ] && [ "${mem[agent,slen]}" = "$STREAM_ENTRIES" ] ||
+        echo "warning: XLEN differs from $STREAM_ENTRIES entries added" >&2
 fi
 
 # ------------------------------------------------------------ AOF

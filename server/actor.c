@@ -31,6 +31,7 @@ struct anode {
 struct actor {
     uv_loop_t *loop;
     char *auth;
+    char *user;                /* node-user, or NULL */
     struct anode *nodes;
     uint64_t sent, failed;
 };
@@ -182,7 +183,7 @@ static int ensure_conn(struct anode *n, char *err, size_t errlen)
     if (ac == NULL)
         return -1;
     n->ac = ac;
-    if (a->auth != NULL && redisAsyncCommand(ac, on_auth, n, "AUTH %s", a->auth) != REDIS_OK) {
+    if (a->auth != NULL && redis_uv_auth(ac, a->user, a->auth, on_auth, n) != REDIS_OK) {
         snprintf(err, errlen, "cannot queue AUTH");
         drop_conn(n);
         return -1;
@@ -192,11 +193,18 @@ static int ensure_conn(struct anode *n, char *err, size_t errlen)
 
 struct actor *actor_new(uv_loop_t *loop, const char *auth)
 {
+    return actor_new_as(loop, NULL, auth);
+}
+
+struct actor *actor_new_as(uv_loop_t *loop, const char *user, const char *auth)
+{
     struct actor *a = calloc(1, sizeof(*a));
     if (a == NULL)
         return NULL;
     a->loop = loop;
-    if (auth != NULL && (a->auth = strdup(auth)) == NULL) {
+    if ((auth != NULL && (a->auth = strdup(auth)) == NULL) ||
+        (user != NULL && (a->user = strdup(user)) == NULL)) {
+        free(a->auth);
         free(a);
         return NULL;
     }
@@ -215,6 +223,7 @@ void actor_free(struct actor *a)
         n = next;
     }
     free(a->auth);
+    free(a->user);
     free(a);
 }
 

@@ -55,6 +55,7 @@ void cfg_free(struct cfg *c)
     free(c->db_path);
     free(c->api_token);
     free(c->node_auth);
+    free(c->node_user);
     free(c->logfile);
     free(c->pidfile);
     free(c->on_failover);
@@ -295,6 +296,10 @@ int cfg_apply(struct cfg *c, int argc, char **argv, char *err, size_t errlen)
         NEED(1);
         free(c->node_auth);
         c->node_auth = argv[1][0] ? xstrdup(argv[1]) : NULL;
+    } else if (strcasecmp(name, "node-user") == 0) {
+        NEED(1);
+        free(c->node_user);
+        c->node_user = argv[1][0] ? xstrdup(argv[1]) : NULL;
     } else if (strcasecmp(name, "monitor-interval-ms") == 0) {
         NEED(1);
         if (parse_int(argv[1], 10, 60000, &c->monitor_interval_ms) != 0) {

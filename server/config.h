@@ -27,6 +27,7 @@ struct cfg {
     int api_auth_reads;
     int metrics_auth;         /* GET /metrics needs the token too (metrics-auth yes) */
     char *node_auth;          /* NULL: no AUTH towards nodes */
+    char *node_user;          /* ACL user for node-auth (AUTH user pass); NULL: the default user */
     int monitor_interval_ms;
     int monitor_timeout_ms;
     int down_after_failures;  /* consecutive failed polls before a node is down */

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <sys/time.h>
 
-static redisContext *connect_node(const char *host, int port, const char *auth, int timeout_ms,
-                                  char *err, size_t errlen)
+static redisContext *connect_node(const char *host, int port, const char *user, const char *auth,
+                                  int timeout_ms, char *err, size_t errlen)
 {
     struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
     redisContext *c = redisConnectWithTimeout(host, port, tv);
@@ -31,7 +31,8 @@ static redisContext *connect_node(const char *host, int port, const char *auth, 
         return NULL;
     }
     if (auth != NULL) {
-        redisReply *r = redisCommand(c, "AUTH %s", auth);
+        const char *argv[3] = { "AUTH", user != NULL ? user : auth, auth };
+        redisReply *r = redisCommandArgv(c, user != NULL ? 3 : 2, argv, NULL);
         int ok = r != NULL && r->type != REDIS_REPLY_ERROR;
         if (!ok)
             snprintf(err, errlen, "%s:%d: AUTH failed: %s", host, port,
@@ -46,10 +47,10 @@ static redisContext *connect_node(const char *host, int port, const char *auth, 
     return c;
 }
 
-static int fetch_info(const char *host, int port, const char *auth, int timeout_ms,
+static int fetch_info(const char *host, int port, const char *user, const char *auth, int timeout_ms,
                       struct info_repl *info, char *err, size_t errlen)
 {
-    redisContext *c = connect_node(host, port, auth, timeout_ms, err, errlen);
+    redisContext *c = connect_node(host, port, user, auth, timeout_ms, err, errlen);
     if (c == NULL)
         return -1;
     redisReply *r = redisCommand(c, "INFO replication");
@@ -88,6 +89,12 @@ static int fail(struct discover_result *out, const char *fmt, const char *a, int
 int discover_crawl(const char *host, int port, const char *auth, int timeout_ms,
                    struct discover_result *out)
 {
+    return discover_crawl_as(host, port, NULL, auth, timeout_ms, out);
+}
+
+int discover_crawl_as(const char *host, int port, const char *user, const char *auth, int timeout_ms,
+                      struct discover_result *out)
+{
     /* BFS over addresses; seen[] doubles as the queue. */
     struct fleet_addr seen[DISCOVER_MAX_NODES];
     int role[DISCOVER_MAX_NODES];
@@ -107,7 +114,7 @@ int discover_crawl(const char *host, int port, const char *auth, int timeout_ms,
         ok[i] = 0;
         upstream[i].host[0] = '\0';
         upstream[i].port = 0;
-        if (fetch_info(seen[i].host, seen[i].port, auth, timeout_ms, &info, err, sizeof(err)) != 0) {
+        if (fetch_info(seen[i].host, seen[i].port, user, auth, timeout_ms, &info, err, sizeof(err)) != 0) {
             if (i == 0) {
                 out->status = 422;
                 snprintf(out->err, sizeof(out->err), "cannot query start node: %s", err);
@@ -172,7 +179,13 @@ int discover_crawl(const char *host, int port, const char *auth, int timeout_ms,
 int discover_detach(const char *host, int port, const char *auth, int timeout_ms, char *err,
                     size_t errlen)
 {
-    redisContext *c = connect_node(host, port, auth, timeout_ms, err, errlen);
+    return discover_detach_as(host, port, NULL, auth, timeout_ms, err, errlen);
+}
+
+int discover_detach_as(const char *host, int port, const char *user, const char *auth, int timeout_ms,
+                       char *err, size_t errlen)
+{
+    redisContext *c = connect_node(host, port, user, auth, timeout_ms, err, errlen);
     if (c == NULL)
         return -1;
     redisReply *r = redisCommand(c, "REPLICAOF NO ONE");

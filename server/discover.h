@@ -23,6 +23,13 @@ struct discover_result {
     char err[300];
 };
 
+/* user / auth: node-user and node-auth (AUTH user pass, AUTH pass when user
+ * is NULL, nothing when auth is NULL). discover_crawl / discover_detach are
+ * the _as forms without a user. */
+int discover_crawl_as(const char *host, int port, const char *user, const char *auth, int timeout_ms,
+                      struct discover_result *out);
+int discover_detach_as(const char *host, int port, const char *user, const char *auth, int timeout_ms,
+                       char *err, size_t errlen);
 int discover_crawl(const char *host, int port, const char *auth, int timeout_ms,
                    struct discover_result *out);
 int discover_detach(const char *host, int port, const char *auth, int timeout_ms, char *err,

@@ -420,7 +420,7 @@ static void poll_start(struct mnode *n)
     if (uv_timer_start(&n->deadline, on_deadline, (uint64_t)m->cfg->monitor_timeout_ms, 0) != 0)
         ctl_log_warning("monitor: cannot arm deadline for %s:%d", n->host, n->port);
     if (m->cfg->node_auth != NULL &&
-        redisAsyncCommand(n->ac, on_auth, n, "AUTH %s", m->cfg->node_auth) != REDIS_OK) {
+        redis_uv_auth(n->ac, m->cfg->node_user, m->cfg->node_auth, on_auth, n) != REDIS_OK) {
         drop_conn(n);
         poll_failed(n, FAIL_OTHER, "cannot send AUTH");
         return;

@@ -117,3 +117,11 @@ redisAsyncContext *redis_uv_connect(uv_loop_t *loop, const char *host, int port,
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     return ac;
 }
+
+int redis_uv_auth(redisAsyncContext *ac, const char *user, const char *pass,
+                  redisCallbackFn *fn, void *priv)
+{
+    /* Argv form: a password with spaces or '%' must reach the node intact. */
+    const char *argv[3] = { "AUTH", user != NULL ? user : pass, pass };
+    return redisAsyncCommandArgv(ac, fn, priv, user != NULL ? 3 : 2, argv, NULL);
+}

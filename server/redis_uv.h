@@ -25,4 +25,10 @@ redisAsyncContext *redis_uv_connect(uv_loop_t *loop, const char *host, int port,
                                     redisDisconnectCallback *on_disconnect, char *err,
                                     size_t errlen);
 
+/* Queue node-auth's AUTH on ac: "AUTH <user> <pass>" when node-user names
+ * an ACL user, else "AUTH <pass>" (the default user). Returns REDIS_OK or
+ * REDIS_ERR as redisAsyncCommand does. */
+int redis_uv_auth(redisAsyncContext *ac, const char *user, const char *pass,
+                  redisCallbackFn *fn, void *priv);
+
 #endif

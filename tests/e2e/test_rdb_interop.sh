@@ -11,7 +11,10 @@
 # redis-server loads the agent's files with sanitize-dump-payload yes, so
 # every listpack / intset blob we write passes its deep integrity checks.
 # "Content" is tests/tools/kvdump's canonical dump: every key, type, value
-# and absolute expiry, compared with diff (not sampled).
+# and absolute expiry, compared with diff (not sampled). Streams (which
+# kvdump does not read) are compared through XRANGE and XINFO STREAM FULL,
+# and the agent's DUMP of a stream built by the same XADDs must be the same
+# bytes as redis-server's (same nodes, same listpacks).
 source "$(dirname "$0")/lib.sh"
 need_redis
 need_tool kvdump
@@ -65,6 +68,7 @@ gen_data() {
     echo 'PEXPIRE ttl:list 5000000'
     echo 'HSET ttl:hash f v'
     echo 'EXPIREAT ttl:hash 4102444800'
+    gen_streams
     echo 'SELECT 1'
     echo 'SET db1:a 1'
     echo 'SADD db1:set x y'
@@ -73,6 +77,60 @@ gen_data() {
     echo 'SET db5:ttl x PX 9000000'
     echo 'SELECT 15'
     echo 'SET db15:last z'
+}
+
+# Streams with explicit IDs (the same bytes on every run): several nodes,
+# entries with and without the master fields, tombstones, a trimmed and an
+# empty stream, XSETID's fields, a consumer group with pending entries.
+STREAM_KEYS="stream:small stream:big stream:empty stream:groups"
+gen_streams() {
+    local i
+    echo 'XADD stream:small 1-1 a 1 b 2'
+    echo 'XADD stream:small 1-2 a 3 b 4'
+    echo 'XADD stream:small 2-0 c -5 d "x y" e ""'
+    echo 'XADD stream:small 3-0 a 9223372036854775807 b 12345678901234567890'
+    echo 'XDEL stream:small 1-2'
+    for i in $(seq 1 1050); do
+        if [ $((i % 7)) -eq 0 ]; then
+            echo "XADD stream:big $((1000 + i / 3))-$i other $i"
+        else
+            echo "XADD stream:big $((1000 + i / 3))-$i field $i name value:$i"
+        fi
+    done
+    echo 'XDEL stream:big 1001-3 1010-30 1200-600'
+    echo 'XTRIM stream:big MAXLEN 1000'
+    echo 'XTRIM stream:big MAXLEN ~ 900'
+    echo 'XADD stream:empty MAXLEN 0 5-5 f v'
+    echo 'XSETID stream:empty 7-0 ENTRIESADDED 3 MAXDELETEDID 6-0'
+    echo 'XADD stream:groups 1-0 f 1'
+    echo 'XADD stream:groups 2-0 f 2'
+    echo 'XADD stream:groups 3-0 f 3'
+    echo 'XGROUP CREATE stream:groups g1 0'
+    echo 'XGROUP CREATE stream:groups g2 $'
+    echo 'XREADGROUP GROUP g1 alice COUNT 2 STREAMS stream:groups >'
+    echo 'XACK stream:groups g1 1-0'
+}
+
+# stream_view <port> <file>: every stream's entries and XINFO STREAM FULL.
+stream_view() {
+    local k
+    for k in $STREAM_KEYS; do
+        echo "== $k"
+        rcli "$1" xrange "$k" - +
+        rcli "$1" xinfo stream "$k" full
+    done >"$2" 2>&1
+}
+
+# stream_dumps <port> <file>: DUMP of the group-less streams, uncompressed
+# (the LZF output of two compressors may differ; the listpacks may not).
+stream_dumps() {
+    local k
+    rcli "$1" config set rdbcompression no >/dev/null
+    for k in stream:small stream:big stream:empty; do
+        echo "== $k"
+        redis-cli -p "$1" --no-raw dump "$k"
+    done >"$2" 2>&1
+    rcli "$1" config set rdbcompression yes >/dev/null
 }
 
 # load_data <port>: feed gen_data; fail on any error reply.
@@ -116,6 +174,11 @@ r1_dir="$LAST_DIR"
 check "data set loads into redis-server" load_data "$p_r1"
 expect_eq "redis SAVE" "OK" "$(rcli "$p_r1" save)"
 dump_of "$p_r1" "$LIB_TMP/r1.txt"
+stream_view "$p_r1" "$LIB_TMP/r1.streams"
+stream_dumps "$p_r1" "$LIB_TMP/r1.dumps"
+check "the stream view holds entries and groups" grep -q "^alice$" "$LIB_TMP/r1.streams"
+expect_match "the stream dumps hold payloads" '"\\x13\\x01' "$(cat "$LIB_TMP/r1.dumps")"
+expect_eq "redis holds the streams (~ trimmed whole nodes only)" "949" "$(rcli "$p_r1" xlen stream:big)"
 note "redis dump: $(wc -l <"$LIB_TMP/r1.txt") lines, $(grep -c '^db' "$LIB_TMP/r1.txt") keys; rdb $(stat -c %s "$r1_dir/dump.rdb") bytes"
 for enc in "list:small quicklist" "list:big quicklist" "set:int intset" "set:str:big hashtable" \
            "hash:small listpack" "hash:big hashtable" "zset:small listpack" "zset:big skiplist"; do
@@ -128,6 +191,8 @@ if start_with_file agent "$p_a1" "$r1_dir/dump.rdb"; then
     a1_dir="$LAST_DIR"
     dump_of "$p_a1" "$LIB_TMP/a1.txt"
     check "agent loads redis' dump.rdb with identical content" same_dump "$LIB_TMP/r1.txt" "$LIB_TMP/a1.txt"
+    stream_view "$p_a1" "$LIB_TMP/a1.streams"
+    check "agent loads redis' streams (XRANGE, XINFO STREAM FULL equal)" same_dump "$LIB_TMP/r1.streams" "$LIB_TMP/a1.streams"
     expect_match "agent logs the load" "Done loading RDB, keys loaded: [0-9]+" "$(cat "$a1_dir/stdout.log")"
 
     # ---- 2. agent -> redis-server
@@ -137,6 +202,8 @@ if start_with_file agent "$p_a1" "$r1_dir/dump.rdb"; then
     if start_with_file redis "$p_r2" "$a1_dir/dump.rdb" --sanitize-dump-payload yes; then
         dump_of "$p_r2" "$LIB_TMP/r2.txt"
         check "redis-server loads the agent's dump.rdb with identical content" same_dump "$LIB_TMP/r1.txt" "$LIB_TMP/r2.txt"
+        stream_view "$p_r2" "$LIB_TMP/r2.streams"
+        check "redis-server loads the agent's streams (XRANGE, XINFO STREAM FULL equal)" same_dump "$LIB_TMP/r1.streams" "$LIB_TMP/r2.streams"
     else
         fail "redis-server starts on the agent's dump.rdb"
     fi
@@ -154,12 +221,17 @@ if start_agent "$p_a2" --save ""; then
     # TTLs differ in absolute time between the two runs; compare the rest.
     check "agent holds the same data as redis" same_dump \
         <(sed 's/ ttl=abs:[0-9]*/ ttl=set/' "$LIB_TMP/r1.txt") <(sed 's/ ttl=abs:[0-9]*/ ttl=set/' "$LIB_TMP/a2.txt")
+    stream_dumps "$p_a2" "$LIB_TMP/a2.dumps"
+    check "agent's DUMP of streams built by the same XADDs is redis' bytes" same_dump "$LIB_TMP/r1.dumps" "$LIB_TMP/a2.dumps"
+    stream_view "$p_a2" "$LIB_TMP/a2.streams"
     expect_eq "agent SAVE (own data)" "OK" "$(rcli "$p_a2" save)"
     check "redis-check-rdb accepts it" redis-check-rdb "$a2_dir/dump.rdb"
     p_r3=$(free_port)
     if start_with_file redis "$p_r3" "$a2_dir/dump.rdb" --sanitize-dump-payload yes; then
         dump_of "$p_r3" "$LIB_TMP/r3.txt"
         check "redis-server loads it with identical content" same_dump "$LIB_TMP/a2.txt" "$LIB_TMP/r3.txt"
+        stream_view "$p_r3" "$LIB_TMP/r3.streams"
+        check "redis-server loads the agent's own streams" same_dump "$LIB_TMP/a2.streams" "$LIB_TMP/r3.streams"
     else
         fail "redis-server starts on the agent's own dump.rdb"
     fi

@@ -7,8 +7,14 @@
  * address binding for protected mode).
  *
  * Usage: respdiff [-h host] [-p port] [-t timeout_ms] [-s source_addr]
- *                 [-m max_timeouts] script
+ *                 [-m max_timeouts] [-3] script
  *        ("-" reads the script from stdin)
+ *
+ * RESP3 mode (-3, or RESPDIFF_PROTO=3 in the environment): every connection
+ * the script opens first sends HELLO 3 and consumes its reply unprinted, so
+ * the same script replays in RESP3 (the @waitblocked probe stays RESP2). A
+ * HELLO 3 the server refuses is printed as "<HELLO 3 refused> -ERR..." and
+ * the connection goes on in RESP2.
  *
  * Script syntax, one item per line:
  *   # comment                 ignored (blank lines too)
@@ -32,7 +38,8 @@
  *                             the timeout
  *   @close                    close the current connection
  *   @sorted CMD...            like CMD but the top-level array elements are
- *                             printed sorted (for replies in hash order)
+ *                             printed sorted (for replies in hash order);
+ *                             a RESP3 map's key-value pairs are sorted
  *   @maskint CMD...           integers in the reply printed as :?
  *   @type CMD...              only the reply type (and array length)
  *   @echo TEXT                print TEXT (section markers in the output)
@@ -82,6 +89,7 @@ static const char *opt_port = "6379";
 static const char *opt_src = NULL;
 static int opt_timeout_ms = 3000;
 static int opt_max_timeouts = 5;
+static int opt_resp3 = 0;
 static int timeouts = 0;
 static conn conns[MAX_CONNS + 1];
 static int cur = 0;
@@ -259,15 +267,6 @@ static void conn_close(conn *c) {
     c->len = 0;
 }
 
-static conn *conn_cur(void) {
-    conn *c = &conns[cur];
-    if (c->fd < 0 && conn_open(c) != 0) {
-        fprintf(stderr, "respdiff: cannot connect to %s:%s: %s\n", opt_host, opt_port, strerror(errno));
-        exit(3);
-    }
-    return c;
-}
-
 static int write_all(conn *c, const char *p, size_t n) {
     while (n > 0) {
         ssize_t w = write(c->fd, p, n);
@@ -277,6 +276,44 @@ static int write_all(conn *c, const char *p, size_t n) {
         n -= (size_t)w;
     }
     return 0;
+}
+
+static char *probe_read(conn *c);
+
+/* RESP3 mode: switch a fresh script connection with HELLO 3. Its reply
+ * (ids, versions) is not printed; a refusal is, so that a server that does
+ * not speak RESP3 cannot pass by replaying the script in RESP2. */
+static void conn_hello3(conn *c) {
+    static const char q[] = "*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n";
+    if (write_all(c, q, sizeof(q) - 1) != 0) {
+        puts("<HELLO 3 write failed>");
+        conn_close(c);
+        return;
+    }
+    char *r = probe_read(c);
+    if (!r) {
+        puts("<HELLO 3 unanswered>");
+        conn_close(c);
+        return;
+    }
+    if (r[0] != '%') {
+        printf("<HELLO 3 refused> ");
+        print_escaped(r, strlen(r));
+    }
+    free(r);
+}
+
+static conn *conn_cur(void) {
+    conn *c = &conns[cur];
+    if (c->fd < 0) {
+        if (conn_open(c) != 0) {
+            fprintf(stderr, "respdiff: cannot connect to %s:%s: %s\n", opt_host, opt_port, strerror(errno));
+            exit(3);
+        }
+        if (opt_resp3) conn_hello3(c);
+        if (c->fd < 0) die(3, "connection lost during HELLO 3");
+    }
+    return c;
 }
 
 /* Read more bytes into the buffer, waiting at most until deadline.
@@ -355,15 +392,17 @@ static int span_cmp(const void *a, const void *b) {
     return (x->n > y->n) - (x->n < y->n);
 }
 
-/* Print the top-level array's elements in sorted order. */
+/* Print the top-level array's (or set's) elements in sorted order; a map's
+ * key-value pairs are sorted as units, so each key stays with its value. */
 static void print_sorted(const char *b, size_t n) {
-    if (b[0] != '*' && b[0] != '~') {
+    if (b[0] != '*' && b[0] != '~' && b[0] != '%') {
         print_escaped(b, n);
         return;
     }
     const char *crlf = memchr(b, '\n', n);
     size_t hdr = (size_t)(crlf - b) + 1;
     long long cnt = strtoll(b + 1, NULL, 10);
+    int per_unit = b[0] == '%' ? 2 : 1;
     if (cnt <= 0) {
         print_escaped(b, n);
         return;
@@ -372,7 +411,8 @@ static void print_sorted(const char *b, size_t n) {
     if (!s) die(2, "out of memory");
     size_t pos = hdr;
     for (long long i = 0; i < cnt; i++) {
-        size_t e = resp_elem_end(b, n, pos, 1);
+        size_t e = pos;
+        for (int k = 0; k < per_unit; k++) e = resp_elem_end(b, n, e, 1);
         s[i].p = b + pos;
         s[i].n = e - pos;
         pos = e;
@@ -392,7 +432,8 @@ static void print_maskint(const char *b, size_t n) {
         if (b[pos] == ':') {
             print_escaped(":?\r\n", 4);
             pos = line_end;
-        } else if (b[pos] == '$' && b[pos + 1] != '-') {
+        } else if ((b[pos] == '$' || b[pos] == '=' || b[pos] == '!') && b[pos + 1] != '-') {
+            /* A string's body is not parsed (it may hold lines like ":1"). */
             size_t e = resp_elem_end(b, n, pos, 1);
             print_escaped(b + pos, e - pos);
             pos = e;
@@ -449,7 +490,7 @@ static void print_reply(const char *b, size_t n, int mode) {
     case MODE_SORTED: print_sorted(b, n); break;
     case MODE_MASKINT: print_maskint(b, n); break;
     case MODE_TYPE:
-        if (strchr("*~>%", b[0])) printf("%c%lld (type only)\n", b[0], strtoll(b + 1, NULL, 10));
+        if (strchr("*~>%|", b[0])) printf("%c%lld (type only)\n", b[0], strtoll(b + 1, NULL, 10));
         else printf("%c (type only)\n", b[0]);
         break;
     default: print_escaped(b, n); break;
@@ -702,19 +743,22 @@ static void run_line(char *line) {
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: respdiff [-h host] [-p port] [-t timeout_ms] [-s source_addr] [-m max_timeouts] script|-\n");
+    fprintf(stderr, "usage: respdiff [-h host] [-p port] [-t timeout_ms] [-s source_addr] [-m max_timeouts] [-3] script|-\n");
     exit(2);
 }
 
 int main(int argc, char **argv) {
     int opt;
-    while ((opt = getopt(argc, argv, "h:p:t:s:m:")) != -1) {
+    const char *proto = getenv("RESPDIFF_PROTO");
+    if (proto && strcmp(proto, "3") == 0) opt_resp3 = 1;
+    while ((opt = getopt(argc, argv, "h:p:t:s:m:3")) != -1) {
         switch (opt) {
         case 'h': opt_host = optarg; break;
         case 'p': opt_port = optarg; break;
         case 't': opt_timeout_ms = atoi(optarg); break;
         case 's': opt_src = optarg; break;
         case 'm': opt_max_timeouts = atoi(optarg); break;
+        case '3': opt_resp3 = 1; break;
         default: usage();
         }
     }

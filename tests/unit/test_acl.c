@@ -1,8 +1,9 @@
 /* test_acl: the ACL rule parser (every rule and every error of ACL SETUSER,
  * applied to a detached user and read back as ACL LIST's rule string, the
  * strings redis-server 7.0.15 prints for the same rules), the config-file
- * check of `user` directives, and the -NOPERM paths through the command
- * dispatcher with ACL LOG entries. */
+ * check of `user` directives, selectors, the key-spec permissions, and the
+ * -NOPERM paths through the command dispatcher (also EXEC's re-check) with
+ * ACL LOG entries. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,24 +11,41 @@
 #include <cmocka.h>
 #include "harness.h"
 #include "acl.h"
+#include "acl_int.h"
 
 /* Applies the space-separated rules to a new user; returns ACL LIST's rule
- * string, or "ERR <reason>" for the first failing rule (static buffer). */
-static const char *rules_of(const char *rules)
+ * string, "ERR <reason>" for the first failing rule, or "UNMATCHED <word>"
+ * for a selector never closed (static buffer). */
+static const char *rules_of(const char *text)
 {
     static char out[4096];
     acl_user *u = acl_user_new_detached("t");
     char buf[1024];
-    snprintf(buf, sizeof(buf), "%s", rules);
+    snprintf(buf, sizeof(buf), "%s", text);
     char *save = NULL;
-    for (char *r = strtok_r(buf, " ", &save); r; r = strtok_r(NULL, " ", &save)) {
+    const char *words[64];
+    int n = 0;
+    for (char *r = strtok_r(buf, " ", &save); r && n < 64; r = strtok_r(NULL, " ", &save))
+        words[n++] = r;
+    /* "(+get" "~k)" is one selector, as ACL SETUSER merges it. */
+    int nrules = 0, bad = 0;
+    char **rules = acl_merge_selector_args(n, words, NULL, &nrules, &bad);
+    if (!rules) {
+        snprintf(out, sizeof(out), "UNMATCHED %s", words[bad]);
+        acl_user_free(u);
+        return out;
+    }
+    for (int i = 0; i < nrules; i++) {
+        const char *r = rules[i];
         const char *err = NULL;
         if (acl_user_apply(u, r, strlen(r), &err) != 0) {
+            acl_words_free(rules, nrules);
             snprintf(out, sizeof(out), "ERR %s", err);
             acl_user_free(u);
             return out;
         }
     }
+    acl_words_free(rules, nrules);
     char *d = acl_user_describe(u);
     snprintf(out, sizeof(out), "%s", d);
     mem_free(d);
@@ -142,7 +160,110 @@ static void test_config_directive_check(void **state)
     assert_string_equal(acl_config_user_check(2, badcmd), "Unknown command or category name in ACL");
 }
 
+/* Selectors: each "(...)" is described after the root's rules, in the
+ * order given; clearselectors and reset drop them; a bad rule inside fails
+ * the whole selector with that rule's reason (strings from redis-server
+ * 7.0.15, tests/e2e/compat/acl.txt). */
+static void test_selectors(void **state)
+{
+    (void)state;
+    RULES("(+get ~k*)", "off resetchannels -@all (~k* resetchannels -@all +get)");
+    RULES("on +@all ~a (+get ~s*) (+@hash %R~h*)",
+          "on ~a resetchannels +@all (~s* resetchannels -@all +get) (%R~h* resetchannels -@all +@hash)");
+    RULES("(~a &c +set) (allkeys allchannels allcommands)",
+          "off resetchannels -@all (~a resetchannels &c -@all +set) (~* &* +@all)");
+    RULES("()", "off resetchannels -@all (resetchannels -@all)");
+    RULES("(~a allkeys)", "off resetchannels -@all (~* resetchannels -@all)");
+    RULES("(+get) clearselectors", "off resetchannels -@all");
+    RULES("(+get) reset", "off sanitize-payload resetchannels -@all");
+    RULES("(+get) (+set) clearselectors (+del)", "off resetchannels -@all (resetchannels -@all +del)");
+    RULES("(+nosuch)", "ERR Unknown command or category name in ACL");
+    RULES("(on)", "ERR Syntax error");
+    RULES("(>pw)", "ERR Syntax error");
+    RULES("(allkeys ~x)", "ERR Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not have any effect. Try 'resetkeys' to start with an empty list of patterns");
+    RULES("((+get))", "ERR Syntax error");
+    RULES("(+get", "UNMATCHED (+get");
+    RULES("on (+get ~a) (+set", "UNMATCHED (+set");
+    /* A second "(" before the ")" starts the selector over, as in Redis. */
+    RULES("(+get (+set ~b)", "off resetchannels -@all (~b resetchannels -@all +set)");
+}
+
+/* The COMMAND INFO key specs of every command the agent has are readable:
+ * an unreadable one would make its keys need both %R and %W. */
+static void test_key_specs_readable(void **state)
+{
+    (void)state;
+    assert_int_equal(acl_keys_unreadable(), 0);
+}
+
 #define EXPECT(c, cmd, reply) assert_true(h_expect((c), (cmd), (reply)))
+
+#define NOKEY "-NOPERM this user has no permissions to access one of the keys used as arguments\r\n"
+#define CHANGED "-NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: "
+
+/* %R~ needs a key spec with access, %W~ one with insert, update or
+ * delete: LPOP needs both, SET only W unless GET, and a selector may
+ * allow what the root does not. */
+static void test_key_spec_permissions(void **state)
+{
+    (void)state;
+    srv *s = h_srv_new();
+    client *admin = h_client_new(s);
+    client *c = h_client_new(s);
+    EXPECT(admin, "ACL SETUSER k on nopass +@all %R~r* %W~w* ~rw* (+get ~sel*)", "+OK\r\n");
+    EXPECT(c, "AUTH k x", "+OK\r\n");
+    EXPECT(c, "LPUSH w1 a", ":1\r\n");
+    EXPECT(c, "LPUSH r1 a", NOKEY);
+    EXPECT(c, "LPOP w1", NOKEY);
+    EXPECT(c, "LPOP rw1", "$-1\r\n");
+    EXPECT(c, "GET w2", NOKEY);
+    EXPECT(c, "GET r2", "$-1\r\n");
+    EXPECT(c, "SET w2 v", "+OK\r\n");
+    EXPECT(c, "SET w2 v GET", NOKEY);
+    EXPECT(c, "SET rw2 v GET", "$-1\r\n");
+    EXPECT(c, "STRLEN w2", ":1\r\n");
+    EXPECT(c, "GET sel1", "$-1\r\n");
+    EXPECT(c, "SET sel1 v", NOKEY);
+    EXPECT(admin, "ACL DRYRUN k lmove r1 w1 left right", "$51\r\nThis user has no permissions to access the 'r1' key\r\n");
+    EXPECT(admin, "ACL DRYRUN k lmove rw1 w1 left right", "+OK\r\n");
+    EXPECT(admin, "ACL DRYRUN k sort r1 store w1", "+OK\r\n");
+    EXPECT(admin, "ACL DRYRUN k sort r1 store r2", "$51\r\nThis user has no permissions to access the 'r2' key\r\n");
+    EXPECT(admin, "ACL DELUSER k", ":1\r\n");
+    h_client_free(c);
+    h_client_free(admin);
+    h_srv_free(s);
+    acl_reset_all();
+}
+
+/* EXEC checks each queued command again; a refusal is an error inside
+ * EXEC's array and an ACL LOG entry with the "multi" context. */
+static void test_exec_recheck(void **state)
+{
+    (void)state;
+    srv *s = h_srv_new();
+    client *admin = h_client_new(s);
+    client *c = h_client_new(s);
+    EXPECT(admin, "ACL SETUSER t on nopass +@all ~* &*", "+OK\r\n");
+    EXPECT(c, "AUTH t x", "+OK\r\n");
+    EXPECT(c, "MULTI", "+OK\r\n");
+    EXPECT(c, "SET a v", "+QUEUED\r\n");
+    EXPECT(c, "GET b", "+QUEUED\r\n");
+    EXPECT(c, "PUBLISH ch m", "+QUEUED\r\n");
+    EXPECT(admin, "ACL SETUSER t -set resetkeys ~a resetchannels", "+OK\r\n");
+    EXPECT(c, "EXEC", "*3\r\n" CHANGED "no permission to execute the command or subcommand\r\n"
+                      CHANGED "no permission to touch the specified keys\r\n"
+                      CHANGED "no permission to access one of the channels used as arguments\r\n");
+    char *log = h_run(admin, "ACL LOG 3");
+    assert_non_null(strstr(log, "$6\r\nreason\r\n$7\r\ncommand\r\n$7\r\ncontext\r\n$5\r\nmulti\r\n$6\r\nobject\r\n$3\r\nset\r\n"));
+    assert_non_null(strstr(log, "$6\r\nreason\r\n$3\r\nkey\r\n$7\r\ncontext\r\n$5\r\nmulti\r\n$6\r\nobject\r\n$1\r\nb\r\n"));
+    assert_non_null(strstr(log, "$6\r\nreason\r\n$7\r\nchannel\r\n$7\r\ncontext\r\n$5\r\nmulti\r\n$6\r\nobject\r\n$2\r\nch\r\n"));
+    free(log);
+    EXPECT(admin, "ACL DELUSER t", ":1\r\n");
+    h_client_free(c);
+    h_client_free(admin);
+    h_srv_free(s);
+    acl_reset_all();
+}
 
 static void test_noperm_paths(void **state)
 {
@@ -190,6 +311,10 @@ int main(void)
         cmocka_unit_test(test_command_errors),
         cmocka_unit_test(test_config_directive_check),
         cmocka_unit_test(test_noperm_paths),
+        cmocka_unit_test(test_selectors),
+        cmocka_unit_test(test_key_specs_readable),
+        cmocka_unit_test(test_key_spec_permissions),
+        cmocka_unit_test(test_exec_recheck),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1114,7 +1114,7 @@ static void test_corrupt_table(void **state)
     bad_crc.p[bad_crc.len - 1] ^= 1;
     cases[n++] = (corrupt_case){"bad checksum", "wrong RDB checksum", bad_crc};
     cases[n++] = (corrupt_case){"unknown type", "unknown RDB value type 30", file_with_body("\x1e\x01k\x01v", 5)};
-    cases[n++] = (corrupt_case){"stream", "stream keys", file_with_body("\x0f\x01k\x00", 4)};
+    cases[n++] = (corrupt_case){"stream (truncated listpacks)", "where a length was expected", file_with_body("\x0f\x01k\x00", 4)};
     cases[n++] = (corrupt_case){"module", "module keys", file_with_body("\x07\x01k\x00", 4)};
     cases[n++] = (corrupt_case){"bad length byte", "invalid length encoding", file_with_body("\x00\x82k", 3)};
     cases[n++] = (corrupt_case){"string past end", "runs past the end", file_with_body("\x00\x01k\x80\x7f\xff\xff\xff", 8)};

@@ -1,7 +1,8 @@
 /* Unit tests for agent/script_conv.c: the RESP2 <-> Lua conversions Redis
  * documents for scripts, both ways, including the gotchas (3.99 -> 3, a
  * table's array part stopping at the first nil, nil bulk -> false) and
- * malformed input. */
+ * malformed input; and the RESP3 ones (redis.setresp(3) replies as typed
+ * tables, typed tables returned to RESP2 and RESP3 callers). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -184,6 +185,82 @@ static void test_round_trip(void **state)
     }
 }
 
+/* Convert the snippet's value for a caller speaking caller_resp from a
+ * script whose redis.setresp is script_resp. */
+static void assert_lua_gives_proto(lua_State *L, const char *chunk, int caller_resp, int script_resp,
+                                   const char *resp)
+{
+    assert_int_equal(luaL_dostring(L, chunk), 0);
+    kstr out = script_conv_lua_to_resp_proto(L, -1, kstr_empty(16), caller_resp, script_resp);
+    lua_settop(L, 0);
+    assert_int_equal(kstr_len(out), strlen(resp));
+    assert_memory_equal(out, resp, strlen(resp));
+    kstr_free(out);
+}
+
+static void test_lua_to_resp3(void **state)
+{
+    lua_State *L = *state;
+    /* nil and a RESP2 script's false: a null in the caller's protocol */
+    assert_lua_gives_proto(L, "return nil", 3, 2, "_\r\n");
+    assert_lua_gives_proto(L, "return false", 3, 2, "_\r\n");
+    assert_lua_gives_proto(L, "return true", 3, 2, ":1\r\n");
+    /* a RESP3 script's booleans stay booleans (1/0 for a RESP2 caller) */
+    assert_lua_gives_proto(L, "return false", 3, 3, "#f\r\n");
+    assert_lua_gives_proto(L, "return true", 3, 3, "#t\r\n");
+    assert_lua_gives_proto(L, "return false", 2, 3, ":0\r\n");
+    assert_lua_gives_proto(L, "return {double = 3.5}", 3, 2, ",3.5\r\n");
+    assert_lua_gives_proto(L, "return {double = 3.5}", 2, 2, "$3\r\n3.5\r\n");
+    assert_lua_gives_proto(L, "return {double = 1/0}", 3, 2, ",inf\r\n");
+    assert_lua_gives_proto(L, "return {double = 'x'}", 3, 2, "*0\r\n");
+    assert_lua_gives_proto(L, "return {big_number = '12\\r\\n3'}", 3, 2, "(12  3\r\n");
+    assert_lua_gives_proto(L, "return {big_number = '123'}", 2, 2, "$3\r\n123\r\n");
+    assert_lua_gives_proto(L, "return {big_number = '1\\n2'}", 2, 2, "$3\r\n1 2\r\n");
+    assert_lua_gives_proto(L, "return {verbatim_string = {format = 'txt', string = 'hi'}}", 3, 2,
+                           "=6\r\ntxt:hi\r\n");
+    assert_lua_gives_proto(L, "return {verbatim_string = {format = 'txt', string = 'hi'}}", 2, 2,
+                           "$2\r\nhi\r\n");
+    assert_lua_gives_proto(L, "return {verbatim_string = {format = 'txt'}}", 3, 2, "*0\r\n");
+    assert_lua_gives_proto(L, "return {map = {a = 1}}", 3, 2, "%1\r\n$1\r\na\r\n:1\r\n");
+    assert_lua_gives_proto(L, "return {map = {a = 1}}", 2, 2, "*2\r\n$1\r\na\r\n:1\r\n");
+    assert_lua_gives_proto(L, "return {set = {a = true}}", 3, 2, "~1\r\n$1\r\na\r\n");
+    assert_lua_gives_proto(L, "return {set = {}}", 2, 2, "*0\r\n");
+    assert_lua_gives_proto(L, "return {map = {k = {set = {x = true}}}}", 3, 2,
+                           "%1\r\n$1\r\nk\r\n~1\r\n$1\r\nx\r\n");
+    /* err and ok come first, as in Redis */
+    assert_lua_gives_proto(L, "return {err = 'E', double = 1}", 3, 2, "-E\r\n");
+    assert_lua_gives_proto(L, "return {1, {double = 2}, false}", 3, 3, "*3\r\n:1\r\n,2\r\n#f\r\n");
+}
+
+static void test_resp3_to_lua(void **state)
+{
+    lua_State *L = *state;
+    assert_resp_gives(L, "_\r\n", "v == nil");
+    assert_resp_gives(L, "#t\r\n", "v == true");
+    assert_resp_gives(L, "#f\r\n", "v == false");
+    assert_resp_gives(L, ",1.5\r\n", "type(v) == 'table' and v.double == 1.5");
+    assert_resp_gives(L, ",-inf\r\n", "v.double == -1/0");
+    assert_resp_gives(L, "(12345678901234567890\r\n", "v.big_number == '12345678901234567890'");
+    assert_resp_gives(L, "=9\r\ntxt:a\r\nbc\r\n",
+                      "v.verbatim_string.format == 'txt' and v.verbatim_string.string == 'a\\r\\nbc'");
+    assert_resp_gives(L, "%2\r\n$1\r\na\r\n:1\r\n$1\r\nb\r\n#t\r\n", "v.map.a == 1 and v.map.b == true");
+    assert_resp_gives(L, "~2\r\n$1\r\nx\r\n:7\r\n", "v.set.x == true and v.set[7] == true");
+    assert_resp_gives(L, "%0\r\n", "next(v.map) == nil");
+    /* a null key cannot index a Lua table: the pair is dropped */
+    assert_resp_gives(L, "%1\r\n_\r\n:1\r\n", "next(v.map) == nil");
+    /* an attribute is skipped: the value it annotates is what converts */
+    assert_resp_gives(L, "|1\r\n$1\r\nk\r\n:1\r\n$4\r\nreal\r\n", "v == 'real'");
+    assert_resp_gives(L, "*2\r\n_\r\n,2\r\n", "v[1] == nil and v[2].double == 2");
+    static const char *const bad[] = {
+        "#x\r\n", ",abc\r\n", "=3\r\ntxt\r\n", "=5\r\ntxt-a\r\n", "%1\r\n:1\r\n", "~2\r\n:1\r\n",
+        "|1\r\n:1\r\n:2\r\n", "%x\r\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(script_conv_resp_to_lua(L, bad[i], strlen(bad[i])), 0);
+        assert_int_equal(lua_gettop(L), 0);
+    }
+}
+
 static void test_number_arguments(void **state)
 {
     (void)state;
@@ -224,6 +301,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_resp_to_lua, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resp_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lua_to_resp3, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resp3_to_lua, setup, teardown),
         cmocka_unit_test_setup_teardown(test_number_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_table_string, setup, teardown),
     };
