@@ -293,7 +293,7 @@ static const cfg_def cfg_table[] = {
     BOOL("lazyfree-lazy-expire", NULL, lazyfree_lazy_expire, "no", 0),
     XBOOL("lazyfree-lazy-server-del", NULL, "no", 0),
     BOOL("lazyfree-lazy-user-flush", NULL, lazyfree_lazy_user_flush, "no", 0),
-    XNUM("list-compress-depth", NULL, 0, IMAX, "0", 0),
+    LL("list-compress-depth", NULL, list_compress_depth, 0, IMAX, "0", 0),
     SPECIAL("maxmemory-clients", NULL, set_mem_or_percent, get_mem_or_percent, "0", 0),
     XNUM("maxmemory-eviction-tenacity", NULL, 0, 100, "10", 0),
     XBOOL("no-appendfsync-on-rewrite", NULL, "no", 0),

@@ -104,6 +104,7 @@ typedef struct cfg {
     long long zset_max_listpack_entries;
     long long zset_max_listpack_value;
     long long list_max_listpack_size;
+    long long list_compress_depth;      /* for lists created from now on */
     /* controller registration (controller issue) */
     char *controller;
     char *controller_token;

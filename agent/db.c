@@ -2,6 +2,7 @@
  * signal WATCH and blocked clients, TTLs, and the active expiry cycle. */
 #include <string.h>
 #include "db.h"
+#include "notify.h"
 #include "command.h"
 #include "server.h"
 #include "multi.h"
@@ -135,6 +136,7 @@ static void db_delete_expired(kvdb *db, const char *key, size_t len)
         db_delete_lazy(db, key, len);
     else
         db_delete(db, key, len);
+    notify_keyspace_event(db, CFG_NOTIFY_EXPIRED, "expired", key, len);
 }
 
 int db_expire_if_needed(kvdb *db, const char *key, size_t len)
@@ -169,7 +171,10 @@ static obj *db_lookup(kvdb *db, const char *key, size_t len, int count_stats)
 
 obj *db_lookup_read(kvdb *db, const char *key, size_t len)
 {
-    return db_lookup(db, key, len, 1);
+    obj *o = db_lookup(db, key, len, 1);
+    if (o == NULL)
+        notify_keyspace_event(db, CFG_NOTIFY_KEY_MISS, "keymiss", key, len);
+    return o;
 }
 
 obj *db_lookup_write(kvdb *db, const char *key, size_t len)
@@ -241,6 +246,7 @@ void db_add(kvdb *db, const char *key, size_t len, obj *val)
         e->v.ptr = val;
     }
     db_stamp_added(db->srv, val);
+    notify_keyspace_event(db, CFG_NOTIFY_NEW, "new", key, len);
     db_signal_modified(db, key, len);
     /* Blocked BLPOP / BZPOPMIN clients may be waiting for this key. */
     if (val->type == OBJ_LIST || val->type == OBJ_ZSET || val->type == OBJ_STREAM)
@@ -268,6 +274,7 @@ void db_set(kvdb *db, const char *key, size_t len, obj *val, int keep_ttl)
     if (added) {
         added->v.ptr = val;
         db_stamp_added(db->srv, val);
+        notify_keyspace_event(db, CFG_NOTIFY_NEW, "new", key, len);
         db_signal_modified(db, key, len);
         if (val->type == OBJ_LIST || val->type == OBJ_ZSET || val->type == OBJ_STREAM)
             db_signal_list_ready(db, key, len);

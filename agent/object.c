@@ -212,8 +212,11 @@ size_t obj_mem(const obj *o)
 
 static obj *obj_dup_list(const obj *o)
 {
-    obj *n = obj_list_new();
     deque *src = o->v.ptr;
+    /* A copy keeps the source's node size and compression depth (COPY in
+     * Redis duplicates the quicklist with its options). */
+    obj *n = obj_alloc(OBJ_LIST, OBJ_ENC_CONTAINER);
+    n->v.ptr = deque_new_like(src);
     for (size_t i = 0; i < deque_len(src); i++)
         deque_push_tail(n->v.ptr, kstr_dup(deque_get(src, i)));
     return n;

@@ -25,6 +25,7 @@
 #include "util.h"
 #include "blocking.h"
 #include "pubsub.h"
+#include "notify.h"
 #include "tracking.h"
 #include "hmap.h"
 #include "setobj.h"
@@ -188,6 +189,7 @@ static int srv_evict_one(srv *s)
     srv_propagate(s, best_db->id, 2, argv);
     db_delete(best_db, best_key, kstr_len(best_key));
     s->stats.evicted_keys++;
+    notify_keyspace_event(best_db, CFG_NOTIFY_EVICTED, "evicted", best_key, kstr_len(best_key));
     kstr_free(best_key);
     return 1;
 }
@@ -296,6 +298,7 @@ static void srv_sync_encoding_limits(srv *s)
     zset_max_listpack_entries = (size_t)s->config.zset_max_listpack_entries;
     zset_max_listpack_value = (size_t)s->config.zset_max_listpack_value;
     deque_set_default_fill(s->config.list_max_listpack_size);
+    deque_set_default_compress(s->config.list_compress_depth);
 }
 
 static srv_apply_fn *srv_apply_fns[8];

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdint.h>
 #include <string.h>
+#include "notify.h"
 #include "command.h"
 #include "client.h"
 #include "server.h"
@@ -109,8 +110,10 @@ static int bit_lookup_read(client *c, obj **o, char *buf, const unsigned char **
     return 0;
 }
 
+/* SETBIT and BITFIELD both say `setbit`, as Redis does. */
 static void bit_modified(client *c, long long changes)
 {
+    notify_keyspace_event(c->db, CFG_NOTIFY_STRING, "setbit", c->argv[1].ptr, c->argv[1].len);
     db_signal_modified(c->db, c->argv[1].ptr, c->argv[1].len);
     c->srv->dirty += changes;
 }
@@ -400,8 +403,10 @@ static void cmd_bitop(client *c)
         /* The sources may include the destination: compute before storing. */
         kstr res = bitop_compute(op, src, n, maxlen);
         db_set(c->db, dst->ptr, dst->len, obj_string_raw_from_kstr(res), 0);
+        notify_keyspace_event(c->db, CFG_NOTIFY_STRING, "set", dst->ptr, dst->len);
         c->srv->dirty++;
     } else if (db_delete(c->db, dst->ptr, dst->len)) {
+        notify_keyspace_event(c->db, CFG_NOTIFY_GENERIC, "del", dst->ptr, dst->len);
         c->srv->dirty++;
     }
     mem_free(src);

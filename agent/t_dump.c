@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "command.h"
+#include "notify.h"
 #include "client.h"
 #include "server.h"
 #include "reply.h"
@@ -159,6 +160,7 @@ static void cmd_restore(client *c)
         if (deleted) {
             resp_arg argv[2] = { { "DEL", 3 }, *key };
             cmd_rewrite_argv(c, 2, argv);
+            notify_keyspace_event(c->db, CFG_NOTIFY_GENERIC, "del", key->ptr, key->len);
             c->srv->dirty++;
         }
         reply_ok(c);
@@ -175,6 +177,7 @@ static void cmd_restore(client *c)
      * clock); the other one is ignored, as in Redis. */
     objclock_apply_hint(c->srv, val, opt.freq, opt.idle);
     db_signal_modified(c->db, key->ptr, key->len);
+    notify_keyspace_event(c->db, CFG_NOTIFY_GENERIC, "restore", key->ptr, key->len);
     c->srv->dirty++;
     reply_ok(c);
 }

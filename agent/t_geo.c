@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "notify.h"
 #include "client.h"
 #include "command.h"
 #include "db.h"
@@ -489,12 +490,26 @@ static void tg_reply_points(client *c, const tg_found *f, size_t n, const geo_sh
     }
 }
 
+/* GEOSEARCHSTORE says so; GEORADIUS[BYMEMBER] ... STORE says georadiusstore. */
+static const char *tg_store_event(const client *c)
+{
+    return strcmp(c->cmd->name, "geosearchstore") == 0 ? "geosearchstore" : "georadiusstore";
+}
+
+/* An empty result deletes the destination. */
+static void tg_store_deleted(client *c, int dst)
+{
+    if (db_delete(c->db, ARG(dst), ARGLEN(dst))) {
+        notify_keyspace_event(c->db, CFG_NOTIFY_GENERIC, "del", ARG(dst), ARGLEN(dst));
+        c->srv->dirty++;
+    }
+}
+
 static void tg_store_points(client *c, const tg_found *f, size_t n, const geo_shape *s, const tg_opts *op)
 {
     int dst = op->store;
     if (!n) {
-        if (db_delete(c->db, ARG(dst), ARGLEN(dst)))
-            c->srv->dirty++;
+        tg_store_deleted(c, dst);
         reply_int(c, 0);
         return;
     }
@@ -514,6 +529,7 @@ static void tg_store_points(client *c, const tg_found *f, size_t n, const geo_sh
     }
     db_set(c->db, ARG(dst), ARGLEN(dst), res, 0);
     db_signal_list_ready(c->db, ARG(dst), ARGLEN(dst));
+    notify_keyspace_event(c->db, CFG_NOTIFY_ZSET, tg_store_event(c), ARG(dst), ARGLEN(dst));
     c->srv->dirty += (long long)n;
     reply_int(c, (long long)n);
 }
@@ -558,8 +574,7 @@ static void tg_search(client *c, int flags)
         return;
     if (!o) {
         if (op.store) {
-            if (db_delete(c->db, ARG(op.store), ARGLEN(op.store)))
-                c->srv->dirty++;
+            tg_store_deleted(c, op.store);
             reply_int(c, 0);
         } else {
             reply_empty_array(c);

@@ -12,6 +12,7 @@
 #include "client.h"
 #include "command.h"
 #include "db.h"
+#include "notify.h"
 #include "hmap.h"
 #include "mem.h"
 #include "object.h"
@@ -70,8 +71,10 @@ static obj *hash_lookup_or_create(client *c, const resp_arg *key)
     return o;
 }
 
-static void hash_signal(client *c, const resp_arg *key)
+/* The command's keyspace event, then the modification signal. */
+static void hash_signal(client *c, const resp_arg *key, const char *event)
 {
+    notify_keyspace_event(c->db, CFG_NOTIFY_HASH, event, key->ptr, key->len);
     db_signal_modified(c->db, key->ptr, key->len);
 }
 
@@ -95,7 +98,7 @@ static void hset_generic(client *c, int reply_count)
         reply_int(c, created);
     else
         reply_ok(c);
-    hash_signal(c, &c->argv[1]);
+    hash_signal(c, &c->argv[1], "hset");
     c->srv->dirty += (c->argc - 2) / 2;
 }
 
@@ -114,7 +117,7 @@ static void cmd_hsetnx(client *c)
     o = hash_lookup_or_create(c, &c->argv[1]);
     hmap_set(hash_of(o), c->argv[2].ptr, c->argv[2].len, c->argv[3].ptr, c->argv[3].len);
     reply_int(c, 1);
-    hash_signal(c, &c->argv[1]);
+    hash_signal(c, &c->argv[1], "hset");
     c->srv->dirty++;
 }
 
@@ -140,8 +143,12 @@ static void cmd_hdel(client *c)
         }
     }
     if (deleted) {
-        if (!key_removed)
-            hash_signal(c, &c->argv[1]);
+        if (!key_removed) {
+            hash_signal(c, &c->argv[1], "hdel");
+        } else {
+            notify_keyspace_event(c->db, CFG_NOTIFY_HASH, "hdel", c->argv[1].ptr, c->argv[1].len);
+            notify_keyspace_event(c->db, CFG_NOTIFY_GENERIC, "del", c->argv[1].ptr, c->argv[1].len);
+        }
         c->srv->dirty += deleted;
     }
     reply_int(c, deleted);
@@ -172,7 +179,7 @@ static void cmd_hincrby(client *c)
     int n = util_ll_to_str(buf, sizeof(buf), value);
     hmap_set(hash_of(o), c->argv[2].ptr, c->argv[2].len, buf, (size_t)n);
     reply_int(c, value);
-    hash_signal(c, &c->argv[1]);
+    hash_signal(c, &c->argv[1], "hincrby");
     c->srv->dirty++;
 }
 
@@ -204,7 +211,7 @@ static void cmd_hincrbyfloat(client *c)
     int n = util_ldouble_to_str(buf, sizeof(buf), value);
     hmap_set(hash_of(o), c->argv[2].ptr, c->argv[2].len, buf, (size_t)n);
     reply_bulk(c, buf, (size_t)n);
-    hash_signal(c, &c->argv[1]);
+    hash_signal(c, &c->argv[1], "hincrbyfloat");
     c->srv->dirty++;
 
     /* Replicas get the result, not the increment: long double arithmetic

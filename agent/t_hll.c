@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "notify.h"
 #include "client.h"
 #include "command.h"
 #include "config.h"
@@ -80,6 +81,7 @@ static void cmd_pfadd(client *c)
     }
     if (updated) {
         hll_cache_invalidate(o->v.str);
+        notify_keyspace_event(c->db, CFG_NOTIFY_STRING, "pfadd", ARG(1), ARGLEN(1));
         db_signal_modified(c->db, ARG(1), ARGLEN(1));
         c->srv->dirty += updated;
     }
@@ -176,6 +178,8 @@ static void cmd_pfmerge(client *c)
             break;   /* cannot happen: the destination was checked above */
     dst->v.str = s;
     hll_cache_invalidate(s);
+    /* PFMERGE says pfadd, as in Redis */
+    notify_keyspace_event(c->db, CFG_NOTIFY_STRING, "pfadd", ARG(1), ARGLEN(1));
     db_signal_modified(c->db, ARG(1), ARGLEN(1));
     c->srv->dirty++;
     reply_ok(c);

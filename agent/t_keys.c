@@ -12,6 +12,7 @@
 #include "server.h"
 #include "reply.h"
 #include "db.h"
+#include "notify.h"
 #include "util.h"
 #include "mem.h"
 #include "deque.h"
@@ -38,6 +39,7 @@ static void keys_del_generic(client *c, int lazy)
         int gone = lazy ? db_delete_lazy(c->db, key->ptr, key->len)
                         : db_delete(c->db, key->ptr, key->len);
         if (gone) {
+            notify_keyspace_event(c->db, CFG_NOTIFY_GENERIC, "del", key->ptr, key->len);
             c->srv->dirty++;
             deleted++;
         }
@@ -156,6 +158,7 @@ static void keys_expire_generic(client *c, int64_t basetime, int unit_ms)
     if (when <= c->srv->mstime && !c->srv->loading && !c->srv->is_replica) {
         db_delete(c->db, key->ptr, key->len);
         c->srv->dirty++;
+        notify_keyspace_event(c->db, CFG_NOTIFY_GENERIC, "del", key->ptr, key->len);
         resp_arg argv[2] = { { "DEL", 3 }, *key };
         cmd_rewrite_argv(c, 2, argv);
         reply_int(c, 1);
@@ -163,6 +166,7 @@ static void keys_expire_generic(client *c, int64_t basetime, int unit_ms)
     }
     db_expire_set(c->db, key->ptr, key->len, when);
     db_signal_modified(c->db, key->ptr, key->len);
+    notify_keyspace_event(c->db, CFG_NOTIFY_GENERIC, "expire", key->ptr, key->len);
     c->srv->dirty++;
     char buf[32];
     int n = util_ll_to_str(buf, sizeof(buf), when);
@@ -223,6 +227,7 @@ static void cmd_persist(client *c)
     }
     if (db_expire_remove(c->db, key->ptr, key->len)) {
         db_signal_modified(c->db, key->ptr, key->len);
+        notify_keyspace_event(c->db, CFG_NOTIFY_GENERIC, "persist", key->ptr, key->len);
         c->srv->dirty++;
         reply_int(c, 1);
     } else {
@@ -437,6 +442,8 @@ static void keys_rename_generic(client *c, int nx)
     }
     db_expire_if_needed(c->db, dst->ptr, dst->len);
     db_rename(c->db, src->ptr, src->len, dst->ptr, dst->len, 0);
+    notify_keyspace_event(c->db, CFG_NOTIFY_GENERIC, "rename_from", src->ptr, src->len);
+    notify_keyspace_event(c->db, CFG_NOTIFY_GENERIC, "rename_to", dst->ptr, dst->len);
     c->srv->dirty++;
     if (nx)
         reply_int(c, 1);
@@ -496,6 +503,8 @@ static void cmd_move(client *c)
     db_add(dst, key->ptr, key->len, o);
     if (ttl >= 0)
         db_expire_set(dst, key->ptr, key->len, ttl);
+    notify_keyspace_event(src, CFG_NOTIFY_GENERIC, "move_from", key->ptr, key->len);
+    notify_keyspace_event(dst, CFG_NOTIFY_GENERIC, "move_to", key->ptr, key->len);
     c->srv->dirty++;
     reply_int(c, 1);
 }
@@ -545,6 +554,7 @@ static void cmd_copy(client *c)
     db_add(dst_db, dst->ptr, dst->len, obj_dup(o));
     if (ttl >= 0)
         db_expire_set(dst_db, dst->ptr, dst->len, ttl);
+    notify_keyspace_event(dst_db, CFG_NOTIFY_GENERIC, "copy_to", dst->ptr, dst->len);
     c->srv->dirty++;
     reply_int(c, 1);
 }

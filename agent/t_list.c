@@ -22,6 +22,7 @@
 #include "client.h"
 #include "command.h"
 #include "db.h"
+#include "notify.h"
 #include "deque.h"
 #include "object.h"
 #include "reply.h"
@@ -137,13 +138,22 @@ static void list_pop_reply(client *c, deque *q, int where)
         deque_drop_tail(q, 1);
 }
 
-/* After removing elements: delete the key when empty, else signal it. */
-static void list_after_remove(client *c, const resp_arg *key, obj *o)
+/* After removing elements: the command's event, then delete the key when
+ * empty (and say `del`), else signal it. */
+static void list_after_remove(client *c, const resp_arg *key, obj *o, const char *event)
 {
-    if (deque_len(list_of(o)) == 0)
+    notify_keyspace_event(c->db, CFG_NOTIFY_LIST, event, key->ptr, key->len);
+    if (deque_len(list_of(o)) == 0) {
         db_delete(c->db, key->ptr, key->len);
-    else
+        notify_keyspace_event(c->db, CFG_NOTIFY_GENERIC, "del", key->ptr, key->len);
+    } else {
         db_signal_modified(c->db, key->ptr, key->len);
+    }
+}
+
+static const char *list_pop_event(int where)
+{
+    return where == LIST_HEAD ? "lpop" : "rpop";
 }
 
 /* The list at key, created when missing (the caller checked the type). */
@@ -151,8 +161,10 @@ static obj *list_get_or_create(client *c, const resp_arg *key, obj *o)
 {
     if (o)
         return o;
-    /* node size for the new list, read when it is created as Redis does */
+    /* node size and compression depth for the new list, read when it is
+     * created as Redis does */
     deque_set_default_fill(c->srv->config.list_max_listpack_size);
+    deque_set_default_compress(c->srv->config.list_compress_depth);
     o = obj_list_new();
     db_add(c->db, key->ptr, key->len, o);
     return o;
@@ -209,6 +221,7 @@ static void push_generic(client *c, int where, int xx)
     for (int j = 2; j < c->argc; j++)
         list_push(q, where, c->argv[j].ptr, c->argv[j].len);
     reply_int(c, (long long)deque_len(q));
+    notify_keyspace_event(c->db, CFG_NOTIFY_LIST, where == LIST_HEAD ? "lpush" : "rpush", key->ptr, key->len);
     db_signal_modified(c->db, key->ptr, key->len);
     db_signal_list_ready(c->db, key->ptr, key->len);
     c->srv->dirty += c->argc - 2;
@@ -242,6 +255,7 @@ static void cmd_linsert(client *c)
     for (size_t i = 0; i < n; i++) {
         if (list_elem_eq(q, i, &c->argv[3])) {
             deque_insert(q, after ? i + 1 : i, kstr_new(c->argv[4].ptr, c->argv[4].len));
+            notify_keyspace_event(c->db, CFG_NOTIFY_LIST, "linsert", c->argv[1].ptr, c->argv[1].len);
             db_signal_modified(c->db, c->argv[1].ptr, c->argv[1].len);
             c->srv->dirty++;
             reply_int(c, (long long)deque_len(q));
@@ -416,6 +430,7 @@ static void cmd_lset(client *c)
     }
     deque_set(q, (size_t)idx, kstr_new(c->argv[3].ptr, c->argv[3].len));
     reply_ok(c);
+    notify_keyspace_event(c->db, CFG_NOTIFY_LIST, "lset", c->argv[1].ptr, c->argv[1].len);
     db_signal_modified(c->db, c->argv[1].ptr, c->argv[1].len);
     c->srv->dirty++;
 }
@@ -452,7 +467,7 @@ static void cmd_ltrim(client *c)
     }
     deque_drop_head(q, (size_t)ltrim);
     deque_drop_tail(q, (size_t)rtrim);
-    list_after_remove(c, &c->argv[1], o);
+    list_after_remove(c, &c->argv[1], o, "ltrim");
     c->srv->dirty += ltrim + rtrim;
     reply_ok(c);
 }
@@ -496,7 +511,7 @@ static void cmd_lrem(client *c)
     if (removed) {
         o->v.ptr = kept;
         deque_free(q);
-        list_after_remove(c, &c->argv[1], o);
+        list_after_remove(c, &c->argv[1], o, "lrem");
         c->srv->dirty += removed;
     } else {
         deque_free(kept);
@@ -525,7 +540,7 @@ static void pop_range_reply(client *c, const resp_arg *key, obj *o, int where,
         list_pop_reply(c, q, where);
     if (rewrite)
         list_rewrite(c, where == LIST_HEAD ? "LPOP" : "RPOP", key, count);
-    list_after_remove(c, key, o);
+    list_after_remove(c, key, o, list_pop_event(where));
     c->srv->dirty += count;
 }
 
@@ -550,7 +565,7 @@ static void pop_generic(client *c, int where)
     }
     if (count == -1) {
         list_pop_reply(c, list_of(o), where);
-        list_after_remove(c, &c->argv[1], o);
+        list_after_remove(c, &c->argv[1], o, list_pop_event(where));
         c->srv->dirty++;
         return;
     }
@@ -650,9 +665,10 @@ static int move_generic(client *c, const resp_arg *src, const resp_arg *dst,
     reply_bulk_kstr(c, v);
     list_push(list_of(dobj), whereto, v, kstr_len(v));
     kstr_free(v);
+    notify_keyspace_event(c->db, CFG_NOTIFY_LIST, whereto == LIST_HEAD ? "lpush" : "rpush", dst->ptr, dst->len);
     db_signal_modified(c->db, dst->ptr, dst->len);
     db_signal_list_ready(c->db, dst->ptr, dst->len);
-    list_after_remove(c, src, so);
+    list_after_remove(c, src, so, list_pop_event(wherefrom));
     c->srv->dirty++;
     *served = 1;
     return 0;
@@ -700,7 +716,7 @@ static void bpop_generic(client *c, int where)
         reply_bulk(c, key->ptr, key->len);
         list_pop_reply(c, list_of(o), where);
         list_rewrite(c, where == LIST_HEAD ? "LPOP" : "RPOP", key, -1);
-        list_after_remove(c, key, o);
+        list_after_remove(c, key, o, list_pop_event(where));
         c->srv->dirty++;
         return;
     }

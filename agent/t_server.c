@@ -550,8 +550,13 @@ static kstr debug_quicklist_fields(srv *s, const obj *o, kstr out)
     if (nodes < 0)
         nodes = 0;
     size_t count = deque_len(o->v.ptr);
+    /* ql_compressed: whether the list was created with a list-compress-depth
+     * (kept for its life, as a quicklist keeps its own), not whether some
+     * node is compressed right now. */
+    int compressed = deque_compress_depth(o->v.ptr) != 0;
     return kstr_catfmt(out, " ql_nodes:%lld ql_avg_node:%.2f ql_listpack_max:%lld ql_compressed:%d ql_uncompressed_size:%lld",
-                       nodes, nodes ? (double)count / (double)nodes : 0.0, s->config.list_max_listpack_size, 0, bytes);
+                       nodes, nodes ? (double)count / (double)nodes : 0.0, s->config.list_max_listpack_size, compressed,
+                       bytes);
 }
 
 /* DEBUG OBJECT key: 7.0's line. The shared integers 0..9999 have Redis'

@@ -17,6 +17,7 @@
 #include "client.h"
 #include "command.h"
 #include "db.h"
+#include "notify.h"
 #include "mem.h"
 #include "object.h"
 #include "reply.h"
@@ -89,6 +90,7 @@ static void cmd_sadd(client *c)
     for (int j = 2; j < c->argc; j++)
         added += setobj_add(set_of(o), ARG(j), ARGLEN(j));
     if (added) {
+        notify_keyspace_event(c->db, CFG_NOTIFY_SET, "sadd", ARG(1), ARGLEN(1));
         db_signal_modified(c->db, ARG(1), ARGLEN(1));
         c->srv->dirty += added;
     }
@@ -117,8 +119,11 @@ static void cmd_srem(client *c)
         }
     }
     if (deleted) {
+        notify_keyspace_event(c->db, CFG_NOTIFY_SET, "srem", ARG(1), ARGLEN(1));
         if (!removed_key)
             db_signal_modified(c->db, ARG(1), ARGLEN(1));
+        else
+            notify_keyspace_event(c->db, CFG_NOTIFY_GENERIC, "del", ARG(1), ARGLEN(1));
         c->srv->dirty += deleted;
     }
     reply_int(c, deleted);
@@ -146,10 +151,13 @@ static void cmd_smove(client *c)
         reply_int(c, 0);
         return;
     }
-    if (setobj_len(set_of(src)) == 0)
+    notify_keyspace_event(c->db, CFG_NOTIFY_SET, "srem", ARG(1), ARGLEN(1));
+    if (setobj_len(set_of(src)) == 0) {
         db_delete(c->db, ARG(1), ARGLEN(1));
-    else
+        notify_keyspace_event(c->db, CFG_NOTIFY_GENERIC, "del", ARG(1), ARGLEN(1));
+    } else {
         db_signal_modified(c->db, ARG(1), ARGLEN(1));
+    }
     set_sync_config(c);
     if (!dst) {
         dst = obj_set_new();
@@ -158,6 +166,7 @@ static void cmd_smove(client *c)
     c->srv->dirty++;
     if (setobj_add(set_of(dst), m, mlen)) {
         c->srv->dirty++;
+        notify_keyspace_event(c->db, CFG_NOTIFY_SET, "sadd", ARG(2), ARGLEN(2));
         db_signal_modified(c->db, ARG(2), ARGLEN(2));
     }
     reply_int(c, 1);
@@ -244,7 +253,9 @@ static void set_spop_count(client *c)
         c->srv->dirty += (long long)size;
         resp_arg argv[2] = {{"DEL", 3}, {ARG(1), ARGLEN(1)}};
         cmd_rewrite_argv(c, 2, argv);
+        notify_keyspace_event(c->db, CFG_NOTIFY_SET, "spop", ARG(1), ARGLEN(1));
         db_delete(c->db, ARG(1), ARGLEN(1));
+        notify_keyspace_event(c->db, CFG_NOTIFY_GENERIC, "del", ARG(1), ARGLEN(1));
         return;
     }
     c->srv->dirty += count;
@@ -279,6 +290,7 @@ static void set_spop_count(client *c)
         o->v.ptr = keep;
         setobj_free(s);
     }
+    notify_keyspace_event(c->db, CFG_NOTIFY_SET, "spop", ARG(1), ARGLEN(1));
     db_signal_modified(c->db, ARG(1), ARGLEN(1));
 }
 
@@ -305,10 +317,13 @@ static void cmd_spop(client *c)
     cmd_rewrite_argv(c, 3, argv);
     reply_bulk(c, m, kstr_len(m));
     kstr_free(m);
-    if (setobj_len(set_of(o)) == 0)
+    notify_keyspace_event(c->db, CFG_NOTIFY_SET, "spop", ARG(1), ARGLEN(1));
+    if (setobj_len(set_of(o)) == 0) {
         db_delete(c->db, ARG(1), ARGLEN(1));
-    else
+        notify_keyspace_event(c->db, CFG_NOTIFY_GENERIC, "del", ARG(1), ARGLEN(1));
+    } else {
         db_signal_modified(c->db, ARG(1), ARGLEN(1));
+    }
     c->srv->dirty++;
 }
 
@@ -416,12 +431,16 @@ static void set_store_result(client *c, const char *dst, size_t dlen, obj *res)
     if (n > 0) {
         db_set(c->db, dst, dlen, res, 0);
         reply_int(c, (long long)n);
+        /* the event is the command's name: sinterstore, sunionstore, sdiffstore */
+        notify_keyspace_event(c->db, CFG_NOTIFY_SET, c->cmd->name, dst, dlen);
         c->srv->dirty++;
     } else {
         obj_free(res);
         reply_int(c, 0);
-        if (db_delete(c->db, dst, dlen))
+        if (db_delete(c->db, dst, dlen)) {
+            notify_keyspace_event(c->db, CFG_NOTIFY_GENERIC, "del", dst, dlen);
             c->srv->dirty++;
+        }
     }
 }
 
@@ -447,8 +466,10 @@ static void set_inter(client *c, int first, int n, int dst, int card_only, long 
     if (empty) {
         mem_free(sets);
         if (dst) {
-            if (db_delete(c->db, ARG(dst), ARGLEN(dst)))
+            if (db_delete(c->db, ARG(dst), ARGLEN(dst))) {
+                notify_keyspace_event(c->db, CFG_NOTIFY_GENERIC, "del", ARG(dst), ARGLEN(dst));
                 c->srv->dirty++;
+            }
             reply_int(c, 0);
         } else if (card_only) {
             reply_int(c, 0);

@@ -12,6 +12,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "acl.h"
+#include "notify.h"
 #include "command.h"
 #include "client.h"
 #include "server.h"
@@ -50,9 +52,24 @@ static int sort_arg_is(const resp_arg *a, const char *s)
     return util_strcasecmp_len(a->ptr, a->len, s) == 0;
 }
 
+/* BY with a '*' and GET read keys the command's key list does not name, so
+ * ACL key patterns cannot vet them: as Redis 7.0 does, they need a user who
+ * may read every key. *full caches the answer (-1: not asked yet). Returns
+ * 0, or -1 after replying "<opt> option of SORT denied ...". */
+static int sort_pattern_allowed(client *c, const char *opt, int *full)
+{
+    if (*full < 0)
+        *full = acl_full_read_access(c, c->cmd, c->argc, c->argv);
+    if (*full)
+        return 0;
+    reply_errorf(c, "ERR %s option of SORT denied due to insufficient ACL permissions.", opt);
+    return -1;
+}
+
 /* Parses the options after the key. Returns 0, or -1 after replying. */
 static int sort_parse(client *c, int readonly, sort_opts *o)
 {
+    int full = -1;
     memset(o, 0, sizeof(*o));
     o->limit_count = -1;
     o->gets = mem_alloc(sizeof(*o->gets) * (size_t)c->argc);
@@ -80,7 +97,12 @@ static int sort_parse(client *c, int readonly, sort_opts *o)
              * As in Redis, a later BY with a '*' does not undo it. */
             if (!memchr(o->by->ptr, '*', o->by->len))
                 o->dontsort = 1;
+            else if (sort_pattern_allowed(c, "BY", &full) != 0)
+                return -1;
         } else if (sort_arg_is(a, "get") && left >= 1) {
+            /* Even "#": Redis refuses every GET. */
+            if (sort_pattern_allowed(c, "GET", &full) != 0)
+                return -1;
             o->gets[o->ngets++] = &c->argv[++j];
         } else {
             reply_error(c, ERR_SYNTAX);
@@ -295,11 +317,14 @@ static void sort_store(client *c, const sort_opts *opt, sort_item *items, long l
     const resp_arg *dst = opt->store;
     if (count) {
         db_set(c->db, dst->ptr, dst->len, list, 0);
+        notify_keyspace_event(c->db, CFG_NOTIFY_LIST, "sortstore", dst->ptr, dst->len);
         c->srv->dirty += count;
     } else {
         obj_free(list);
-        if (db_delete(c->db, dst->ptr, dst->len))
+        if (db_delete(c->db, dst->ptr, dst->len)) {
+            notify_keyspace_event(c->db, CFG_NOTIFY_GENERIC, "del", dst->ptr, dst->len);
             c->srv->dirty++;
+        }
     }
     reply_int(c, count);
 }

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include "notify.h"
 #include "blocking.h"
 #include "client.h"
 #include "command.h"
@@ -264,6 +265,7 @@ static void cmd_xadd(client *c)
     stream_append(s, &id, (size_t)(c->argc - field_pos) / 2, &c->argv[field_pos],
                   (size_t)c->srv->config.stream_node_max_bytes, c->srv->config.stream_node_max_entries);
     stream_reply_id(c, &id);
+    notify_keyspace_event(c->db, CFG_NOTIFY_STREAM, "xadd", key->ptr, key->len);
     db_signal_modified(c->db, key->ptr, key->len);
     db_signal_list_ready(c->db, key->ptr, key->len);
     c->srv->dirty++;
@@ -271,7 +273,8 @@ static void cmd_xadd(client *c)
     /* Propagate the ID actually used and, after '~', the exact bound. */
     int rewrite = !a.id_given || !a.seq_given;
     if (a.has_trim) {
-        stream_trim(s, &a.trim);
+        if (stream_trim(s, &a.trim) > 0)
+            notify_keyspace_event(c->db, CFG_NOTIFY_STREAM, "xtrim", key->ptr, key->len);
         rewrite |= a.trim.approx;
     }
     if (!rewrite)
@@ -312,6 +315,7 @@ static void cmd_xtrim(client *c)
             cmd_rewrite_argv(c, c->argc, argv);
             mem_free(argv);
         }
+        notify_keyspace_event(c->db, CFG_NOTIFY_STREAM, "xtrim", c->argv[1].ptr, c->argv[1].len);
         db_signal_modified(c->db, c->argv[1].ptr, c->argv[1].len);
         c->srv->dirty += removed;
     }
@@ -354,6 +358,7 @@ static void cmd_xdel(client *c)
             s->first_id.ms = s->first_id.seq = 0;
         else if (first_gone)
             stream_update_first_id(s);
+        notify_keyspace_event(c->db, CFG_NOTIFY_STREAM, "xdel", c->argv[1].ptr, c->argv[1].len);
         db_signal_modified(c->db, c->argv[1].ptr, c->argv[1].len);
         c->srv->dirty += deleted;
     }
@@ -422,6 +427,7 @@ static void cmd_xsetid(client *c)
     if (max_xdel.ms || max_xdel.seq)
         s->max_deleted_id = max_xdel;
     reply_ok(c);
+    notify_keyspace_event(c->db, CFG_NOTIFY_STREAM, "xsetid", c->argv[1].ptr, c->argv[1].len);
     db_signal_modified(c->db, c->argv[1].ptr, c->argv[1].len);
     c->srv->dirty++;
 }

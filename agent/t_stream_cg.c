@@ -20,6 +20,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include "notify.h"
 #include "client.h"
 #include "command.h"
 #include "db.h"
@@ -163,7 +164,8 @@ static void cg_propagate_createconsumer(client *c, const resp_arg *key, const re
 
 /* The consumer, its seen time refreshed, or a new one (dirty, as Redis'
  * streamCreateConsumer). *created tells which. */
-static cg_consumer *cg_consumer_get(client *c, cg_group *g, const resp_arg *name, int64_t now, int *created)
+static cg_consumer *cg_consumer_get(client *c, const resp_arg *key, cg_group *g, const resp_arg *name,
+                                    int64_t now, int *created)
 {
     cg_consumer *cons = cg_consumer_lookup(g, name->ptr, name->len);
     *created = 0;
@@ -173,6 +175,7 @@ static cg_consumer *cg_consumer_get(client *c, cg_group *g, const resp_arg *name
     }
     cons = cg_consumer_create(g, name->ptr, name->len, now);
     c->srv->dirty++;
+    notify_keyspace_event(c->db, CFG_NOTIFY_STREAM, "xgroup-createconsumer", key->ptr, key->len);
     *created = 1;
     return cons;
 }
@@ -278,6 +281,7 @@ static void xgroup_create(client *c, obj *o, long long entries_read)
         return;
     }
     reply_ok(c);
+    notify_keyspace_event(c->db, CFG_NOTIFY_STREAM, "xgroup-create", key->ptr, key->len);
     c->srv->dirty++;
 }
 
@@ -291,6 +295,7 @@ static void xgroup_setid(client *c, stream *s, cg_group *g, long long entries_re
     g->last_id = id;
     g->entries_read = entries_read;
     reply_ok(c);
+    notify_keyspace_event(c->db, CFG_NOTIFY_STREAM, "xgroup-setid", c->argv[2].ptr, c->argv[2].len);
     c->srv->dirty++;
 }
 
@@ -302,6 +307,7 @@ static void xgroup_destroy(client *c, stream *s)
         return;
     }
     reply_int(c, 1);
+    notify_keyspace_event(c->db, CFG_NOTIFY_STREAM, "xgroup-destroy", key->ptr, key->len);
     c->srv->dirty++;
     /* XREADGROUP clients blocked on this group get -NOGROUP on their re-run */
     blocking_signal_ready(c->db, key->ptr, key->len);
@@ -314,6 +320,7 @@ static void xgroup_delconsumer(client *c, cg_group *g)
     long long pending = 0;
     if (cons) {
         pending = (long long)cg_consumer_delete(g, cons);
+        notify_keyspace_event(c->db, CFG_NOTIFY_STREAM, "xgroup-delconsumer", c->argv[2].ptr, c->argv[2].len);
         c->srv->dirty++;
     }
     reply_int(c, pending);
@@ -323,8 +330,10 @@ static void xgroup_createconsumer(client *c, cg_group *g)
 {
     const resp_arg *name = &c->argv[4];
     cg_consumer *cons = cg_consumer_create(g, name->ptr, name->len, util_ms_now());
-    if (cons)
+    if (cons) {
+        notify_keyspace_event(c->db, CFG_NOTIFY_STREAM, "xgroup-createconsumer", c->argv[2].ptr, c->argv[2].len);
         c->srv->dirty++;
+    }
     reply_int(c, cons ? 1 : 0);
 }
 
@@ -603,7 +612,7 @@ static void xrg_serve(client *c, const xrg_args *a, int k, stream *s, cg_group *
         reply_array(c, 2);
     reply_bulk(c, key->ptr, key->len);
     int created;
-    cg_consumer *cons = cg_consumer_get(c, g, a->consumer, now, &created);
+    cg_consumer *cons = cg_consumer_get(c, key, g, a->consumer, now, &created);
     if (created && a->noack)
         cg_propagate_createconsumer(c, key, a->group, a->consumer);
     stream_id start = stream_id_incr(*gt);
@@ -903,7 +912,7 @@ static int xclaim_one(client *c, stream *s, cg_group *g, const stream_id *id, co
         return 0;
     if (!*cons) {
         int created;
-        *cons = cg_consumer_get(c, g, &c->argv[3], now, &created);
+        *cons = cg_consumer_get(c, &c->argv[1], g, &c->argv[3], now, &created);
     }
     cg_claim_to(nack, id, *cons, o->delivery_time);
     if (o->retrycount >= 0)
@@ -1010,7 +1019,7 @@ static void xautoclaim_run(client *c, stream *s, cg_group *g, const stream_id *s
         }
         if (!cons) {
             int created;
-            cons = cg_consumer_get(c, g, &c->argv[3], now, &created);
+            cons = cg_consumer_get(c, &c->argv[1], g, &c->argv[3], now, &created);
         }
         cg_claim_to(nack, &id, cons, now);
         if (!justid)

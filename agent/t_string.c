@@ -11,6 +11,7 @@
 #include "server.h"
 #include "reply.h"
 #include "db.h"
+#include "notify.h"
 #include "objclock.h"
 #include "util.h"
 #include "mem.h"
@@ -182,8 +183,10 @@ static int str_set_generic(client *c, const resp_arg *key, const resp_arg *val, 
         return 0;
     db_set(c->db, key->ptr, key->len, obj_string_new(val->ptr, val->len), flags & SET_KEEPTTL);
     c->srv->dirty++;
+    notify_keyspace_event(c->db, CFG_NOTIFY_STRING, "set", key->ptr, key->len);
     if (when >= 0) {
         db_expire_set(c->db, key->ptr, key->len, when);
+        notify_keyspace_event(c->db, CFG_NOTIFY_GENERIC, "expire", key->ptr, key->len);
         /* 7.0.15 rewrites every expiring SET, PXAT included, so replicas
          * see one upper-case form whatever the client typed. */
         str_propagate_set_pxat(c, key, val, when);
@@ -254,6 +257,7 @@ static void cmd_getset(client *c)
         reply_null(c);
     db_set(c->db, c->argv[1].ptr, c->argv[1].len, obj_string_new(c->argv[2].ptr, c->argv[2].len), 0);
     c->srv->dirty++;
+    notify_keyspace_event(c->db, CFG_NOTIFY_STRING, "set", c->argv[1].ptr, c->argv[1].len);
     /* Propagated as SET so replicas do not depend on GETSET's reply. */
     resp_arg argv[3] = { { "SET", 3 }, c->argv[1], c->argv[2] };
     cmd_rewrite_argv(c, 3, argv);
@@ -277,6 +281,7 @@ static void cmd_getdel(client *c)
     else
         db_delete(c->db, c->argv[1].ptr, c->argv[1].len);
     c->srv->dirty++;
+    notify_keyspace_event(c->db, CFG_NOTIFY_GENERIC, "del", c->argv[1].ptr, c->argv[1].len);
     resp_arg argv[2] = { { lazy ? "UNLINK" : "DEL", lazy ? 6 : 3 }, c->argv[1] };
     cmd_rewrite_argv(c, 2, argv);
 }
@@ -313,8 +318,10 @@ static void cmd_getex(client *c)
                 db_delete(c->db, key->ptr, key->len);
             resp_arg argv[2] = { { lazy ? "UNLINK" : "DEL", lazy ? 6 : 3 }, *key };
             cmd_rewrite_argv(c, 2, argv);
+            notify_keyspace_event(c->db, CFG_NOTIFY_GENERIC, "del", key->ptr, key->len);
         } else {
             db_expire_set(c->db, key->ptr, key->len, when);
+            notify_keyspace_event(c->db, CFG_NOTIFY_GENERIC, "expire", key->ptr, key->len);
             resp_arg argv[3] = { { "PEXPIREAT", 9 }, *key, { buf, (size_t)n } };
             cmd_rewrite_argv(c, 3, argv);
         }
@@ -324,6 +331,7 @@ static void cmd_getex(client *c)
         if (db_expire_remove(c->db, key->ptr, key->len)) {
             resp_arg argv[2] = { { "PERSIST", 7 }, *key };
             cmd_rewrite_argv(c, 2, argv);
+            notify_keyspace_event(c->db, CFG_NOTIFY_GENERIC, "persist", key->ptr, key->len);
             db_signal_modified(c->db, key->ptr, key->len);
             c->srv->dirty++;
         }
@@ -363,6 +371,7 @@ static int str_mset_generic(client *c, int nx)
         db_set(c->db, c->argv[j].ptr, c->argv[j].len,
                obj_string_new(c->argv[j + 1].ptr, c->argv[j + 1].len), 0);
         c->srv->dirty++;
+        notify_keyspace_event(c->db, CFG_NOTIFY_STRING, "set", c->argv[j].ptr, c->argv[j].len);
     }
     return 1;
 }
@@ -418,6 +427,7 @@ static void str_incr_generic(client *c, long long incr)
         db_add(c->db, c->argv[1].ptr, c->argv[1].len, obj_string_from_ll(value));
     }
     c->srv->dirty++;
+    notify_keyspace_event(c->db, CFG_NOTIFY_STRING, "incrby", c->argv[1].ptr, c->argv[1].len);
     reply_int(c, value);
 }
 
@@ -483,6 +493,7 @@ static void cmd_incrbyfloat(client *c)
         db_replace_value(c->db, c->argv[1].ptr, c->argv[1].len, nv);
     else
         db_add(c->db, c->argv[1].ptr, c->argv[1].len, nv);
+    notify_keyspace_event(c->db, CFG_NOTIFY_STRING, "incrbyfloat", c->argv[1].ptr, c->argv[1].len);
     db_signal_modified(c->db, c->argv[1].ptr, c->argv[1].len);
     c->srv->dirty++;
     reply_bulk(c, out, (size_t)n);
@@ -515,6 +526,7 @@ static void cmd_append(client *c)
         db_signal_modified(c->db, key->ptr, key->len);
     }
     c->srv->dirty++;
+    notify_keyspace_event(c->db, CFG_NOTIFY_STRING, "append", key->ptr, key->len);
     reply_int(c, (long long)total);
 }
 
@@ -597,6 +609,7 @@ static void cmd_setrange(client *c)
         s = kstr_grow_zero(s, need);
     memcpy(s + offset, val->ptr, val->len);
     o->v.str = s;
+    notify_keyspace_event(c->db, CFG_NOTIFY_STRING, "setrange", key->ptr, key->len);
     db_signal_modified(c->db, key->ptr, key->len);
     c->srv->dirty++;
     reply_int(c, (long long)kstr_len(s));

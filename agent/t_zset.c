@@ -27,6 +27,7 @@
 #include "client.h"
 #include "command.h"
 #include "db.h"
+#include "notify.h"
 #include "dict.h"
 #include "mem.h"
 #include "object.h"
@@ -120,12 +121,16 @@ static void zs_store(client *c, int dst, obj *res)
         db_set(c->db, ARG(dst), ARGLEN(dst), res, 0);
         db_signal_list_ready(c->db, ARG(dst), ARGLEN(dst));   /* wakes BZPOP* waiters */
         reply_int(c, (long long)n);
+        /* the event is the command's name: zrangestore, zunionstore... */
+        notify_keyspace_event(c->db, CFG_NOTIFY_ZSET, c->cmd->name, ARG(dst), ARGLEN(dst));
         c->srv->dirty++;
     } else {
         obj_free(res);
         reply_int(c, 0);
-        if (db_delete(c->db, ARG(dst), ARGLEN(dst)))
+        if (db_delete(c->db, ARG(dst), ARGLEN(dst))) {
+            notify_keyspace_event(c->db, CFG_NOTIFY_GENERIC, "del", ARG(dst), ARGLEN(dst));
             c->srv->dirty++;
+        }
     }
 }
 
@@ -257,8 +262,10 @@ static void zs_add_generic(client *c, int flags)
     }
 done:
     mem_free(scores);
-    if (added || updated)
+    if (added || updated) {
+        notify_keyspace_event(c->db, CFG_NOTIFY_ZSET, (flags & ZADD_INCR) ? "zincr" : "zadd", ARG(1), ARGLEN(1));
         db_signal_modified(c->db, ARG(1), ARGLEN(1));
+    }
     if (added)
         db_signal_list_ready(c->db, ARG(1), ARGLEN(1));   /* wakes BZPOP* waiters */
 }
@@ -297,8 +304,11 @@ static void cmd_zrem(client *c)
         }
     }
     if (deleted) {
+        notify_keyspace_event(c->db, CFG_NOTIFY_ZSET, "zrem", ARG(1), ARGLEN(1));
         if (!key_removed)
             db_signal_modified(c->db, ARG(1), ARGLEN(1));
+        else
+            notify_keyspace_event(c->db, CFG_NOTIFY_GENERIC, "del", ARG(1), ARGLEN(1));
         c->srv->dirty += deleted;
     }
     reply_int(c, deleted);
@@ -736,10 +746,15 @@ static void zs_remrange(client *c, int type)
         deleted = zset_delete_range_by_lex(z, &lr);
     }
     if (deleted) {
-        if (zset_len(z) == 0)
+        static const char *const events[] = {
+            [ZR_RANK] = "zremrangebyrank", [ZR_SCORE] = "zremrangebyscore", [ZR_LEX] = "zremrangebylex"};
+        notify_keyspace_event(c->db, CFG_NOTIFY_ZSET, events[type], ARG(1), ARGLEN(1));
+        if (zset_len(z) == 0) {
             db_delete(c->db, ARG(1), ARGLEN(1));
-        else
+            notify_keyspace_event(c->db, CFG_NOTIFY_GENERIC, "del", ARG(1), ARGLEN(1));
+        } else {
             db_signal_modified(c->db, ARG(1), ARGLEN(1));
+        }
     }
     c->srv->dirty += (long long)deleted;
     reply_int(c, (long long)deleted);
@@ -796,10 +811,13 @@ static void zs_pop_from(client *c, const resp_arg *key, obj *o, int max, long lo
         reply_double(c, s);
         kstr_free(m);
     }
-    if (zset_len(z) == 0)
+    notify_keyspace_event(c->db, CFG_NOTIFY_ZSET, max ? "zpopmax" : "zpopmin", key->ptr, key->len);
+    if (zset_len(z) == 0) {
         db_delete(c->db, key->ptr, key->len);
-    else
+        notify_keyspace_event(c->db, CFG_NOTIFY_GENERIC, "del", key->ptr, key->len);
+    } else {
         db_signal_modified(c->db, key->ptr, key->len);
+    }
     c->srv->dirty += n;
 }
 

@@ -582,8 +582,8 @@ void api_h_cluster_replica(struct api_ctx *ctx, const struct api_req *req,
     /* The removed node becomes a stand-alone master (best effort: the
      * topology change is already committed). */
     char err[300];
-    int detached = discover_detach(host, port, ctx->cfg->node_auth, ctx->node_timeout_ms, err,
-                                   sizeof(err)) == 0;
+    int detached = discover_detach(host, port, ctx->cfg->node_user, ctx->cfg->node_auth,
+                                   ctx->node_timeout_ms, err, sizeof(err)) == 0;
     if (detached)
         events_say(ctx->fleet->events, EV_REPLICA_DETACHED, cluster, node, "api",
                    "sent REPLICAOF NO ONE: OK");

@@ -1,6 +1,7 @@
 /* handlers_nodes.c - /api/v1/nodes (GET, POST) and /api/v1/nodes/{name} (GET,
  * PATCH, DELETE). */
 #include "api.h"
+#include "discover.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -122,12 +123,8 @@ static void probe_run_id(struct api_ctx *ctx, const struct fleet_ident *id, int 
         redisFree(c);
         return;
     }
-    redisReply *r = NULL;
-    if (ctx->cfg->node_auth != NULL)
-        r = redisCommand(c, "AUTH %s", ctx->cfg->node_auth);
-    int ok = ctx->cfg->node_auth == NULL || (r != NULL && r->type != REDIS_REPLY_ERROR);
-    freeReplyObject(r);
-    r = ok ? redisCommand(c, "INFO server") : NULL;
+    int ok = discover_auth(c, ctx->cfg->node_user, ctx->cfg->node_auth, NULL, 0) == 0;
+    redisReply *r = ok ? redisCommand(c, "INFO server") : NULL;
     if (r != NULL && r->type == REDIS_REPLY_STRING)
         run_id_of(r->str, r->len, out, outlen);
     freeReplyObject(r);

@@ -89,8 +89,8 @@ void api_h_discover(struct api_ctx *ctx, const struct api_req *req, const struct
         api_error(r, 500, "internal", "out of memory");
         goto out;
     }
-    if (discover_crawl(json_string_value(host), (int)json_integer_value(port), ctx->cfg->node_auth,
-                       ctx->node_timeout_ms, res) != 0) {
+    if (discover_crawl(json_string_value(host), (int)json_integer_value(port),
+                       ctx->cfg->node_user, ctx->cfg->node_auth, ctx->node_timeout_ms, res) != 0) {
         api_error(r, res->status, "unprocessable", "discovery failed: %s", res->err);
         goto out;
     }

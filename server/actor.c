@@ -191,12 +191,7 @@ static int ensure_conn(struct anode *n, char *err, size_t errlen)
     return 0;
 }
 
-struct actor *actor_new(uv_loop_t *loop, const char *auth)
-{
-    return actor_new_as(loop, NULL, auth);
-}
-
-struct actor *actor_new_as(uv_loop_t *loop, const char *user, const char *auth)
+struct actor *actor_new(uv_loop_t *loop, const char *user, const char *auth)
 {
     struct actor *a = calloc(1, sizeof(*a));
     if (a == NULL)

@@ -31,9 +31,8 @@ struct act_result {
 typedef void (*act_cb)(void *arg, const struct act_result *r);
 
 /* auth: node-auth's password (NULL: no AUTH); user: node-user (NULL: the
- * default user). actor_new is actor_new_as without a user. */
-struct actor *actor_new_as(uv_loop_t *loop, const char *user, const char *auth);
-struct actor *actor_new(uv_loop_t *loop, const char *auth);
+ * default user, "AUTH <auth>"). */
+struct actor *actor_new(uv_loop_t *loop, const char *user, const char *auth);
 /* Drop every connection (pending commands complete as failed) and free. */
 void actor_free(struct actor *a);
 

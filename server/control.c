@@ -160,7 +160,7 @@ static void emit_changes(struct control *c, const struct node_ref *r,
 struct cfg_ctx {
     struct control *c;
     int64_t node_id;
-    int what;                       /* 0 masterauth, 1 ping period */
+    int what;                       /* 0 masteruser / masterauth, 1 ping period */
 };
 
 static void on_config_reply(void *arg, const struct act_result *r)
@@ -195,8 +195,9 @@ static void send_config(struct control *c, const struct node_ref *r, int what, c
 }
 
 /* Once per process of a node (a restart forgets CONFIG SET): replicas need
- * the password to reach a master that requires AUTH, and every member pings
- * its replicas every second so their last-I/O age is a heartbeat. */
+ * the user and password to reach a master that requires AUTH, and every
+ * member pings its replicas every second so their last-I/O age is a
+ * heartbeat. */
 static void configure_node(struct control *c, const struct node_ref *r, const struct node_obs *o)
 {
     struct cnode *n = ctl_node(c, r->id);
@@ -206,6 +207,10 @@ static void configure_node(struct control *c, const struct node_ref *r, const st
         return;
     snprintf(n->configured_run_id, sizeof(n->configured_run_id), "%s", o->run_id);
     n->ping_period_ok = 0;
+    /* masteruser first, so that a sync attempt falling between the two
+     * commands does not try node-auth on the default user. */
+    if (c->d.cfg->node_auth != NULL && c->d.cfg->node_user != NULL)
+        send_config(c, r, 0, "masteruser", c->d.cfg->node_user);
     if (c->d.cfg->node_auth != NULL)
         send_config(c, r, 0, "masterauth", c->d.cfg->node_auth);
     char period[16];
@@ -1118,7 +1123,7 @@ int control_start(struct control **out, const struct control_deps *d)
         free(c);
         return -1;
     }
-    if ((c->actor = actor_new(d->loop, d->cfg->node_auth)) == NULL)
+    if ((c->actor = actor_new(d->loop, d->cfg->node_user, d->cfg->node_auth)) == NULL)
         goto fail;
     if (monitor_init(&c->mon, d->loop, d->cfg, on_poll, c) != 0)
         goto fail;

@@ -11,6 +11,22 @@
 #include <string.h>
 #include <sys/time.h>
 
+int discover_auth(redisContext *c, const char *user, const char *auth, char *err, size_t errlen)
+{
+    if (auth == NULL)
+        return 0;
+    /* Argv form: a password may hold spaces or % that a format string would
+     * split or expand. */
+    const char *argv[3] = { "AUTH", user != NULL ? user : auth, auth };
+    redisReply *r = redisCommandArgv(c, user != NULL ? 3 : 2, argv, NULL);
+    int ok = r != NULL && r->type != REDIS_REPLY_ERROR;
+    if (!ok && err != NULL)
+        snprintf(err, errlen, "%s", r != NULL ? r->str : c->errstr);
+    if (r != NULL)
+        freeReplyObject(r);
+    return ok ? 0 : -1;
+}
+
 static redisContext *connect_node(const char *host, int port, const char *user, const char *auth,
                                   int timeout_ms, char *err, size_t errlen)
 {
@@ -30,19 +46,11 @@ static redisContext *connect_node(const char *host, int port, const char *user, 
         redisFree(c);
         return NULL;
     }
-    if (auth != NULL) {
-        const char *argv[3] = { "AUTH", user != NULL ? user : auth, auth };
-        redisReply *r = redisCommandArgv(c, user != NULL ? 3 : 2, argv, NULL);
-        int ok = r != NULL && r->type != REDIS_REPLY_ERROR;
-        if (!ok)
-            snprintf(err, errlen, "%s:%d: AUTH failed: %s", host, port,
-                     r != NULL ? r->str : c->errstr);
-        if (r != NULL)
-            freeReplyObject(r);
-        if (!ok) {
-            redisFree(c);
-            return NULL;
-        }
+    char why[200];
+    if (discover_auth(c, user, auth, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "%s:%d: AUTH failed: %s", host, port, why);
+        redisFree(c);
+        return NULL;
     }
     return c;
 }
@@ -86,14 +94,8 @@ static int fail(struct discover_result *out, const char *fmt, const char *a, int
     return -1;
 }
 
-int discover_crawl(const char *host, int port, const char *auth, int timeout_ms,
+int discover_crawl(const char *host, int port, const char *user, const char *auth, int timeout_ms,
                    struct discover_result *out)
-{
-    return discover_crawl_as(host, port, NULL, auth, timeout_ms, out);
-}
-
-int discover_crawl_as(const char *host, int port, const char *user, const char *auth, int timeout_ms,
-                      struct discover_result *out)
 {
     /* BFS over addresses; seen[] doubles as the queue. */
     struct fleet_addr seen[DISCOVER_MAX_NODES];
@@ -176,14 +178,8 @@ int discover_crawl_as(const char *host, int port, const char *user, const char *
     return 0;
 }
 
-int discover_detach(const char *host, int port, const char *auth, int timeout_ms, char *err,
-                    size_t errlen)
-{
-    return discover_detach_as(host, port, NULL, auth, timeout_ms, err, errlen);
-}
-
-int discover_detach_as(const char *host, int port, const char *user, const char *auth, int timeout_ms,
-                       char *err, size_t errlen)
+int discover_detach(const char *host, int port, const char *user, const char *auth, int timeout_ms,
+                    char *err, size_t errlen)
 {
     redisContext *c = connect_node(host, port, user, auth, timeout_ms, err, errlen);
     if (c == NULL)

@@ -23,16 +23,19 @@ struct discover_result {
     char err[300];
 };
 
+struct redisContext;
+
+/* AUTH on a blocking connection as node-user / node-auth: "AUTH user auth",
+ * "AUTH auth" when user is NULL, nothing when auth is NULL. 0 when accepted
+ * (or not needed); -1 with the reason in err (may be NULL) otherwise. */
+int discover_auth(struct redisContext *c, const char *user, const char *auth, char *err,
+                  size_t errlen);
+
 /* user / auth: node-user and node-auth (AUTH user pass, AUTH pass when user
- * is NULL, nothing when auth is NULL). discover_crawl / discover_detach are
- * the _as forms without a user. */
-int discover_crawl_as(const char *host, int port, const char *user, const char *auth, int timeout_ms,
-                      struct discover_result *out);
-int discover_detach_as(const char *host, int port, const char *user, const char *auth, int timeout_ms,
-                       char *err, size_t errlen);
-int discover_crawl(const char *host, int port, const char *auth, int timeout_ms,
+ * is NULL, nothing when auth is NULL). */
+int discover_crawl(const char *host, int port, const char *user, const char *auth, int timeout_ms,
                    struct discover_result *out);
-int discover_detach(const char *host, int port, const char *auth, int timeout_ms, char *err,
-                    size_t errlen);
+int discover_detach(const char *host, int port, const char *user, const char *auth, int timeout_ms,
+                    char *err, size_t errlen);
 
 #endif

@@ -62,7 +62,7 @@ static void usage(void)
             "       kvfleetd --version\n"
             "Directives: http-bind, http-threads, http-timeout-ms, http-max-connections,\n"
             "  http-max-connections-per-ip, db-path, api-token, api-auth-reads,\n"
-            "  node-auth, monitor-interval-ms, monitor-timeout-ms,\n"
+            "  node-auth, node-user, monitor-interval-ms, monitor-timeout-ms,\n"
             "  monitor-down-after-failures, reconcile, reconcile-min-interval-ms,\n"
             "  logfile, loglevel, daemonize, pidfile, sentinel-bind, metrics-auth,\n"
             "  on-failover, on-failover-timeout-ms, failover-webhook,\n"

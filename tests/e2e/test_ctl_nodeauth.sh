@@ -5,8 +5,9 @@
 # the API or the log. Then the same with ACL users (node-user): agents and a
 # redis-server whose only users are "default off" and the least-privilege
 # kvfleetd user the README documents: monitoring, replication through
-# masteruser (agent and redis-server masters), a switchover and a failover
-# all work, and a command outside the user's list is refused (-NOPERM).
+# masteruser (agent and redis-server masters), adding and removing a
+# replica, discovery, a switchover and a failover all work, and a command
+# outside the user's list is refused (-NOPERM).
 set -u
 . "$(dirname "$0")/ctl_lib.sh"
 
@@ -47,6 +48,7 @@ rcli() { local p="$1"; shift; redis-cli --no-auth-warning --user kvfleetd --pass
 info_field() { rcli "$1" info "$2" 2>/dev/null | tr -d '\r' | sed -n "s/^$3://p"; }
 linked_to() { [ "$(info_field "$1" replication master_port)" = "$2" ] &&
     [ "$(info_field "$1" replication master_link_status)" = up ]; }
+role_is() { [ "$(info_field "$1" replication role)" = "$2" ]; }
 master_of() { curl -s --max-time 5 "$CTL_URL/api/v1/clusters/$1/master" | jq -r .node; }
 master_not() { local m; m="$(master_of "$1")"; [ -n "$m" ] && [ "$m" != null ] && [ "$m" != "$2" ]; }
 port_of() { node_field "$1" .port; }
@@ -67,8 +69,10 @@ for n in a:$PA b:$PB c:$PC d:$PD e:$PE; do
 done
 if wait_until 10 node_is a .status.state up && wait_until 10 node_is d .status.state up; then
     pass "monitoring as the kvfleetd user: nodes up"; else fail "monitoring as the kvfleetd user: nodes up"; fi
-api POST /api/v1/clusters '{"name":"u1","master":"a","replicas":["b","c"]}'
+api POST /api/v1/clusters '{"name":"u1","master":"a","replicas":["b"]}'
 expect_status "create u1 (agent master)" 201
+api POST /api/v1/clusters/u1/replicas '{"node":"c"}'
+expect_status "add replica c to u1" 200
 api POST /api/v1/clusters '{"name":"u2","master":"d","replicas":["e"]}'
 expect_status "create u2 (redis-server master)" 201
 # With "default off" a replica can only sync by authenticating as kvfleetd:
@@ -79,6 +83,24 @@ if wait_until 20 cluster_is u2 .health healthy; then pass "agent replica syncs f
     fail "agent replica syncs from a redis-server master via masteruser"; note "$(cluster_field u2 .)"; fi
 check "replica b linked to a" linked_to "$PB" "$PA"
 check "replica e linked to d" linked_to "$PE" "$PD"
+check "added replica c linked to a" linked_to "$PC" "$PA"
+
+# Removing a replica: kvfleetd detaches it (REPLICAOF NO ONE as kvfleetd).
+api DELETE /api/v1/clusters/u2/replicas/e
+expect_status "remove replica e from u2" 200
+expect_eq "e detached as the kvfleetd user" true "$(jbody .detached)"
+if wait_until 5 role_is "$PE" master; then pass "e is a master again"; else fail "e is a master again"; fi
+
+# Discovery crawls a hand-built group as the kvfleetd user.
+alloc_port PF; alloc_port PG
+for p in $PF $PG; do start_node "$p" --aclfile "$ACLF" || { fail "agent $p start"; finish; }; done
+rcli "$PG" config set masteruser kvfleetd >/dev/null
+rcli "$PG" config set masterauth "$PW2" >/dev/null
+rcli "$PG" replicaof 127.0.0.1 "$PF" >/dev/null
+wait_until 10 linked_to "$PG" "$PF" || note "g has not synced from f yet"
+api POST /api/v1/discover "{\"host\":\"127.0.0.1\",\"port\":$PG,\"name\":\"u3\"}"
+expect_status "discover as the kvfleetd user" 201
+expect_eq "discovered master" "127.0.0.1:$PF" "$(jbody .master.node)"
 
 api POST /api/v1/clusters/u1/switchover '{"candidate":"b","timeout_ms":3000}'
 expect_status "switchover to b as the kvfleetd user" 200

@@ -361,6 +361,10 @@ static void test_command_env_output_status(void **state)
 {
     (void)state;
     long mark = log_mark();
+    /* The expected list is exact: variables of the caller's shell (the e2e
+     * runner's KVFLEET_BIN...) must not leak into it. */
+    assert_int_equal(unsetenv("KVFLEET_BIN"), 0);
+    assert_int_equal(unsetenv("KVFLEET_TOOLS"), 0);
     assert_int_equal(setenv("KVFLEET_CLUSTER", "stale", 1), 0);
     assert_int_equal(setenv("KVFLEET_TEST_INHERITED", "yes", 1), 0);
     const char *cmd =

@@ -4,6 +4,9 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 #include "harness.h"
 
@@ -150,6 +153,61 @@ static void test_slowlog(void **state)
     EXPECT("SLOWLOG LEN", ":0\r\n");
 }
 
+/* DEBUG OBJECT's ql_compressed for list-compress-depth: a list keeps the
+ * depth it was created with (CONFIG SET applies to new lists), COPY keeps
+ * its source's, and a compressed list takes less memory. */
+static int debug_object_has(client *c, const char *key, const char *field)
+{
+    char line[128];
+    snprintf(line, sizeof(line), "DEBUG OBJECT %s", key);
+    char *r = h_run(c, line);
+    int found = r != NULL && strstr(r, field) != NULL;
+    free(r);
+    return found;
+}
+
+static long long memory_usage(client *c, const char *key)
+{
+    char line[128];
+    snprintf(line, sizeof(line), "MEMORY USAGE %s", key);
+    char *r = h_run(c, line);
+    long long n = r != NULL && r[0] == ':' ? atoll(r + 1) : -1;
+    free(r);
+    return n;
+}
+
+static void push_compressible(client *c, const char *key)
+{
+    char line[128];
+    for (int i = 0; i < 64; i++) {
+        snprintf(line, sizeof(line), "RPUSH %s compressible-compressible-compressible-%03d", key, i);
+        free(h_run(c, line));
+    }
+}
+
+static void test_list_compress_depth(void **state)
+{
+    fixture *f = *state;
+    EXPECT("CONFIG SET list-max-listpack-size 4", "+OK\r\n");
+    push_compressible(f->c, "raw");
+    assert_true(debug_object_has(f->c, "raw", " ql_compressed:0 "));
+    EXPECT("CONFIG SET list-compress-depth 1", "+OK\r\n");
+    EXPECT("CONFIG GET list-compress-depth", "*2\r\n$19\r\nlist-compress-depth\r\n$1\r\n1\r\n");
+    push_compressible(f->c, "packed");
+    assert_true(debug_object_has(f->c, "packed", " ql_compressed:1 "));
+    assert_true(debug_object_has(f->c, "raw", " ql_compressed:0 "));
+    assert_true(memory_usage(f->c, "packed") < memory_usage(f->c, "raw"));
+    EXPECT("CONFIG SET list-compress-depth 0", "+OK\r\n");
+    assert_true(debug_object_has(f->c, "packed", " ql_compressed:1 "));
+    EXPECT("COPY packed copied", ":1\r\n");
+    assert_true(debug_object_has(f->c, "copied", " ql_compressed:1 "));
+    EXPECT("RPUSH fresh a", ":1\r\n");
+    assert_true(debug_object_has(f->c, "fresh", " ql_compressed:0 "));
+    EXPECT("LINDEX packed 30", "$42\r\ncompressible-compressible-compressible-030\r\n");
+    EXPECT("CONFIG SET list-compress-depth -1",
+           "-ERR CONFIG SET failed (possibly related to argument 'list-compress-depth') - argument must be between 0 and 2147483647 inclusive\r\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -160,6 +218,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_debug_digest_populate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_command_introspection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slowlog, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_compress_depth, setup, teardown),
     };
     return cmocka_run_group_tests_name("t_server", tests, NULL, NULL);
 }
