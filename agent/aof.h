@@ -63,6 +63,9 @@ int aof_load_file(struct srv *s, const char *path, const char *name, int is_last
  * one) and open it for appending. Call after srv_init, before the loop. */
 int aof_module_init(struct srv *s, char *err, size_t errlen);
 void aof_module_release(struct srv *s);
+/* DEBUG LOADAOF: empty the data set and load it back from the AOF on disk
+ * (a running rewrite is waited for). Returns -1 with err when it cannot. */
+int aof_debug_loadaof(struct srv *s, char *err, size_t errlen);
 /* srv_propagate's AOF feed. */
 void aof_feed(struct srv *s, int dbid, int argc, const resp_arg *argv);
 /* Before replies leave: write the buffer (and fsync for always). */

@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <unistd.h>
 #include "command.h"
+#include "aof.h"
 #include "client.h"
 #include "server.h"
 #include "reply.h"
@@ -689,6 +690,8 @@ static void debug_help(client *c)
         "ERROR <string>",
         "    Return a Redis protocol error with <string> as message. Useful for clients",
         "    unit tests to simulate Redis errors.",
+        "LOADAOF",
+        "    Flush the AOF buffers on disk and reload the AOF in memory.",
         "LOG <message>",
         "    Write <message> to the server log.",
         "OBJECT <key>",
@@ -810,6 +813,19 @@ static void debug_reload(client *c)
     reply_ok(c);
 }
 
+static void debug_loadaof(client *c)
+{
+    char err[512];
+    if (aof_debug_loadaof(c->srv, err, sizeof(err)) != 0) {
+        /* Redis exits here; a refused reload leaves an empty data set, so
+         * say so loudly instead of answering OK. */
+        log_msg(LOG_WARNING, "DEBUG LOADAOF failed: %s", err);
+        reply_errorf(c, "ERR %s", err);
+        return;
+    }
+    reply_ok(c);
+}
+
 static void cmd_debug(client *c)
 {
     const resp_arg *sub = &c->argv[1];
@@ -824,6 +840,8 @@ static void cmd_debug(client *c)
         debug_populate(c);
     } else if (srvcmd_arg_is(sub, "reload")) {
         debug_reload(c);
+    } else if (srvcmd_arg_is(sub, "loadaof") && argc == 2) {
+        debug_loadaof(c);
     } else if (srvcmd_arg_is(sub, "object") && argc == 3) {
         debug_object(c);
     } else if (srvcmd_arg_is(sub, "listpack") && argc == 3) {

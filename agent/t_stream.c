@@ -159,8 +159,9 @@ static int parse_add_trim(client *c, add_trim_args *a, int xadd)
         reply_error(c, "ERR syntax error, XTRIM must be called with a trimming strategy");
         return -1;
     }
-    if (c->flags & CLIENT_MASTER) {
-        /* Our master rewrote the bound to what it reached: obey it fully. */
+    if ((c->flags & CLIENT_MASTER) || c->srv->loading) {
+        /* Our master (or the AOF) rewrote the bound to what it reached,
+         * `=` with the client's LIMIT kept: obey it fully. */
         a->trim.limit = 0;
     } else if (limit_given) {
         if (!a->trim.approx) {

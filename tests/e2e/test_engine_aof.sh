@@ -105,6 +105,22 @@ pid=$LAST_PID
 "$KVDUMP" -p "$p" >"$LIB_TMP/basic2.txt"
 check "restart loads the AOF (same dump)" same_dump "$LIB_TMP/basic1.txt" "$LIB_TMP/basic2.txt"
 
+# ------------------------------------------------------------ DEBUG LOADAOF
+# A trimming XADD with ~ and LIMIT goes to the AOF as `=` with the LIMIT
+# kept (as 7.0 writes it); the replay must obey it, as redis-server does.
+rcli "$p" config set stream-node-max-entries 10 >/dev/null
+for i in $(seq 1 100); do echo "XADD ls * f v"; done | rcli "$p" >/dev/null
+rcli "$p" xadd ls MAXLEN '~' 55 LIMIT 30 '*' f v >/dev/null
+check "XADD MAXLEN ~ 55 LIMIT 30 removes three nodes" test "$(rcli "$p" xlen ls)" = 71
+rcli "$p" set before-loadaof 1 >/dev/null
+"$KVDUMP" -p "$p" >"$LIB_TMP/la1.txt"
+check "DEBUG LOADAOF answers OK" test "$(rcli "$p" debug loadaof)" = OK
+"$KVDUMP" -p "$p" >"$LIB_TMP/la2.txt"
+check "DEBUG LOADAOF loads back the same data" same_dump "$LIB_TMP/la1.txt" "$LIB_TMP/la2.txt"
+check "DEBUG LOADAOF is logged" grep -q "Append Only File loaded by DEBUG LOADAOF" "$d/stdout.log"
+rcli "$p" config set stream-node-max-entries 100 >/dev/null
+rcli "$p" del ls before-loadaof >/dev/null
+
 # ------------------------------------------------------------ BGREWRITEAOF
 expect_eq "BGREWRITEAOF reply" "Background append only file rewriting started" "$(rcli "$p" bgrewriteaof)"
 rcli "$p" set after-rewrite 1 >/dev/null
