@@ -448,6 +448,13 @@ void blocking_handle_ready(srv *s)
 {
     client_vec served = {0};
     block_module *m;
+    /* A ready key is looked up at the time it is served, not at the cached
+     * time of the command that made it ready: a key whose TTL ran out during
+     * that command (MULTI ... PEXPIRE ... DEBUG SLEEP ... EXEC) is expired
+     * and serves nobody, as in Redis. */
+    m = s->ready_keys;
+    if (m != NULL && m->ready.len)
+        srv_update_time(s);
     while ((m = s->ready_keys) != NULL && m->ready.len) {
         /* signals raised while serving (BLMOVE pushes) go to a fresh set */
         block_ready r = m->ready;
