@@ -400,6 +400,8 @@ void acl_default_from_requirepass(acl_user *u, const char *pass)
 }
 
 static int acl_loaded;
+/* Why the configured users cannot be used (acl_check_startup), or NULL. */
+static char *acl_startup_error;
 /* Clients with this id or above must AUTH (see acl_default_closed). */
 static uint64_t acl_must_auth_from_id;
 int acl_user_unrestricted(const acl_user *u);
@@ -410,12 +412,22 @@ void acl_rules_changed(void)
     acl_default_unrestricted = d && acl_user_unrestricted(d);
 }
 
+int acl_check_startup(srv *s, char *err, size_t errlen)
+{
+    acl_default_user(s);
+    if (!acl_startup_error)
+        return 0;
+    snprintf(err, errlen, "%s", acl_startup_error);
+    return -1;
+}
+
 acl_user *acl_default_user(srv *s)
 {
     if (!acl_loaded && s) {
         acl_loaded = 1;
         acl_read_pubsub_default(s);
-        acl_load_configured(s);
+        mem_free(acl_startup_error);
+        acl_startup_error = acl_load_configured(s);
         acl_rules_changed();
         /* A configured default user that is off or has a password while
          * requirepass is empty: every client must AUTH, also those the
@@ -1444,6 +1456,8 @@ void acl_reset_all(void)
     mem_free(acl_synced_requirepass);
     acl_synced_requirepass = NULL;
     acl_loaded = 0;
+    mem_free(acl_startup_error);
+    acl_startup_error = NULL;
     acl_must_auth_from_id = 0;
     acl_default_unrestricted = 0;
     acl_pubsub_allchannels = 0;

@@ -20,6 +20,10 @@ typedef struct acl_user acl_user;
 acl_user *acl_user_find(const char *name, size_t len);
 /* The default user, synchronised with config requirepass. */
 acl_user *acl_default_user(struct srv *s);
+/* Loads the configured users (`user` directives or aclfile) now; -1 with
+ * the reason when Redis would refuse to start with them (both given, or an
+ * aclfile with errors). */
+int acl_check_startup(struct srv *s, char *err, size_t errlen);
 const char *acl_user_name(const acl_user *u);
 /* 1 when a client of the default user must AUTH (the default user has a
  * password, from requirepass or ACL SETUSER, or is off). */

@@ -333,13 +333,16 @@ int acl_save_file(srv *s, const char *path)
 }
 
 /* The users of the configuration, built once: `user` directives, or the
- * aclfile (Redis refuses both together; the agent logs it and uses the
- * directives). A bad aclfile is logged and leaves only the default user. */
-void acl_load_configured(srv *s)
+ * aclfile. Both together, or an aclfile with errors, is what Redis refuses
+ * to start with: the returned message (malloc'd, NULL when all is well)
+ * makes the agent exit (acl_check_startup); until then only the default
+ * user exists. */
+char *acl_load_configured(srv *s)
 {
+    char *fatal = NULL;
     char *path = acl_file_path(s);
     if (s->config.user_line_count && path) {
-        log_msg(LOG_WARNING, "Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.");
+        fatal = acl_strndup("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.", 300);
         mem_free(path);
         path = NULL;
     }
@@ -372,10 +375,13 @@ void acl_load_configured(srv *s)
     if (path) {
         char *err = acl_load_file(s, path, NULL);
         if (err) {
-            log_msg(LOG_WARNING, "Aborting Redis startup because of ACL errors: %s", err);
+            size_t n = strlen(err) + 64;
+            fatal = mem_alloc(n);
+            snprintf(fatal, n, "Aborting Redis startup because of ACL errors: %s", err);
             mem_free(err);
         }
         mem_free(path);
     }
+    return fatal;
 }
 

@@ -133,5 +133,5 @@ void acl_kill_revoked_subscribers(struct srv *s, struct client *caller, const ac
 void acl_errf(acl_buf *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *acl_load_file(struct srv *s, const char *path, struct client *caller);
 int acl_save_file(struct srv *s, const char *path);
-void acl_load_configured(struct srv *s);
+char *acl_load_configured(struct srv *s);
 #endif

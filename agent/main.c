@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "server.h"
+#include "acl.h"
 #include "config.h"
 #include "log.h"
 #include "mem.h"
@@ -182,6 +183,10 @@ int main(int argc, char **argv)
     if (srv_listen(s, err, sizeof(err)) != 0) {
         log_msg(LOG_WARNING, "%s", err);
         log_msg(LOG_WARNING, "Failed listening on port %d (tcp), aborting.", c->port);
+        return main_fail_after_init(s, NULL);
+    }
+    if (acl_check_startup(s, err, sizeof(err)) != 0) {
+        log_msg(LOG_WARNING, "%s", err);
         return main_fail_after_init(s, NULL);
     }
     if (pidfile)

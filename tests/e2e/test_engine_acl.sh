@@ -163,6 +163,26 @@ probe_log_selectors() {
     stop_pid "$LAST_PID"
 }
 
+# A bad aclfile, or an aclfile beside `user` directives, stops start-up
+# with Redis' message (both servers exit 1).
+probe_aclfile_startup() {
+    local port dir rc
+    port="$(free_port)"
+    dir="$LIB_TMP/$KIND-aclstart"
+    mkdir -p "$dir"
+    printf 'user alice on >pw ~* +@all\nuser bob on nosuchrule\n' >"$dir/bad.acl"
+    printf 'user alice on >pw ~* +@all\n' >"$dir/good.acl"
+    printf 'port %s\nbind 127.0.0.1\nsave ""\naclfile %s\nuser carol on nopass +@all\n' "$port" "$dir/good.acl" >"$dir/both.conf"
+    timeout 10 "$BINARY" --port "$port" --bind 127.0.0.1 --save "" --aclfile "$dir/bad.acl" >"$dir/bad.log" 2>&1
+    rc=$?
+    echo "bad aclfile: exit $rc"
+    grep -o 'Aborting Redis startup because of ACL errors: .*' "$dir/bad.log" | sed "s|$dir|DIR|"
+    timeout 10 "$BINARY" "$dir/both.conf" >"$dir/both.log" 2>&1
+    rc=$?
+    echo "aclfile and user directives: exit $rc"
+    grep -o 'Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid' "$dir/both.log"
+}
+
 probe_aclfile_selectors() {
     local port dir
     port="$(free_port)"
@@ -271,6 +291,7 @@ compare "user directives: startup errors" probe_bad_directives
 KIND=redis BINARY="$REDIS_SERVER" check "user directives: redis-server refuses an unknown command" bad_command_refused
 KIND=agent BINARY="$AGENT" check "user directives: the agent refuses an unknown command" bad_command_refused
 compare "aclfile: load, SAVE, LOAD and its errors" probe_aclfile
+compare "aclfile with errors, or with user directives too: start-up refused" probe_aclfile_startup
 compare "ACL LOG entries" probe_log
 compare "ACL LOG entries: selectors, key specs, EXEC" probe_log_selectors
 compare "aclfile with selectors and the default user off" probe_aclfile_selectors
