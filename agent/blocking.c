@@ -238,6 +238,7 @@ void blocking_block(client *c, int nkeys, const resp_arg *keys, int64_t timeout_
     /* XREAD and XREADGROUP: woken by entries added to a stream */
     if (bs->cmd && bs->cmd->acl_categories && strstr(bs->cmd->acl_categories, "@stream"))
         bs->wait_type = OBJ_STREAM;
+    bs->wake_on_gone = bs->cmd != NULL && strcmp(bs->cmd->name, "xreadgroup") == 0;
     bs->keys = mem_alloc((size_t)(nkeys > 0 ? nkeys : 1) * sizeof(kstr));
     bs->nkeys = 0;
     bs->serve_key = NULL;
@@ -350,9 +351,10 @@ static void serve_key(srv *s, int dbid, const kstr key, client_vec *served)
         if (!(c->flags & CLIENT_BLOCKED) || c->bstate.dbid != dbid)
             continue;
         obj *o = db_lookup_write(db, key, len);
-        if (!o)
-            break;
-        if (o->type != c->bstate.wait_type)
+        /* XREADGROUP is also answered when its stream went away; everybody
+         * else waits for the key to hold their type */
+        int gone = c->bstate.wake_on_gone && (o == NULL || o->type != OBJ_STREAM);
+        if (!gone && (o == NULL || o->type != c->bstate.wait_type))
             continue;
         if (rerun_blocked(c, key, len)) {
             blocking_unblock(c, 0);
@@ -516,11 +518,11 @@ void blocking_scan_ready(kvdb *db)
     dict_iter it;
     dict_entry *e;
     dict_iter_init(db->blocking, &it, 0);
-    while ((e = dict_iter_next(&it)) != NULL) {
-        obj *o = db_lookup_quiet(db, e->key, kstr_len(e->key));
-        if (o && (o->type == OBJ_LIST || o->type == OBJ_ZSET || o->type == OBJ_STREAM))
-            blocking_signal_ready(db, e->key, kstr_len(e->key));
-    }
+    /* Every waited key: serve_key tells a key that now holds what its
+     * waiters want from one whose stream went away (XREADGROUP's -UNBLOCKED)
+     * and from one that is of no interest. */
+    while ((e = dict_iter_next(&it)) != NULL)
+        blocking_signal_ready(db, e->key, kstr_len(e->key));
     dict_iter_release(&it);
 }
 

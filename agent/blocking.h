@@ -13,8 +13,11 @@
  * A waiter is only re-run when the ready key holds the type it waits for:
  * a sorted set for commands in the @sortedset ACL category (BZPOPMIN...),
  * a stream for @stream commands (XREAD, XREADGROUP),
- * a list otherwise. Pushing modules call db_signal_list_ready (or
- * blocking_signal_ready) whenever a key gains elements. */
+ * a list otherwise; XREADGROUP is also re-run when its key was deleted or
+ * no longer holds a stream (it answers -UNBLOCKED, as Redis 7.0 does).
+ * Pushing modules call db_signal_list_ready (or blocking_signal_ready)
+ * whenever a key gains elements; db.c calls it too when a stream leaves
+ * its key (db_signal_value_gone). */
 #ifndef KV_BLOCKING_H
 #define KV_BLOCKING_H
 #include <stddef.h>
@@ -35,6 +38,7 @@ typedef struct block_state {
     resp_arg *argv;         /* the blocking command, copied */
     const struct cmd_def *cmd;
     int wait_type;          /* OBJ_LIST, OBJ_ZSET (@sortedset), OBJ_STREAM (@stream) */
+    int wake_on_gone;       /* XREADGROUP: also re-run when the key stops being a stream */
     /* re-run state, private to blocking.c and the blocking commands */
     const char *serve_key;  /* key being served, NULL outside a re-run */
     size_t serve_keylen;
@@ -64,9 +68,10 @@ void blocking_process_unblocked(struct srv *srv);
  * pipeline resumes in blocking_process_unblocked. Returns 1 if c was
  * blocked, 0 otherwise. */
 int blocking_client_unblock(struct client *c, int with_error);
-/* After SWAPDB (or anything else that replaces a db's keys wholesale):
- * mark every key of db that clients wait on and that now holds a list as
- * ready, so they are served after the current command. */
+/* After SWAPDB, or before FLUSHDB (anything that replaces or drops a db's
+ * keys wholesale): mark every key of db that clients wait on as ready, so
+ * they are served (or XREADGROUP told its stream is gone) after the
+ * current command. */
 void blocking_scan_ready(struct kvdb *db);
 /* Parse a timeout argument in seconds (float). Replies the error itself and
  * returns -1 on failure, else 0 with *abs_ms (0 = block forever). */

@@ -420,6 +420,10 @@ static const cmd_subdef cmd_subcommands[] = {
     {"function", "delete", 3}, {"function", "dump", 2}, {"function", "flush", -2},
     {"function", "help", 2}, {"function", "kill", 2}, {"function", "list", -2},
     {"function", "load", -3}, {"function", "restore", -3}, {"function", "stats", 2},
+    {"xinfo", "consumers", 4}, {"xinfo", "groups", 3}, {"xinfo", "help", 2},
+    {"xinfo", "stream", -3},
+    {"xgroup", "create", -5}, {"xgroup", "createconsumer", 5}, {"xgroup", "delconsumer", 5},
+    {"xgroup", "destroy", 4}, {"xgroup", "help", 2}, {"xgroup", "setid", -5},
 };
 
 /* Every command passes the container test: it reads a flag computed once
@@ -588,13 +592,36 @@ static int cmd_georadius_positions(int from, int argc, const resp_arg *argv, int
     return n;
 }
 
-/* The keys of a subcommand: OBJECT ENCODING|FREQ|IDLETIME|REFCOUNT key and
- * MEMORY USAGE key; none for the others. */
+/* The keys of a subcommand: OBJECT ENCODING|FREQ|IDLETIME|REFCOUNT key,
+ * MEMORY USAGE key and every XINFO / XGROUP subcommand but HELP (the
+ * stream key); none for the others. */
 static int cmd_sub_has_key(const cmd_subdef *d)
 {
-    if (strcmp(d->container, "object") == 0)
+    if (strcmp(d->container, "object") == 0 || strcmp(d->container, "xinfo") == 0 ||
+        strcmp(d->container, "xgroup") == 0)
         return strcmp(d->name, "help") != 0;
     return strcmp(d->container, "memory") == 0 && strcmp(d->name, "usage") == 0;
+}
+
+/* XREAD / XREADGROUP: Redis' key spec searches for the first STREAMS from
+ * search_from up to the last but one argument, and the keys are the first
+ * half of what follows it (one ID per key). A STREAMS with fewer than two
+ * arguments after it has no keys (Redis' fallback finder finds none either). */
+static int cmd_xread_positions(int search_from, int argc, const resp_arg *argv, int *pos)
+{
+    int first = 0;
+    for (int i = search_from; i < argc - 1; i++) {
+        if (cmd_arg_is(&argv[i], "streams")) {
+            first = i + 1;
+            break;
+        }
+    }
+    if (first == 0)
+        return 0;
+    int count = (argc - first) / 2;
+    for (int i = 0; i < count; i++)
+        pos[i] = first + i;
+    return count;
 }
 
 static int cmd_arity_matches(int arity, int argc)
@@ -637,7 +664,8 @@ int cmd_getkeys(int argc, const resp_arg *argv, int *pos, const char **err)
     /* Shard channels have the key positions of keys, but Redis flags them
      * as not keys. */
     int channels = cmd_is(cmd, "spublish") || cmd_is(cmd, "ssubscribe") || cmd_is(cmd, "sunsubscribe");
-    if (channels || (movable < 0 && cmd->first_key <= 0)) {
+    int xread = cmd_is(cmd, "xread") || cmd_is(cmd, "xreadgroup");
+    if (channels || (movable < 0 && !xread && cmd->first_key <= 0)) {
         *err = no_keys;
         return -1;
     }
@@ -649,6 +677,8 @@ int cmd_getkeys(int argc, const resp_arg *argv, int *pos, const char **err)
     if (movable >= 0) {
         n = cmd_numkeys_positions(cmd_numkeys_commands[movable].dest_at,
                                   cmd_numkeys_commands[movable].numkeys_at, argc, argv, pos);
+    } else if (xread) {
+        n = cmd_xread_positions(cmd_is(cmd, "xread") ? 1 : 4, argc, argv, pos);
     } else if (cmd_is(cmd, "sort")) {
         n = cmd_sort_positions(argc, argv, pos);
     } else if (cmd_is(cmd, "georadius") || cmd_is(cmd, "georadiusbymember")) {

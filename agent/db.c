@@ -261,8 +261,10 @@ void db_replace_value(kvdb *db, const char *key, size_t len, obj *val)
         return;
     }
     db_stamp_overwrite(db->srv, e->v.ptr, val);
-    if (e->v.ptr != val)
+    if (e->v.ptr != val) {
+        db_signal_value_gone(db, key, len, e->v.ptr);
         obj_free(e->v.ptr);
+    }
     e->v.ptr = val;
 }
 
@@ -281,8 +283,10 @@ void db_set(kvdb *db, const char *key, size_t len, obj *val, int keep_ttl)
         return;
     }
     db_stamp_overwrite(db->srv, e->v.ptr, val);
-    if (e->v.ptr != val)
+    if (e->v.ptr != val) {
+        db_signal_value_gone(db, key, len, e->v.ptr);
         obj_free(e->v.ptr);
+    }
     e->v.ptr = val;
     if (!keep_ttl)
         db_expire_remove(db, key, len);
@@ -293,6 +297,8 @@ void db_set(kvdb *db, const char *key, size_t len, obj *val, int keep_ttl)
 
 int db_delete(kvdb *db, const char *key, size_t len)
 {
+    if (db->blocking && dict_size(db->blocking))
+        db_signal_value_gone(db, key, len, db_peek(db, key, len));
     if (dict_size(db->expires) > 0)
         dict_delete(db->expires, key, len);
     if (!dict_delete(db->keys, key, len))
@@ -332,6 +338,9 @@ long long db_flush(kvdb *db)
     /* Touch watchers first: only keys that exist count as modified. */
     multi_touch_all(db);
     tracking_db_flushed(db->srv);
+    /* blocked XREADGROUP clients learn after the command that their
+     * stream is gone */
+    blocking_scan_ready(db);
     dict_clear(db->keys);
     dict_clear(db->expires);
     db->avg_ttl = 0;
@@ -353,6 +362,7 @@ int db_rename(kvdb *db, const char *from, size_t flen, const char *to, size_t tl
     obj *val = moved->v.ptr;
     moved->v.ptr = NULL;
     dict_free_unlinked(db->keys, moved);
+    db_signal_value_gone(db, from, flen, val);
     db_expire_remove(db, from, flen);
     db_signal_modified(db, from, flen);
     /* The destination's old value goes first: the moved value keeps its
@@ -394,6 +404,16 @@ void db_signal_list_ready(kvdb *db, const char *key, size_t len)
 {
     if (db->blocking && dict_size(db->blocking))
         blocking_signal_ready(db, key, len);
+}
+
+/* Redis answers a blocked XREADGROUP whose stream went away (DEL, SET of
+ * another type, RENAME, MOVE, FLUSHDB...) with -UNBLOCKED, or -NOGROUP
+ * when a new stream took its place: the key's re-run after the command
+ * finds out which. */
+void db_signal_value_gone(kvdb *db, const char *key, size_t len, const obj *old)
+{
+    if (old != NULL && old->type == OBJ_STREAM)
+        db_signal_list_ready(db, key, len);
 }
 
 /* Active expiry, in the spirit of Redis' cycle: walk the expires dict with a

@@ -84,6 +84,10 @@ kstr db_random_key(kvdb *db);
 void db_signal_modified(kvdb *db, const char *key, size_t len);
 /* A list key received elements: wake clients blocked on it. */
 void db_signal_list_ready(kvdb *db, const char *key, size_t len);
+/* key's value old is leaving the key (deleted, overwritten, moved away):
+ * when it was a stream, clients blocked in XREADGROUP on it are answered
+ * after the command, as Redis 7.0 does. Cheap when nobody blocks. */
+void db_signal_value_gone(kvdb *db, const char *key, size_t len, const struct obj *old);
 
 /* Active expiry: sample keys with a TTL for up to budget_us microseconds
  * over all dbs. Returns the number of keys expired. */

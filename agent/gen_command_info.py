@@ -9,7 +9,7 @@ It starts a redis-server and the agent on free loopback ports, reads the
 agent's command names (COMMAND LIST, top-level names only), asks
 redis-server COMMAND INFO for each one and each of its subcommands in RESP2
 and RESP3, and prints the C file. Commands Redis has but the agent lacks
-(streams, scripting, ACL, cluster, modules) are left out.
+(cluster, modules) are left out.
 
 Usage: agent/gen_command_info.py [--redis-server /usr/bin/redis-server]
            [--agent build/bin/kvfleet-agent] > agent/command_info_table.c

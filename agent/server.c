@@ -258,12 +258,16 @@ static void srv_cron(uv_timer_t *t)
         uint64_t expire_start = util_ticks();
         db_active_expire_cycle(s, budget);
         latency_add_sample_if_needed(s, "expire-cycle", util_ticks_to_us(util_ticks() - expire_start) / 1000);
+        /* an expired stream answers the XREADGROUP clients blocked on it */
+        blocking_handle_ready(s);
     }
     db_cron_rehash(s);
     srv_clients_cron(s);
     blocking_cron(s);
-    if (s->config.maxmemory)
+    if (s->config.maxmemory) {
         srv_evict_if_needed(s);
+        blocking_handle_ready(s);   /* an evicted stream, likewise */
+    }
     for (int i = 0; i < srv_cron_count; i++)
         srv_crons[i].cron(s, srv_crons[i].priv);
     client_flush_pending(s);

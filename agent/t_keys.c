@@ -498,6 +498,7 @@ static void cmd_move(client *c)
     o = e->v.ptr;
     e->v.ptr = NULL;
     dict_free_unlinked(src->keys, e);
+    db_signal_value_gone(src, key->ptr, key->len, o);
     db_expire_remove(src, key->ptr, key->len);
     db_signal_modified(src, key->ptr, key->len);
     db_add(dst, key->ptr, key->len, o);

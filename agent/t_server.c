@@ -492,6 +492,7 @@ static const char *debug_encoding_name(const obj *o)
     case OBJ_SET: return setobj_is_intset(o->v.ptr) ? "intset" : "hashtable";
     case OBJ_HASH: return hmap_is_small(o->v.ptr) ? "listpack" : "hashtable";
     case OBJ_ZSET: return zset_is_compact(o->v.ptr) ? "listpack" : "skiplist";
+    case OBJ_STREAM: return "stream";
     }
     return "unknown";
 }

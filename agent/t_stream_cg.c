@@ -75,25 +75,33 @@ static int id_is_max(const stream_id *id)
     return id->ms == UINT64_MAX && id->seq == UINT64_MAX;
 }
 
-/* Redis' strict ID: "-" and "+" are refused. With reply, the error is
- * "Invalid stream ID ..."; without, nothing is sent (XCLAIM's id list
- * ends at the first argument that is not an id). */
-static int cg_parse_strict_id(client *c, const resp_arg *a, stream_id *out, int reply)
+/* Redis' strict ID: "-" and "+" are refused; an ID given as ms alone gets
+ * missing_seq. With reply, the error is "Invalid stream ID ..."; without,
+ * nothing is sent (XCLAIM's id list ends at the first argument that is
+ * not an id). */
+static int cg_parse_strict_id_seq(client *c, const resp_arg *a, uint64_t missing_seq, stream_id *out, int reply)
 {
     int special = a->len == 1 && (a->ptr[0] == '-' || a->ptr[0] == '+');
-    if (!special && stream_id_parse(a->ptr, a->len, 0, out) == 0)
+    if (!special && stream_id_parse(a->ptr, a->len, missing_seq, out) == 0)
         return 0;
     if (reply)
         reply_error(c, "ERR Invalid stream ID specified as stream command argument");
     return -1;
 }
 
-/* A range bound of XPENDING / XAUTOCLAIM: "(" makes it exclusive. */
+static int cg_parse_strict_id(client *c, const resp_arg *a, stream_id *out, int reply)
+{
+    return cg_parse_strict_id_seq(c, a, 0, out, reply);
+}
+
+/* A range bound of XPENDING / XAUTOCLAIM: "(" makes it exclusive. An
+ * exclusive end without a sequence ("(5") is 5-max before the decrement,
+ * as for an inclusive one, so "(0" is a valid end (0-(max-1)). */
 static int cg_parse_interval(client *c, const resp_arg *a, uint64_t missing_seq, int is_start, stream_id *out)
 {
     if (a->len > 1 && a->ptr[0] == '(') {
         resp_arg rest = {a->ptr + 1, a->len - 1};
-        if (cg_parse_strict_id(c, &rest, out, 1) < 0)
+        if (cg_parse_strict_id_seq(c, &rest, missing_seq, out, 1) < 0)
             return -1;
         if (is_start) {
             if (id_is_max(out)) {

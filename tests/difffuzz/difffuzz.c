@@ -1138,6 +1138,16 @@ static const policy POLICY[] = {
     {"pfselftest", 1, M_EXACT, 0}, {"pfdebug", 200, M_EXACT, 0},
     {"auth", 100, M_EXACT, 0}, {"watch", 200, M_EXACT, CF_NOMUTATE | CF_NO_TX}, {"unwatch", 100, M_EXACT, CF_NOMUTATE},
     {"restore", 700, M_EXACT, 0}, {"dbsize", 200, M_EXACT, 0},
+    /* streams. XREAD / XREADGROUP BLOCK get 1-10 ms (gen_stream_leaf), and
+     * no mutation could make that 0; XADD '*' (the clock), XPENDING's
+     * extended form and XINFO STREAM FULL (idle and delivery times) are
+     * compared by type (fuzz()); XINFO CONSUMERS shows idle times */
+    {"xread", 60, M_EXACT, CF_BLOCKING | CF_NOMUTATE}, {"xreadgroup", 200, M_EXACT, CF_BLOCKING | CF_NOMUTATE},
+    {"xinfo|stream", 300, M_EXACT, 0}, {"xinfo|groups", 300, M_EXACT, 0}, {"xinfo|consumers", 200, M_TYPE, 0},
+    {"xinfo|help", 20, M_EXACT, 0},
+    {"xgroup|create", 500, M_EXACT, 0}, {"xgroup|setid", 200, M_EXACT, 0}, {"xgroup|destroy", 100, M_EXACT, 0},
+    {"xgroup|createconsumer", 200, M_EXACT, 0}, {"xgroup|delconsumer", 150, M_EXACT, 0},
+    {"xgroup|help", 20, M_EXACT, 0},
     {NULL, 0, 0, 0},
 };
 
@@ -1151,7 +1161,7 @@ static const policy *policy_of(const char *name)
 
 static int is_container(const char *name)
 {
-    static const char *c[] = {"client", "command", "config", "memory", "object", "pubsub", "slowlog"};
+    static const char *c[] = {"client", "command", "config", "memory", "object", "pubsub", "slowlog", "xinfo", "xgroup"};
     for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
         if (strcmp(c[i], name) == 0)
             return 1;
@@ -1484,8 +1494,9 @@ static const char *KEYS_SET[] = {"t1", "t2", "t3"};
 static const char *KEYS_ZSET[] = {"z1", "z2", "z3"};
 static const char *KEYS_GEO[] = {"g1", "g2", "z1"};
 static const char *KEYS_HLL[] = {"p1", "p2", "s1"};
+static const char *KEYS_STREAM[] = {"x1", "x2", "x3"};
 static const char *KEYS_ALL[] = {"s1", "s2", "s3", "n1", "l1", "l2", "l3", "h1", "h2", "h3", "t1", "t2", "t3",
-                                 "z1", "z2", "z3", "g1", "g2", "p1", "p2", "{t}x", "k:0"};
+                                 "z1", "z2", "z3", "g1", "g2", "p1", "p2", "{t}x", "k:0", "x1"};
 
 static void gen_key(cmdv *c, const gcmd *g)
 {
@@ -1517,6 +1528,8 @@ static void gen_key(cmdv *c, const gcmd *g)
         cv_pushs(c, PICK(KEYS_GEO));
     else if (strcmp(gr, "hyperloglog") == 0)
         cv_pushs(c, PICK(KEYS_HLL));
+    else if (strcmp(gr, "stream") == 0)
+        cv_pushs(c, PICK(KEYS_STREAM));
     else
         cv_pushs(c, PICK(KEYS_ALL));
 }
@@ -1753,10 +1766,117 @@ static int cmd_is(const gcmd *g, const char *n)
     return strcmp(g->name, n) == 0;
 }
 
+/* ---- streams: IDs, group and consumer names, idle times --- */
+
+enum { SID_PLAIN, SID_ADD, SID_READ, SID_RANGE };
+
+/* Small explicit IDs most of the time, so that entries collide and
+ * ordering and trimming matter; the forms each command knows (XADD ms-*,
+ * XREAD $ and >, XRANGE - + and exclusive bounds); the limits and junk.
+ * Never a bare '*' here: an ID from the clock differs between the two
+ * servers (XADD's auto ID is generated in gen_one, rarely, and the key is
+ * deleted right after, see fuzz()). */
+static void gen_stream_id(cmdv *c, int kind)
+{
+    static const char *common[] = {
+        "0-1", "1", "1-0", "1-1", "1-2", "1-3", "2", "2-0", "2-5", "3-1", "5", "5-5", "10-0", "100",
+        "0", "0-0", "18446744073709551615-18446744073709551615", "18446744073709551615-0",
+        "18446744073709551614-18446744073709551615", "18446744073709551616", "1-18446744073709551616",
+        "-1", "abc", "1-x", "1-", "-1-1", "", "1.5", "0x10", "01-1", " 1"};
+    static const char *add[] = {"1-*", "2-*", "5-*", "0-*", "18446744073709551615-*", "x-*", "-*"};
+    static const char *read[] = {"$", ">", "0", "0-0", "+", "-"};
+    static const char *range[] = {"-", "+", "-", "+", "(1-1", "(0", "(18446744073709551615-18446744073709551615",
+                                  "(-", "(+", "((1", "(2"};
+    static const char *plain[] = {"-", "+", "$"};
+    /* XREADGROUP's new entries: '>' half of the time */
+    if (kind == SID_READ && cmd_is(g_cur, "xreadgroup") && chance(0.5)) {
+        cv_pushs(c, ">");
+        return;
+    }
+    if (chance(0.2)) {
+        switch (kind) {
+        case SID_ADD: cv_pushs(c, PICK(add)); return;
+        case SID_READ: cv_pushs(c, PICK(read)); return;
+        case SID_RANGE: cv_pushs(c, PICK(range)); return;
+        default: cv_pushs(c, PICK(plain)); return;
+        }
+    }
+    /* the small valid ones first in the pool: pick among them more often */
+    cv_pushs(c, chance(0.85) ? common[rnd(14)] : PICK(common));
+}
+
+static int repeat_count(void);
+
+/* XREAD / XREADGROUP STREAMS: as many IDs as keys most of the time (the
+ * grammar repeats the two lists independently, which Redis refuses). */
+static void gen_streams_block(cmdv *c, const gcmd *g)
+{
+    int n = repeat_count();
+    int m = chance(0.9) ? n : repeat_count();
+    for (int i = 0; i < n; i++)
+        gen_key(c, g);
+    for (int i = 0; i < m; i++)
+        gen_stream_id(c, SID_READ);
+}
+
+/* A stream command's argument by name; 0 when the generic pools do. */
+static int gen_stream_leaf(cmdv *c, const gcmd *g, const garg *a)
+{
+    const char *n = a->name;
+    if (strcmp(n, "group") == 0 || strcmp(n, "groupname") == 0) {
+        static const char *gr[] = {"g1", "g1", "g1", "g2", "g3", "G1", ""};
+        cv_pushs(c, PICK(gr));
+    }
+    else if (strcmp(n, "consumer") == 0 || strcmp(n, "consumername") == 0) {
+        static const char *co[] = {"c1", "c1", "c2", "c3", ""};
+        cv_pushs(c, PICK(co));
+    }
+    else if (strcmp(n, "min-idle-time") == 0) {
+        /* an entry's idle time grows with the clock: only bounds that no
+         * entry is near (0, or 1000 h, while IDLE never sets one close to
+         * it) compare between two servers */
+        static const char *mi[] = {"0", "0", "0", "3600000000", "-1", "x", ""};
+        cv_pushs(c, PICK(mi));
+    }
+    else if (strcmp(n, "ms") == 0) {
+        static const char *ms[] = {"0", "1", "1000", "86400000000", "-1", "x"};
+        cv_pushs(c, PICK(ms));
+    }
+    else if (strcmp(n, "milliseconds") == 0) {
+        /* XREAD / XREADGROUP BLOCK: short, never 0 (forever) */
+        static const char *bl[] = {"1", "2", "5", "10", "-1", "x", ""};
+        cv_pushs(c, PICK(bl));
+    }
+    else if (strcmp(n, "threshold") == 0) {
+        /* MAXLEN's count or MINID's ID, by the token before it */
+        int minid = 0;
+        for (int k = c->n - 1; k >= 0 && k >= c->n - 2; k--)
+            if (c->l[k] == 5 && strncasecmp(c->v[k], "MINID", 5) == 0)
+                minid = 1;
+        if (minid || chance(0.1))
+            gen_stream_id(c, SID_PLAIN);
+        else {
+            static const char *th[] = {"0", "1", "2", "3", "5", "10", "100", "-1", "x", ""};
+            cv_pushs(c, PICK(th));
+        }
+    }
+    else if (strcmp(n, "start") == 0 || strcmp(n, "end") == 0)
+        gen_stream_id(c, SID_RANGE);
+    else if (strcmp(n, "id") == 0)
+        gen_stream_id(c, cmd_is(g, "xread") || cmd_is(g, "xreadgroup") ? SID_READ : SID_PLAIN);
+    else if (strcmp(n, "last-id") == 0 || strcmp(n, "max_deleted_entry_id") == 0)
+        gen_stream_id(c, SID_PLAIN);
+    else
+        return 0;
+    return 1;
+}
+
 static void gen_leaf(cmdv *c, const garg *a)
 {
     const gcmd *g = g_cur;
     const char *n = a->name;
+    if (strcmp(g->group, "stream") == 0 && a->t != A_KEY && gen_stream_leaf(c, g, a))
+        return;
     switch (a->t) {
     case A_KEY:
         gen_key(c, g);
@@ -1973,7 +2093,16 @@ static void gen_one(cmdv *c, const garg *a, int with_token)
     }
     if (with_token && a->token)
         gen_token(c, a->token);
-    if (a->t == A_ONEOF) {
+    if (a->t == A_ONEOF && strcmp(a->name, "id_or_auto") == 0) {
+        /* XADD: an explicit ID mostly; '*' takes the clock (see fuzz()) */
+        if (chance(0.08))
+            cv_pushs(c, "*");
+        else
+            gen_stream_id(c, SID_ADD);
+    }
+    else if (a->t == A_BLOCK && strcmp(a->name, "streams") == 0 && strcmp(g_cur->group, "stream") == 0)
+        gen_streams_block(c, g_cur);
+    else if (a->t == A_ONEOF) {
         if (a->nsub)
             gen_one(c, &a->sub[rnd((uint32_t)a->nsub)], 1);
     }
@@ -2106,8 +2235,10 @@ static void mutate(cmdv *c, const gcmd *g)
     int first = g->argv1[0] ? 2 : 1;
     uint32_t how = rnd(5);
     /* a replaced value could be a small relative TTL (EXPIRE k 1): two
-     * servers would expire the key at different moments */
-    static const char *timed[] = {"expire", "pexpire", "setex", "psetex", "set", "getex", "restore"};
+     * servers would expire the key at different moments; likewise a
+     * stream entry's min-idle-time */
+    static const char *timed[] = {"expire", "pexpire", "setex", "psetex", "set", "getex", "restore",
+                                  "xclaim", "xautoclaim", "xpending"};
     for (size_t i = 0; how == 3 && i < N_(timed); i++)
         if (cmd_is(g, timed[i]))
             how = 4;
@@ -3024,6 +3155,18 @@ static int state_check(void)
         else if (strcmp(t, "zset") == 0)
             cv_pushs(&e->a, "ZRANGE"), cv_push(&e->a, k, kl), cv_pushs(&e->a, "0"), cv_pushs(&e->a, "-1"),
                 cv_pushs(&e->a, "WITHSCORES");
+        else if (strcmp(t, "stream") == 0) {
+            /* the entries, then the stream's counters (last ID, entries
+             * added, max deleted ID) and every group (last delivered ID,
+             * read counter, lag, pending count) */
+            cv_pushs(&e->a, "XRANGE"), cv_push(&e->a, k, kl), cv_pushs(&e->a, "-"), cv_pushs(&e->a, "+");
+            e = log_add();
+            e->flags = E_HIDDEN | E_CONN1;
+            cv_pushs(&e->a, "XINFO"), cv_pushs(&e->a, "STREAM"), cv_push(&e->a, k, kl);
+            e = log_add();
+            e->flags = E_HIDDEN | E_CONN1;
+            cv_pushs(&e->a, "XINFO"), cv_pushs(&e->a, "GROUPS"), cv_push(&e->a, k, kl);
+        }
         else
             cv_pushs(&e->a, "EXISTS"), cv_push(&e->a, k, kl);
         free(k);
@@ -3627,6 +3770,24 @@ static void fuzz(void)
                 for (int k = 3; k < c.n; k++)
                     if (cv_is(&c, k, "GT") || cv_is(&c, k, "LT"))
                         mode = M_TYPE;
+            /* idle and delivery times: XPENDING's extended form, XINFO
+             * STREAM FULL */
+            if ((cmd_is(g, "xpending") && c.n > 3) || (cmd_is(g, "xinfo|stream") && c.n > 3))
+                mode = M_TYPE;
+            /* XADD '*': the ID is each server's clock; the reply is
+             * compared by type and the key deleted after (not inside
+             * MULTI, where later commands would see the IDs) */
+            int xadd_auto = 0;
+            if (cmd_is(g, "xadd"))
+                for (int k = 2; k < c.n; k++)
+                    if (cv_is(&c, k, "*"))
+                        xadd_auto = 1;
+            if (xadd_auto && g_tx) {
+                cv_free(&c);
+                continue;
+            }
+            if (xadd_auto)
+                mode = M_TYPE;
             /* GEO with a sort (ASC/DESC, or COUNT, which sorts): members at
              * the same distance come in no defined order, and COUNT picks
              * among them: compared as a set, or by length with COUNT; a
@@ -3702,7 +3863,7 @@ static void fuzz(void)
              * is deleted; a key SET with an EXAT/PXAT in the past, which
              * DBSIZE counts until active expiry (on its own schedule) drops
              * it, is touched so that both drop it now */
-            if ((g->flags & CF_SPOP) && c.n > 1)
+            if (((g->flags & CF_SPOP) || xadd_auto) && c.n > 1)
                 post_add("DEL", c.v[1], c.l[1]);
             if (store_at >= 0)
                 post_add("DEL", c.v[store_at], c.l[store_at]);

@@ -7,7 +7,8 @@
  * footer appended (version 10 and the CRC-64 of the bytes), so the fuzzer
  * reaches the value decoder instead of stopping at the checksum. When a
  * RESTORE succeeds the value must also be usable: its type's read
- * commands walk it, DUMP serializes it and the result must RESTORE again.
+ * commands walk it (streams: XRANGE, XINFO STREAM FULL, an XADD), DUMP
+ * serializes it and the result must RESTORE again.
  * One server and one client for the whole run; FLUSHALL between inputs. */
 #include <stdint.h>
 #include <stdio.h>
@@ -89,6 +90,18 @@ static void walk(void)
         run_quiet("HGETALL k");
         run_quiet("HRANDFIELD k -3 WITHVALUES");
         run_quiet("HGET k a");
+    } else if (strcmp(t, "+stream\r\n") == 0) {
+        /* the entries both ways, then every group, consumer and pending
+         * entry (FULL), then an append and a trim on top of what was read */
+        run_quiet("XRANGE k - +");
+        run_quiet("XREVRANGE k + - COUNT 3");
+        run_quiet("XLEN k");
+        run_quiet("XINFO STREAM k");
+        run_quiet("XINFO STREAM k FULL");
+        run_quiet("XINFO GROUPS k");
+        run_quiet("XADD k * f v");
+        run_quiet("XTRIM k MAXLEN 1");
+        run_quiet("XRANGE k - +");
     } else {
         fprintf(stderr, "fuzz_dump: RESTORE made a key of type %s\n", t);
         abort();
