@@ -938,7 +938,14 @@ void cmd_call(client *c, const cmd_def *cmd)
     c->cmd = saved_cmd ? saved_cmd : cmd;
     c->last_cmd = cmd;
 
-    /* A blocked command re-run when its key got data counts once, as in Redis. */
+    /* A blocked command re-run when its key got data counts once, as in
+     * Redis; a re-run that ends in an error (the stream or group is gone)
+     * still counts as a failed call. */
+    if ((c->flags & CLIENT_UNBLOCKED) && c->reply_error_count > errors_before) {
+        cmd_stats *ust = cmd_stats_of(cmd);
+        if (ust)
+            ust->failed_calls++;
+    }
     cmd_stats *st = (c->flags & CLIENT_UNBLOCKED) ? NULL : cmd_stats_of(cmd);
     if (st) {
         st->calls++;

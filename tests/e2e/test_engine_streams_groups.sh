@@ -151,4 +151,26 @@ check "the agent's RDB is byte-identical to redis' for the stream" same_dump "$P
 expect_eq "agent DEBUG RELOAD" OK "$(rcli "$P2" debug reload)"
 check "groups after DEBUG RELOAD" same_view "$P1" "$P2"
 
+# ---- 4. a blocked XREADGROUP that ends in an error counts as a failed call
+# (calls=1 from the blocking call, failed_calls=1 from the re-run), as in
+# redis-server: the counters of both servers are compared.
+xrg_failed_stats() {
+    local p="$1" bpid
+    rcli "$p" config resetstat >/dev/null
+    rcli "$p" del fs >/dev/null
+    rcli "$p" xgroup create fs g '$' mkstream >/dev/null
+    rcli "$p" xreadgroup group g c block 0 streams fs '>' >/dev/null 2>&1 &
+    bpid=$!
+    for i in $(seq 1 100); do
+        [ "$(rcli "$p" info clients | tr -d '\r' | sed -n 's/^blocked_clients://p')" = 1 ] && break
+        sleep 0.02
+    done
+    rcli "$p" xgroup destroy fs g >/dev/null
+    wait "$bpid"
+    rcli "$p" info commandstats | tr -d '\r' | sed -n 's/^cmdstat_xreadgroup:calls=\([0-9]*\),.*rejected_calls=\([0-9]*\),failed_calls=\([0-9]*\)/calls=\1 rejected=\2 failed=\3/p'
+}
+expect_eq "blocked XREADGROUP unblocked by XGROUP DESTROY: calls and failed_calls as redis-server" \
+    "$(xrg_failed_stats "$P1")" "$(xrg_failed_stats "$P2")"
+expect_eq "... which are calls=1 failed=1" "calls=1 rejected=0 failed=1" "$(xrg_failed_stats "$P2")"
+
 finish
