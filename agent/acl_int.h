@@ -104,7 +104,17 @@ const char *acl_fullname(const cmd_def *cmd, int argc, const resp_arg *argv);
 typedef struct acl_keyref {
     int pos;
     int need;
+    int flags;     /* the key spec's flags, ACL_KF_* (COMMAND GETKEYSANDFLAGS) */
 } acl_keyref;
+/* Redis' key-spec flags, in the order COMMAND GETKEYSANDFLAGS names them. */
+enum {
+    ACL_KF_RO = 1 << 0, ACL_KF_RW = 1 << 1, ACL_KF_OW = 1 << 2, ACL_KF_RM = 1 << 3,
+    ACL_KF_ACCESS = 1 << 4, ACL_KF_UPDATE = 1 << 5, ACL_KF_INSERT = 1 << 6, ACL_KF_DELETE = 1 << 7,
+    ACL_KF_NOT_KEY = 1 << 8, ACL_KF_INCOMPLETE = 1 << 9, ACL_KF_VARIABLE_FLAGS = 1 << 10,
+};
+#define ACL_KF_COUNT 11
+/* The name of flag bit i (0 .. ACL_KF_COUNT-1). */
+const char *acl_key_flag_name(int i);
 int acl_keys_of(const cmd_def *cmd, int argc, const resp_arg *argv, acl_keyref **out);
 void acl_keys_reset(void);
 /* How many COMMAND INFO entries have key specs acl_keys.c cannot read

@@ -19,6 +19,7 @@ enum { FK_UNKNOWN, FK_RANGE, FK_KEYNUM };
 
 typedef struct acl_keyspec {
     int need;            /* ACL_READ | ACL_WRITE */
+    int flags;           /* every flag of the spec, ACL_KF_* */
     int not_key;         /* shard channels: not keys for ACL */
     int variable;        /* variable_flags: the argument scan decides */
     int bs;
@@ -177,6 +178,24 @@ static int spec_search_entry(blob *b, const char *k, size_t kl, acl_keyspec *ks,
     return blob_skip(b);
 }
 
+static const char *const acl_kf_names[ACL_KF_COUNT] = {
+    "RO", "RW", "OW", "RM", "access", "update", "insert", "delete", "not_key", "incomplete",
+    "variable_flags",
+};
+
+const char *acl_key_flag_name(int i)
+{
+    return i >= 0 && i < ACL_KF_COUNT ? acl_kf_names[i] : "";
+}
+
+static int spec_flag_bit(const char *f, size_t l)
+{
+    for (int i = 0; i < ACL_KF_COUNT; i++)
+        if (str_is(f, l, acl_kf_names[i]))
+            return 1 << i;
+    return 0;
+}
+
 static int spec_entry(blob *b, const char *k, size_t kl, acl_keyspec *ks, int fk)
 {
     (void)fk;
@@ -187,6 +206,7 @@ static int spec_entry(blob *b, const char *k, size_t kl, acl_keyspec *ks, int fk
             const char *f = blob_str(b, &l);
             if (!f)
                 return -1;
+            ks->flags |= spec_flag_bit(f, l);
             if (str_is(f, l, "access"))
                 ks->need |= ACL_READ;
             else if (str_is(f, l, "insert") || str_is(f, l, "update") || str_is(f, l, "delete"))
@@ -302,6 +322,7 @@ static int spec_keys(const acl_keyspec *ks, int arity, int argc, const resp_arg 
             return -1;
         out[*n].pos = i;
         out[*n].need = ks->need;
+        out[*n].flags = ks->flags;
         (*n)++;
     }
     return 0;
@@ -312,9 +333,12 @@ static int acl_set_keys(int argc, const resp_arg *argv, acl_keyref *out)
 {
     out[0].pos = 1;
     out[0].need = ACL_WRITE;
+    out[0].flags = ACL_KF_OW | ACL_KF_UPDATE;
     for (int i = 3; i < argc; i++)
-        if (util_strcasecmp_len(argv[i].ptr, argv[i].len, "get") == 0)
+        if (util_strcasecmp_len(argv[i].ptr, argv[i].len, "get") == 0) {
             out[0].need = ACL_READ | ACL_WRITE;
+            out[0].flags = ACL_KF_RW | ACL_KF_ACCESS | ACL_KF_UPDATE;
+        }
     return 1;
 }
 
@@ -335,6 +359,7 @@ static int acl_bitfield_keys(int argc, const resp_arg *argv, acl_keyref *out)
     }
     out[0].pos = 1;
     out[0].need = readonly ? ACL_READ : ACL_READ | ACL_WRITE;
+    out[0].flags = readonly ? ACL_KF_RO | ACL_KF_ACCESS : ACL_KF_RW | ACL_KF_ACCESS | ACL_KF_UPDATE;
     return 1;
 }
 
@@ -351,9 +376,13 @@ static int acl_fallback_keys(const cmd_def *cmd, const acl_specs *sp, int argc, 
     if (!need)
         need = ACL_READ | ACL_WRITE;
     int sort = strcmp(cmd->name, "sort") == 0;
+    /* Flags as Redis' own key finders give them: SORT's key RO access, its
+     * STORE key OW update; otherwise the first spec's. */
+    int flags = sp && sp->n ? sp->v[0].flags : 0;
     for (int i = 0; i < n; i++) {
         out[i].pos = pos[i];
         out[i].need = sort ? (i == 0 ? ACL_READ : ACL_WRITE) : need;
+        out[i].flags = sort ? (i == 0 ? ACL_KF_RO | ACL_KF_ACCESS : ACL_KF_OW | ACL_KF_UPDATE) : flags;
     }
     mem_free(pos);
     return n > 0 ? n : 0;

@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <unistd.h>
 #include "command.h"
+#include "acl_int.h"
 #include "aof.h"
 #include "client.h"
 #include "server.h"
@@ -827,6 +828,55 @@ static void debug_loadaof(client *c)
     reply_ok(c);
 }
 
+/* The key-spec flags of the key at argv position pos (as found for ACL
+ * checks, acl_keys.c), as a set of flag names. */
+static void command_key_flags_reply(client *c, const acl_keyref *refs, int nrefs, int pos)
+{
+    int flags = 0;
+    for (int i = 0; i < nrefs; i++)
+        if (refs[i].pos == pos) {
+            flags = refs[i].flags;
+            break;
+        }
+    int count = 0;
+    for (int b = 0; b < ACL_KF_COUNT; b++)
+        count += (flags >> b) & 1;
+    reply_set(c, count);
+    for (int b = 0; b < ACL_KF_COUNT; b++)
+        if (flags & (1 << b))
+            reply_simple(c, acl_key_flag_name(b));
+}
+
+/* COMMAND GETKEYS / GETKEYSANDFLAGS: the same keys in the same order; with
+ * flags each one is [key, flags]. */
+static void command_getkeys(client *c, int with_flags)
+{
+    int argc = c->argc - 2;
+    const resp_arg *argv = &c->argv[2];
+    int *pos = mem_alloc(sizeof(int) * (size_t)argc);
+    const char *err = NULL;
+    int n = cmd_getkeys(argc, argv, pos, &err);
+    acl_keyref *refs = NULL;
+    int nrefs = 0;
+    const cmd_def *cmd = n > 0 && with_flags ? cmd_lookup(argv[0].ptr, argv[0].len) : NULL;
+    if (cmd)
+        nrefs = acl_keys_of(cmd, argc, argv, &refs);
+    if (n < 0) {
+        reply_error(c, err);
+    } else {
+        reply_array(c, n);
+        for (int k = 0; k < n; k++) {
+            if (with_flags)
+                reply_array(c, 2);
+            reply_bulk(c, argv[pos[k]].ptr, argv[pos[k]].len);
+            if (with_flags)
+                command_key_flags_reply(c, refs, nrefs, pos[k]);
+        }
+    }
+    mem_free(refs);
+    mem_free(pos);
+}
+
 static void cmd_debug(client *c)
 {
     const resp_arg *sub = &c->argv[1];
@@ -1072,25 +1122,14 @@ static void cmd_command(client *c)
         reply_map(c, 0);
     } else if (srvcmd_arg_is(sub, "list")) {
         command_list(c);
-    } else if (srvcmd_arg_is(sub, "getkeys")) {
+    } else if (srvcmd_arg_is(sub, "getkeys") || srvcmd_arg_is(sub, "getkeysandflags")) {
         /* command.c refuses this already; kept so the handler never reads
          * past argv when called on its own. */
         if (c->argc < 4) {
             srvcmd_sub_arity(c, "command", sub);
             return;
         }
-        int argc = c->argc - 2;
-        int *pos = mem_alloc(sizeof(int) * (size_t)argc);
-        const char *err = NULL;
-        int n = cmd_getkeys(argc, &c->argv[2], pos, &err);
-        if (n < 0) {
-            reply_error(c, err);
-        } else {
-            reply_array(c, n);
-            for (int k = 0; k < n; k++)
-                reply_bulk(c, c->argv[pos[k] + 2].ptr, c->argv[pos[k] + 2].len);
-        }
-        mem_free(pos);
+        command_getkeys(c, srvcmd_arg_is(sub, "getkeysandflags"));
     } else if (srvcmd_arg_is(sub, "help") && c->argc != 2) {
         srvcmd_sub_arity(c, "command", sub);
     } else if (srvcmd_arg_is(sub, "help")) {
