@@ -71,7 +71,7 @@ static const cmd_def *all_tables[] = {
     t_set_commands, t_zset_commands, t_server_commands, t_conn_commands,
     t_bitmap_commands, t_sort_commands, t_dump_commands,
     t_hll_commands, t_geo_commands, script_commands, function_commands, acl_commands,
-    t_stream_cg_commands, t_stream_commands,
+    t_stream_cg_commands, t_stream_commands, t_cluster_commands,
 };
 
 static uint32_t cmd_name_hash(const char *name, size_t len)
@@ -391,6 +391,14 @@ typedef struct cmd_subdef {
     int arity;
 } cmd_subdef;
 
+/* CMD_* flags a subcommand adds to its container's (the others have none). */
+static const struct {
+    const char *container, *name;
+    uint32_t flags;
+} cmd_sub_extra_flags[] = {
+    {"cluster", "reset", CMD_NOSCRIPT | CMD_ADMIN},
+};
+
 static const cmd_subdef cmd_subcommands[] = {
     {"acl", "cat", -2}, {"acl", "deluser", -3}, {"acl", "dryrun", -4}, {"acl", "genpass", -2},
     {"acl", "getuser", 3}, {"acl", "help", 2}, {"acl", "list", 2}, {"acl", "load", 2},
@@ -420,6 +428,15 @@ static const cmd_subdef cmd_subcommands[] = {
     {"function", "delete", 3}, {"function", "dump", 2}, {"function", "flush", -2},
     {"function", "help", 2}, {"function", "kill", 2}, {"function", "list", -2},
     {"function", "load", -3}, {"function", "restore", -3}, {"function", "stats", 2},
+    {"cluster", "addslots", -3}, {"cluster", "addslotsrange", -4}, {"cluster", "bumpepoch", 2},
+    {"cluster", "count-failure-reports", 3}, {"cluster", "countkeysinslot", 3},
+    {"cluster", "delslots", -3}, {"cluster", "delslotsrange", -4}, {"cluster", "failover", -2},
+    {"cluster", "flushslots", 2}, {"cluster", "forget", 3}, {"cluster", "getkeysinslot", 4},
+    {"cluster", "help", 2}, {"cluster", "info", 2}, {"cluster", "keyslot", 3}, {"cluster", "links", 2},
+    {"cluster", "meet", -4}, {"cluster", "myid", 2}, {"cluster", "nodes", 2}, {"cluster", "replicas", 3},
+    {"cluster", "replicate", 3}, {"cluster", "reset", -2},
+    {"cluster", "saveconfig", 2}, {"cluster", "set-config-epoch", 3}, {"cluster", "setslot", -4},
+    {"cluster", "shards", 2}, {"cluster", "slaves", 3}, {"cluster", "slots", 2},
     {"xinfo", "consumers", 4}, {"xinfo", "groups", 3}, {"xinfo", "help", 2},
     {"xinfo", "stream", -3},
     {"xgroup", "create", -5}, {"xgroup", "createconsumer", 5}, {"xgroup", "delconsumer", 5},
@@ -453,6 +470,20 @@ static const cmd_subdef *cmd_lookup_sub(const cmd_def *cmd, const resp_arg *sub)
             return d;
     }
     return NULL;
+}
+
+uint32_t cmd_sub_flags(const cmd_def *cmd, int argc, const resp_arg *argv)
+{
+    if (argc < 2 || !cmd_is_container(cmd))
+        return 0;
+    const cmd_subdef *d = cmd_lookup_sub(cmd, &argv[1]);
+    if (!d)
+        return 0;
+    for (size_t i = 0; i < sizeof(cmd_sub_extra_flags) / sizeof(cmd_sub_extra_flags[0]); i++)
+        if (strcmp(cmd_sub_extra_flags[i].container, d->container) == 0 &&
+            strcmp(cmd_sub_extra_flags[i].name, d->name) == 0)
+            return cmd_sub_extra_flags[i].flags;
+    return 0;
 }
 
 /* Redis' lookup of container|subcommand: an unknown subcommand and a wrong

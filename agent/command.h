@@ -66,10 +66,14 @@ extern const cmd_def function_commands[];
 extern const cmd_def acl_commands[];
 extern const cmd_def t_stream_cg_commands[];
 extern const cmd_def t_stream_commands[];
+extern const cmd_def t_cluster_commands[];
 
 void cmd_table_init(void);
 void cmd_table_free(void);
 const cmd_def *cmd_lookup(const char *name, size_t len);
+/* Flags a subcommand has beyond its container's (CLUSTER RESET: noscript),
+ * 0 for other commands. */
+uint32_t cmd_sub_flags(const cmd_def *cmd, int argc, const resp_arg *argv);
 /* Warms the cache for the keys of the next pipelined commands (peeked, not
  * yet parsed), in the client's current db. */
 void cmd_prefetch_keys(struct client *c, const resp_peek *frames, size_t n);

@@ -258,7 +258,7 @@ static const char *engine_check_command(script_lua *e, const cmd_def *cmd, int a
         return "ERR Unknown Redis command called from script";
     if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity)
         return "ERR Wrong number of args calling Redis command from script";
-    if ((cmd->flags & CMD_NOSCRIPT) && !script_lua_noscript_allowed)
+    if (((cmd->flags | cmd_sub_flags(cmd, argc, e->argv)) & CMD_NOSCRIPT) && !script_lua_noscript_allowed)
         return "ERR This Redis command is not allowed from script";
     /* The caller's ACL user (script.c gives it to the fake client). */
     const char *acl_err = acl_script_refusal(run->fake, cmd, argc, e->argv);

@@ -185,5 +185,7 @@ static void cmd_restore(client *c)
 const cmd_def t_dump_commands[] = {
     { "dump", cmd_dump, 2, CMD_READONLY, 1, 1, 1, "@keyspace @read @slow" },
     { "restore", cmd_restore, -4, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, "@keyspace @write @slow @dangerous" },
+    /* what a cluster sends during a slot migration; the same RESTORE here */
+    { "restore-asking", cmd_restore, -4, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, "@keyspace @write @slow @dangerous" },
     { NULL, NULL, 0, 0, 0, 0, 0, NULL },
 };
