@@ -378,7 +378,7 @@ static int acl_fallback_keys(const cmd_def *cmd, const acl_specs *sp, int argc, 
     int sort = strcmp(cmd->name, "sort") == 0;
     /* Flags as Redis' own key finders give them: SORT's key RO access, its
      * STORE key OW update; otherwise the first spec's. */
-    int flags = sp && sp->n ? sp->v[0].flags : 0;
+    int flags = sp && sp->n ? sp->v[0].flags & ~ACL_KF_INCOMPLETE : 0;
     for (int i = 0; i < n; i++) {
         out[i].pos = pos[i];
         out[i].need = sort ? (i == 0 ? ACL_READ : ACL_WRITE) : need;

@@ -71,7 +71,7 @@ static const cmd_def *all_tables[] = {
     t_set_commands, t_zset_commands, t_server_commands, t_conn_commands,
     t_bitmap_commands, t_sort_commands, t_dump_commands,
     t_hll_commands, t_geo_commands, script_commands, function_commands, acl_commands,
-    t_stream_cg_commands, t_stream_commands, t_cluster_commands,
+    t_stream_cg_commands, t_stream_commands, t_cluster_commands, t_migrate_commands,
 };
 
 static uint32_t cmd_name_hash(const char *name, size_t len)
@@ -655,6 +655,23 @@ static int cmd_xread_positions(int search_from, int argc, const resp_arg *argv, 
     return count;
 }
 
+/* MIGRATE: its key argument, or with an empty one the arguments after
+ * KEYS (Redis' migrateGetKeys). */
+static int cmd_migrate_positions(int argc, const resp_arg *argv, int *pos)
+{
+    int first = 3, num = 1;
+    for (int i = 6; i < argc; i++) {
+        if (cmd_arg_is(&argv[i], "keys") && argv[3].len == 0) {
+            first = i + 1;
+            num = argc - first;
+            break;
+        }
+    }
+    for (int i = 0; i < num; i++)
+        pos[i] = first + i;
+    return num;
+}
+
 static int cmd_arity_matches(int arity, int argc)
 {
     return (arity > 0 && arity == argc) || (arity < 0 && argc >= -arity);
@@ -712,6 +729,8 @@ int cmd_getkeys(int argc, const resp_arg *argv, int *pos, const char **err)
         n = cmd_xread_positions(cmd_is(cmd, "xread") ? 1 : 4, argc, argv, pos);
     } else if (cmd_is(cmd, "sort")) {
         n = cmd_sort_positions(argc, argv, pos);
+    } else if (cmd_is(cmd, "migrate")) {
+        n = cmd_migrate_positions(argc, argv, pos);
     } else if (cmd_is(cmd, "georadius") || cmd_is(cmd, "georadiusbymember")) {
         n = cmd_georadius_positions(cmd_is(cmd, "georadius") ? 6 : 5, argc, argv, pos);
     } else {

@@ -26,6 +26,7 @@
 #include "blocking.h"
 #include "pubsub.h"
 #include "notify.h"
+#include "t_migrate.h"
 #include "tracking.h"
 #include "hmap.h"
 #include "setobj.h"
@@ -753,7 +754,7 @@ static kstr info_stats(srv *s, kstr o)
         "pubsubshard_channels:%zu\r\n"
         "latest_fork_usec:0\r\n"
         "total_forks:0\r\n"
-        "migrate_cached_sockets:0\r\n"
+        "migrate_cached_sockets:%zu\r\n"
         "slave_expires_tracked_keys:0\r\n"
         "active_defrag_hits:0\r\n"
         "active_defrag_misses:0\r\n"
@@ -781,7 +782,7 @@ static kstr info_stats(srv *s, kstr o)
         s->stats.expired_time_cap_reached_count, s->stats.expire_cycle_cpu_ms, s->stats.evicted_keys,
         s->stats.evicted_clients, s->stats.keyspace_hits, s->stats.keyspace_misses,
         pubsub_count_channels(s), pubsub_count_patterns(s), pubsub_count_shard_channels(s),
-        tracking_total_keys(s), tracking_total_items(s), tracking_total_prefixes(s),
+        migrate_cached_sockets(), tracking_total_keys(s), tracking_total_items(s), tracking_total_prefixes(s),
         s->stats.unexpected_error_replies, s->stats.total_error_replies);
 }
 
