@@ -72,6 +72,7 @@ static const cmd_def *all_tables[] = {
     t_bitmap_commands, t_sort_commands, t_dump_commands,
     t_hll_commands, t_geo_commands, script_commands, function_commands, acl_commands,
     t_stream_cg_commands, t_stream_commands, t_cluster_commands, t_migrate_commands,
+    t_module_commands,
 };
 
 static uint32_t cmd_name_hash(const char *name, size_t len)
@@ -428,6 +429,8 @@ static const cmd_subdef cmd_subcommands[] = {
     {"function", "delete", 3}, {"function", "dump", 2}, {"function", "flush", -2},
     {"function", "help", 2}, {"function", "kill", 2}, {"function", "list", -2},
     {"function", "load", -3}, {"function", "restore", -3}, {"function", "stats", 2},
+    {"module", "help", 2}, {"module", "list", 2}, {"module", "load", -3}, {"module", "loadex", -3},
+    {"module", "unload", 3},
     {"cluster", "addslots", -3}, {"cluster", "addslotsrange", -4}, {"cluster", "bumpepoch", 2},
     {"cluster", "count-failure-reports", 3}, {"cluster", "countkeysinslot", 3},
     {"cluster", "delslots", -3}, {"cluster", "delslotsrange", -4}, {"cluster", "failover", -2},

@@ -68,6 +68,7 @@ extern const cmd_def t_stream_cg_commands[];
 extern const cmd_def t_stream_commands[];
 extern const cmd_def t_cluster_commands[];
 extern const cmd_def t_migrate_commands[];
+extern const cmd_def t_module_commands[];
 
 void cmd_table_init(void);
 void cmd_table_free(void);

@@ -4,6 +4,9 @@
  * never a global, so modules (and tests) can run more than one. */
 #ifndef KV_SERVER_H
 #define KV_SERVER_H
+/* The redis-server version whose interface the agent implements. */
+#define SRV_REDIS_VERSION "7.0.15"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>

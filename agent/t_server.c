@@ -1481,7 +1481,24 @@ static void cmd_memory(client *c)
     }
 }
 
+/* LOLWUT [VERSION v]: 7.0's own LOLWUT prints its version line. Versions
+ * 5 and 6 draw random art on redis-server; here every version answers the
+ * version line. */
+static void cmd_lolwut(client *c)
+{
+    if (c->argc >= 3 && srvcmd_arg_is(&c->argv[1], "version")) {
+        long long v;
+        if (!util_str_to_ll(c->argv[2].ptr, c->argv[2].len, &v)) {
+            reply_error(c, "ERR value is not an integer or out of range");
+            return;
+        }
+    }
+    static const char line[] = "Redis ver. " SRV_REDIS_VERSION "\n";
+    reply_verbatim(c, line, sizeof(line) - 1, "txt");
+}
+
 const cmd_def t_server_commands[] = {
+    { "lolwut", cmd_lolwut, -1, CMD_READONLY | CMD_FAST, 0, 0, 0, "@read @fast" },
     { "info", cmd_info, -1, CMD_LOADING | CMD_STALE | CMD_SENTINEL, 0, 0, 0, "@slow @dangerous" },
     { "dbsize", cmd_dbsize, 1, CMD_READONLY | CMD_FAST, 0, 0, 0, "@keyspace @read @fast" },
     { "flushdb", cmd_flushdb, -1, CMD_WRITE, 0, 0, 0, "@keyspace @write @slow @dangerous" },
