@@ -1180,6 +1180,21 @@ static int aof_upgrade_old_file(aof_state *st, char *err, size_t errlen)
     return 0;
 }
 
+/* The manifest on disk and its files replayed into the (empty) data set;
+ * *total is their size. Replayed writes are already persistent: no save
+ * point should fire for them, so dirty is reset. */
+static int aof_load_dataset(aof_state *st, long long *total, char *err, size_t errlen)
+{
+    int found = 0;
+    st->loading = 1;
+    int rc = aof_load_all(st->s, &st->am, &found, total, err, errlen);
+    st->loading = 0;
+    if (rc != 0)
+        return -1;
+    st->s->dirty = 0;
+    return 0;
+}
+
 int aof_module_init(srv *s, char *err, size_t errlen)
 {
     aof_state *st = mem_calloc(sizeof(*st));
@@ -1207,18 +1222,11 @@ int aof_module_init(srv *s, char *err, size_t errlen)
         aof_read_manifest_only(st);
         return 0;
     }
-    int found = 0;
     long long total = 0;
     if (aof_upgrade_old_file(st, err, errlen) != 0)
         return -1;
-    st->loading = 1;
-    int rc = aof_load_all(s, &st->am, &found, &total, err, errlen);
-    st->loading = 0;
-    if (rc != 0)
+    if (aof_load_dataset(st, &total, err, errlen) != 0)
         return -1;
-    /* Replayed writes are already persistent: no save point should fire
-     * for them. */
-    s->dirty = 0;
     st->current_size = total;
     st->base_size = total;
     st->fsync_offset = total;
@@ -1262,14 +1270,9 @@ int aof_debug_loadaof(srv *s, char *err, size_t errlen)
     for (int i = 0; i < s->dbnum; i++)
         db_flush(&s->dbs[i]);
     aof_manifest_release(&st->am);
-    int found = 0;
     long long total = 0;
-    st->loading = 1;
-    int rc = aof_load_all(s, &st->am, &found, &total, err, errlen);
-    st->loading = 0;
-    if (rc != 0)
+    if (aof_load_dataset(st, &total, err, errlen) != 0)
         return -1;
-    s->dirty = 0;
     log_msg(LOG_WARNING, "Append Only File loaded by DEBUG LOADAOF");
     return 0;
 }

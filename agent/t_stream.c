@@ -224,6 +224,15 @@ static int xadd_pick_id(client *c, const stream *s, const add_trim_args *a, stre
     return stream_id_cmp(id, &s->last_id) > 0 ? 0 : -1;
 }
 
+/* A change to the stream at argv[1]: its keyspace event, the modification
+ * signal, and n more changes for the save points. */
+static void st_changed(client *c, const char *event, long long n)
+{
+    notify_keyspace_event(c->db, CFG_NOTIFY_STREAM, event, c->argv[1].ptr, c->argv[1].len);
+    db_signal_modified(c->db, c->argv[1].ptr, c->argv[1].len);
+    c->srv->dirty += n;
+}
+
 static void cmd_xadd(client *c)
 {
     add_trim_args a;
@@ -316,9 +325,7 @@ static void cmd_xtrim(client *c)
             cmd_rewrite_argv(c, c->argc, argv);
             mem_free(argv);
         }
-        notify_keyspace_event(c->db, CFG_NOTIFY_STREAM, "xtrim", c->argv[1].ptr, c->argv[1].len);
-        db_signal_modified(c->db, c->argv[1].ptr, c->argv[1].len);
-        c->srv->dirty += removed;
+        st_changed(c, "xtrim", removed);
     }
     reply_int(c, removed);
 }
@@ -359,9 +366,7 @@ static void cmd_xdel(client *c)
             s->first_id.ms = s->first_id.seq = 0;
         else if (first_gone)
             stream_update_first_id(s);
-        notify_keyspace_event(c->db, CFG_NOTIFY_STREAM, "xdel", c->argv[1].ptr, c->argv[1].len);
-        db_signal_modified(c->db, c->argv[1].ptr, c->argv[1].len);
-        c->srv->dirty += deleted;
+        st_changed(c, "xdel", deleted);
     }
     reply_int(c, deleted);
 }
@@ -428,8 +433,9 @@ static void cmd_xsetid(client *c)
     if (max_xdel.ms || max_xdel.seq)
         s->max_deleted_id = max_xdel;
     reply_ok(c);
+    /* Redis 7.0's XSETID does not signal the key as modified: a WATCH on
+     * it survives, client-side caches are not invalidated. */
     notify_keyspace_event(c->db, CFG_NOTIFY_STREAM, "xsetid", c->argv[1].ptr, c->argv[1].len);
-    db_signal_modified(c->db, c->argv[1].ptr, c->argv[1].len);
     c->srv->dirty++;
 }
 

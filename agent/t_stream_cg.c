@@ -775,6 +775,19 @@ static void xpending_range(client *c, const cg_group *g, const cg_consumer *cons
     reply_set_deferred_len(c, len, n);
 }
 
+/* The group argv[2] of the stream at argv[1] (*o set to the stream), or
+ * NULL after the error: WRONGTYPE, or NOGROUP for a missing key or group. */
+static cg_group *cg_group_of_args(client *c, obj **o)
+{
+    if (cg_stream_lookup(c, &c->argv[1], 0, o) < 0)
+        return NULL;
+    cg_group *g = *o ? cg_lookup(stream_of(*o), c->argv[2].ptr, c->argv[2].len) : NULL;
+    if (!g)
+        reply_errorf(c, "NOGROUP No such key '%.*s' or consumer group '%.*s'", (int)c->argv[1].len, c->argv[1].ptr,
+                     (int)c->argv[2].len, c->argv[2].ptr);
+    return g;
+}
+
 /* XPENDING key group [[IDLE min-idle] start end count [consumer]] */
 static void cmd_xpending(client *c)
 {
@@ -809,14 +822,9 @@ static void cmd_xpending(client *c)
             consumer = &c->argv[at + 3];
     }
     obj *o;
-    if (cg_stream_lookup(c, &c->argv[1], 0, &o) < 0)
+    cg_group *g = cg_group_of_args(c, &o);
+    if (!g)
         return;
-    cg_group *g = o ? cg_lookup(stream_of(o), c->argv[2].ptr, c->argv[2].len) : NULL;
-    if (!g) {
-        reply_errorf(c, "NOGROUP No such key '%.*s' or consumer group '%.*s'", (int)c->argv[1].len, c->argv[1].ptr,
-                     (int)c->argv[2].len, c->argv[2].ptr);
-        return;
-    }
     if (summary) {
         xpending_summary(c, g);
         return;
@@ -942,14 +950,9 @@ static void cmd_xclaim(client *c)
 {
     cmd_rewrite_argv(c, 0, NULL);
     obj *o;
-    if (cg_stream_lookup(c, &c->argv[1], 0, &o) < 0)
+    cg_group *g = cg_group_of_args(c, &o);
+    if (!g)
         return;
-    cg_group *g = o ? cg_lookup(stream_of(o), c->argv[2].ptr, c->argv[2].len) : NULL;
-    if (!g) {
-        reply_errorf(c, "NOGROUP No such key '%.*s' or consumer group '%.*s'", (int)c->argv[1].len, c->argv[1].ptr,
-                     (int)c->argv[2].len, c->argv[2].ptr);
-        return;
-    }
     long long minidle;
     if (cg_arg_ll(c, &c->argv[4], &minidle, "ERR Invalid min-idle-time argument for XCLAIM") < 0)
         return;
@@ -1088,14 +1091,9 @@ static void cmd_xautoclaim(client *c)
         }
     }
     obj *o;
-    if (cg_stream_lookup(c, &c->argv[1], 0, &o) < 0)
+    cg_group *g = cg_group_of_args(c, &o);
+    if (!g)
         return;
-    cg_group *g = o ? cg_lookup(stream_of(o), c->argv[2].ptr, c->argv[2].len) : NULL;
-    if (!g) {
-        reply_errorf(c, "NOGROUP No such key '%.*s' or consumer group '%.*s'", (int)c->argv[1].len, c->argv[1].ptr,
-                     (int)c->argv[2].len, c->argv[2].ptr);
-        return;
-    }
     xautoclaim_run(c, stream_of(o), g, &start, count, minidle, justid);
 }
 
