@@ -342,7 +342,7 @@ char *acl_load_configured(srv *s)
     char *fatal = NULL;
     char *path = acl_file_path(s);
     if (s->config.user_line_count && path) {
-        fatal = acl_strndup("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.", 300);
+        fatal = mem_strdup("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.");
         mem_free(path);
         path = NULL;
     }
