@@ -408,7 +408,10 @@ int acl_keys_of(const cmd_def *cmd, int argc, const resp_arg *argv, acl_keyref *
     for (int i = 0; i < sp->n; i++) {
         if (sp->v[i].not_key)
             continue;
-        if (sp->v[i].variable || spec_keys(&sp->v[i], cmd->arity, argc, argv, out, &n, cap) != 0)
+        /* A variable-flags or incomplete spec cannot say: the command's own
+         * key finder decides (MIGRATE's KEYS form, SORT's STORE). */
+        if (sp->v[i].variable || (sp->v[i].flags & ACL_KF_INCOMPLETE) ||
+            spec_keys(&sp->v[i], cmd->arity, argc, argv, out, &n, cap) != 0)
             return acl_fallback_keys(cmd, sp, argc, argv, out);
     }
     return n;

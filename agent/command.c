@@ -659,16 +659,26 @@ static int cmd_xread_positions(int search_from, int argc, const resp_arg *argv, 
 }
 
 /* MIGRATE: its key argument, or with an empty one the arguments after
- * KEYS (Redis' migrateGetKeys). */
+ * KEYS; AUTH's password and AUTH2's user and password are skipped while
+ * looking for KEYS, and KEYS after a non-empty key means no keys (the
+ * command then refuses the syntax), as Redis' migrateGetKeys does. */
 static int cmd_migrate_positions(int argc, const resp_arg *argv, int *pos)
 {
     int first = 3, num = 1;
     for (int i = 6; i < argc; i++) {
-        if (cmd_arg_is(&argv[i], "keys") && argv[3].len == 0) {
-            first = i + 1;
-            num = argc - first;
+        if (cmd_arg_is(&argv[i], "keys")) {
+            if (argv[3].len > 0) {
+                num = 0;
+            } else {
+                first = i + 1;
+                num = argc - first;
+            }
             break;
         }
+        if (cmd_arg_is(&argv[i], "auth"))
+            i += 1;
+        else if (cmd_arg_is(&argv[i], "auth2"))
+            i += 2;
     }
     for (int i = 0; i < num; i++)
         pos[i] = first + i;
