@@ -171,8 +171,9 @@ int client_evict_if_needed(struct srv *srv);
 /* The maxmemory-clients limit in bytes (a percentage resolved against
  * maxmemory), 0 when off. */
 size_t client_eviction_limit(const struct srv *srv);
-/* Bind and listen on addr:port into l; 0, or -1 with a reason in err. */
-int net_listen(struct srv *s, struct srv_listener *l, const char *addr, int port, char *err,
-               size_t errlen);
+/* A new listener bound to addr:port, or NULL with a reason in err. */
+struct srv_listener *net_listen(struct srv *s, const char *addr, int port, char *err, size_t errlen);
+/* Stop listening; the listener is freed once libuv has closed it. */
+void net_listener_close(struct srv_listener *l);
 
 #endif

@@ -55,6 +55,11 @@ enum {
 #define F_UNSIGNED 0x20     /* bounds are unsigned (Redis' uint/size_t/ulong) */
 #define F_NOEMPTY 0x40      /* K_STR: keep "" rather than NULL */
 #define F_HIDDEN 0x80       /* left out of CONFIG GET patterns, as Redis' HIDDEN_CONFIG */
+/* kvfleet's own start-up settings (controller, node-name...): immutable,
+ * but CONFIG SET to the current value is a no-op, so tools that write back
+ * what CONFIG GET * printed (Redis' own test suite does) keep working; for
+ * Redis' immutable configs redis-server refuses even that, and so do we. */
+#define F_SAME_OK 0x100
 
 typedef struct cfg_enum {
     const char *name;
@@ -210,10 +215,10 @@ static const cfg_def cfg_table[] = {
     LL("list-max-listpack-size", "list-max-ziplist-size", list_max_listpack_size, INT_MIN, IMAX,
        "-2", 0),
     /* kvfleet's own: controller registration */
-    STR("controller", NULL, controller, "", IMM),
-    STR("controller-token", NULL, controller_token, "", IMM),
-    STR("node-name", NULL, node_name, "", IMM),
-    STR("cluster", NULL, cluster, "", IMM),
+    STR("controller", NULL, controller, "", IMM | F_SAME_OK),
+    STR("controller-token", NULL, controller_token, "", IMM | F_SAME_OK),
+    STR("node-name", NULL, node_name, "", IMM | F_SAME_OK),
+    STR("cluster", NULL, cluster, "", IMM | F_SAME_OK),
     /* kvfleet's own: fencing (agent/fence.c) */
     BOOL("fence-on-start", NULL, fence_on_start, "yes", 0),
     LL("fence-after-stall-ms", NULL, fence_after_stall_ms, 0, IMAX, "500", 0),
@@ -1365,7 +1370,8 @@ int cfg_is_mutable(const char *name)
     const cfg_def *d = cfg_lookup(name, strlen(name));
     if (!d)
         return 0;
-    return (d->flags & F_IMMUTABLE) ? 2 : 1;
+    /* F_SAME_OK: cfg_set decides, by the value */
+    return (d->flags & F_IMMUTABLE) && !(d->flags & F_SAME_OK) ? 2 : 1;
 }
 
 void cfg_set_apply_hook(cfg_apply_fn *fn, void *priv)
@@ -1427,6 +1433,13 @@ int cfg_set(cfg *c, const char *name, const char *value, size_t vlen, char *err,
         snprintf(err, errlen, "ERR Unknown option or number of arguments for CONFIG SET - '%s'",
                  name);
         return -1;
+    }
+    if ((d->flags & F_IMMUTABLE) && (d->flags & F_SAME_OK)) {
+        kstr cur = def_get(c, d);
+        int same = kstr_len(cur) == vlen && memcmp(cur, value, vlen) == 0;
+        kstr_free(cur);
+        if (same)
+            return 0;
     }
     if (d->flags & F_IMMUTABLE) {
         snprintf(err, errlen,

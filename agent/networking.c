@@ -1078,7 +1078,18 @@ void client_update_addrs(client *c)
         net_format_addr(&ss, c->laddr, sizeof(c->laddr));
 }
 
-int net_listen(srv *s, srv_listener *l, const char *addr, int port, char *err, size_t errlen)
+static void net_listener_freed(uv_handle_t *h)
+{
+    mem_free(h->data);
+}
+
+void net_listener_close(srv_listener *l)
+{
+    if (l && !uv_is_closing((uv_handle_t *)&l->tcp))
+        uv_close((uv_handle_t *)&l->tcp, net_listener_freed);
+}
+
+srv_listener *net_listen(srv *s, const char *addr, int port, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
@@ -1089,13 +1100,15 @@ int net_listen(srv *s, srv_listener *l, const char *addr, int port, char *err, s
         r = uv_ip4_addr(addr, port, (struct sockaddr_in *)&ss);
     if (r != 0) {
         snprintf(err, errlen, "Invalid bind address '%s'", addr);
-        return -1;
+        return NULL;
     }
+    srv_listener *l = mem_calloc(sizeof(*l));
     l->srv = s;
     snprintf(l->addr, sizeof(l->addr), "%s", addr);
     if ((r = uv_tcp_init(s->loop, &l->tcp)) != 0) {
         snprintf(err, errlen, "uv_tcp_init: %s", uv_strerror(r));
-        return -1;
+        mem_free(l);
+        return NULL;
     }
     l->tcp.data = l;
     unsigned flags = strchr(addr, ':') ? UV_TCP_IPV6ONLY : 0;
@@ -1105,10 +1118,10 @@ int net_listen(srv *s, srv_listener *l, const char *addr, int port, char *err, s
     if (r != 0) {
         snprintf(err, errlen, "Could not create server TCP listening socket %s:%d: %s",
                  addr, port, uv_strerror(r));
-        uv_close((uv_handle_t *)&l->tcp, NULL);
-        return -1;
+        net_listener_close(l);
+        return NULL;
     }
-    return 0;
+    return l;
 }
 
 /* ---- CLIENT LIST line -------------------------------------------------- */

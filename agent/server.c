@@ -1,6 +1,8 @@
 /* server: process context life cycle, the cron (expiry, timeouts, rehash,
  * module ticks), signals, eviction and the INFO text. */
 #include <errno.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -94,7 +96,7 @@ void srv_fork_child_setup(srv *s)
     /* Do not keep the port bound if the parent dies while the child writes. */
     for (int i = 0; i < s->listener_count; i++) {
         uv_os_fd_t lfd;
-        if (uv_fileno((uv_handle_t *)&s->listeners[i].tcp, &lfd) == 0)
+        if (uv_fileno((uv_handle_t *)&s->listeners[i]->tcp, &lfd) == 0)
             close(lfd);
     }
     log_set_role_char('C');
@@ -320,6 +322,8 @@ void srv_add_config_apply(srv *s, srv_apply_fn *fn, void *priv)
     }
 }
 
+static int srv_relisten(srv *s, char *err, size_t errlen);
+
 /* CONFIG SET succeeded for `name`: make the running server follow it. */
 static int srv_config_applied(void *priv, const char *name, char *err, size_t errlen)
 {
@@ -337,6 +341,8 @@ static int srv_config_applied(void *priv, const char *name, char *err, size_t er
     }
     if (!strcasecmp(name, "loglevel"))
         log_set_level(s->config.loglevel);
+    if (!strcasecmp(name, "port") && s->listener_count > 0 && srv_relisten(s, err, errlen) != 0)
+        return -1;
     if (!strcasecmp(name, "maxmemory") && s->config.maxmemory)
         srv_evict_if_needed(s);
     /* A lower maxmemory-clients (or a maxmemory it is a percentage of)
@@ -401,13 +407,59 @@ int srv_listen(srv *s, char *err, size_t errlen)
             a++;
         if (strcmp(a, "*") == 0)
             a = "0.0.0.0";
-        if (net_listen(s, &s->listeners[s->listener_count], a, s->config.port, err, errlen) != 0) {
+        srv_listener *l = net_listen(s, a, s->config.port, err, errlen);
+        if (!l) {
             if (optional)
                 continue;
             return -1;
         }
-        s->listener_count++;
+        s->listeners[s->listener_count++] = l;
     }
+    return 0;
+}
+
+static void srv_close_listeners(srv_listener **ls, int n)
+{
+    for (int i = 0; i < n; i++)
+        net_listener_close(ls[i]);
+}
+
+/* CONFIG SET port: listen on the new port first, then stop listening on
+ * the old one, so a port that cannot be bound leaves the server where it
+ * was (cfg_set then puts the old value back). Connected clients stay. */
+/* The port the listeners are bound to (-1 when unknown). */
+static int srv_bound_port(srv *s)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    if (s->listener_count == 0 ||
+        uv_tcp_getsockname(&s->listeners[0]->tcp, (struct sockaddr *)&ss, &len) != 0)
+        return -1;
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+static int srv_relisten(srv *s, char *err, size_t errlen)
+{
+    /* Setting the port it already has changes nothing, as in Redis. */
+    if (srv_bound_port(s) == s->config.port)
+        return 0;
+    srv_listener *old[CFG_MAX_BIND];
+    int oldn = s->listener_count;
+    memcpy(old, s->listeners, sizeof(old));
+    s->listener_count = 0;
+    char why[256];
+    if (srv_listen(s, why, sizeof(why)) != 0) {
+        log_msg(LOG_WARNING, "%s", why);
+        srv_close_listeners(s->listeners, s->listener_count);
+        memcpy(s->listeners, old, sizeof(old));
+        s->listener_count = oldn;
+        snprintf(err, errlen, "Unable to listen on this port. Check server logs.");
+        return -1;
+    }
+    srv_close_listeners(old, oldn);
+    log_msg(LOG_NOTICE, "Listening on port %d now (CONFIG SET port)", s->config.port);
     return 0;
 }
 
@@ -474,6 +526,8 @@ void srv_release(srv *s)
         c->flags &= ~CLIENT_EXECUTING;
         client_close(c);
     }
+    srv_close_listeners(s->listeners, s->listener_count);
+    s->listener_count = 0;
     if (s->loop) {
         uv_walk(s->loop, srv_close_walk, NULL);
         uv_run(s->loop, UV_RUN_DEFAULT);

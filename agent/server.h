@@ -64,7 +64,7 @@ typedef void srv_propagate_fn(struct srv *srv, int dbid, int argc, const resp_ar
 typedef struct srv {
     cfg config;
     uv_loop_t *loop;
-    srv_listener listeners[CFG_MAX_BIND];
+    srv_listener *listeners[CFG_MAX_BIND];   /* heap: CONFIG SET port replaces them */
     int listener_count;
     uv_timer_t cron_timer;
     uv_signal_t sig_term;
