@@ -1014,12 +1014,18 @@ void cmd_call(client *c, const cmd_def *cmd)
         st->calls++;
         st->usec += elapsed;
         cmd_latency_record(cmd, elapsed);
-        if (!(cmd->flags & CMD_SKIP_MONITOR))
-            slowlog_record(c, elapsed);
         latency_after_command(c, (cmd->flags & CMD_FAST) != 0, elapsed);
         if (c->reply_error_count > errors_before)
             st->failed_calls++;
     }
+    /* The slow log, as Redis' call() keeps it: not for a command that just
+     * blocked (it is logged when it is served, with its own arguments),
+     * not for EXEC (its commands are), not while the AOF is loaded; the
+     * commands a script calls are logged, and the script after them. */
+    int served_rerun = (c->flags & CLIENT_UNBLOCKED) && !c->bstate.still_blocked;
+    int blocked_now = (c->flags & CLIENT_BLOCKED) && !served_rerun;
+    if (!(cmd->flags & CMD_SKIP_SLOWLOG) && !blocked_now && !s->loading)
+        slowlog_record(c, elapsed);
     if (!(c->flags & CLIENT_UNBLOCKED))
         s->stats.total_commands_processed++;
     monitor_feed_call(c, cmd, c->argc, c->argv);

@@ -29,6 +29,7 @@ enum {
     CMD_MAY_REPLICATE = 1 << 14,
     CMD_SENTINEL   = 1 << 15,
     CMD_TOUCHES_ARBITRARY_KEYS = 1 << 16,
+    CMD_SKIP_SLOWLOG = 1 << 17,   /* EXEC: its commands are logged, not it */
 };
 
 typedef struct cmd_def {

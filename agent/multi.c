@@ -558,7 +558,7 @@ const cmd_def multi_commands[] = {
      CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_ALLOW_BUSY,
      0, 0, 0, "@fast @transaction"},
     {"exec", multi_cmd_exec, 1,
-     CMD_NOSCRIPT | CMD_LOADING | CMD_STALE,
+     CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_SKIP_SLOWLOG,
      0, 0, 0, "@slow @transaction"},
     {"discard", multi_cmd_discard, 1,
      CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_ALLOW_BUSY,

@@ -27,6 +27,7 @@
 # default all), BENCH_N (requests per test, default 1000000), BENCH_ROUNDS
 # (default 3), BENCH_KEYS (keys for the memory test, default 1000000),
 # BENCH_SCRIPT_N (default 200000), BENCH_STREAM_N (default 200000),
+# BENCH_TESTS (the throughput tests, default set,get,incr,lpush,rpop,sadd,hset,zadd,mset),
 # BENCH_AOF_N (default 200000), KVFLEET_AGENT
 # (binary to compare; default bin/kvfleet-agent; use redis-server to compare
 # two Redis instances).
@@ -36,7 +37,7 @@
 N="${BENCH_N:-1000000}"
 ROUNDS="${BENCH_ROUNDS:-3}"
 KEYS="${BENCH_KEYS:-1000000}"
-TESTS="set,get,incr,lpush,rpop,sadd,hset,zadd,mset"
+TESTS="${BENCH_TESTS:-set,get,incr,lpush,rpop,sadd,hset,zadd,mset}"
 PARTS="${BENCH_PARTS:-throughput,memory,scripting,streams,aof}"
 SCRIPT_N="${BENCH_SCRIPT_N:-200000}"
 AOF_N="${BENCH_AOF_N:-200000}"
