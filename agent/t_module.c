@@ -13,21 +13,27 @@
 #include "log.h"
 #include "util.h"
 
+enum { MODULE_CMD_NO, MODULE_CMD_YES, MODULE_CMD_LOCAL };
+
+/* The value lives only during the callback: it is classified there. */
 static void module_cfg_value(void *priv, const char *name, const char *value)
 {
     (void)name;
-    const char **out = priv;
-    *out = value;
+    int *mode = priv;
+    if (value && strcmp(value, "yes") == 0)
+        *mode = MODULE_CMD_YES;
+    else if (value && strcmp(value, "local") == 0)
+        *mode = MODULE_CMD_LOCAL;
 }
 
 /* enable-module-command: yes, or local for a loopback client. */
 static int module_command_allowed(client *c)
 {
-    const char *v = NULL;
-    cfg_get(&c->srv->config, "enable-module-command", 21, module_cfg_value, &v);
-    if (v && strcmp(v, "yes") == 0)
+    int mode = MODULE_CMD_NO;
+    cfg_get(&c->srv->config, "enable-module-command", 21, module_cfg_value, &mode);
+    if (mode == MODULE_CMD_YES)
         return 1;
-    if (v && strcmp(v, "local") == 0)
+    if (mode == MODULE_CMD_LOCAL)
         return strncmp(c->addr, "127.", 4) == 0 || strncmp(c->addr, "::1:", 4) == 0;
     return 0;
 }

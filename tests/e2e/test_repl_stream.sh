@@ -251,6 +251,8 @@ EOF
 compare wrapped "$LIB_TMP/wrapped.txt"
 
 # ---- 3. streams
+# One XADD with '*' only: two in a row may share a millisecond on one
+# server and not on the other, and their sequence numbers then differ.
 cat >"$LIB_TMP/streams.txt" <<EOF
 flushall
 config set stream-node-max-entries 3
@@ -258,7 +260,6 @@ xadd s 1-1 a 1
 xadd s 1-* a 2
 xadd s 2-* a 3
 xadd s * a 4
-xadd s * a 5
 xadd s 1-0 a 0
 xadd s nomkstream 99999999999999-0 a 6
 xadd nokey nomkstream * a 1
