@@ -34,7 +34,6 @@
 #include "setobj.h"
 #include "zset.h"
 
-#define KV_VERSION "7.0.15"
 #ifdef KV_JEMALLOC
 #include <jemalloc/jemalloc.h>
 #define KV_STR2(x) #x
@@ -583,7 +582,7 @@ static kstr info_server(srv *s, kstr o)
         "config_file:%s\r\n"
         "io_threads_active:0\r\n"
         "kvfleet_version:0.1.0\r\n",
-        KV_VERSION, un.sysname, un.release, un.machine, (int)(sizeof(long) * 8),
+        SRV_REDIS_VERSION, un.sysname, un.release, un.machine, (int)(sizeof(long) * 8),
         __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__,
         (long)getpid(), s->run_id, s->config.port, (long long)s->ustime,
         (long long)uptime, (long long)(uptime / 86400), s->config.hz, s->config.hz,

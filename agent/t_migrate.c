@@ -334,11 +334,6 @@ static kstr migrate_build(client *c, const migrate_args *a, migrate_sock *ms, co
     return out;
 }
 
-static void migrate_forget_sock(migrate_sock *ms)
-{
-    migrate_sock_close(ms);
-}
-
 /* The transfer. Returns 1 when done (a reply sent), 0 to retry on a fresh
  * connection (nothing was acknowledged and it was not a timeout). */
 static int migrate_try(client *c, const migrate_args *a, const resp_arg **keys, int nkeys, int may_retry)
@@ -384,12 +379,12 @@ static int migrate_try(client *c, const migrate_args *a, const resp_arg **keys, 
     }
     int timed_out = errno == ETIMEDOUT;
     if (io_error && !target_error && j == 0 && may_retry && !timed_out) {
-        migrate_forget_sock(ms);
+        migrate_sock_close(ms);
         mem_free(del);
         return 0;
     }
     if (io_error)
-        migrate_forget_sock(ms);
+        migrate_sock_close(ms);
     if (!a->copy && acked > 0) {
         del[0].ptr = "DEL";
         del[0].len = 3;

@@ -1215,11 +1215,6 @@ static kstr slowlog_arg(const resp_arg *a)
     return kstr_catfmt(s, "... (%zu more bytes)", a->len - SLOWLOG_MAX_ARGLEN);
 }
 
-static int slowlog_arg_is(const resp_arg *a, const char *word)
-{
-    return util_strcasecmp_len(a->ptr, a->len, word) == 0;
-}
-
 /* Arguments Redis 7.0 redacts before a command reaches the slow log:
  * passwords and ACL rules (ACL SETUSER from the user name on, CONFIG SET
  * of masterauth / masteruser / requirepass, AUTH, HELLO ... AUTH, MIGRATE
@@ -1228,27 +1223,27 @@ static int slowlog_arg_redacted(const client *c, int i)
 {
     const resp_arg *v = c->argv;
     int argc = c->argc;
-    if (slowlog_arg_is(&v[0], "auth"))
+    if (srvcmd_arg_is(&v[0], "auth"))
         return i >= 1;
-    if (slowlog_arg_is(&v[0], "acl"))
-        return argc > 1 && slowlog_arg_is(&v[1], "setuser") && i >= 2;
-    if (slowlog_arg_is(&v[0], "config")) {
-        if (argc < 2 || !slowlog_arg_is(&v[1], "set") || i < 3 || (i - 3) % 2 != 0)
+    if (srvcmd_arg_is(&v[0], "acl"))
+        return argc > 1 && srvcmd_arg_is(&v[1], "setuser") && i >= 2;
+    if (srvcmd_arg_is(&v[0], "config")) {
+        if (argc < 2 || !srvcmd_arg_is(&v[1], "set") || i < 3 || (i - 3) % 2 != 0)
             return 0;
-        return slowlog_arg_is(&v[i - 1], "masterauth") || slowlog_arg_is(&v[i - 1], "masteruser") ||
-               slowlog_arg_is(&v[i - 1], "requirepass");
+        return srvcmd_arg_is(&v[i - 1], "masterauth") || srvcmd_arg_is(&v[i - 1], "masteruser") ||
+               srvcmd_arg_is(&v[i - 1], "requirepass");
     }
-    if (slowlog_arg_is(&v[0], "hello")) {
+    if (srvcmd_arg_is(&v[0], "hello")) {
         for (int j = 2; j < argc && j < i; j++)
-            if (slowlog_arg_is(&v[j], "auth") && (i == j + 1 || i == j + 2))
+            if (srvcmd_arg_is(&v[j], "auth") && (i == j + 1 || i == j + 2))
                 return 1;
         return 0;
     }
-    if (slowlog_arg_is(&v[0], "migrate")) {
+    if (srvcmd_arg_is(&v[0], "migrate")) {
         for (int j = 6; j < argc && j < i; j++) {
-            if (slowlog_arg_is(&v[j], "auth") && i == j + 1)
+            if (srvcmd_arg_is(&v[j], "auth") && i == j + 1)
                 return 1;
-            if (slowlog_arg_is(&v[j], "auth2") && (i == j + 1 || i == j + 2))
+            if (srvcmd_arg_is(&v[j], "auth2") && (i == j + 1 || i == j + 2))
                 return 1;
         }
     }
